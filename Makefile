@@ -1,0 +1,26 @@
+# The two commands of the README: `make run` and `make test`. Each sets up what it needs.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test browser
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The CPU build of torch first (it lies on this machine's disk); a bare `torch` would pull CUDA.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# Debian's Chromium for the browser tests; never `playwright install` (it downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+run: setup
+	$(VENV)/bin/tutor ask "What was the median progression-free survival with T-DM1?" --role resident
+
+test: setup browser
+	$(PY) -m pytest $(PYTEST_ARGS)

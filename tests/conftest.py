@@ -1,0 +1,50 @@
+"""Shared fixtures: one tutor on a temporary store per test session (the embedding model loads once)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT.parent / "shared" / "source" / "emilia-trial-summary.txt"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory):
+    from tutor.settings import Settings
+
+    return Settings(data_dir=tmp_path_factory.mktemp("chroma"), _env_file=None)
+
+
+@pytest.fixture(scope="session")
+def tutor(settings):
+    from tutor.tutor import Tutor
+
+    return Tutor(settings)
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    """Settings on a fresh store and knowledge folder of the test's own."""
+    from tutor.settings import Settings
+
+    def make(**overrides):
+        values = {"data_dir": tmp_path / "chroma", "knowledge_dir": tmp_path / "knowledge", **overrides}
+        Path(values["knowledge_dir"]).mkdir(parents=True, exist_ok=True)
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run the installed `tutor` command as a user would."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "tutor.cli", *args], capture_output=True, text=True, env=full_env,
+        timeout=timeout, cwd=ROOT,
+    )

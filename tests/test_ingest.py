@@ -1,0 +1,106 @@
+"""`tutor ingest`: idempotent, replaces edited documents, drops deleted ones, survives bad files."""
+
+import os
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+from tutor.errors import StoreError
+from tutor.store import Store
+
+TEXT = (ROOT / "knowledge" / "emilia-trial.md").read_text(encoding="utf-8")
+
+
+def ids_of(store, document):
+    chunks, _ = store.chunks()
+    return {c.id for c in chunks if c.document == document}
+
+
+def test_ingest_twice_changes_nothing(make_settings):
+    settings = make_settings()
+    (settings.knowledge_dir / "emilia.md").write_text(TEXT, encoding="utf-8")
+    store = Store(settings)
+    first = store.ingest()
+    second = store.ingest()
+    assert first.added == first.total > 20
+    assert (second.added, second.removed, second.total) == (0, 0, first.total)
+
+
+def test_edited_document_replaces_its_chunks_and_deleted_document_goes(make_settings):
+    settings = make_settings()
+    kb = settings.knowledge_dir
+    (kb / "emilia.md").write_text(TEXT, encoding="utf-8")
+    (kb / "extra.md").write_text("# Extra\n\nThe CLEOPATRA note says pertuzumab helped.\n", encoding="utf-8")
+    store = Store(settings)
+    store.ingest()
+    before = ids_of(store, "extra.md")
+    (kb / "extra.md").write_text("# Extra\n\nA rewritten note about MARIANNE.\n", encoding="utf-8")
+    report = store.ingest()
+    after = ids_of(store, "extra.md")
+    assert after and not (before & after) and report.removed == len(before)
+    chunks, _ = store.chunks()
+    assert not any("CLEOPATRA note" in c.text for c in chunks)
+    (kb / "extra.md").unlink()
+    store.ingest()
+    assert ids_of(store, "extra.md") == set()
+    assert ids_of(store, "emilia.md")
+
+
+def test_bad_files_are_named_and_the_rest_still_ingests(make_settings):
+    settings = make_settings()
+    kb = settings.knowledge_dir
+    (kb / "emilia.md").write_text(TEXT, encoding="utf-8")
+    store = Store(settings)
+    store.ingest()
+    kept = store.count()
+    (kb / "empty.md").write_text("   \n", encoding="utf-8")
+    (kb / "binary.md").write_bytes(b"\x00\x01\x02 PNG")
+    (kb / "latin1.txt").write_bytes("Caf\xe9 au lait".encode("latin-1"))
+    locked = kb / "locked.md"
+    locked.write_text("secret", encoding="utf-8")
+    os.chmod(locked, 0)
+    (kb / "good.md").write_text("# Good\n\nA readable note on TH3RESA.\n", encoding="utf-8")
+    report = store.ingest()
+    joined = "\n".join(report.errors)
+    assert "empty.md" in joined and "is empty" in joined
+    assert "binary.md" in joined and "binary" in joined
+    assert "latin1.txt" in joined and "UTF-8" in joined
+    if os.geteuid() != 0:  # root reads any file
+        assert "locked.md" in joined
+    assert ids_of(store, "good.md")
+    assert store.count() >= kept + 1  # nothing it had was lost
+
+
+def test_a_broken_edit_keeps_the_documents_old_chunks(make_settings):
+    settings = make_settings()
+    kb = settings.knowledge_dir
+    (kb / "note.md").write_text("# Note\n\nTH3RESA enrolled pretreated patients.\n", encoding="utf-8")
+    store = Store(settings)
+    store.ingest()
+    before = ids_of(store, "note.md")
+    (kb / "note.md").write_bytes(b"\xff\xfe broken")
+    report = store.ingest()
+    assert report.errors and ids_of(store, "note.md") == before
+
+
+def test_collection_refuses_vectors_of_another_embedding_model(make_settings):
+    settings = make_settings()
+    store = Store(settings)
+    store.collection.modify(metadata={"embedding_model": "some-other-model"})
+    with pytest.raises(StoreError, match="some-other-model"):
+        Store(settings)
+
+
+def test_cli_ingest_reports_counts_and_names_bad_files(make_settings):
+    settings = make_settings()
+    kb = settings.knowledge_dir
+    (kb / "emilia.md").write_text(TEXT, encoding="utf-8")
+    (kb / "empty.md").write_text("", encoding="utf-8")
+    env = {"TUTOR_DATA_DIR": str(settings.data_dir), "TUTOR_KNOWLEDGE_DIR": str(kb)}
+    first = run_cli("ingest", env=env)
+    assert first.returncode == 2
+    assert "empty.md" in first.stderr and "Traceback" not in first.stderr
+    (kb / "empty.md").unlink()
+    second = run_cli("ingest", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "0 chunk(s) added, 0 removed" in second.stdout

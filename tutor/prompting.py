@@ -1,0 +1,119 @@
+"""Build the messages a chat model sees: role system prompt, numbered passages, history, question.
+
+The passages go inside <context> as data, not instructions; every backend (offline model
+included) reads the same messages, so the same chain serves all.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from tutor.errors import ConfigError
+from tutor.roles import Role
+from tutor.schema import Source
+
+PLACEHOLDERS = ("{role_name}", "{specialty_clause}", "{audience}", "{emphasis}", "{depth}", "{structure}")
+
+
+@lru_cache(maxsize=4)
+def load_system_template(prompts_dir: Path) -> str:
+    path = prompts_dir / "system.md"
+    try:
+        template = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"system prompt {path} cannot be read; check TUTOR_PROMPTS_DIR") from exc
+    missing = [p for p in PLACEHOLDERS if p not in template]
+    if missing:
+        raise ConfigError(f"system prompt {path} lacks {', '.join(missing)}")
+    return template
+
+
+def system_message(template: str, role: Role, specialty: str | None) -> SystemMessage:
+    specialty_instruction = (
+        f"Specialty: frame the answer and the takeaways for a learner in {specialty}; point out what the "
+        "passages say that matters most to that specialty, and say so when they say nothing specific to it."
+        if specialty else ""
+    )
+    body = template.format(
+        role_name=role.name,
+        specialty_clause=f" in {specialty}" if specialty else "",
+        audience=role.audience,
+        emphasis=role.emphasis,
+        depth=role.depth,
+        structure=role.structure,
+        specialty_instruction=specialty_instruction,
+    ).rstrip()
+    # A compact, machine-readable summary of the same profile: the offline model reads it.
+    profile = (
+        f'\n<learner role="{role.id}" name="{html.escape(role.name)}" specialty="{html.escape(specialty or "")}" '
+        f'points="{role.sentences}" lead="{html.escape(role.lead)}" closing="{html.escape(role.closing)}"/>'
+    )
+    return SystemMessage(content=body + profile)
+
+
+def format_context(sources: Sequence[Source]) -> str:
+    parts = ["<context>"]
+    for n, source in enumerate(sources, 1):
+        # A passage must not be able to close its own tag and talk as the prompt.
+        text = source.text.replace("</passage", "<\\/passage").replace("</context", "<\\/context")
+        parts.append(
+            f'<passage id="{n}" document="{html.escape(source.document)}" section="{html.escape(source.section)}">\n'
+            f"{text}\n</passage>"
+        )
+    parts.append("</context>")
+    return "\n".join(parts)
+
+
+def history_messages(history: Iterable, budget_tokens: int) -> list[BaseMessage]:
+    """Earlier turns, newest kept first, trimmed to a token budget (about 4 characters a token)."""
+    turns: list[BaseMessage] = []
+    for item in history or ():
+        if isinstance(item, BaseMessage):
+            turns.append(item)
+            continue
+        if isinstance(item, dict):
+            role, content = item.get("role"), item.get("content")
+        else:
+            role, content = item
+        if not isinstance(content, str) or not content.strip():
+            continue  # gradio may hold non-text parts; only text turns go to the model
+        turns.append(HumanMessage(content) if role == "user" else AIMessage(content))
+    kept: list[BaseMessage] = []
+    used = 0
+    for message in reversed(turns):
+        cost = len(str(message.content)) // 4 + 4
+        if used + cost > budget_tokens:
+            break
+        kept.append(message)
+        used += cost
+    return list(reversed(kept))
+
+
+def question_messages(
+    template: str, role: Role, specialty: str | None, sources: Sequence[Source], question: str,
+    history: Iterable = (), history_tokens: int = 1500,
+) -> list[BaseMessage]:
+    return [
+        system_message(template, role, specialty),
+        *history_messages(history, history_tokens),
+        HumanMessage(f"{format_context(sources)}\n\n<question>\n{question}\n</question>"),
+    ]
+
+
+def takeaway_messages(
+    template: str, role: Role, specialty: str | None, sources: Sequence[Source], focus: Sequence[str]
+) -> list[BaseMessage]:
+    who = f"a {role.name}" + (f" in {specialty}" if specialty else "")
+    lines = "\n".join(f"{n}. {item}" for n, item in enumerate(focus, 1))
+    task = (
+        f'<task kind="takeaways" count="{len(focus)}">\n'
+        f"Write {len(focus)} personalised takeaways from this trial for {who}. {role.takeaway_style} "
+        'Put each on its own line starting with "- " and end it with the passages it rests on, like [2]. '
+        f"One takeaway per focus, in this order:\n{lines}\n</task>"
+    )
+    return [system_message(template, role, specialty), HumanMessage(f"{format_context(sources)}\n\n{task}")]

@@ -1,0 +1,174 @@
+"""Hybrid retrieval: dense (Chroma, cosine) and keyword (BM25) search, fused by reciprocal rank.
+
+Keyword search catches what embeddings blur: numbers ("0.65"), drug and trial names
+("T-DM1", "TH3RESA"). The BM25 index and the chunk embeddings live in memory and are
+rebuilt only when the store changes.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from tutor.schema import Chunk, Source
+from tutor.store import Store
+
+RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of top ranks
+_stemmer = Stemmer.Stemmer("english")
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.\-/][a-z0-9]+)*")
+_NAME = re.compile(
+    r"\b(?:[A-Z][A-Za-z]*[A-Z0-9][A-Za-z0-9-]*|[A-Za-z]+(?:mab|nib|tabine|taxel|tansine|tecan|ansine)|\d+\.\d+)\b"
+)
+STOPWORDS = frozenset(
+    "a an and are as at be but by did do does for from had has have how i in is it its me of on or "
+    "that the their then there these this to vs was were what when where which while who whom why "
+    "will with would you your than can could should about into after before during trial study "
+    "explain describe tell summarise summarize mean means show use used please give list me us "
+    "my we our they them".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "t-dm1"),
+    plus the parts of a hyphenated name, stemmed; stop words dropped."""
+    tokens: list[str] = []
+    for tok in _TOKEN.findall(text.lower()):
+        parts = [tok] + ([p for p in re.split(r"[\-/]", tok) if p] if re.search(r"[\-/]", tok) else [])
+        tokens.extend(p for p in parts if p not in STOPWORDS)
+    return _stemmer.stemWords(tokens)
+
+
+# Learners ask in words the source does not use; these expansions feed both searches.
+EXPANSIONS = [
+    (re.compile(r"\bside[- ]effects?\b|\btoxicit", re.I), "adverse events toxicity safety"),
+    (re.compile(r"\bhow does .{0,40}\bwork\b|\bmechanism\b", re.I), "mechanism of action antibody-drug conjugate"),
+    (re.compile(r"\bpfs\b", re.I), "progression-free survival"),
+    (re.compile(r"\bos\b"), "overall survival"),
+    (re.compile(r"\borr\b|\bresponse\b", re.I), "objective response rate"),
+    (re.compile(r"\bdos(e|es|ing)\b|\bschedule\b", re.I), "mg/kg mg/m2 intravenously orally every weeks"),
+    (re.compile(r"\bhow many\b|\benrol|\brandomi[sz]ed\b", re.I), "sample patients"),
+    (re.compile(r"\bblind", re.I), "open-label design"),
+    (re.compile(r"\beligib|\binclusion\b|\benrolled\b", re.I), "population patients previously treated"),
+    (re.compile(r"\bt-?dxd\b|\bderuxtecan\b|\bdestiny\b", re.I), "DESTINY-Breast03 trastuzumab deruxtecan"),
+]
+
+
+def expand(query: str) -> str:
+    extra = [words for pattern, words in EXPANSIONS if pattern.search(query)]
+    return " ".join([query, *extra])
+
+
+@dataclass
+class Retrieval:
+    query: str
+    sources: list[Source]
+    best_score: float  # cosine similarity of the closest passage
+    in_scope: bool
+    timings_ms: dict[str, float]
+
+
+class HybridRetriever:
+    def __init__(self, store: Store, top_k: int = 4, relevance_floor: float = 0.3, mode: str = "hybrid"):
+        self.store = store
+        self.top_k = top_k
+        self.relevance_floor = relevance_floor
+        self.mode = mode  # "hybrid", "dense" or "keyword": the benchmark compares them
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """(Re)build the in-memory keyword index from the store."""
+        chunks, vectors = self.store.chunks(with_embeddings=True)
+        with self._lock:
+            self.chunks: list[Chunk] = chunks
+            self.by_id = {c.id: i for i, c in enumerate(chunks)}
+            self.matrix = np.asarray(vectors, dtype=np.float32) if len(chunks) else np.zeros((0, 1), np.float32)
+            self.bm25 = bm25s.BM25()
+            corpus = [tokenize(f"{c.section} {c.text}") for c in chunks]
+            # Names and numbers of the sources: acronyms and mixed case (EMILIA, T-DM1, HER2),
+            # drug names by their stems' endings, decimals ("0.65").
+            self._names = {
+                t for c in chunks for t in tokenize(" ".join(_NAME.findall(c.text)))
+                if len(t) > 2 and not t.isdigit()
+            }
+            if chunks:
+                self.bm25.index(corpus, show_progress=False)
+            self._version = self.store.count()
+
+    def _keyword(self, query: str, k: int) -> list[int]:
+        vocab = self.bm25.vocab_dict
+        tokens = [t for t in tokenize(query) if t in vocab]
+        if not tokens or not self.chunks:
+            return []
+        scores = self.bm25.get_scores(tokens)
+        order = np.argsort(-scores)[:k]
+        return [int(i) for i in order if scores[i] > 0]
+
+    def _dense(self, vector: list[float], k: int) -> list[int]:
+        hits = self.store.vectors.similarity_search_by_vector_with_relevance_scores(vector, k=min(k, len(self.chunks)))
+        return [self.by_id[doc.id] for doc, _ in hits if doc.id in self.by_id]
+
+    def search(self, query: str, top_k: int | None = None) -> Retrieval:
+        k = top_k or self.top_k
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        expanded = expand(query)
+        if expanded == query:
+            raw = vector = self.store.embeddings.embed_query(query)
+        else:  # one batch: the expanded query searches, the raw one judges scope
+            raw, vector = self.store.embeddings.embed_documents([query, expanded])
+        t1 = time.perf_counter()
+        timings["embed"] = (t1 - t0) * 1000
+        pool = max(k * 3, 10)
+        if not self.chunks:
+            timings["search"] = 0.0
+            return Retrieval(query, [], 0.0, False, timings)
+        with self._lock:
+            rankings = []
+            if self.mode in ("hybrid", "dense"):
+                rankings.append(self._dense(vector, pool))
+            if self.mode in ("hybrid", "keyword"):
+                rankings.append(self._keyword(expanded, pool))
+            fused: dict[int, float] = {}
+            for ranking in rankings:
+                for rank, idx in enumerate(ranking):
+                    fused[idx] = fused.get(idx, 0.0) + 1.0 / (RRF_K + rank + 1)
+            cosine = self.matrix @ np.asarray(vector, dtype=np.float32)
+            best = float((self.matrix @ np.asarray(raw, dtype=np.float32)).max())
+            keyword_hit = self._distinctive_match(query)
+            chosen = sorted(fused, key=lambda i: (-fused[i], -cosine[i]))[:k]
+            sources = [
+                Source(id=self.chunks[i].id, document=self.chunks[i].document, title=self.chunks[i].title,
+                       section=self.chunks[i].section, text=self.chunks[i].text, score=round(float(cosine[i]), 4))
+                for i in chosen
+            ]
+        timings["search"] = (time.perf_counter() - t1) * 1000
+        # In scope when a passage is close in meaning; or, a little less close, when the
+        # question's own words are the sources' words; or when it names what the sources
+        # name (a trial, a drug, a number). Off-topic questions fail all three.
+        floor = self.relevance_floor
+        coverage = self._coverage(expanded)
+        in_scope = bool(sources) and (
+            best >= floor + 0.1
+            or (best >= floor - 0.1 and coverage > 0.5)
+            or (keyword_hit and best >= floor / 2)
+        )
+        return Retrieval(query, sources, best, in_scope, timings)
+
+    def _coverage(self, query: str) -> float:
+        """Share of the question's content words that occur anywhere in the sources."""
+        tokens = {t for t in tokenize(query) if len(t) > 1 and not t.isdigit()}
+        if not tokens:
+            return 0.0
+        return sum(t in self.bm25.vocab_dict for t in tokens) / len(tokens)
+
+    def _distinctive_match(self, query: str) -> bool:
+        """Does the query name something the sources name: a trial, a drug, a number?"""
+        return bool(set(tokenize(query)) & self._names)

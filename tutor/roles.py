@@ -1,0 +1,91 @@
+"""Learner roles, loaded from prompts/roles/*.yaml and validated at start-up."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from tutor.errors import ConfigError, InputError
+
+ROLE_IDS = ("med_student", "resident", "fellow", "attending", "phd", "journal_editor", "guideline_committee")
+MAX_SPECIALTY = 100
+
+
+class Role(BaseModel):
+    id: str
+    name: str
+    audience: str
+    emphasis: str
+    depth: str
+    structure: str
+    lead: str = Field(description="how an answer opens, e.g. 'Bottom line'")
+    closing: str = Field(description="the role's closing line, e.g. a teaching point")
+    takeaway_style: str
+    takeaway_focus: list[str] = Field(min_length=3, max_length=5, description="one retrieval query per takeaway")
+    starter_questions: list[str] = Field(min_length=3)
+    sentences: int = Field(3, ge=1, le=6, description="how many passage sentences the offline model quotes")
+
+
+@lru_cache(maxsize=4)
+def load_roles(prompts_dir: Path) -> dict[str, Role]:
+    roles: dict[str, Role] = {}
+    for role_id in ROLE_IDS:
+        path = prompts_dir / "roles" / f"{role_id}.yaml"
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            roles[role_id] = Role.model_validate(data)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"role file {path} is missing; every role needs one (TUTOR_PROMPTS_DIR)") from exc
+        except (yaml.YAMLError, ValidationError) as exc:
+            raise ConfigError(f"role file {path} is invalid: {exc}") from exc
+        if roles[role_id].id != role_id:
+            raise ConfigError(f"role file {path} has id {roles[role_id].id!r}; it must be {role_id!r}")
+    return roles
+
+
+def get_role(roles: dict[str, Role], role: str) -> Role:
+    """A role by id or display name ("phd", "PhD", "Medical Student")."""
+    key = role.strip()
+    if key in roles:
+        return roles[key]
+    for candidate in roles.values():
+        if candidate.name.lower() == key.lower() or candidate.id == key.lower().replace(" ", "_"):
+            return candidate
+    raise InputError(f"unknown role {role!r}; choose one of: {', '.join(roles)}")
+
+
+# Specialties mapped to the words of the sources that matter most to them.
+SPECIALTY_FOCUS = [
+    (re.compile(r"pharm", re.I), "dose mg/kg mg/m2 orally intravenously schedule cycles toxicity"),
+    (re.compile(r"nurs", re.I), "adverse events diarrhea hand-foot syndrome monitoring tolerability"),
+    (re.compile(r"cardio|cardiac|heart", re.I), "safety adverse events monitoring"),
+    (re.compile(r"radiat", re.I), "locally advanced metastatic population setting"),
+    (re.compile(r"pulmon|lung|respir", re.I), "interstitial lung disease pneumonitis pulmonary toxicity"),
+    (re.compile(r"hepat|liver|gastro", re.I), "elevated transaminases aminotransferase diarrhea"),
+    (re.compile(r"hemat|haemat", re.I), "thrombocytopenia monitoring"),
+    (re.compile(r"statist|epidem|method|biostat", re.I), "hazard ratio confidence interval crossover bias"),
+    (re.compile(r"pallia|quality", re.I), "quality of life patient-reported outcomes toxicity"),
+    (re.compile(r"surg", re.I), "unresectable locally advanced"),
+]
+
+
+def specialty_focus(specialty: str) -> str:
+    """The specialty and the source words that matter most to it, as a search query."""
+    return " ".join([specialty] + [focus for pattern, focus in SPECIALTY_FOCUS if pattern.search(specialty)])
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_specialty(specialty: str | None) -> str | None:
+    if specialty is None or not specialty.strip():
+        return None
+    if len(specialty) > MAX_SPECIALTY:
+        raise InputError(f"specialty is {len(specialty)} characters; keep it to {MAX_SPECIALTY} or fewer")
+    if _CONTROL.search(specialty):
+        raise InputError("specialty contains control characters (such as newlines or tabs); use plain text")
+    return specialty.strip()

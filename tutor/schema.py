@@ -1,0 +1,58 @@
+"""Small typed objects that cross module boundaries: chunks in, answers out."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Chunk(BaseModel):
+    """One passage of a knowledge document, as stored in the vector store."""
+
+    id: str
+    text: str
+    document: str  # document id: its path relative to the knowledge folder
+    title: str
+    trial: str = ""
+    section: str = ""  # heading path, "Key Findings > Overall Survival"
+    index: int = 0  # position of the chunk inside its document
+
+
+class Source(BaseModel):
+    """A retrieved passage shown to the model as [n] and to the user as a source."""
+
+    id: str
+    document: str
+    title: str = ""
+    section: str
+    text: str
+    score: float = Field(description="cosine similarity of the passage to the question, 0..1")
+
+
+class Answer(BaseModel):
+    answer: str
+    in_scope: bool
+    sources: list[Source]
+    citations: list[str] = Field(description="ids of the sources the answer cites")
+    role: str
+    specialty: str | None = None
+    model: str
+    unverified_numbers: list[str] = Field(
+        default_factory=list, description="numbers in the answer found in no source passage"
+    )
+    complete: bool = True
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class Takeaway(BaseModel):
+    text: str
+    citations: list[str]
+
+
+class Takeaways(BaseModel):
+    takeaways: list[Takeaway]
+    sources: list[Source]
+    role: str
+    specialty: str | None = None
+    model: str
+    unverified_numbers: list[str] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -1,0 +1,212 @@
+"""Embed chunks and keep them in Chroma, one collection per embedding model.
+
+The embedded `PersistentClient` is the default; `TUTOR_CHROMA_URL` points at a Chroma
+server instead. Collections measure cosine distance, so relevance = 1 - distance lies in
+[0, 1] and the relevance floor means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from tutor.embeddings import embedding_name, get_embeddings
+from tutor.errors import ConfigError, IngestError, StoreError
+from tutor.knowledge import Document, Splitter, document_id, find_files, load_document
+from tutor.schema import Chunk
+from tutor.settings import Settings
+
+BATCH = 64
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    documents: int = 0
+    errors: list[str] = field(default_factory=list)
+    total: int = 0  # chunks in the collection afterwards
+
+
+def collection_name(settings: Settings) -> str:
+    slug = re.sub(r"[^a-zA-Z0-9._-]+", "-", embedding_name(settings)).strip("-._")
+    return f"{settings.collection}.{slug}"[:500]
+
+
+def chroma_client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise ConfigError(
+                    f"TUTOR_CHROMA_URL={settings.chroma_url!r} is not a URL; use http://host:port"
+                )
+            return chromadb.HttpClient(
+                host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https", settings=chroma_settings,
+            )
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.data_dir), settings=chroma_settings)
+    except ConfigError:
+        raise
+    except Exception as exc:  # chromadb raises many types; the user needs one message
+        where = settings.chroma_url or settings.data_dir
+        raise StoreError(
+            f"cannot open the Chroma store at {where} ({exc}); "
+            + ("check that `chroma run` is up at TUTOR_CHROMA_URL" if settings.chroma_url
+               else "check TUTOR_DATA_DIR is a writable folder")
+        ) from exc
+
+
+class Store:
+    """The knowledge base: a Chroma collection used through langchain-chroma."""
+
+    def __init__(self, settings: Settings):
+        from langchain_chroma import Chroma
+
+        self.settings = settings
+        self.embedding = embedding_name(settings)
+        self.embeddings = get_embeddings(settings)
+        self.client = chroma_client(settings)
+        self.name = collection_name(settings)
+        try:
+            self.vectors = Chroma(
+                client=self.client,
+                collection_name=self.name,
+                embedding_function=self.embeddings,
+                collection_metadata={"embedding_model": self.embedding},
+                collection_configuration={"hnsw": {"space": "cosine"}},
+            )
+            self.collection = self.vectors._collection
+        except Exception as exc:
+            raise StoreError(f"cannot open collection {self.name!r} ({exc})") from exc
+        recorded = (self.collection.metadata or {}).get("embedding_model")
+        if recorded != self.embedding:
+            raise StoreError(
+                f"collection {self.name!r} was built with embedding model {recorded!r}, not {self.embedding!r}; "
+                "set TUTOR_COLLECTION to a new name or delete the collection"
+            )
+
+    # -- reading -----------------------------------------------------------------------
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def chunks(self, with_embeddings: bool = False) -> tuple[list[Chunk], list[list[float]] | None]:
+        include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
+        got = self.collection.get(include=include)
+        chunks = [
+            Chunk(id=i, text=t, **{k: m[k] for k in ("document", "title", "trial", "section", "index") if k in m})
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+        ]
+        return chunks, (got["embeddings"] if with_embeddings else None)
+
+    def fingerprint(self) -> str | None:
+        return (self.collection.metadata or {}).get("knowledge_fingerprint")
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _set_fingerprint(self, value: str) -> None:
+        meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        meta["knowledge_fingerprint"] = value
+        self.collection.modify(metadata=meta)
+
+    def ingest(self, paths: Iterable[Path] | None = None, progress: Progress | None = None) -> IngestReport:
+        """Bring the store in line with the given files (default: the knowledge folder).
+
+        Idempotent: unchanged chunks stay, edited documents replace their chunks, and the
+        chunks of a document whose file is gone are removed. A file that cannot be read is
+        reported and its chunks (if any) are left as they were.
+        """
+        root = self.settings.knowledge_dir
+        full_sync = paths is None
+        targets = [root] if full_sync else list(paths)
+        if full_sync and not root.is_dir():
+            raise ConfigError(f"knowledge folder {root} does not exist; set TUTOR_KNOWLEDGE_DIR")
+        report = IngestReport()
+        splitter = Splitter(self.settings.chunk_size, self.settings.chunk_overlap)
+        documents: list[Document] = []
+        failed: set[str] = set()
+        for target in targets:
+            try:
+                files = find_files([target])
+            except IngestError as exc:
+                report.errors.append(str(exc))
+                continue
+            for path in files:
+                try:
+                    documents.append(load_document(path, root))
+                except IngestError as exc:
+                    report.errors.append(str(exc))
+                    failed.add(document_id(path, root))
+        new_chunks = {doc.id: splitter.split(doc) for doc in documents}
+        report.documents = len(documents)
+
+        existing: dict[str, set[str]] = {}
+        got = self.collection.get(include=["metadatas"])
+        for cid, meta in zip(got["ids"], got["metadatas"]):
+            existing.setdefault(str(meta.get("document")), set()).add(cid)
+
+        to_add: list[Chunk] = []
+        to_delete: list[str] = []
+        for doc_id, chunks in new_chunks.items():
+            have = existing.get(doc_id, set())
+            ids = {c.id for c in chunks}
+            to_add.extend(c for c in chunks if c.id not in have)
+            to_delete.extend(have - ids)
+            report.unchanged += len(have & ids)
+        for doc_id, ids in existing.items():
+            if doc_id in new_chunks or doc_id in failed:
+                continue
+            outside = Path(doc_id).is_absolute()
+            if (full_sync and not outside) or (outside and not Path(doc_id).exists()):
+                to_delete.extend(ids)
+
+        total = len(to_add)
+        if progress:
+            progress(0, total)
+        for start in range(0, total, BATCH):
+            batch = to_add[start : start + BATCH]
+            # Embed each passage with its heading path ("Mechanism of Action: ..."), so a question
+            # that names the topic finds passages whose own words do not.
+            vectors = self.embeddings.embed_documents([embedding_text(c) for c in batch])
+            self.collection.upsert(
+                ids=[c.id for c in batch],
+                embeddings=vectors,
+                documents=[c.text for c in batch],
+                metadatas=[c.model_dump(exclude={"id", "text"}) for c in batch],
+            )
+            if progress:
+                progress(min(start + BATCH, total), total)
+        if to_delete:
+            self.collection.delete(ids=to_delete)
+        report.added, report.removed = len(to_add), len(to_delete)
+        if full_sync and not report.errors:
+            self._set_fingerprint(knowledge_fingerprint(self.settings))
+        report.total = self.count()
+        return report
+
+
+def embedding_text(chunk: Chunk) -> str:
+    return f"{chunk.section}: {chunk.text}" if chunk.section else chunk.text
+
+
+def knowledge_fingerprint(settings: Settings) -> str:
+    """Changes whenever a knowledge file or the chunking changes: the store then rebuilds itself."""
+    digest = hashlib.sha256(f"{settings.chunk_size}/{settings.chunk_overlap}".encode())
+    root = settings.knowledge_dir
+    if root.is_dir():
+        for path in find_files([root]):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:20]
