@@ -104,3 +104,21 @@ def test_cli_ingest_reports_counts_and_names_bad_files(make_settings):
     second = run_cli("ingest", env=env)
     assert second.returncode == 0, second.stderr
     assert "0 chunk(s) added, 0 removed" in second.stdout
+
+
+def test_the_store_builds_itself_and_follows_an_edited_knowledge_folder(make_settings):
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    kb = settings.knowledge_dir
+    (kb / "emilia.md").write_text(TEXT, encoding="utf-8")
+    first = Tutor(settings)  # empty store: built on first use
+    assert first.store.count() > 20
+    (kb / "th3resa.md").write_text(
+        "---\ntitle: TH3RESA notes\ntrial: TH3RESA\n---\n# TH3RESA notes\n\nTH3RESA enrolled 602 heavily pretreated patients.\n",
+        encoding="utf-8",
+    )
+    second = Tutor(settings)  # knowledge changed: rebuilt before the first question
+    answer = second.ask("How many patients did TH3RESA enrol?", "fellow")
+    assert "602" in answer.answer
+    assert any(s.document == "th3resa.md" for s in answer.sources if s.id in answer.citations)
