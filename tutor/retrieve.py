@@ -80,27 +80,40 @@ class HybridRetriever:
         self.relevance_floor = relevance_floor
         self.mode = mode  # "hybrid", "dense" or "keyword": the benchmark compares them
         self._lock = threading.Lock()
-        self._version: int | None = None
+        self._version: str | None = None  # the store's revision the index was built from
+        self._refreshing = threading.Lock()
         self.refresh()
 
-    def refresh(self) -> None:
-        """(Re)build the in-memory keyword index from the store."""
-        chunks, vectors = self.store.chunks(with_embeddings=True)
-        with self._lock:
-            self.chunks: list[Chunk] = chunks
-            self.by_id = {c.id: i for i, c in enumerate(chunks)}
-            self.matrix = np.asarray(vectors, dtype=np.float32) if len(chunks) else np.zeros((0, 1), np.float32)
-            self.bm25 = bm25s.BM25()
+    def refresh(self, force: bool = True) -> None:
+        """(Re)build the in-memory keyword index from the store; searches go on with the old
+        index until the new one is ready."""
+        with self._refreshing:
+            version = self.store.revision()  # read first: a write during the rebuild triggers another
+            if not force and version == self._version:
+                return  # another thread has just rebuilt it
+            chunks, vectors = self.store.chunks(with_embeddings=True)
+            matrix = np.asarray(vectors, dtype=np.float32) if len(chunks) else np.zeros((0, 1), np.float32)
+            bm25 = bm25s.BM25()
             corpus = [tokenize(f"{c.section} {c.text}") for c in chunks]
             # Names and numbers of the sources: acronyms and mixed case (EMILIA, T-DM1, HER2),
             # drug names by their stems' endings, decimals ("0.65").
-            self._names = {
+            names = {
                 t for c in chunks for t in tokenize(" ".join(_NAME.findall(c.text)))
                 if len(t) > 2 and not t.isdigit()
             }
             if chunks:
-                self.bm25.index(corpus, show_progress=False)
-            self._version = self.store.count()
+                bm25.index(corpus, show_progress=False)
+            with self._lock:
+                self.chunks: list[Chunk] = chunks
+                self.by_id = {c.id: i for i, c in enumerate(chunks)}
+                self.matrix, self.bm25, self._names = matrix, bm25, names
+                self._version = version
+
+    def sync(self) -> None:
+        """Refresh when the collection changed since the index was built, here or in another
+        process sharing the Chroma server: one small metadata read per search."""
+        if self.store.revision() != self._version:
+            self.refresh(force=False)
 
     def _keyword(self, query: str, k: int) -> list[int]:
         vocab = self.bm25.vocab_dict
@@ -126,6 +139,7 @@ class HybridRetriever:
             raw, vector = self.store.embeddings.embed_documents([query, expanded])
         t1 = time.perf_counter()
         timings["embed"] = (t1 - t0) * 1000
+        self.sync()
         pool = max(k * 3, 10)
         if not self.chunks:
             timings["search"] = 0.0

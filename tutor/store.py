@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,11 +115,27 @@ class Store:
     def fingerprint(self) -> str | None:
         return (self.collection.metadata or {}).get("knowledge_fingerprint")
 
+    def revision(self) -> str | None:
+        """A token that changes with every write through `ingest`, read fresh from Chroma:
+        another process sharing a Chroma server may have written (one small request)."""
+        try:
+            return (self.client.get_collection(self.name).metadata or {}).get("revision")
+        except Exception as exc:
+            raise StoreError(f"cannot read collection {self.name!r} ({exc})") from exc
+
     # -- writing -----------------------------------------------------------------------
 
     def _set_fingerprint(self, value: str) -> None:
-        meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
-        meta["knowledge_fingerprint"] = value
+        self._update_metadata(knowledge_fingerprint=value)
+
+    def _bump_revision(self) -> None:
+        self._update_metadata(revision=uuid.uuid4().hex[:16])
+
+    def _update_metadata(self, **values: str) -> None:
+        # Chroma replaces the whole metadata, and another process may have changed it: read it fresh.
+        current = self.client.get_collection(self.name).metadata or {}
+        meta = {k: v for k, v in current.items() if not k.startswith("hnsw:")}
+        meta.update(values)
         self.collection.modify(metadata=meta)
 
     def ingest(self, paths: Iterable[Path] | None = None, progress: Progress | None = None) -> IngestReport:
@@ -175,6 +192,8 @@ class Store:
         total = len(to_add)
         if progress:
             progress(0, total)
+        if to_add or to_delete:  # bumped before and after: readers never keep a half-written state
+            self._bump_revision()
         for start in range(0, total, BATCH):
             batch = to_add[start : start + BATCH]
             # Embed each passage with its heading path ("Mechanism of Action: ..."), so a question
@@ -190,6 +209,8 @@ class Store:
                 progress(min(start + BATCH, total), total)
         if to_delete:
             self.collection.delete(ids=to_delete)
+        if to_add or to_delete:
+            self._bump_revision()
         report.added, report.removed = len(to_add), len(to_delete)
         if full_sync and not report.errors:
             self._set_fingerprint(knowledge_fingerprint(self.settings))

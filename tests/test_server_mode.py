@@ -1,0 +1,135 @@
+"""Server mode: with TUTOR_CHROMA_URL the tutor keeps its knowledge in a real `chroma run`,
+and several processes share it: what one ingests, the others answer from, without a restart."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.server
+
+CHROMA = Path(sys.executable).parent / "chroma"
+TEXT = (ROOT / "knowledge" / "emilia-trial.md").read_text(encoding="utf-8")
+NOTE = "---\ntitle: TH3RESA notes\ntrial: TH3RESA\n---\n# TH3RESA notes\n\nTH3RESA enrolled {n} heavily pretreated patients.\n"
+QUESTION = "How many patients did TH3RESA enrol?"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory):
+    """A real Chroma server on a free loopback port, up until the module's tests are done."""
+    port = free_port()
+    folder = tmp_path_factory.mktemp("chroma-server")
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(folder / "data")],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, f"chroma run exited: {(folder / 'server.log').read_text()[-2000:]}"
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "chroma run gave no heartbeat within 30 s"
+            time.sleep(0.1)  # poll interval, not synchronisation: the loop waits for the heartbeat
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+        log.close()
+
+
+@pytest.fixture
+def shared(chroma_url, tmp_path):
+    """Settings and CLI environment of processes that share one collection on the server."""
+    from tutor.settings import Settings
+
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "emilia.md").write_text(TEXT, encoding="utf-8")
+    values = {
+        "chroma_url": chroma_url,
+        "collection": f"test-{uuid.uuid4().hex[:10]}",
+        "knowledge_dir": knowledge,
+        "data_dir": tmp_path / "embedded-unused",
+    }
+    env = {f"TUTOR_{k.upper()}": str(v) for k, v in values.items()}
+    return Settings(_env_file=None, **values), env
+
+
+def test_ingest_and_ask_work_the_same_on_a_chroma_server(shared):
+    import chromadb
+
+    from tutor.tutor import Tutor
+
+    settings, _ = shared
+    tutor = Tutor(settings)  # builds the store on the server
+    answer = tutor.ask("What was the median progression-free survival with T-DM1?", "resident")
+    assert "9.6" in answer.answer and answer.citations
+    again = tutor.ingest()
+    assert (again.added, again.removed) == (0, 0) and again.total == tutor.store.count() > 20
+    assert not settings.data_dir.exists()  # nothing went to an embedded store
+    url = httpx.URL(settings.chroma_url)
+    names = [c.name for c in chromadb.HttpClient(host=url.host, port=url.port).list_collections()]
+    assert tutor.store.name in names
+
+
+def test_what_one_process_ingests_a_running_tutor_and_a_new_process_answer_from(shared, tmp_path):
+    from tutor.tutor import Tutor
+
+    settings, env = shared
+    running = Tutor(settings)  # this test's process: a tutor that stays up
+    before = running.ask(QUESTION, "fellow")
+    assert "602" not in before.answer
+
+    note = tmp_path / "th3resa.md"
+    note.write_text(NOTE.format(n=602), encoding="utf-8")
+    ingested = run_cli("ingest", str(note), env=env)  # another process writes to the shared collection
+    assert ingested.returncode == 0, ingested.stderr
+    assert "1 chunk(s) added" in ingested.stdout
+
+    after = running.ask(QUESTION, "fellow")
+    assert "602" in after.answer
+    assert any(s.document.endswith("th3resa.md") for s in after.sources if s.id in after.citations)
+
+    fresh = run_cli("ask", QUESTION, "--role", "resident", "--json", env=env)  # a third process
+    assert fresh.returncode == 0, fresh.stderr
+    assert "602" in json.loads(fresh.stdout)["answer"]
+
+    # An edit that keeps the number of chunks the same must be noticed too.
+    note.write_text(NOTE.format(n=777), encoding="utf-8")
+    edited = run_cli("ingest", str(note), env=env)
+    assert edited.returncode == 0, edited.stderr
+    latest = running.ask(QUESTION, "fellow")
+    assert "777" in latest.answer and "602" not in latest.answer
+
+
+def test_an_unreachable_server_is_one_line_naming_the_setting(tmp_path):
+    result = run_cli("ask", "What was PFS?", env={"TUTOR_CHROMA_URL": f"http://127.0.0.1:{free_port()}",
+                                                 "TUTOR_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert "TUTOR_CHROMA_URL" in result.stderr and "Traceback" not in result.stderr
