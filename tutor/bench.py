@@ -1,11 +1,43 @@
-"""Benchmarks that print figures (never timed tests)."""
+"""Benchmarks that print figures (never timed tests).
+
+`tutor bench` runs the sections below and writes JSON and a Markdown table (default under
+evals/bench/): ingestion, retrieval by mode with hit@k, a whole offline turn, cold start,
+concurrent users on `tutor serve`, and query cost as the knowledge base grows.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
+import threading
 import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
 
 from tutor.models import model_label
+from tutor.settings import PROJECT_ROOT, Settings
+
+SECTIONS = ("ingest", "retrieval", "turn", "cold", "load", "scale")
+MODES = ("dense", "keyword", "hybrid")
+TARGETS = {  # on this machine (2 CPU cores), warm
+    "hybrid retrieval p95": ("retrieval.hybrid.p95_ms", 25.0, "ms"),
+    "offline turn p95": ("turn.p95_ms", 100.0, "ms"),
+    "`tutor serve` first answer after launch": ("cold.serve.first_answer_s", 15.0, "s"),
+    "errors with 32 concurrent users": ("load.levels.32.errors", 0, ""),
+}
 
 QUESTIONS = [
     ("What was the median progression-free survival with T-DM1?", "resident"),
@@ -19,24 +51,643 @@ QUESTIONS = [
 ]
 
 
+@dataclass
+class EvalQuestion:
+    id: str
+    role: str
+    question: str
+    expected_facts: list[str]  # each "a|b": any alternative counts
+    out_of_scope: bool = False
+
+
+# Used when evals/ holds no eval set; facts are the source's own words and numbers.
+BUILTIN = [
+    EvalQuestion("pfs", "resident", "What was the median progression-free survival with T-DM1?", ["9.6", "6.4"]),
+    EvalQuestion("os", "phd", "What was the overall survival hazard ratio?", ["0.68", "30.9"]),
+    EvalQuestion("orr", "med_student", "What was the objective response rate in each arm?", ["43.6", "30.8"]),
+    EvalQuestion("safety", "attending", "How often were grade 3 or higher adverse events seen?", ["41%", "57%"]),
+    EvalQuestion("sample", "fellow", "How many patients were randomised?", ["991"]),
+    EvalQuestion("dose", "resident", "What dose of T-DM1 was given?", ["3.6 mg/kg"]),
+    EvalQuestion("comparator", "resident", "What was the comparator regimen?", ["lapatinib", "capecitabine"]),
+    EvalQuestion("population", "guideline_committee", "Which patients were eligible?",
+                 ["trastuzumab and a taxane"]),
+    EvalQuestion("design", "journal_editor", "Was the trial blinded?", ["open-label"]),
+    EvalQuestion("toxicity", "attending", "Which toxicities were more frequent with T-DM1?",
+                 ["thrombocytopenia", "transaminases"]),
+    EvalQuestion("mechanism", "med_student", "How does T-DM1 work?", ["antibody-drug conjugate|linker"]),
+    EvalQuestion("hr-pfs", "phd", "What was the hazard ratio for PFS?", ["0.65"]),
+    EvalQuestion("weather", "resident", "What is the weather in Paris tomorrow?", [], out_of_scope=True),
+    EvalQuestion("pasta", "fellow", "How do I cook pasta al dente?", [], out_of_scope=True),
+]
+
+
+# -- figures ------------------------------------------------------------------------------------
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
 
 
-def ask_latency(tutor, turns: int = 100, progress=None) -> dict:
-    for question, role in QUESTIONS:  # warm-up: first calls pay for lazy initialisation
-        tutor.ask(question, role)
-    samples: list[float] = []
-    from rich.progress import track
+def latency(samples_ms: list[float]) -> dict:
+    if not samples_ms:
+        return {"n": 0}
+    return {"n": len(samples_ms), "p50_ms": round(statistics.median(samples_ms), 2),
+            "p95_ms": round(percentile(samples_ms, 95), 2), "p99_ms": round(percentile(samples_ms, 99), 2),
+            "max_ms": round(max(samples_ms), 2)}
 
-    for i in track(range(turns), description="Timing ask", console=progress, transient=True):
-        question, role = QUESTIONS[i % len(QUESTIONS)]
-        t0 = time.perf_counter()
-        tutor.ask(question, role)
-        samples.append((time.perf_counter() - t0) * 1000)
+
+def timed(fn: Callable, *args, **kwargs) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return (time.perf_counter() - t0) * 1000, value
+
+
+def machine() -> dict:
+    import psutil
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "absent"
+
     return {
-        "turns": turns, "model": model_label(tutor.model),
-        "p50_ms": statistics.median(samples), "p95_ms": percentile(samples, 95), "max_ms": max(samples),
+        "cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(), "torch": version("torch"), "chromadb": version("chromadb"),
+        "gradio": version("gradio"), "os": platform.platform(terse=True),
     }
+
+
+# -- eval questions -----------------------------------------------------------------------------
+
+def load_questions(path: Path | None = None) -> tuple[list[EvalQuestion], str]:
+    """The eval set (evals/dev.jsonl, else the first evals/*.jsonl), or the built-in list."""
+    if path is None:
+        folder = PROJECT_ROOT / "evals"
+        candidates = [folder / "dev.jsonl"] + sorted(folder.glob("*.jsonl"))
+        path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        return BUILTIN, "built-in list"
+    questions = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            questions.append(EvalQuestion(
+                id=str(row.get("id", len(questions))), role=row.get("role", "resident"), question=row["question"],
+                expected_facts=list(row.get("expected_facts") or []), out_of_scope=bool(row.get("out_of_scope")),
+            ))
+    try:
+        label = path.relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        label = str(path)
+    return questions, label
+
+
+def fact_found(fact: str, text: str) -> bool:
+    return any(alt.strip().lower() in text for alt in fact.split("|") if alt.strip())
+
+
+# -- synthetic knowledge ------------------------------------------------------------------------
+
+_DIGITS = re.compile(r"\d+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def synthetic_document(source: str, number: int, rng: random.Random) -> str:
+    """A made-up trial summary shaped like `source`: the trial renamed, every number changed,
+    sentences shuffled within paragraphs. Only for measuring cost as the knowledge grows."""
+    name = f"SYNTH-{number:04d}"
+    text = re.sub(r"\bEMILIA\b", name, source)
+    head = ""
+    if text.startswith("---\n") and (end := text.find("\n---", 4)) != -1:  # front matter: dates stay valid
+        head, text = text[: end + 4], text[end + 4 :]
+    text = _DIGITS.sub(lambda m: str(rng.randint(1, 9)) + "".join(str(rng.randint(0, 9)) for _ in m.group(0)[1:]), text)
+    paragraphs = []
+    for para in text.split("\n\n"):
+        sentences = _SENTENCE.split(para)
+        if not para.lstrip().startswith(("#", "---")) and len(sentences) > 1:
+            rng.shuffle(sentences)
+            para = " ".join(sentences)
+        paragraphs.append(para)
+    return head + "\n\n".join(paragraphs)
+
+
+def grow_knowledge(folder: Path, source_dir: Path, factor: int, rng: random.Random) -> int:
+    """Fill `folder` with the real documents plus synthetic ones, `factor` times as many; returns their number."""
+    real = sorted(p for p in source_dir.rglob("*") if p.is_file() and p.suffix.lower() in (".md", ".markdown", ".txt"))
+    for path in real:
+        target = folder / path.relative_to(source_dir)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    synthetic = folder / "synthetic"
+    synthetic.mkdir(exist_ok=True)
+    have = len(list(synthetic.glob("*.md")))
+    texts = [p.read_text(encoding="utf-8") for p in real]
+    for n in range(have, len(real) * (factor - 1)):
+        (synthetic / f"synth-{n:05d}.md").write_text(synthetic_document(texts[n % len(texts)], n, rng), encoding="utf-8")
+    return len(real) * factor
+
+
+@contextmanager
+def scratch_store(settings: Settings, label: str) -> Iterator[tuple[Settings, Path]]:
+    """A temporary knowledge folder and collection: embedded in a temp folder, or a throwaway
+    collection on the Chroma server when TUTOR_CHROMA_URL is set."""
+    with tempfile.TemporaryDirectory(prefix=f"tutor-bench-{label}-") as tmp:
+        root = Path(tmp)
+        (root / "knowledge").mkdir()
+        scratch = settings.model_copy(update={
+            "knowledge_dir": root / "knowledge", "data_dir": root / "chroma",
+            "collection": f"bench-{label}-{uuid.uuid4().hex[:8]}",
+        })
+        try:
+            yield scratch, root
+        finally:
+            if scratch.chroma_url:
+                from tutor.store import chroma_client, collection_name
+
+                try:
+                    chroma_client(scratch).delete_collection(collection_name(scratch))
+                except Exception:  # the server may be gone; a leftover bench collection is harmless
+                    pass
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+
+
+# -- sections -----------------------------------------------------------------------------------
+
+class Bench:
+    """Runs the selected sections; `say` reports progress (a line per step)."""
+
+    def __init__(self, settings: Settings, questions: list[EvalQuestion], say: Callable[[str], None] = print,
+                 turns: int = 100, users: tuple[int, ...] = (1, 8, 32), factors: tuple[int, ...] = (1, 10, 100),
+                 questions_from: str = "built-in list"):
+        self.settings = settings
+        self.questions = questions
+        self.questions_from = questions_from
+        self.say = say
+        self.turns = turns
+        self.users = users
+        self.factors = factors
+        self._tutor = None
+
+    @property
+    def tutor(self):
+        if self._tutor is None:
+            from tutor.tutor import Tutor
+
+            self.say("loading the tutor (embedding model, store)")
+            self._tutor = Tutor(self.settings)
+        return self._tutor
+
+    # ingestion: cold (empty store), warm (unchanged: nothing to embed), size on disk
+    def ingest(self) -> dict:
+        from tutor.store import Store
+
+        with scratch_store(self.settings, "ingest") as (settings, root):
+            documents = grow_knowledge(settings.knowledge_dir, self.settings.knowledge_dir, 10, random.Random(1))
+            store = Store(settings)
+            self.say(f"ingest: {documents} documents (the real ones x10), cold")
+            cold_ms, cold = timed(store.ingest)
+            self.say("ingest: again, unchanged (warm)")
+            warm_ms, warm = timed(store.ingest)
+            return {
+                "documents": documents, "chunks": cold.total,
+                "cold": {"seconds": round(cold_ms / 1000, 2), "chunks_per_s": round(cold.added / (cold_ms / 1000), 1)},
+                "warm": {"seconds": round(warm_ms / 1000, 3), "chunks_per_s": round(warm.unchanged / (warm_ms / 1000), 1),
+                         "added": warm.added, "removed": warm.removed},
+                "store_mb": None if settings.chroma_url else round(folder_size(settings.data_dir) / 2**20, 2),
+                "store": "chroma server" if settings.chroma_url else "embedded",
+            }
+
+    # retrieval: latency by mode on the tutor's store, and hit@k on the eval questions
+    def retrieval(self, rounds: int = 3) -> dict:
+        from tutor.retrieve import HybridRetriever
+
+        tutor = self.tutor
+        k = self.settings.top_k
+        result: dict = {"k": k, "chunks": tutor.store.count()}
+        answerable = [q for q in self.questions if not q.out_of_scope and q.expected_facts]
+        for mode in MODES:
+            retriever = HybridRetriever(tutor.store, k, self.settings.relevance_floor, mode=mode)
+            for q in self.questions[:5]:  # warm-up
+                retriever.search(q.question)
+            self.say(f"retrieval: {mode}, {len(self.questions)} questions x {rounds}")
+            samples, hits, facts, found = [], 0, 0, 0
+            for r in range(rounds):
+                for q in self.questions:
+                    ms, got = timed(retriever.search, q.question)
+                    samples.append(ms)
+                    if r == 0 and q in answerable:
+                        text = " ".join(s.text for s in got.sources).lower()
+                        present = [fact_found(f, text) for f in q.expected_facts]
+                        hits += all(present)
+                        facts += len(present)
+                        found += sum(present)
+            result[mode] = {**latency(samples), f"hit@{k}": round(hits / max(1, len(answerable)), 3),
+                            f"fact_recall@{k}": round(found / max(1, facts), 3)}
+        result["answerable_questions"] = len(answerable)
+        dense, hybrid = result["dense"][f"hit@{k}"], result["hybrid"][f"hit@{k}"]
+        result["hybrid_vs_dense_hit"] = round(hybrid / dense, 3) if dense else None
+        # What staying in step with other processes costs: one revision read per search.
+        checks = [timed(tutor.store.revision)[0] for _ in range(100)]
+        result["revision_check"] = latency(checks)
+        return result
+
+    # a whole turn on the configured (offline) model, and where its time goes
+    def turn(self) -> dict:
+        tutor = self.tutor
+        asked = [q for q in self.questions if not q.out_of_scope] or self.questions
+        for q in asked[:8]:  # warm-up: first calls pay for lazy initialisation
+            tutor.ask(q.question, q.role)
+        self.say(f"turn: {self.turns} asks")
+        samples, parts = [], {"embed": 0.0, "search": 0.0, "generate": 0.0, "guard": 0.0, "total": 0.0}
+        for i in range(self.turns):
+            q = asked[i % len(asked)]
+            ms, answer = timed(tutor.ask, q.question, q.role)
+            samples.append(ms)
+            for key in parts:
+                parts[key] += answer.timings_ms.get(key, 0.0)
+        total = parts.pop("total") or 1.0
+        share = {key: round(value / total, 3) for key, value in parts.items()}
+        share["other"] = round(max(0.0, 1 - sum(share.values())), 3)
+        return {"turns": self.turns, "model": model_label(tutor.model), **latency(samples), "share": share}
+
+    # process start to first answer (`tutor ask`) and to the page (`tutor serve`); peak memory
+    def cold(self) -> dict:
+        self.tutor  # noqa: B018 (the store exists before the clock starts: a cold start, not a first build)
+        q = self.questions[0]
+        self.say("cold: `tutor ask --json` in a new process")
+        command = [*tutor_command(), "ask", q.question, "--role", q.role, "--json"]
+        t0 = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(self.settings))
+        with PeakRSS(process.pid) as rss:
+            stdout, stderr = process.communicate(timeout=300)
+        seconds = time.perf_counter() - t0
+        if process.returncode != 0:
+            raise RuntimeError(f"`tutor ask` failed: {stderr.strip()[-500:]}")
+        answered = bool(json.loads(stdout).get("answer"))
+        result: dict = {"ask": {"first_answer_s": round(seconds, 2), "peak_rss_mb": rss.peak_mb, "answered": answered}}
+        if not serve_available():
+            result["serve"] = {"skipped": "`tutor serve` is not available"}
+            return result
+        self.say("cold: `tutor serve`, polling the page, then one question")
+        with served(self.settings) as server:
+            from gradio_client import Client
+
+            client = Client(server.url, verbose=False, analytics_enabled=False)
+            answer = client.predict(q.question, q.role, "", api_name="/ask")
+            first_answer = time.perf_counter() - server.started
+            result["serve"] = {"page_s": round(server.page_s, 2), "first_answer_s": round(first_answer, 2),
+                               "peak_rss_mb": server.rss.peak_mb, "answered": _answered(answer)}
+        return result
+
+    # concurrent simulated users on `tutor serve` (or, without it, in-process threads)
+    def load(self, turns_per_user: int = 48, seconds_per_level: float = 60.0) -> dict:
+        asked = [q for q in self.questions if not q.out_of_scope] or self.questions
+        specialties = ["", "oncology pharmacy", "cardio-oncology", ""]
+        result: dict = {"levels": {}}
+
+        def run_levels(make_user: Callable[[int], Callable[[str, str, str], object]], cleanup=lambda: None):
+            for n in self.users:
+                per_user = max(3, turns_per_user // n)
+                self.say(f"load: {n} user(s) x {per_user} turns")
+                users = [make_user(u) for u in range(n)]
+                latencies: list[float] = []
+                errors: list[str] = []
+                lock = threading.Lock()
+                start = threading.Barrier(n + 1)
+                deadline = [0.0]
+
+                def converse(u: int) -> None:
+                    start.wait()
+                    for t in range(per_user):
+                        if time.monotonic() > deadline[0]:
+                            break
+                        q = asked[(u * 3 + t) % len(asked)]
+                        t0 = time.perf_counter()
+                        try:
+                            ok = _answered(users[u](q.question, q.role, specialties[u % len(specialties)]))
+                            problem = None if ok else "no answer in the reply"
+                        except Exception as exc:  # counted, not raised: errors are a figure here
+                            problem = f"{type(exc).__name__}: {exc}"[:200]
+                        with lock:
+                            latencies.append((time.perf_counter() - t0) * 1000)
+                            if problem:
+                                errors.append(problem)
+
+                threads = [threading.Thread(target=converse, args=(u,)) for u in range(n)]
+                for thread in threads:
+                    thread.start()
+                deadline[0] = time.monotonic() + seconds_per_level
+                t0 = time.perf_counter()
+                start.wait()
+                for thread in threads:
+                    thread.join()
+                wall = time.perf_counter() - t0
+                result["levels"][str(n)] = {
+                    "users": n, "turns": len(latencies), "seconds": round(wall, 2),
+                    "turns_per_s": round(len(latencies) / wall, 2), **latency(latencies),
+                    "errors": len(errors), "first_errors": errors[:3],
+                }
+            cleanup()
+
+        if serve_available():
+            with served(self.settings) as server:
+                from gradio_client import Client
+
+                result["target"] = f"`tutor serve` on loopback ({server.url}), gradio_client, api_name=/ask"
+                result["concurrency_setting"] = self.settings.concurrency
+
+                def make_user(_u):
+                    client = Client(server.url, verbose=False, analytics_enabled=False)
+                    return lambda question, role, specialty: client.predict(question, role, specialty, api_name="/ask")
+
+                run_levels(make_user)
+                result["server_peak_rss_mb"] = server.rss.peak_mb
+        else:
+            tutor = self.tutor
+            result["target"] = "in-process Tutor threads (`tutor serve` is not available)"
+            run_levels(lambda _u: lambda question, role, specialty: tutor.ask(question, role, specialty or None))
+        levels = result["levels"]
+        if "1" in levels and levels["1"]["turns_per_s"]:
+            result["speedup_vs_1_user"] = {n: round(v["turns_per_s"] / levels["1"]["turns_per_s"], 2) for n, v in levels.items()}
+        return result
+
+    # query latency as the knowledge base grows 1x, 10x, 100x with synthetic trial documents
+    def scale(self, rounds: int = 2) -> dict:
+        from tutor.retrieve import HybridRetriever
+        from tutor.store import Store
+
+        rows = []
+        rng = random.Random(7)
+        with scratch_store(self.settings, "scale") as (settings, root):
+            store = Store(settings)
+            for factor in self.factors:
+                documents = grow_knowledge(settings.knowledge_dir, self.settings.knowledge_dir, factor, rng)
+                self.say(f"scale: {factor}x, {documents} documents: ingesting")
+                ingest_ms, report = timed(store.ingest)
+                refresh_ms, retriever = timed(HybridRetriever, store, settings.top_k, settings.relevance_floor)
+                row = {"factor": factor, "documents": documents, "chunks": report.total,
+                       "ingest_new_chunks_per_s": round(report.added / (ingest_ms / 1000), 1) if report.added else None,
+                       "index_build_ms": round(refresh_ms, 1)}
+                for mode in MODES:
+                    retriever.mode = mode
+                    for q in self.questions[:5]:
+                        retriever.search(q.question)
+                    samples = [timed(retriever.search, q.question)[0] for _ in range(rounds) for q in self.questions]
+                    row[mode] = latency(samples)
+                retriever.mode = "hybrid"
+                self.say(f"scale: {factor}x: hybrid p95 {row['hybrid']['p95_ms']} ms")
+                if not settings.chroma_url:
+                    row["store_mb"] = round(folder_size(settings.data_dir) / 2**20, 2)
+                rows.append(row)
+        return {"rows": rows, "store": "chroma server" if self.settings.chroma_url else "embedded"}
+
+    def run(self, sections: list[str]) -> dict:
+        results: dict = {"machine": machine(), "questions": f"{len(self.questions)} from {self.questions_from}",
+                         "sections": sections,
+                         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                         "chroma": "server" if self.settings.chroma_url else "embedded"}
+        t0 = time.perf_counter()
+        for name in SECTIONS:
+            if name in sections:
+                s0 = time.perf_counter()
+                results[name] = getattr(self, name)()
+                results[name]["section_s"] = round(time.perf_counter() - s0, 1)
+        results["seconds"] = round(time.perf_counter() - t0, 1)
+        results["targets"] = check_targets(results)
+        return results
+
+
+def _answered(reply) -> bool:
+    if isinstance(reply, str):
+        try:
+            reply = json.loads(reply)
+        except ValueError:
+            return bool(reply.strip())
+    if isinstance(reply, (list, tuple)) and reply:
+        reply = reply[0] if isinstance(reply[0], dict) else {"answer": reply[0]}
+    return isinstance(reply, dict) and bool(reply.get("answer"))
+
+
+def check_targets(results: dict) -> list[dict]:
+    checked = []
+    for name, (path, limit, unit) in TARGETS.items():
+        value: object = results
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        met = value == 0 if limit == 0 else value < limit
+        checked.append({"target": name, "value": value, "limit": limit, "unit": unit, "met": bool(met)})
+    return checked
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+def tutor_command() -> list[str]:
+    script = Path(sys.executable).parent / "tutor"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tutor.cli"]
+
+
+def child_env(settings: Settings, **extra: str) -> dict:
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+           "TUTOR_DATA_DIR": str(settings.data_dir), "TUTOR_KNOWLEDGE_DIR": str(settings.knowledge_dir),
+           "TUTOR_COLLECTION": settings.collection, "TUTOR_MODEL": settings.model}
+    if settings.chroma_url:
+        env["TUTOR_CHROMA_URL"] = settings.chroma_url
+    env.update(extra)
+    return env
+
+
+class PeakRSS:
+    """Peak resident memory of a process and its children, sampled every 20 ms."""
+
+    def __init__(self, pid: int):
+        import psutil
+
+        self.process = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                rss = self.process.memory_info().rss + sum(
+                    c.memory_info().rss for c in self.process.children(recursive=True))
+                self.peak = max(self.peak, rss)
+            except psutil.Error:
+                pass
+            self._stop.wait(0.02)
+
+    @property
+    def peak_mb(self) -> float:
+        return round(self.peak / 2**20, 1)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def serve_available() -> bool:
+    from importlib.util import find_spec
+
+    from tutor.cli import app
+
+    commands = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    return find_spec("tutor.app") is not None and "serve" in commands
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Served:
+    url: str
+    started: float  # perf_counter at launch
+    page_s: float
+    rss: PeakRSS
+
+
+@contextmanager
+def served(settings: Settings, deadline_s: float = 120.0) -> Iterator[Served]:
+    """`tutor serve` on a free loopback port; ready when the page answers HTTP 200."""
+    import httpx
+
+    port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")
+    started = time.perf_counter()
+    process = subprocess.Popen([*tutor_command(), "serve"], stdout=log, stderr=subprocess.STDOUT,
+                               env=child_env(settings, TUTOR_HOST="127.0.0.1", TUTOR_PORT=str(port)))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with PeakRSS(process.pid) as rss:
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"`tutor serve` exited ({process.returncode}): {log.read()[-800:]}")
+                try:
+                    if httpx.get(url + "/", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.perf_counter() - started > deadline_s:
+                    raise RuntimeError(f"`tutor serve` did not serve its page within {deadline_s:.0f} s")
+                time.sleep(0.05)  # poll interval
+            yield Served(url, started, time.perf_counter() - started, rss)
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(15)
+        log.close()
+
+
+# -- report -------------------------------------------------------------------------------------
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [f"# Trial Tutor benchmark ({results['started']})", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; Python {m['python']}, "
+             f"torch {m['torch']}, chromadb {m['chromadb']}. Store: {results['chroma']}. "
+             f"Questions: {results['questions']}. Run took {results['seconds']} s.", ""]
+
+    def table(header: list[str], rows: list[list]) -> None:
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        lines.extend("| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows)
+        lines.append("")
+
+    if "targets" in results and results["targets"]:
+        lines.append("## Targets")
+        table(["target", "measured", "limit", "met"],
+              [[t["target"], f"{t['value']} {t['unit']}".strip(), f"{t['limit']} {t['unit']}".strip(),
+                "yes" if t["met"] else "**no**"] for t in results["targets"]])
+    if r := results.get("ingest"):
+        lines.append(f"## Ingestion ({r['documents']} documents, {r['chunks']} chunks, {r['store']})")
+        table(["run", "seconds", "chunks/s"],
+              [["cold (empty store, embeds every chunk)", r["cold"]["seconds"], r["cold"]["chunks_per_s"]],
+               ["warm (unchanged, nothing to embed)", r["warm"]["seconds"], r["warm"]["chunks_per_s"]]])
+        if r["store_mb"] is not None:
+            lines += [f"Store on disk: {r['store_mb']} MB.", ""]
+    if r := results.get("retrieval"):
+        k = r["k"]
+        lines.append(f"## Retrieval ({r['chunks']} chunks, k={k}, {r['answerable_questions']} answerable questions)")
+        table(["mode", "p50 ms", "p95 ms", "p99 ms", f"hit@{k}", f"fact recall@{k}"],
+              [[mode, r[mode]["p50_ms"], r[mode]["p95_ms"], r[mode]["p99_ms"], r[mode][f"hit@{k}"],
+                r[mode][f"fact_recall@{k}"]] for mode in MODES])
+        lines += [f"Hybrid hit@{k} / dense hit@{k} = {r['hybrid_vs_dense_hit']}. Latency is a whole `search()`, "
+                  "embedding the question included. The revision check that keeps a process in step with others "
+                  f"sharing the store costs p50 {r['revision_check']['p50_ms']} ms, p95 {r['revision_check']['p95_ms']} ms "
+                  "per search.", ""]
+    if r := results.get("turn"):
+        lines.append(f"## A whole turn ({r['turns']} turns, model={r['model']})")
+        table(["p50 ms", "p95 ms", "p99 ms", "embed", "search", "generate", "guard", "other"],
+              [[r["p50_ms"], r["p95_ms"], r["p99_ms"], *(f"{r['share'][k]:.0%}" for k in
+                                                         ("embed", "search", "generate", "guard", "other"))]])
+    if r := results.get("cold"):
+        lines.append("## Cold start")
+        rows = [["`tutor ask --json`: process start to answer", r["ask"]["first_answer_s"], r["ask"]["peak_rss_mb"]]]
+        if "page_s" in r.get("serve", {}):
+            rows += [["`tutor serve`: launch to page served (HTTP 200)", r["serve"]["page_s"], ""],
+                     ["`tutor serve`: launch to first answer", r["serve"]["first_answer_s"], r["serve"]["peak_rss_mb"]]]
+        table(["from launch to", "seconds", "peak RSS MB"], rows)
+        if "skipped" in r.get("serve", {}):
+            lines += [f"`tutor serve`: skipped ({r['serve']['skipped']}).", ""]
+    if r := results.get("load"):
+        lines.append(f"## Load: concurrent users ({r['target']})")
+        table(["users", "turns", "turns/s", "speed-up", "p50 ms", "p95 ms", "errors"],
+              [[v["users"], v["turns"], v["turns_per_s"], r.get("speedup_vs_1_user", {}).get(n), v.get("p50_ms"),
+                v.get("p95_ms"), v["errors"]] for n, v in r["levels"].items()])
+    if r := results.get("scale"):
+        lines.append(f"## Scale: knowledge multiplied with synthetic trial documents ({r['store']})")
+        table(["factor", "documents", "chunks", "ingest chunks/s", "index build ms", "hybrid p50 ms", "hybrid p95 ms",
+               "dense p95 ms", "keyword p95 ms"],
+              [[row["factor"], row["documents"], row["chunks"], row["ingest_new_chunks_per_s"], row["index_build_ms"],
+                row["hybrid"]["p50_ms"], row["hybrid"]["p95_ms"], row["dense"]["p95_ms"], row["keyword"]["p95_ms"]]
+               for row in r["rows"]])
+    return "\n".join(lines)
+
+
+def write(results: dict, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / "bench.json", out_dir / "bench.md"
+    json_path.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    md_path.write_text(markdown(results) + "\n", encoding="utf-8")
+    return json_path, md_path
+
+
+def ask_latency(tutor, turns: int = 100, progress=None) -> dict:
+    """Warm in-process `ask` latency on the configured model (the `turn` section, alone)."""
+    bench = Bench(tutor.settings, [EvalQuestion(str(i), role, q, []) for i, (q, role) in enumerate(QUESTIONS)],
+                  say=(lambda line: progress.log(line)) if progress else (lambda line: None), turns=turns)
+    bench._tutor = tutor
+    result = bench.turn()
+    return {**result, "turns": turns}
+
+

@@ -123,19 +123,45 @@ def takeaways(role: RoleOpt = "resident", specialty: SpecialtyOpt = None, as_jso
 
 @app.command()
 def bench(
-    turns: Annotated[int, typer.Option(help="timed questions after warm-up")] = 100,
+    only: Annotated[str, typer.Option(help="comma-separated sections: ingest,retrieval,turn,cold,load,scale")] = "all",
+    turns: Annotated[int, typer.Option(min=1, help="timed questions after warm-up (turn section)")] = 100,
+    users: Annotated[str, typer.Option(help="concurrent users per load level")] = "1,8,32",
+    scale: Annotated[str, typer.Option(help="knowledge base multiples for the scale section")] = "1,10,100",
+    questions: Annotated[Optional[Path], typer.Option(help="eval set (.jsonl); default evals/dev.jsonl or a built-in list")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="folder for bench.json and bench.md; default evals/bench")] = None,
     as_json: JsonOpt = False,
 ):
-    """Warm in-process `ask` latency (p50/p95) on the configured model."""
-    from tutor.bench import ask_latency
+    """Measure speed and scale; print the figures, write JSON and a Markdown table."""
+    from tutor.bench import SECTIONS, Bench, load_questions, write
+    from tutor.errors import InputError
+    from tutor.settings import PROJECT_ROOT
 
-    result = ask_latency(_tutor(), turns, progress=err)
+    sections = list(SECTIONS) if only == "all" else [s.strip() for s in only.split(",") if s.strip()]
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown or not sections:
+        raise InputError(f"unknown bench section {', '.join(unknown) or repr(only)}; choose from {', '.join(SECTIONS)} or all")
+    try:
+        levels = tuple(int(n) for n in users.split(","))
+        factors = tuple(int(n) for n in scale.split(","))
+    except ValueError:
+        raise InputError("--users and --scale take comma-separated whole numbers, e.g. 1,8,32") from None
+    if questions is not None and not questions.is_file():
+        raise InputError(f"{questions}: no such eval set; give a .jsonl file")
+    asked, source = load_questions(questions)
+    runner = Bench(_settings(), asked, say=lambda line: err.print(f"[dim]{line}[/dim]", highlight=False),
+                   turns=turns, users=levels, factors=factors, questions_from=source)
+    results = runner.run(sections)
+    json_path, md_path = write(results, out_dir or PROJECT_ROOT / "evals" / "bench")
     if as_json:
-        print(json.dumps(result, indent=2))
-    else:
-        out.print(f"ask latency over {result['turns']} turns, model={result['model']}: "
-                  f"p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, max {result['max_ms']:.1f} ms "
-                  f"(target p95 < 100 ms: {'met' if result['p95_ms'] < 100 else 'missed'})")
+        print(json.dumps(results, indent=2))
+        return
+    if turn := results.get("turn"):
+        out.print(f"ask latency over {turn['turns']} turns, model={turn['model']}: "
+                  f"p50 {turn['p50_ms']:.1f} ms, p95 {turn['p95_ms']:.1f} ms, max {turn['max_ms']:.1f} ms", highlight=False)
+    for target in results["targets"]:
+        out.print(f"{target['target']}: {target['value']} {target['unit']} (limit {target['limit']} {target['unit']}): "
+                  f"{'met' if target['met'] else 'MISSED'}", highlight=False)
+    out.print(f"written: {md_path} and {json_path}", highlight=False)
 
 
 def main() -> None:
