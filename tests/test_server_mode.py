@@ -131,5 +131,5 @@ def test_what_one_process_ingests_a_running_tutor_and_a_new_process_answer_from(
 def test_an_unreachable_server_is_one_line_naming_the_setting(tmp_path):
     result = run_cli("ask", "What was PFS?", env={"TUTOR_CHROMA_URL": f"http://127.0.0.1:{free_port()}",
                                                  "TUTOR_DATA_DIR": str(tmp_path)})
-    assert result.returncode == 2
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "TUTOR_CHROMA_URL" in result.stderr and "Traceback" not in result.stderr

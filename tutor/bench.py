@@ -420,7 +420,7 @@ class Bench:
         else:
             tutor = self.tutor
             result["target"] = "in-process Tutor threads (`tutor serve` is not available)"
-            run_levels(lambda _u: lambda question, role, specialty: tutor.ask(question, role, specialty or None))
+            run_levels(lambda _u: lambda question, role, specialty: tutor.ask(question, role, specialty or None).model_dump())
         levels = result["levels"]
         if "1" in levels and levels["1"]["turns_per_s"]:
             result["speedup_vs_1_user"] = {n: round(v["turns_per_s"] / levels["1"]["turns_per_s"], 2) for n, v in levels.items()}

@@ -15,7 +15,7 @@ from tutor.errors import TutorError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Trial Tutor: learn the EMILIA trial, framed for your training stage.")
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # errors stay one line, however long
 
 RoleOpt = Annotated[str, typer.Option("--role", "-r", help="learner role id, e.g. resident (see `tutor roles`)")]
 SpecialtyOpt = Annotated[Optional[str], typer.Option("--specialty", "-s", help="free text, e.g. 'oncology pharmacy'")]
