@@ -364,7 +364,7 @@ class Bench:
             for n in self.users:
                 per_user = max(3, turns_per_user // n)
                 self.say(f"load: {n} user(s) x {per_user} turns")
-                users = [make_user(u) for u in range(n)]
+                users = [_or_error(make_user, u) for u in range(n)]
                 latencies: list[float] = []
                 errors: list[str] = []
                 lock = threading.Lock()
@@ -465,11 +465,28 @@ class Bench:
         for name in SECTIONS:
             if name in sections:
                 s0 = time.perf_counter()
-                results[name] = getattr(self, name)()
+                try:
+                    results[name] = getattr(self, name)()
+                except Exception as exc:  # one failed section (say, a page that will not start) keeps the rest
+                    self.say(f"{name}: failed: {exc}")
+                    results[name] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
                 results[name]["section_s"] = round(time.perf_counter() - s0, 1)
         results["seconds"] = round(time.perf_counter() - t0, 1)
         results["targets"] = check_targets(results)
         return results
+
+
+def _or_error(make_user: Callable, u: int) -> Callable:
+    """A user whose client could not connect: every turn of theirs counts as an error."""
+    try:
+        return make_user(u)
+    except Exception as exc:
+        message = f"cannot connect: {type(exc).__name__}: {exc}"
+
+        def failing(*_args):
+            raise RuntimeError(message)
+
+        return failing
 
 
 def _answered(reply) -> bool:
@@ -611,6 +628,7 @@ def served(settings: Settings, deadline_s: float = 120.0) -> Iterator[Served]:
 # -- report -------------------------------------------------------------------------------------
 
 def markdown(results: dict) -> str:
+    results = dict(results)  # failed sections are taken out below
     m = results["machine"]
     lines = [f"# Trial Tutor benchmark ({results['started']})", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; Python {m['python']}, "
@@ -628,6 +646,9 @@ def markdown(results: dict) -> str:
         table(["target", "measured", "limit", "met"],
               [[t["target"], f"{t['value']} {t['unit']}".strip(), f"{t['limit']} {t['unit']}".strip(),
                 "yes" if t["met"] else "**no**"] for t in results["targets"]])
+    for name in SECTIONS:
+        if "error" in results.get(name, {}):
+            lines += [f"## {name}: failed", "", f"`{results.pop(name)['error']}`", ""]
     if r := results.get("ingest"):
         lines.append(f"## Ingestion ({r['documents']} documents, {r['chunks']} chunks, {r['store']})")
         table(["run", "seconds", "chunks/s"],

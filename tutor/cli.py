@@ -162,6 +162,11 @@ def bench(
         out.print(f"{target['target']}: {target['value']} {target['unit']} (limit {target['limit']} {target['unit']}): "
                   f"{'met' if target['met'] else 'MISSED'}", highlight=False)
     out.print(f"written: {md_path} and {json_path}", highlight=False)
+    failed = [name for name in sections if "error" in results.get(name, {})]
+    for name in failed:
+        err.print(f"[red]error:[/red] bench section {name} failed: {results[name]['error']}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:
