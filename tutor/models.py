@@ -258,7 +258,9 @@ def make_model(settings: Settings) -> BaseChatModel:
     if settings.model == "mock":
         return MockTutorModel()
     if settings.model == "openai":
-        raise ConfigError("TUTOR_MODEL=openai is not available yet; use TUTOR_MODEL=offline")
+        from tutor.openai_backend import chat_model  # imported only when asked for
+
+        return chat_model(settings)
     raise ConfigError(f"TUTOR_MODEL={settings.model!r} is unknown; use offline, mock or openai")
 
 
