@@ -169,6 +169,19 @@ def bench(
         raise typer.Exit(1)
 
 
+@app.command()
+def doctor():
+    """Check the settings and, for TUTOR_MODEL=openai, that the server answers and serves the model."""
+    from tutor.doctor import run
+
+    checks = run()
+    for check in checks:
+        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+        out.print(f"{mark} {check.name}: {check.detail}", highlight=False, soft_wrap=True)
+    if not all(check.ok for check in checks):
+        raise typer.Exit(2)
+
+
 def main() -> None:
     try:
         # Without standalone mode click returns typer.Exit's code instead of exiting.
