@@ -20,7 +20,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 run: setup
-	$(VENV)/bin/tutor ask "What was the median progression-free survival with T-DM1?" --role resident
+	$(VENV)/bin/tutor serve
 
 test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)

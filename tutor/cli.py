@@ -122,6 +122,22 @@ def takeaways(role: RoleOpt = "resident", specialty: SpecialtyOpt = None, as_jso
 
 
 @app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="address to bind; default TUTOR_HOST (127.0.0.1, this machine only)")] = None,
+    port: Annotated[Optional[int], typer.Option(min=1, max=65535, help="port; default TUTOR_PORT (7860)")] = None,
+):
+    """Serve the browser chat (and its API: /ask, /takeaways) until Ctrl+C."""
+    from tutor.app import build_app, launch
+
+    settings = _settings()
+    demo = build_app(_tutor())  # the tutor loads before the page is served: the first answer is quick
+    url = launch(demo, host or settings.host, port or settings.port)
+    out.print(f"Trial Tutor is serving at {url} (Ctrl+C to stop)", highlight=False)
+    sys.stdout.flush()  # seen at once even when stdout is a pipe or a log file
+    demo.block_thread()
+
+
+@app.command()
 def bench(
     only: Annotated[str, typer.Option(help="comma-separated sections: ingest,retrieval,turn,cold,load,scale")] = "all",
     turns: Annotated[int, typer.Option(min=1, help="timed questions after warm-up (turn section)")] = 100,

@@ -1,0 +1,128 @@
+"""The page's named API (/ask, /takeaways) through gradio_client against `tutor serve`, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+gradio_client = pytest.importorskip("gradio_client")
+
+ROOT = Path(__file__).resolve().parent.parent
+PFS = "What was the median progression-free survival with T-DM1?"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`tutor serve --port N` on a fresh store; yields (url, what it printed so far)."""
+    port = free_port()
+    env = {**os.environ, "TUTOR_DATA_DIR": str(tmp_path_factory.mktemp("chroma")), "HF_HUB_OFFLINE": "1",
+           "TUTOR_HOST": "0.0.0.0"}  # --host must win over the setting
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen([sys.executable, "-m", "tutor.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"`tutor serve` exited ({process.returncode}): {log.read()[-800:]}")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("`tutor serve` did not serve its page within 180 s")
+            time.sleep(0.1)  # poll interval
+        log.seek(0)
+        yield url, log.read()
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(15)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    return gradio_client.Client(served[0], verbose=False, analytics_enabled=False)
+
+
+def test_serve_prints_its_loopback_url(served):
+    url, printed = served
+    assert f"serving at {url}" in printed
+
+
+def test_api_lists_ask_and_takeaways(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert "/ask" in endpoints and "/takeaways" in endpoints
+    assert [p["parameter_name"] for p in endpoints["/ask"]["parameters"]] == ["question", "role", "specialty"]
+
+
+def test_ask_returns_a_cited_answer(client):
+    answer = client.predict(PFS, "Resident", "", api_name="/ask")  # a display name works as well as an id
+    assert "9.6" in answer["answer"] and "6.4" in answer["answer"]
+    assert answer["role"] == "resident" and answer["in_scope"] is True
+    assert answer["citations"] and set(answer["citations"]) <= {s["id"] for s in answer["sources"]}
+    cited = [s for s in answer["sources"] if s["id"] in answer["citations"]]
+    assert any("9.6" in s["text"] for s in cited)
+    assert answer["unverified_numbers"] == [] and answer["complete"] is True
+
+
+def test_ask_frames_for_role_and_specialty(client):
+    answer = client.predict(PFS, "phd", "biostatistics", api_name="/ask")
+    assert answer["answer"].startswith("Estimate and evidence")
+    assert answer["specialty"] == "biostatistics"
+
+
+def test_out_of_scope_gets_the_scope_reply(client):
+    answer = client.predict("What is the best pizza in Naples?", "fellow", "", api_name="/ask")
+    assert answer["in_scope"] is False and answer["citations"] == []
+    assert "do not cover" in answer["answer"]
+
+
+def test_takeaways(client):
+    result = client.predict("Fellow", "cardio-oncology", api_name="/takeaways")
+    assert 3 <= len(result["takeaways"]) <= 5
+    assert all(item["citations"] for item in result["takeaways"])
+    assert result["role"] == "fellow" and result["specialty"] == "cardio-oncology"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("", "resident", ""), "question is empty"),
+    (("x" * 2001, "resident", ""), "keep it to 2000"),
+    ((PFS, "surgeon", ""), "unknown role"),
+    ((PFS, "resident", "onc\nology"), "control characters"),
+])
+def test_bad_input_is_an_error_message_not_a_crash(client, args, message):
+    with pytest.raises(gradio_client.exceptions.AppError, match=message):
+        client.predict(*args, api_name="/ask")
+    assert "9.6" in client.predict(PFS, "resident", "", api_name="/ask")["answer"]  # still serving
+
+
+def test_a_burst_queues_instead_of_failing(client):
+    jobs = [client.submit(PFS, role, "", api_name="/ask")
+            for role in ("med_student", "resident", "fellow", "attending", "phd", "journal_editor",
+                         "guideline_committee", "resident")]
+    answers = [job.result(timeout=120) for job in jobs]
+    assert all("9.6" in a["answer"] for a in answers)
+    assert {a["role"] for a in answers} == {"med_student", "resident", "fellow", "attending", "phd",
+                                             "journal_editor", "guideline_committee"}

@@ -1,0 +1,329 @@
+"""The browser chat, driven in Debian's headless Chromium as a learner would use it.
+
+The page runs in-process on a free loopback port around a Tutor whose offline model writes at a
+reading pace (so streaming is visible) and can be told to fail (so a failed turn can be seen).
+Screenshots of each step go to test-output/.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from tutor.errors import ModelError
+from tutor.models import OfflineTutorModel
+
+pytestmark = pytest.mark.browser
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "browser"
+LAPTOP = {"width": 1366, "height": 768}
+TURN_MS = 60_000  # deadline for one answer on 2 shared cores
+PFS = "What was the median PFS?"
+PROBE = "<img src=x onerror=alert(1)>"
+
+
+class PacedModel(OfflineTutorModel):
+    """The offline model, writing one token every `pace` seconds; `fail` makes the next answers fail."""
+
+    pace: float = 0.01
+    fail: bool = False
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs: Any):
+        if self.fail:
+            raise ModelError("the model server did not answer (test)")
+        for chunk in super()._stream(messages, stop, run_manager, **kwargs):
+            time.sleep(self.pace)  # the model's writing speed, not synchronisation
+            yield chunk
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def paced(tutor):
+    from tutor.tutor import Tutor
+
+    model = PacedModel()
+    return model, Tutor(tutor.settings, model=model, store=tutor.store, retriever=tutor.retriever)
+
+
+@pytest.fixture(scope="module")
+def url(paced) -> Iterator[str]:
+    from tutor.app import build_app, launch
+
+    demo = build_app(paced[1])
+    address = launch(demo, "127.0.0.1", free_port())
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(address, timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"the page at {address} did not answer within 60 s")
+        time.sleep(0.05)  # poll interval
+    yield address
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (make browser)")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, url):
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    open_page(page, url)
+    yield page
+    context.close()
+
+
+def open_page(page, url: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_selector("#tt-question textarea", timeout=TURN_MS)
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def bot_texts(page) -> list[str]:
+    return page.locator("#tt-chat .message-row.bot-row").all_inner_texts()
+
+
+def user_texts(page) -> list[str]:
+    return page.locator("#tt-chat .message-row.user-row").all_inner_texts()
+
+
+def wait_for_reply(page, before: int) -> str:
+    """Wait until a new assistant message is finished (an answer's footer, or a warning)."""
+    page.wait_for_function(
+        """before => {
+            const rows = document.querySelectorAll('#tt-chat .message-row.bot-row');
+            if (rows.length <= before) return false;
+            const text = rows[rows.length - 1].innerText;
+            return text.includes('Written for') || text.includes('⚠') || text.includes('Personalised takeaways');
+        }""",
+        arg=before, timeout=TURN_MS,
+    )
+    return bot_texts(page)[-1]
+
+
+def ask(page, question: str, via: str = "enter") -> str:
+    before = len(bot_texts(page))
+    page.fill("#tt-question textarea", question)
+    if via == "enter":
+        page.press("#tt-question textarea", "Enter")
+    else:
+        page.click("#tt-send")
+    return wait_for_reply(page, before)
+
+
+def choose_stage(page, name: str) -> None:
+    page.click("#tt-role input")
+    page.get_by_role("option", name=name, exact=True).click()
+    page.wait_for_function("name => document.querySelector('#tt-status').innerText.includes(name)", arg=name)
+
+
+def enter_specialty(page, specialty: str) -> None:
+    page.fill("#tt-specialty input", specialty)
+    page.press("#tt-specialty input", "Enter")
+    page.wait_for_function("s => document.querySelector('#tt-status').innerText.includes(s)", arg=specialty)
+
+
+def starters(page) -> list[str]:
+    return [t.strip() for t in page.locator("button.tt-starter").all_inner_texts() if t.strip()]
+
+
+def test_streamed_cited_answer_for_stage_and_specialty(page, tutor):
+    shot(page, "01-opened")
+    assert "not medical advice" in page.inner_text("#tt-header")
+    choose_stage(page, "Medical Student")
+    enter_specialty(page, "oncology pharmacy")
+    shot(page, "02-stage-and-specialty")
+
+    before = len(bot_texts(page))
+    page.fill("#tt-question textarea", PFS)
+    page.press("#tt-question textarea", "Enter")
+    # Streaming: the answer is visible while it is still being written (no footer yet).
+    page.wait_for_function(
+        """before => {
+            const rows = document.querySelectorAll('#tt-chat .message-row.bot-row');
+            const text = rows.length > before ? rows[rows.length - 1].innerText : '';
+            return text.includes('In plain terms') && !text.includes('Written for');
+        }""",
+        arg=before, timeout=TURN_MS,
+    )
+    shot(page, "03-streaming")
+    answer = wait_for_reply(page, before)
+    shot(page, "04-answered")
+
+    assert answer.startswith("In plain terms")
+    assert "9.6" in answer and "6.4" in answer and "[1]" in answer
+    assert "Written for Medical Student · oncology pharmacy" in answer
+    assert "Latest answer written for Medical Student · oncology pharmacy" in page.inner_text("#tt-status")
+
+    cited = page.locator("#tt-sources .tt-src[data-cited='true']")
+    assert cited.count() >= 1
+    first = cited.first.inner_text()
+    assert "emilia-trial.md" in first and "Progression-Free Survival" in first
+    assert "9.6" in first and "6.4" in first and "cited" in first
+    shot(page, "05-sources")
+
+
+def test_starter_questions_follow_the_stage_and_ask(page, tutor):
+    assert starters(page) == tutor.role("resident").starter_questions[:4]
+    choose_stage(page, "Fellow")
+    page.wait_for_function("q => document.querySelector('button.tt-starter').innerText.trim() === q",
+                           arg=tutor.role("fellow").starter_questions[0])
+    assert starters(page) == tutor.role("fellow").starter_questions[:4]
+    shot(page, "06-fellow-starters")
+
+    before = len(bot_texts(page))
+    question = starters(page)[0]
+    page.locator("button.tt-starter").first.click()
+    answer = wait_for_reply(page, before)
+    assert user_texts(page)[-1].strip() == question
+    assert "Written for Fellow" in answer and "[1]" in answer
+    shot(page, "07-starter-answered")
+
+
+def test_personalised_takeaways(page):
+    choose_stage(page, "Fellow")
+    enter_specialty(page, "cardio-oncology")
+    before = len(bot_texts(page))
+    page.click("#tt-takeaways")
+    text = wait_for_reply(page, before)
+    shot(page, "08-takeaways")
+    assert "Personalised takeaways for Fellow · cardio-oncology" in text
+    items = page.locator("#tt-chat .message-row.bot-row").last.locator("li").all_inner_texts()
+    assert 3 <= len(items) <= 5
+    assert all("[" in item and "]" in item for item in items), items
+    assert "Sources for the takeaways" in page.inner_text("#tt-sources")
+    assert page.locator("#tt-sources .tt-src[data-cited='true']").count() >= 3
+
+
+def test_switching_stage_changes_the_framing_from_the_next_turn(page):
+    choose_stage(page, "Medical Student")
+    first = ask(page, PFS)
+    assert first.startswith("In plain terms")
+    choose_stage(page, "PhD")
+    status = page.inner_text("#tt-status")
+    assert "Latest answer written for Medical Student" in status
+    assert "next question will be answered for PhD" in status
+    shot(page, "09-stage-switched")
+    second = ask(page, PFS, via="button")
+    shot(page, "10-phd-answer")
+    assert second.startswith("Estimate and evidence")
+    assert "Written for PhD" in second
+    assert bot_texts(page)[0].startswith("In plain terms")  # the earlier answer keeps its framing
+
+
+def test_html_typed_by_a_user_shows_as_text_and_runs_nothing(page):
+    ask(page, PROBE)
+    ask(page, "What does **HR** mean? [link](javascript:alert(2)) " + PROBE)
+    shot(page, "11-injection-probe")
+    users = user_texts(page)
+    assert users[0].strip() == PROBE
+    assert "**HR**" in users[1] and "[link](javascript:alert(2))" in users[1]
+    assert page.locator("#tt-chat img").count() == 0
+    assert page.locator("#tt-chat a[href^='javascript']").count() == 0
+    assert PROBE in page.inner_text("#tt-sources")  # the sources heading repeats the question, as text
+    assert page.dialogs == []
+
+
+def test_errors_are_friendly_and_keep_the_conversation(page, paced):
+    model, _ = paced
+    answer = ask(page, PFS)
+    assert "9.6" in answer
+
+    empty = ask(page, "   ", via="button")
+    assert "question is empty" in empty
+
+    long = "Why? " * 420
+    too_long = ask(page, long)
+    assert "keep it to 2000 or fewer" in too_long
+    assert page.input_value("#tt-question textarea") == long  # kept, to be shortened
+    shot(page, "12-input-errors")
+
+    model.fail = True
+    try:
+        failed = ask(page, "What was the objective response rate?")
+    finally:
+        model.fail = False
+    shot(page, "13-model-failure")
+    assert "Sorry, I could not answer that" in failed and "conversation is kept" in failed
+    assert "9.6" in bot_texts(page)[0]  # the earlier answer is still there
+
+    again = ask(page, "And the overall survival?")
+    assert "Written for" in again and "30.9" in again
+    assert len(user_texts(page)) == 3  # PFS, the failed one, the follow-up
+
+
+def test_new_conversation_clears_chat_and_sources(page):
+    ask(page, PFS)
+    page.click("#tt-clear")
+    page.wait_for_function("document.querySelectorAll('#tt-chat .message-row').length === 0")
+    assert page.locator("#tt-sources .tt-src").count() == 0
+    assert "Answers will be written for" in page.inner_text("#tt-status")
+    shot(page, "14-new-conversation")
+
+
+def test_two_sessions_keep_separate_histories(browser, url):
+    a_context, b_context = browser.new_context(viewport=LAPTOP), browser.new_context(viewport=LAPTOP)
+    try:
+        a, b = a_context.new_page(), b_context.new_page()
+        open_page(a, url)
+        open_page(b, url)
+        choose_stage(b, "PhD")
+        # Both ask at once; each page then sees only its own turn, framed for its own stage.
+        a.fill("#tt-question textarea", PFS)
+        b.fill("#tt-question textarea", "What was the median overall survival?")
+        a.press("#tt-question textarea", "Enter")
+        b.press("#tt-question textarea", "Enter")
+        a_answer, b_answer = wait_for_reply(a, 0), wait_for_reply(b, 0)
+        shot(a, "15-session-a")
+        shot(b, "16-session-b")
+        assert [t.strip() for t in user_texts(a)] == [PFS]
+        assert [t.strip() for t in user_texts(b)] == ["What was the median overall survival?"]
+        assert a_answer.startswith("Bottom line") and b_answer.startswith("Estimate and evidence")
+        assert "Resident" in a.inner_text("#tt-status") and "PhD" not in a.inner_text("#tt-status")
+    finally:
+        a_context.close()
+        b_context.close()
+
+
+def test_fits_a_laptop_screen(page):
+    ask(page, PFS)
+    shot(page, "17-laptop-1366x768")
+    for selector in ("#tt-header", "#tt-role", "#tt-specialty", "#tt-status", "#tt-chat", "#tt-question",
+                     "#tt-send", "#tt-takeaways", "#tt-clear", "#tt-sources", "button.tt-starter >> nth=3"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None, selector
+        assert box["x"] >= 0 and box["x"] + box["width"] <= LAPTOP["width"], (selector, box)
+        assert box["y"] + box["height"] <= LAPTOP["height"], (selector, box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]

@@ -1,0 +1,319 @@
+"""The browser page: a role-tailored chat on the trial, its sources beside it, and a named API.
+
+One read-only `Tutor` serves every session; each browser session keeps its own history, stage and
+specialty (gr.State and component values). Everything a user or a passage wrote is escaped before
+the page renders it, so text shows as text.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import string
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from an offline tool
+
+import gradio as gr  # noqa: E402
+
+from tutor.errors import InputError, TutorError  # noqa: E402
+from tutor.roles import clean_specialty  # noqa: E402
+from tutor.schema import Answer, Source, Takeaways  # noqa: E402
+from tutor.tutor import Tutor, clean_question  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+SPECIALTIES = ["oncology pharmacy", "cardio-oncology", "radiation oncology", "oncology nursing", "biostatistics"]
+NOTE = "Educational use only; not medical advice."
+STARTERS = 4  # buttons on the page; each role file has at least 3 starter questions
+CONCURRENCY_ID = "tutor"  # chat turns, takeaways and the API share one limit: settings.concurrency
+
+CSS = """
+.gradio-container { max-width: 1340px !important; width: 100% !important; margin: 0 auto !important;
+                    padding-top: 6px !important; }
+#tt-header { display: flex; align-items: baseline; gap: 14px; flex-wrap: wrap; }
+#tt-header h1 { font-size: 1.3rem; font-weight: 600; margin: 0; }
+#tt-header .tt-sub { color: var(--body-text-color-subdued); font-size: 0.95rem; }
+#tt-note { background: #fff7e6; border: 1px solid #f0c36d; border-radius: 6px; padding: 2px 10px;
+           font-size: 0.88rem; color: #6b4a00; margin-left: auto; }
+#tt-status { font-size: 0.92rem; min-height: 1.4em; }
+#tt-status p { margin: 0; }
+#tt-sources { max-height: max(220px, calc(100vh - 400px)); overflow-y: auto !important; }
+.tt-src { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 6px 9px;
+          margin-bottom: 6px; font-size: 0.86rem; line-height: 1.35; }
+.tt-src.tt-cited { border-left: 4px solid #2b7a4b; }
+.tt-src .tt-where { font-weight: 600; }
+.tt-src .tt-badge { display: inline-block; font-size: 0.75rem; padding: 0 6px; border-radius: 8px;
+                    margin-left: 6px; background: #e3f4ea; color: #1e5e38; }
+.tt-src .tt-badge.tt-not { background: #eef0f3; color: #555; }
+.tt-src .tt-text { margin-top: 3px; white-space: pre-wrap; }
+.tt-empty { color: var(--body-text-color-subdued); font-size: 0.9rem; }
+button.tt-starter { text-align: left !important; justify-content: flex-start !important; font-weight: 400 !important;
+                    white-space: normal !important; font-size: 0.9rem !important; border: 1px solid var(--border-color-primary) !important;
+                    background: var(--background-fill-primary) !important; }
+button.tt-starter:hover { border-color: var(--color-accent) !important; background: var(--background-fill-secondary) !important; }
+"""
+
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def as_text(value: str) -> str:
+    """User text for a Markdown+HTML message: shown literally, never interpreted.
+
+    Every ASCII punctuation mark becomes a character reference, so no tag, Markdown mark or bare
+    URL survives to be rendered (backslash escapes left stray backslashes in autolinked URLs).
+    """
+    return "".join(f"&#{ord(c)};" if c in _PUNCTUATION else c for c in value)
+
+
+def as_answer(value: str) -> str:
+    """Model text: its Markdown (lists, bold) renders, any HTML in it shows as text."""
+    return html.escape(value)
+
+
+def _html_text(value: str) -> str:
+    # gr.HTML fills a JS template; keep '$' and braces inert too.
+    return html.escape(value).replace("$", "&#36;").replace("{", "&#123;").replace("}", "&#125;")
+
+
+def _bubble(role: str, content: str) -> dict:
+    return {"role": role, "content": content}
+
+
+def _for_line(role_name: str, specialty: str | None) -> str:
+    return f"{role_name}" + (f" · {specialty}" if specialty else "")
+
+
+def sources_html(sources: list[Source], cited: list[str], heading: str) -> str:
+    """Each passage with its document and section; cited ones marked and first."""
+    if not sources:
+        return f'<div class="tt-empty">{_html_text(heading)}: no passages (the question is outside the sources).</div>'
+    numbered = list(enumerate(sources, 1))
+    numbered.sort(key=lambda pair: pair[1].id not in cited)
+    parts = [f'<div class="tt-empty">{_html_text(heading)}</div>']
+    for n, source in numbered:
+        is_cited = source.id in cited
+        badge = ('<span class="tt-badge">cited</span>' if is_cited
+                 else '<span class="tt-badge tt-not">retrieved, not cited</span>')
+        parts.append(
+            f'<div class="tt-src{" tt-cited" if is_cited else ""}" data-source="{n}" data-cited="{str(is_cited).lower()}">'
+            f'<div class="tt-where">[{n}] {_html_text(source.document)} › {_html_text(source.section or "(no section)")}{badge}</div>'
+            f'<div class="tt-text">{_html_text(source.text)}</div></div>'
+        )
+    return "".join(parts)
+
+
+EMPTY_SOURCES = '<div class="tt-empty">The passages behind the latest answer appear here, cited ones first.</div>'
+
+
+def render_answer(answer: Answer, role_name: str) -> str:
+    text = as_answer(answer.answer)
+    notes = []
+    if answer.unverified_numbers:
+        notes.append("⚠️ **Check these numbers:** " + as_text(", ".join(answer.unverified_numbers))
+                     + " appear in no source passage.")
+    if not answer.complete:
+        notes.append("⚠️ **This answer was cut off** before the model finished; ask again for the rest.")
+    footer = f"*Written for {as_text(_for_line(role_name, answer.specialty))}*"
+    return "\n\n".join([text, *notes, footer])
+
+
+def render_takeaways(result: Takeaways, role_name: str) -> str:
+    lines = [f"**Personalised takeaways for {as_text(_for_line(role_name, result.specialty))}**", ""]
+    lines += [f"{n}. {as_answer(item.text)}" for n, item in enumerate(result.takeaways, 1)]
+    if result.unverified_numbers:
+        lines += ["", "⚠️ **Check these numbers:** " + as_text(", ".join(result.unverified_numbers))
+                  + " appear in no source passage."]
+    return "\n".join(lines)
+
+
+def friendly(exc: Exception) -> str:
+    if isinstance(exc, InputError):
+        return f"⚠️ {as_text(str(exc)[:1].upper() + str(exc)[1:])}."
+    if isinstance(exc, TutorError):
+        return (f"⚠️ Sorry, I could not answer that: {as_text(str(exc))}. "
+                "Your conversation is kept; try again in a moment.")
+    return "⚠️ Sorry, something went wrong on my side. Your conversation is kept; try again in a moment."
+
+
+def new_session() -> dict:
+    """Per-browser-session state; gr.State copies it for each session."""
+    return {"history": [], "display": [], "written_for": None}
+
+
+def build_app(tutor: Tutor) -> gr.Blocks:
+    """The page and the API around one Tutor (tests pass their own)."""
+    roles = tutor.roles
+    role_choices = [(role.name, role.id) for role in roles.values()]
+    first_role = "resident" if "resident" in roles else next(iter(roles))
+
+    def status(session: dict, role_id: str, specialty: str | None) -> str:
+        try:
+            upcoming = _for_line(tutor.role(role_id).name, clean_specialty(specialty))
+        except TutorError:
+            upcoming = tutor.role(role_id).name if role_id in roles else "?"
+        written = session.get("written_for")
+        if written is None:
+            return f"Answers will be written for **{as_text(upcoming)}**."
+        text = f"Latest answer written for **{as_text(written)}**."
+        if written != upcoming:
+            text += f" Your next question will be answered for **{as_text(upcoming)}**."
+        return text
+
+    def starters(role_id: str) -> list:
+        questions = tutor.role(role_id).starter_questions[:STARTERS]
+        return [gr.Button(value=questions[i] if i < len(questions) else "", visible=i < len(questions))
+                for i in range(STARTERS)]
+
+    def respond(question: str, role_id: str, specialty: str | None, session: dict):
+        """One chat turn, streamed: outputs are (chat, session, sources, status)."""
+        session = {**session, "display": list(session["display"]), "history": list(session["history"])}
+        display = session["display"]
+        try:
+            clean_question(question)
+            learner = tutor.role(role_id)
+            specialty = clean_specialty(specialty)
+        except TutorError as exc:
+            display.append(_bubble("assistant", friendly(exc)))
+            yield display, session, gr.skip(), status(session, role_id, specialty)
+            return
+        display.append(_bubble("user", as_text(question.strip())))
+        display.append(_bubble("assistant", "…"))
+        yield display, session, gr.skip(), status(session, role_id, specialty)
+        written = ""
+        try:
+            for part in tutor.stream(question, learner.id, specialty, session["history"]):
+                if isinstance(part, str):
+                    written += part
+                    display[-1] = _bubble("assistant", as_answer(written))
+                    yield display, gr.skip(), gr.skip(), gr.skip()
+                else:
+                    display[-1] = _bubble("assistant", render_answer(part, learner.name))
+                    session["history"] += [{"role": "user", "content": question.strip()},
+                                           {"role": "assistant", "content": part.answer}]
+                    session["written_for"] = _for_line(learner.name, part.specialty)
+                    yield (display, session,
+                           sources_html(part.sources, part.citations, f"Sources for: {question.strip()[:80]}"),
+                           status(session, role_id, specialty))
+        except Exception as exc:  # a failed turn keeps the conversation so far
+            if not isinstance(exc, TutorError):
+                log.exception("chat turn failed")
+            display[-1] = _bubble("assistant", friendly(exc))
+            yield display, session, gr.skip(), status(session, role_id, specialty)
+
+    def take(question: str) -> tuple[str, str]:
+        """Empty the box for a question that will be asked; keep a bad one there to be fixed."""
+        try:
+            clean_question(question)
+        except TutorError:
+            return question, question
+        return "", question
+
+    def takeaways(role_id: str, specialty: str | None, session: dict):
+        session = {**session, "display": list(session["display"])}
+        display = session["display"]
+        try:
+            learner = tutor.role(role_id)
+            result = tutor.takeaways(learner.id, clean_specialty(specialty))
+        except Exception as exc:
+            if not isinstance(exc, TutorError):
+                log.exception("takeaways failed")
+            display.append(_bubble("assistant", friendly(exc)))
+            return display, session, gr.skip(), status(session, role_id, specialty)
+        display.append(_bubble("assistant", render_takeaways(result, learner.name)))
+        session["written_for"] = _for_line(learner.name, result.specialty)
+        cited = [cid for item in result.takeaways for cid in item.citations]
+        return (display, session, sources_html(result.sources, cited, "Sources for the takeaways"),
+                status(session, role_id, specialty))
+
+    def clear(role_id: str, specialty: str | None):
+        session = new_session()
+        return [], session, EMPTY_SOURCES, status(session, role_id, specialty), ""
+
+    # -- the named API (for scripts and the load benchmark) ---------------------------------
+
+    def ask_api(question: str, role: str, specialty: str = "") -> dict:
+        """Ask one question as a role (id or display name) with an optional specialty; returns the Answer."""
+        try:
+            return tutor.ask(question, role, specialty or None).model_dump()
+        except TutorError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    def takeaways_api(role: str, specialty: str = "") -> dict:
+        """3 to 5 cited takeaways for a role (id or display name) and an optional specialty."""
+        try:
+            return tutor.takeaways(role, specialty or None).model_dump()
+        except TutorError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    with gr.Blocks(title="Trial Tutor: EMILIA", analytics_enabled=False) as demo:
+        # Declared first, so no page event can take these names.
+        gr.api(ask_api, api_name="ask", concurrency_id=CONCURRENCY_ID)
+        gr.api(takeaways_api, api_name="takeaways", concurrency_id=CONCURRENCY_ID)
+        session = gr.State(new_session())
+        gr.HTML('<div id="tt-header"><h1>Trial Tutor: EMILIA</h1><span class="tt-sub">T-DM1 vs lapatinib + capecitabine in HER2-positive '
+                f'metastatic breast cancer, framed for your training stage</span><span id="tt-note" role="note">{_html_text(NOTE)}</span></div>',
+                js_on_load=None)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=520):
+                with gr.Row():
+                    role = gr.Dropdown(role_choices, value=first_role, label="Training stage", elem_id="tt-role",
+                                       filterable=False, scale=1)
+                    specialty = gr.Dropdown(SPECIALTIES, value=None, label="Specialty (type your own or pick one)",
+                                            allow_custom_value=True, elem_id="tt-specialty", scale=1)
+                written = gr.Markdown(status(new_session(), first_role, None), elem_id="tt-status")
+                chat = gr.Chatbot(elem_id="tt-chat", height="max(260px, calc(100vh - 360px))", label="Conversation", show_label=False,
+                                  latex_delimiters=[], feedback_options=None, buttons=["copy"], group_consecutive_messages=False,
+                                  placeholder="Ask a question about the EMILIA trial, or click a starter question.")
+                with gr.Row():
+                    question = gr.Textbox(placeholder="Ask about the trial, e.g. What was the median PFS?",
+                                          show_label=False, lines=1, max_lines=4, scale=5, elem_id="tt-question",
+                                          submit_btn=False, autofocus=True)
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="tt-send")
+                with gr.Row():
+                    takeaway = gr.Button("Personalised takeaways", elem_id="tt-takeaways", size="sm")
+                    reset = gr.Button("New conversation", elem_id="tt-clear", size="sm")
+            with gr.Column(scale=2, min_width=380):
+                gr.Markdown("**Starter questions** for your stage")
+                starter_buttons = [
+                    gr.Button(q, size="sm", elem_classes=["tt-starter"], elem_id=f"tt-starter-{i}")
+                    for i, q in enumerate(roles[first_role].starter_questions[:STARTERS])
+                ]
+                gr.Markdown("**Sources** behind the latest answer: check each claim against its passage")
+                sources = gr.HTML(EMPTY_SOURCES, elem_id="tt-sources", js_on_load=None)
+
+        # The box clears at once, outside the queue, so a user can type the next question while an
+        # answer streams; the turn itself reads the question from a per-session State.
+        asked = gr.State("")
+        turn = dict(fn=respond, inputs=[asked, role, specialty, session], outputs=[chat, session, sources, written],
+                    concurrency_id=CONCURRENCY_ID, api_name="chat_turn", api_visibility="undocumented")
+        for trigger, box in ((question.submit, question), (send.click, question)):
+            trigger(take, box, [question, asked], queue=False, api_visibility="undocumented").then(**turn)
+        for button in starter_buttons:
+            button.click(lambda q: q, button, asked, queue=False, api_visibility="undocumented").then(**turn)
+        takeaway.click(takeaways, [role, specialty, session], [chat, session, sources, written],
+                       concurrency_id=CONCURRENCY_ID, api_name="chat_takeaways", api_visibility="undocumented")
+        reset.click(clear, [role, specialty], [chat, session, sources, written, question], queue=False,
+                    api_visibility="undocumented")
+        chat.clear(lambda r, s: clear(r, s)[1:4], [role, specialty], [session, sources, written], queue=False,
+                   api_visibility="undocumented")
+        role.change(starters, role, starter_buttons, queue=False, api_visibility="undocumented")
+        for control in (role, specialty):
+            control.change(status, [session, role, specialty], written, queue=False, api_visibility="undocumented")
+
+    demo.queue(default_concurrency_limit=tutor.settings.concurrency)
+    return demo
+
+
+# A font Gradio bundles (nothing fetched at run time). Its Source Sans Pro semibold file is a few-glyph
+# subset, so bold headings mixed two fonts ("EMILIA" with a stray A); the full bold file is used instead.
+THEME = gr.themes.Default(primary_hue="blue", neutral_hue="slate", radius_size="sm",
+                          font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif",
+                                "system-ui", "sans-serif"])
+
+
+def launch(demo: gr.Blocks, host: str, port: int) -> str:
+    """Start serving the page in the background; returns its local URL (`demo.block_thread()` waits)."""
+    _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS, footer_links=["api"],
+                            prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False)
+    return url
