@@ -24,7 +24,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from tutor.errors import ConfigError
 from tutor.grounding import NUMBER
-from tutor.retrieve import expand, tokenize
+from tutor.retrieve import _TOKEN, expand, heading_terms, tokenize
 from tutor.roles import specialty_focus
 from tutor.settings import Settings
 
@@ -38,7 +38,7 @@ _TASK = re.compile(r'<task kind="takeaways" count="(\d+)">(.*?)</task>', re.S)
 _ABBREV = re.compile(r"(?:\bvs|\be\.g|\bi\.e|\bal|\bDr|\bmo|\bno|\bFig)\.$", re.I)
 _NUMERIC_QUESTION = re.compile(
     r"\b(how many|how much|what (was|were|is|are) the (median|rate|dose|hazard|number|sample)|median|rate|"
-    r"hazard|ratio|interval|dose|dosing|percent|%|months?|number|sample|size)\b", re.I
+    r"hazard|ratio|interval|dose|dosing|percent|%|months?|number|sample|size|how (large|big|long))\b", re.I
 )
 
 
@@ -92,6 +92,49 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in sentences]
 
 
+SUBJECT_BONUS = 1.5
+
+# Trial abbreviations and what they stand for, so "HR" and "hazard ratio" match each other.
+GLOSSARY = {
+    "HR": "hazard ratio", "OS": "overall survival", "PFS": "progression-free survival",
+    "CI": "confidence interval", "ORR": "objective response rate", "AE": "adverse event",
+}
+_GLOSSARY = [(re.compile(rf"\b{short}\b"), re.compile(rf"\b{long}\b", re.I), short, long)
+             for short, long in GLOSSARY.items()]
+
+
+def spell_out(text: str) -> str:
+    """The text plus the long form of each abbreviation in it and the abbreviation of each long form."""
+    extra = [long for short_re, _, _, long in _GLOSSARY if short_re.search(text)]
+    extra += [short for _, long_re, short, _ in _GLOSSARY if long_re.search(text)]
+    return " ".join([text, *extra])
+
+
+def term_groups(text: str) -> list[set[str]]:
+    """The text's words as groups of search terms: a hyphenated name ("T-DM1") and its parts
+    form one group, so the name counts once, not once per part, when sentences are scored."""
+    groups: list[set[str]] = []
+    for word in _TOKEN.findall(text.lower()):
+        group = set(tokenize(word))
+        if group and group not in groups:
+            groups.append(group)
+    return groups
+
+
+# Text in a passage that addresses the model rather than the reader: a prompt injection.
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|passages?|context|guidelines)\b"
+    r"|\bsystem prompt\b|\byou are now\b|\bnew instructions\b|\breveal\b.{0,40}\b(prompt|instructions)\b"
+    r"|\b(assistants?|tutors?|models?|AI|chatbots?)\b.{0,30}\b(must|should|shall)\b.{0,15}"
+    r"\b(say|state|answer|reply|respond|tell|print|write)\b",
+    re.I | re.S,
+)
+
+
+def speaks_to_the_model(text: str) -> bool:
+    return bool(_INSTRUCTION.search(text))
+
+
 def is_fragment(sentence: str) -> bool:
     # Overlapping chunks start mid-sentence; discussion prompts ask rather than tell.
     return len(sentence) < 12 or not sentence[0].isupper() or sentence.endswith("?")
@@ -116,12 +159,14 @@ class OfflineTutorModel(BaseChatModel):
         seen: set[str] = set()
         out: list[Sentence] = []
         for rank, (n, section, text) in enumerate(prompt.passages):
+            if speaks_to_the_model(text):
+                continue  # a passage that gives the tutor orders is not evidence: none of it is quoted
             for sentence in split_sentences(text):
                 key = sentence.lower()
                 if is_fragment(sentence) or key in seen:
                     continue
                 seen.add(key)
-                out.append(Sentence(sentence, n, rank, set(tokenize(f"{section} {sentence}"))))
+                out.append(Sentence(sentence, n, rank, set(tokenize(spell_out(f"{section} {sentence}")))))
         return out
 
     @staticmethod
@@ -132,8 +177,8 @@ class OfflineTutorModel(BaseChatModel):
                 df[t] = df.get(t, 0) + 1
         total = len(sentences) or 1
 
-        def score(query: set[str], s: Sentence) -> float:
-            return sum(math.log(1 + total / df[t]) for t in query & s.tokens)
+        def score(query: list[set[str]], s: Sentence) -> float:
+            return sum(max((math.log(1 + total / df[t]) for t in group & s.tokens), default=0.0) for group in query)
 
         return score
 
@@ -142,9 +187,12 @@ class OfflineTutorModel(BaseChatModel):
             return self.compose_takeaways(prompt)
         learner = prompt.learner
         sentences = self._sentences(prompt)
-        query = set(tokenize(expand(prompt.question)))
+        query = term_groups(spell_out(expand(prompt.question)))
         score = self._scorer(sentences)
         numeric = bool(_NUMERIC_QUESTION.search(prompt.question))
+        # Passages whose own heading the question names ("TH3RESA", "Overall Survival") are its subject.
+        terms = set().union(*query) if query else set()
+        subject = {n for n, section, _ in prompt.passages if (h := heading_terms(section)) and h <= terms}
         ranked = []
         for s in sentences:
             relevance = score(query, s)
@@ -153,6 +201,8 @@ class OfflineTutorModel(BaseChatModel):
             bonus = 0.3 * (len(prompt.passages) - s.rank) / max(len(prompt.passages), 1)
             if numeric and NUMBER.search(s.text):
                 bonus += 1.0
+            if s.passage in subject:
+                bonus += SUBJECT_BONUS
             ranked.append((relevance + bonus, s))
         ranked.sort(key=lambda pair: -pair[0])
         # Keep sentences that answer about as well as the best one, not the stragglers.
@@ -186,7 +236,7 @@ class OfflineTutorModel(BaseChatModel):
     def _specialty_sentence(self, specialty, sentences, chosen, score) -> Sentence | None:
         if not specialty:
             return None
-        query = set(tokenize(specialty_focus(specialty)))
+        query = term_groups(specialty_focus(specialty))
         best = max(
             ((score(query, s), s) for s in sentences if s not in chosen), key=lambda pair: pair[0], default=(0, None)
         )
@@ -200,7 +250,7 @@ class OfflineTutorModel(BaseChatModel):
         lines: list[str] = []
         used: list[Sentence] = []
         for item in focus:
-            query = set(tokenize(expand(item)))
+            query = term_groups(expand(item))
             best = max(((score(query, s), s) for s in sentences if s not in used),
                        key=lambda pair: pair[0], default=(0, None))
             if best[1] is not None and best[0] > 0:

@@ -40,6 +40,23 @@ STOPWORDS = frozenset(
 )
 
 
+_DRUG = re.compile(r"(?:mab|nib|tabine|taxel|tansine|tecan|ansine)$", re.I)
+PROMPT_ONLY_WEIGHT = 0.5
+
+
+def is_prompt_only(text: str) -> bool:
+    """A discussion prompt without its answer ("Question: ... ?")."""
+    text = text.strip()
+    return (text.startswith("Question:") and "Key response:" not in text) or text.endswith("?")
+
+
+def heading_terms(section: str) -> frozenset[str]:
+    """The search terms of a chunk's own heading, without a "Role:" prefix or a year:
+    "Guided Discussion > Attending: Quality of Life Paradigm" -> {qualiti, life, paradigm}."""
+    leaf = section.split(" > ")[-1].split(":")[-1]
+    return frozenset(t for t in tokenize(leaf) if not t.isdigit())
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "t-dm1"),
     plus the parts of a hyphenated name, stemmed; stop words dropped."""
@@ -62,6 +79,21 @@ EXPANSIONS = [
     (re.compile(r"\bblind", re.I), "open-label design"),
     (re.compile(r"\beligib|\binclusion\b|\benrolled\b", re.I), "population patients previously treated"),
     (re.compile(r"\bt-?dxd\b|\bderuxtecan\b|\bdestiny\b", re.I), "DESTINY-Breast03 trastuzumab deruxtecan"),
+    (re.compile(r"\bdosed\b|\bcycles?\b|\bhow often\b", re.I), "mg/kg mg/m2 every weeks 21-day cycles"),
+    (re.compile(r"\b(got|get|gets|getting) worse\b|\bworsen|\bcontrolled\b", re.I), "progression-free survival"),
+    (re.compile(r"\bswitch(ed|es|ing)?\b|\bcross(ed|es)? over\b", re.I), "crossover"),
+    (re.compile(r"\b(find|found|findings|show|showed|shown)\b", re.I), "key result findings"),
+    (re.compile(r"\blive[ds]?\b|\bliving\b|\blonger\b|\bdeath\b|\bdying\b|\bdie[ds]?\b", re.I),
+     "overall survival median OS hazard ratio"),
+    (re.compile(r"\btumou?rs? shr[iu]nk|\brespond|\btumou?r (size|shrinkage)\b", re.I), "objective response rate"),
+    (re.compile(r"\bhow (big|large)\b|\bsize\b", re.I), "sample patients"),
+    (re.compile(r"\bcent(re|er)s?\b|\bmulti-?cent|\bcountries\b|\bsites?\b", re.I), "multicenter global setting"),
+    (re.compile(r"\bpublish|\bjournal\b", re.I), "New England Journal of Medicine"),
+    (re.compile(r"\blinker\b|\bpayload\b", re.I), "antibody-drug conjugate linker payload"),
+    (re.compile(r"\b(get|gets|go|goes) (inside|into)\b|\binternali[sz]", re.I), "receptor-mediated endocytosis"),
+    (re.compile(r"\bless (common|frequent)\b|\bfewer\b|\bhard on\b|\btolerat", re.I),
+     "adverse events toxicity less frequent"),
+    (re.compile(r"\bquality of life\b", re.I), "patient-reported outcomes treatment experience"),
 ]
 
 
@@ -109,10 +141,13 @@ class HybridRetriever:
             }
             if chunks:
                 bm25.index(corpus, show_progress=False)
+            asks_only = np.array([is_prompt_only(c.text) for c in chunks], dtype=bool)
             with self._lock:
                 self.chunks: list[Chunk] = chunks
                 self.by_id = {c.id: i for i, c in enumerate(chunks)}
                 self.matrix, self.bm25, self._names = matrix, bm25, names
+                self._asks_only = asks_only
+                self._headings = [heading_terms(c.section) for c in chunks]
                 self._version = version
 
     def sync(self) -> None:
@@ -160,6 +195,12 @@ class HybridRetriever:
             for ranking in rankings:
                 for rank, idx in enumerate(ranking):
                     fused[idx] = fused.get(idx, 0.0) + 1.0 / (RRF_K + rank + 1)
+            heading_hits = self._heading_hits(expanded)
+            for idx in heading_hits:  # the question names a section's subject: as good as a top rank
+                fused[idx] = fused.get(idx, 0.0) + 1.0 / (RRF_K + 1)
+            for idx in fused:
+                if self._asks_only[idx]:  # a discussion prompt shares the question's words but answers nothing
+                    fused[idx] *= PROMPT_ONLY_WEIGHT
             cosine = self.matrix @ np.asarray(vector, dtype=np.float32)
             best = float((self.matrix @ np.asarray(raw, dtype=np.float32)).max())
             keyword_hit = self._distinctive_match(query)
@@ -175,7 +216,7 @@ class HybridRetriever:
         # name (a trial, a drug, a number). Off-topic questions fail all three.
         floor = self.relevance_floor
         coverage = self._coverage(expanded)
-        in_scope = bool(sources) and (
+        in_scope = bool(sources) and not self._unknown_names(query) and (
             best >= floor + 0.1
             or (best >= floor - 0.1 and coverage > 0.5)
             or (keyword_hit and best >= floor / 2)
@@ -188,6 +229,23 @@ class HybridRetriever:
         if not tokens:
             return 0.0
         return sum(t in self.bm25.vocab_dict for t in tokens) / len(tokens)
+
+    def _heading_hits(self, query: str) -> list[int]:
+        """Chunks whose own heading ("Overall Survival", "CLEOPATRA Trial") the query names in full."""
+        terms = set(tokenize(query))
+        return [i for i, heading in enumerate(self._headings) if heading and heading <= terms]
+
+    def _unknown_names(self, query: str) -> list[str]:
+        """Trials and drugs the question names that the sources never mention ("KATHERINE",
+        "pembrolizumab"): the sources cannot answer about them, however close the embedding."""
+        vocab = self.bm25.vocab_dict if self.chunks else {}
+        unknown = []
+        for name in _NAME.findall(query):
+            if name[0].isdigit() or (len(name) < 4 and not _DRUG.search(name)):
+                continue  # numbers are checked by the numeric guard; short acronyms (MD, UK) are too common
+            if not any(t in vocab for t in tokenize(name)):
+                unknown.append(name)
+        return unknown
 
     def _distinctive_match(self, query: str) -> bool:
         """Does the query name something the sources name: a trial, a drug, a number?"""
