@@ -185,6 +185,57 @@ def bench(
         raise typer.Exit(1)
 
 
+@app.command("eval")
+def eval_(
+    dataset: Annotated[Optional[list[Path]], typer.Option("--dataset", "-d", help="eval set (.jsonl), repeatable; default evals/dev.jsonl")] = None,
+    model: Annotated[Optional[str], typer.Option(help="offline, mock or openai; default TUTOR_MODEL")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="folder for results.jsonl, summary.json, report.md; default evals/runs/latest")] = None,
+    check: Annotated[bool, typer.Option("--check", help="exit 2 when a metric falls short of its threshold")] = False,
+    thresholds: Annotated[Optional[Path], typer.Option(help="thresholds file; default evals/thresholds.json")] = None,
+    baseline: Annotated[Optional[Path], typer.Option(help="summary.json of an earlier run, to show the change")] = None,
+):
+    """Run eval sets through the tutor; score retrieval, answers, grounding, scope, roles, latency."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from tutor import evaluate as ev
+    from tutor.tutor import Tutor
+
+    datasets = list(dataset or [ev.DEFAULT_DATASET])
+    cases = ev.load_cases(datasets)  # a bad file fails here, before the model loads
+    limits = ev.load_thresholds(thresholds) if check or thresholds else None
+    before = ev.load_summary(baseline) if baseline else None
+    settings = ev.settings_for(_settings(), model)
+    with err.status("Loading the tutor (embeddings, store)..."):
+        tutor = Tutor(settings)
+    with Progress(TextColumn("Evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("eval", total=len(cases))
+        results, summary = ev.evaluate(tutor, cases, datasets,
+                                       progress=lambda done, total: bar.update(task, completed=done))
+    failures = ev.check(summary, limits) if limits is not None else None
+    paths = ev.write_run(out_dir or ev.DEFAULT_OUT, results, summary, limits, failures, before)
+
+    table = Table(title=f"{summary['cases']} cases, model {summary['model']}, k={summary['top_k']}")
+    names = [n for n in ev.METRICS if n != "fact_recall_at_k"]
+    table.add_column("role", no_wrap=True)
+    for name in names:
+        table.add_column(ev.short_name(name, summary["top_k"]), justify="right")
+    for label, values in [("overall", summary["overall"]), *summary["by_role"].items()]:
+        table.add_row(label, *(ev._fmt(n, values.get(n)) for n in names))
+    out.print(table)
+    if before is not None:
+        changes = [f"{row['metric']} {row['change']:+.3f}" for row in ev.compare(summary, before)
+                   if row["change"] and not row["metric"].endswith("_ms")]
+        out.print(f"change against {baseline}: {', '.join(changes) or 'none'}", highlight=False)
+    out.print(f"written: {paths['report']}, {paths['summary']}, {paths['results']}", highlight=False)
+    if failures:
+        err.print(f"[red]eval check failed:[/red] {'; '.join(failures)}", highlight=False)
+        raise typer.Exit(2)
+    if failures is not None:
+        out.print("eval check passed: every metric meets its threshold", highlight=False)
+
+
 @app.command()
 def doctor():
     """Check the settings and, for TUTOR_MODEL=openai, that the server answers and serves the model."""
