@@ -24,3 +24,5 @@ run: setup
 
 test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+	# The eval gate: exits 2 naming each metric under evals/thresholds.json (report in evals/runs/latest).
+	$(VENV)/bin/tutor eval --check
