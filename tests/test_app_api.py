@@ -41,16 +41,15 @@ def served(tmp_path_factory):
             if process.poll() is not None:
                 log.seek(0)
                 pytest.fail(f"`tutor serve` exited ({process.returncode}): {log.read()[-800:]}")
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+            log.seek(0)
+            printed = log.read()
+            if "serving at" in printed:  # printed once launch() returns: the page is up by then
+                break
             if time.monotonic() > deadline:
-                pytest.fail("`tutor serve` did not serve its page within 180 s")
+                pytest.fail(f"`tutor serve` did not say it was serving within 180 s: {printed[-800:]}")
             time.sleep(0.1)  # poll interval
-        log.seek(0)
-        yield url, log.read()
+        assert httpx.get(url, timeout=5).status_code == 200
+        yield url, printed
     finally:
         process.terminate()
         try:

@@ -14,6 +14,8 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
 
 from tutor.errors import ModelError
 from tutor.models import OfflineTutorModel
@@ -33,17 +35,24 @@ PROBE = "<img src=x onerror=alert(1)>"
 
 
 class PacedModel(OfflineTutorModel):
-    """The offline model, writing one token every `pace` seconds; `fail` makes the next answers fail."""
+    """The offline model, writing one token every `pace` seconds. `fail`: the next answers fail;
+    `invent`: they end with a number no passage holds; `cut`: the stream breaks after a few tokens."""
 
     pace: float = 0.01
     fail: bool = False
+    invent: bool = False
+    cut: bool = False
 
     def _stream(self, messages, stop=None, run_manager=None, **kwargs: Any):
         if self.fail:
             raise ModelError("the model server did not answer (test)")
-        for chunk in super()._stream(messages, stop, run_manager, **kwargs):
+        for n, chunk in enumerate(super()._stream(messages, stop, run_manager, **kwargs)):
+            if self.cut and n == 12:
+                raise ModelError("the connection dropped (test)")
             time.sleep(self.pace)  # the model's writing speed, not synchronisation
             yield chunk
+        if self.invent:
+            yield ChatGenerationChunk(message=AIMessageChunk(content=" Median PFS was 12.3 months."))
 
 
 def free_port() -> int:
@@ -284,13 +293,33 @@ def test_errors_are_friendly_and_keep_the_conversation(page, paced):
     assert len(user_texts(page)) == 3  # PFS, the failed one, the follow-up
 
 
+def test_unchecked_numbers_and_cut_off_answers_are_flagged(page, paced):
+    model, _ = paced
+    model.invent = True
+    try:
+        invented = ask(page, PFS)
+    finally:
+        model.invent = False
+    shot(page, "14-unverified-number")
+    assert "Check these numbers: 12.3 (found in no source passage)" in invented
+
+    model.cut = True
+    try:
+        cut = ask(page, PFS)
+    finally:
+        model.cut = False
+    shot(page, "15-cut-off")
+    assert "This answer was cut off" in cut
+    assert "Written for Resident" in cut
+
+
 def test_new_conversation_clears_chat_and_sources(page):
     ask(page, PFS)
     page.click("#tt-clear")
     page.wait_for_function("document.querySelectorAll('#tt-chat .message-row').length === 0")
     assert page.locator("#tt-sources .tt-src").count() == 0
     assert "Answers will be written for" in page.inner_text("#tt-status")
-    shot(page, "14-new-conversation")
+    shot(page, "16-new-conversation")
 
 
 def test_two_sessions_keep_separate_histories(browser, url):
@@ -306,8 +335,8 @@ def test_two_sessions_keep_separate_histories(browser, url):
         a.press("#tt-question textarea", "Enter")
         b.press("#tt-question textarea", "Enter")
         a_answer, b_answer = wait_for_reply(a, 0), wait_for_reply(b, 0)
-        shot(a, "15-session-a")
-        shot(b, "16-session-b")
+        shot(a, "17-session-a")
+        shot(b, "18-session-b")
         assert [t.strip() for t in user_texts(a)] == [PFS]
         assert [t.strip() for t in user_texts(b)] == ["What was the median overall survival?"]
         assert a_answer.startswith("Bottom line") and b_answer.startswith("Estimate and evidence")
@@ -319,7 +348,7 @@ def test_two_sessions_keep_separate_histories(browser, url):
 
 def test_fits_a_laptop_screen(page):
     ask(page, PFS)
-    shot(page, "17-laptop-1366x768")
+    shot(page, "19-laptop-1366x768")
     for selector in ("#tt-header", "#tt-role", "#tt-specialty", "#tt-status", "#tt-chat", "#tt-question",
                      "#tt-send", "#tt-takeaways", "#tt-clear", "#tt-sources", "button.tt-starter >> nth=3"):
         box = page.locator(selector).bounding_box()

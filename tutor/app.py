@@ -107,11 +107,14 @@ EMPTY_SOURCES = '<div class="tt-empty">The passages behind the latest answer app
 
 
 def render_answer(answer: Answer, role_name: str) -> str:
-    text = as_answer(answer.answer)
+    text = answer.answer
+    if not answer.complete:  # the tutor's own cut-off line gives way to the warning below
+        text = text.split("\n\n[The answer was cut off", 1)[0]
+    text = as_answer(text)
     notes = []
     if answer.unverified_numbers:
         notes.append("⚠️ **Check these numbers:** " + as_text(", ".join(answer.unverified_numbers))
-                     + " appear in no source passage.")
+                     + " (found in no source passage).")
     if not answer.complete:
         notes.append("⚠️ **This answer was cut off** before the model finished; ask again for the rest.")
     footer = f"*Written for {as_text(_for_line(role_name, answer.specialty))}*"
@@ -123,7 +126,7 @@ def render_takeaways(result: Takeaways, role_name: str) -> str:
     lines += [f"{n}. {as_answer(item.text)}" for n, item in enumerate(result.takeaways, 1)]
     if result.unverified_numbers:
         lines += ["", "⚠️ **Check these numbers:** " + as_text(", ".join(result.unverified_numbers))
-                  + " appear in no source passage."]
+                  + " (found in no source passage)."]
     return "\n".join(lines)
 
 
