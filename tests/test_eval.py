@@ -116,7 +116,7 @@ def test_the_cli_runs_an_eval_file_it_has_never_seen(tmp_path, settings):
     rows = [
         {"id": "q1", "role": "fellow", "specialty": "cardio-oncology", "question": "What was the ORR with T-DM1?",
          "expected_facts": ["43.6%"]},
-        {"id": "q2", "role": "journal_editor", "question": "Who sponsored EMILIA and how much did it cost?",
+        {"id": "q2", "role": "journal_editor", "question": "What was the median progression-free survival with T-DM1?",
          "expected_facts": ["a fact no source holds"]},
         {"id": "q3", "role": "attending", "question": "What is the best pizza topping?", "expected_facts": [],
          "out_of_scope": True},

@@ -185,6 +185,10 @@ def bench(
         raise typer.Exit(1)
 
 
+ROLE_ABBREVIATIONS = {"med_student": "MS", "resident": "Res", "fellow": "Fel", "attending": "Att",
+                      "phd": "PhD", "journal_editor": "Ed", "guideline_committee": "GC"}
+
+
 @app.command("eval")
 def eval_(
     dataset: Annotated[Optional[list[Path]], typer.Option("--dataset", "-d", help="eval set (.jsonl), repeatable; default evals/dev.jsonl")] = None,
@@ -216,13 +220,16 @@ def eval_(
     failures = ev.check(summary, limits) if limits is not None else None
     paths = ev.write_run(out_dir or ev.DEFAULT_OUT, results, summary, limits, failures, before)
 
-    table = Table(title=f"{summary['cases']} cases, model {summary['model']}, k={summary['top_k']}")
-    names = [n for n in ev.METRICS if n != "fact_recall_at_k"]
-    table.add_column("role", no_wrap=True)
-    for name in names:
-        table.add_column(ev.short_name(name, summary["top_k"]), justify="right")
-    for label, values in [("overall", summary["overall"]), *summary["by_role"].items()]:
-        table.add_row(label, *(ev._fmt(n, values.get(n)) for n in names))
+    # Metrics down, roles across: fits an 80-column terminal or CI log.
+    table = Table(title=f"{summary['cases']} cases, model {summary['model']}, k={summary['top_k']}",
+                  caption="MS Medical Student, Res Resident, Fel Fellow, Att Attending, Ed Journal Editor, "
+                          "GC Guideline Committee", padding=(0, 1))
+    columns = [("all", summary["overall"]), *((ROLE_ABBREVIATIONS.get(r, r), v) for r, v in summary["by_role"].items())]
+    table.add_column("metric", no_wrap=True)
+    for label, _ in columns:
+        table.add_column(label, justify="right", no_wrap=True)
+    for name in [n for n in ev.METRICS if n != "fact_recall_at_k"]:
+        table.add_row(ev.short_name(name, summary["top_k"]), *(ev._fmt(name, values.get(name)) for _, values in columns))
     out.print(table)
     if before is not None:
         changes = [f"{row['metric']} {row['change']:+.3f}" for row in ev.compare(summary, before)

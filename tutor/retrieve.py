@@ -40,7 +40,16 @@ STOPWORDS = frozenset(
 )
 
 
-_DRUG = re.compile(r"(?:mab|nib|tabine|taxel|tansine|tecan|ansine)$", re.I)
+# Endings of drug names (USAN stems): "osimertinib", "metformin", "statins".
+_DRUG_STEMS = ("mab|nib|tabine|taxel|tansine|tecan|ansine|ciclib|parib|limus|statin|pril|sartan|olol|azole"
+               "|mycin|cillin|platin|rubicin|trexate|formin|gliptin|gliflozin|prazole|dronate|vudine|afil|oxetine")
+_DRUG = re.compile(rf"(?:{_DRUG_STEMS})s?$", re.I)
+_DRUG_WORD = re.compile(rf"\b[A-Za-z]{{3,}}(?:{_DRUG_STEMS})s?\b", re.I)
+# A disease with its qualifier ("prostate cancer", "HER2-negative breast cancer"): the
+# qualifier must stand before the same noun somewhere in the sources.
+_DISEASE = re.compile(
+    r"((?:[a-z0-9][a-z0-9\-]*\s+){1,2})(cancers?|carcinomas?|tumou?rs?|lymphomas?|leuka?emias?"
+    r"|melanomas?|sarcomas?|metastas[ie]s)\b", re.I)
 PROMPT_ONLY_WEIGHT = 0.5
 
 
@@ -57,11 +66,26 @@ def heading_terms(section: str) -> frozenset[str]:
     return frozenset(t for t in tokenize(leaf) if not t.isdigit())
 
 
+# British spellings meet the sources' American ones ("multicentre" finds "multicenter").
+_BRITISH = [(re.compile(p), r) for p, r in (
+    (r"centre", "center"), (r"tumour", "tumor"), (r"favour", "favor"), (r"haem", "hem"),
+    (r"oedema", "edema"), (r"oestrogen", "estrogen"), (r"anaemi", "anemi"), (r"diarrhoea", "diarrhea"),
+    (r"\b(random|organ|character|recogn|minim|maxim|priorit|util|hospital|standard|summar|general|optim"
+     r"|personal|individual|emphas|special|categor|stabil)is(e|ed|es|ing|ation|ations)\b", r"\1iz\2"),
+)]
+
+
+def americanise(text: str) -> str:
+    for pattern, replacement in _BRITISH:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "t-dm1"),
-    plus the parts of a hyphenated name, stemmed; stop words dropped."""
+    plus the parts of a hyphenated name, in American spelling, stemmed; stop words dropped."""
     tokens: list[str] = []
-    for tok in _TOKEN.findall(text.lower()):
+    for tok in _TOKEN.findall(americanise(text.lower())):
         parts = [tok] + ([p for p in re.split(r"[\-/]", tok) if p] if re.search(r"[\-/]", tok) else [])
         tokens.extend(p for p in parts if p not in STOPWORDS)
     return _stemmer.stemWords(tokens)
@@ -75,7 +99,7 @@ EXPANSIONS = [
     (re.compile(r"\bos\b"), "overall survival"),
     (re.compile(r"\borr\b|\bresponse\b", re.I), "objective response rate"),
     (re.compile(r"\bdos(e|es|ing)\b|\bschedule\b", re.I), "mg/kg mg/m2 intravenously orally every weeks"),
-    (re.compile(r"\bhow many\b|\benrol|\brandomi[sz]ed\b", re.I), "sample patients"),
+    (re.compile(r"\bhow many\b|\benrol|\brandomi[sz]ed\b|\btook part\b|\bparticipa", re.I), "sample patients"),
     (re.compile(r"\bblind", re.I), "open-label design"),
     (re.compile(r"\beligib|\binclusion\b|\benrolled\b", re.I), "population patients previously treated"),
     (re.compile(r"\bt-?dxd\b|\bderuxtecan\b|\bdestiny\b", re.I), "DESTINY-Breast03 trastuzumab deruxtecan"),
@@ -94,7 +118,16 @@ EXPANSIONS = [
     (re.compile(r"\bless (common|frequent)\b|\bfewer\b|\bhard on\b|\btolerat", re.I),
      "adverse events toxicity less frequent"),
     (re.compile(r"\bquality of life\b", re.I), "patient-reported outcomes treatment experience"),
+    (re.compile(r"\blabs?\b|\blaboratory\b|\bblood (tests?|counts?)\b|\bmonitor", re.I),
+     "thrombocytopenia elevated transaminases careful monitoring"),
 ]
+
+# Question phrasing, not subject: never a sign that the question is about something else.
+PHRASING_WORDS = frozenset(
+    "many much often each kind long get got go goes say said main common big sit think matter "
+    "happen happened anyone someone people person new old best like know need".split()
+)
+PHRASING = frozenset(tokenize(" ".join(PHRASING_WORDS)))
 
 
 def expand(query: str) -> str:
@@ -148,6 +181,7 @@ class HybridRetriever:
                 self.matrix, self.bm25, self._names = matrix, bm25, names
                 self._asks_only = asks_only
                 self._headings = [heading_terms(c.section) for c in chunks]
+                self._text = americanise(" ".join(c.text for c in chunks).lower())
                 self._version = version
 
     def sync(self) -> None:
@@ -196,8 +230,8 @@ class HybridRetriever:
                 for rank, idx in enumerate(ranking):
                     fused[idx] = fused.get(idx, 0.0) + 1.0 / (RRF_K + rank + 1)
             heading_hits = self._heading_hits(expanded)
-            for idx in heading_hits:  # the question names a section's subject: as good as a top rank
-                fused[idx] = fused.get(idx, 0.0) + 1.0 / (RRF_K + 1)
+            for idx, weight in heading_hits.items():  # the question names a section's subject: as good as a top rank
+                fused[idx] = fused.get(idx, 0.0) + weight / (RRF_K + 1)
             for idx in fused:
                 if self._asks_only[idx]:  # a discussion prompt shares the question's words but answers nothing
                     fused[idx] *= PROMPT_ONLY_WEIGHT
@@ -216,35 +250,66 @@ class HybridRetriever:
         # name (a trial, a drug, a number). Off-topic questions fail all three.
         floor = self.relevance_floor
         coverage = self._coverage(expanded)
-        in_scope = bool(sources) and not self._unknown_names(query) and (
+        # Out of scope, however close the embedding, when the question names trials or drugs
+        # the sources never mention, or when its subject lies outside them: more than half of
+        # its words, two at least, appear nowhere in the sources ("adjuvant therapy for stage
+        # II colon cancer", "the cost of T-DM1 in Canada") and no passage is a close match.
+        foreign = len(self._unknown_words(expanded)) >= 2 and coverage < 0.5 and best < floor + 0.25
+        in_scope = bool(sources) and not foreign and not self._unknown_names(query) and (
             best >= floor + 0.1
             or (best >= floor - 0.1 and coverage > 0.5)
             or (keyword_hit and best >= floor / 2)
         )
         return Retrieval(query, sources, best, in_scope, timings)
 
+    def _content_words(self, query: str) -> set[str]:
+        """The question's words that carry its subject; a hyphenated name counts by its parts."""
+        return {t for t in tokenize(query)
+                if len(t) > 1 and not t.isdigit() and t not in PHRASING and not re.search(r"[\-/]", t)}
+
+    def _unknown_words(self, query: str) -> set[str]:
+        return {t for t in self._content_words(query) if t not in self.bm25.vocab_dict}
+
     def _coverage(self, query: str) -> float:
         """Share of the question's content words that occur anywhere in the sources."""
-        tokens = {t for t in tokenize(query) if len(t) > 1 and not t.isdigit()}
+        tokens = self._content_words(query)
         if not tokens:
             return 0.0
-        return sum(t in self.bm25.vocab_dict for t in tokens) / len(tokens)
+        return 1 - len(self._unknown_words(query)) / len(tokens)
 
-    def _heading_hits(self, query: str) -> list[int]:
-        """Chunks whose own heading ("Overall Survival", "CLEOPATRA Trial") the query names in full."""
+    def _heading_hits(self, query: str) -> dict[int, float]:
+        """Chunks whose own heading the query names: in full ("Overall Survival", "CLEOPATRA
+        Trial"), or two of its three words or more ("quality of life" for "Quality of Life Paradigm")."""
         terms = set(tokenize(query))
-        return [i for i, heading in enumerate(self._headings) if heading and heading <= terms]
+        hits = {}
+        for i, heading in enumerate(self._headings):
+            shared = len(heading & terms)
+            if heading and shared == len(heading):
+                hits[i] = 1.0
+            elif shared >= 2 and shared * 3 >= len(heading) * 2:
+                hits[i] = 0.5  # named in part: half the weight
+        return hits
 
     def _unknown_names(self, query: str) -> list[str]:
         """Trials and drugs the question names that the sources never mention ("KATHERINE",
         "pembrolizumab"): the sources cannot answer about them, however close the embedding."""
         vocab = self.bm25.vocab_dict if self.chunks else {}
         unknown = []
-        for name in _NAME.findall(query):
+        for name in [*_NAME.findall(query), *_DRUG_WORD.findall(query)]:
             if name[0].isdigit() or (len(name) < 4 and not _DRUG.search(name)):
                 continue  # numbers are checked by the numeric guard; short acronyms (MD, UK) are too common
             if not any(t in vocab for t in tokenize(name)):
                 unknown.append(name)
+        # "adjuvant therapy for colon cancer", "first-line for HER2-negative breast cancer": the
+        # sources never put that qualifier before that disease, so they are about another one.
+        for match in _DISEASE.finditer(americanise(query.lower())):
+            words, stem = match.group(1).split(), match.group(2)[:5]  # cancer(s), metastas(is|es)
+            while any(w in STOPWORDS or w in PHRASING_WORDS or w.isdigit() for w in words):
+                words = words[1:]  # "of cancer", "the 2 tumours": no qualifier
+            for qualifier in words:
+                if not re.search(rf"\b{re.escape(qualifier)}\W+(?:[\w\-]+\W+){{0,2}}{stem}", self._text):
+                    unknown.append(match.group(0).strip())
+                    break
         return unknown
 
     def _distinctive_match(self, query: str) -> bool:
