@@ -7,6 +7,7 @@ Screenshots of each step go to test-output/.
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from pathlib import Path
@@ -29,6 +30,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "browser"
 LAPTOP = {"width": 1366, "height": 768}
+FULL_HD = {"width": 1920, "height": 1080}
+NARROW = {"width": 800, "height": 900}
 TURN_MS = 60_000  # deadline for one answer on 2 shared cores
 PFS = "What was the median PFS?"
 PROBE = "<img src=x onerror=alert(1)>"
@@ -36,12 +39,14 @@ PROBE = "<img src=x onerror=alert(1)>"
 
 class PacedModel(OfflineTutorModel):
     """The offline model, writing one token every `pace` seconds. `fail`: the next answers fail;
-    `invent`: they end with a number no passage holds; `cut`: the stream breaks after a few tokens."""
+    `invent`: they end with a number no passage holds; `cut`: the stream breaks after a few tokens;
+    `append`: text they end with (markup, as a model or a passage it quotes might write)."""
 
     pace: float = 0.01
     fail: bool = False
     invent: bool = False
     cut: bool = False
+    append: str = ""
 
     def _stream(self, messages, stop=None, run_manager=None, **kwargs: Any):
         if self.fail:
@@ -53,6 +58,8 @@ class PacedModel(OfflineTutorModel):
             yield chunk
         if self.invent:
             yield ChatGenerationChunk(message=AIMessageChunk(content=" Median PFS was 12.3 months."))
+        if self.append:
+            yield ChatGenerationChunk(message=AIMessageChunk(content=self.append))
 
 
 def free_port() -> int:
@@ -159,9 +166,10 @@ def choose_stage(page, name: str) -> None:
 
 
 def enter_specialty(page, specialty: str) -> None:
+    """Type a specialty; the status line follows while the box still has the focus."""
     page.fill("#tt-specialty input", specialty)
-    page.press("#tt-specialty input", "Enter")
     page.wait_for_function("s => document.querySelector('#tt-status').innerText.includes(s)", arg=specialty)
+    assert page.evaluate("document.activeElement === document.querySelector('#tt-specialty input')")
 
 
 def starters(page) -> list[str]:
@@ -253,16 +261,63 @@ def test_switching_stage_changes_the_framing_from_the_next_turn(page):
 
 
 def test_html_typed_by_a_user_shows_as_text_and_runs_nothing(page):
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url) if "tt-probe" in request.url else None)
     ask(page, PROBE)
-    ask(page, "What does **HR** mean? [link](javascript:alert(2)) " + PROBE)
+    markup = "What does **HR** mean? [link](javascript:alert(2)) ![x](/tt-probe-user.png) <b>bold</b> &lt;"
+    ask(page, markup)
     shot(page, "11-injection-probe")
-    users = user_texts(page)
-    assert users[0].strip() == PROBE
-    assert "**HR**" in users[1] and "[link](javascript:alert(2))" in users[1]
-    assert page.locator("#tt-chat img").count() == 0
-    assert page.locator("#tt-chat a[href^='javascript']").count() == 0
-    assert PROBE in page.inner_text("#tt-sources")  # the sources heading repeats the question, as text
-    assert page.dialogs == []
+    users = [t.strip() for t in user_texts(page)]
+    assert users == [PROBE, markup]  # every character shows as typed
+    assert page.locator("#tt-chat img, #tt-chat b, #tt-chat a").count() == 0
+    assert markup[:80] in page.inner_text("#tt-sources")  # the sources heading repeats the question, as text
+    assert page.dialogs == [] and fetched == []
+
+
+def test_html_in_an_answer_shows_as_text_and_runs_nothing(page, paced):
+    """What a model writes (or copies from a passage) renders its Markdown, never its HTML or images."""
+    model, _ = paced
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url) if "tt-probe" in request.url else None)
+    injected = " <img src=x onerror=alert(3)> ![p](/tt-probe-answer.png) [go](javascript:alert(4)) &amp;"
+    model.append = injected
+    try:
+        answer = ask(page, PFS)
+    finally:
+        model.append = ""
+    shot(page, "11b-injection-in-answer")
+    assert injected.strip() in answer
+    assert page.locator("#tt-chat img, #tt-chat a").count() == 0
+    assert page.locator("#tt-chat li").count() >= 1  # the answer's own Markdown list still renders
+    assert page.dialogs == [] and fetched == []
+
+
+def test_copy_gives_the_text_as_written(browser, url):
+    """The copy buttons (and what a screen reader announces) give the words, not escape codes."""
+    question = "What's the median PFS (T-DM1 vs. lapatinib)?"
+    context = browser.new_context(viewport=LAPTOP)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url.rstrip("/"))
+    try:
+        page = context.new_page()
+        open_page(page, url)
+        enter_specialty(page, "cardio-oncology")
+        ask(page, question)
+
+        def copy(row: str) -> str:
+            button = page.locator(f"#tt-chat .message-row.{row}-row + .message-buttons button").last.element_handle()
+            button.click()
+            page.wait_for_function("b => b.getAttribute('aria-label') === 'Copied message'", arg=button)
+            return page.evaluate("navigator.clipboard.readText()")
+
+        assert copy("user") == question
+        answer = copy("bot")
+        assert answer.startswith("Bottom line: T-DM1")
+        assert "P < 0.001" in answer and "Written for Resident · cardio-oncology" in answer
+        assert "&" not in answer and "\\" not in answer, answer
+        label = page.locator("#tt-chat [data-testid='user']").last.get_attribute("aria-label")
+        assert label == f"user's message: {question}"
+    finally:
+        context.close()
 
 
 def test_errors_are_friendly_and_keep_the_conversation(page, paced):
@@ -346,13 +401,145 @@ def test_two_sessions_keep_separate_histories(browser, url):
         b_context.close()
 
 
-def test_fits_a_laptop_screen(page):
-    ask(page, PFS)
-    shot(page, "19-laptop-1366x768")
-    for selector in ("#tt-header", "#tt-role", "#tt-specialty", "#tt-status", "#tt-chat", "#tt-question",
-                     "#tt-send", "#tt-takeaways", "#tt-clear", "#tt-sources", "button.tt-starter >> nth=3"):
+def assert_clear_of_the_trash_button(page) -> None:
+    """The chat's trash button covers no message, nor the area messages scroll through."""
+    trash = page.locator("#tt-chat button[aria-label='Clear']").bounding_box()
+    assert trash["y"] + trash["height"] <= page.locator("#tt-chat .bubble-wrap").bounding_box()["y"] + 1
+    for bubble in page.locator("#tt-chat .message-row .message").all():
+        box = bubble.bounding_box()
+        apart = (box["x"] >= trash["x"] + trash["width"] or trash["x"] >= box["x"] + box["width"]
+                 or box["y"] >= trash["y"] + trash["height"] or trash["y"] >= box["y"] + box["height"])
+        assert apart, (trash, box, bubble.inner_text()[:40])
+
+
+CONTROLS = ("#tt-header", "#tt-role", "#tt-specialty", "#tt-status", "#tt-chat", "#tt-question", "#tt-send",
+            "#tt-takeaways", "#tt-clear", "#tt-sources", "button.tt-starter >> nth=3")
+
+
+def assert_on_screen(page, viewport: dict) -> None:
+    for selector in CONTROLS:
         box = page.locator(selector).bounding_box()
         assert box is not None, selector
-        assert box["x"] >= 0 and box["x"] + box["width"] <= LAPTOP["width"], (selector, box)
-        assert box["y"] + box["height"] <= LAPTOP["height"], (selector, box)
-    assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (selector, box)
+        assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (selector, box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, FULL_HD], ids=["1366x768", "1920x1080"])
+def test_every_control_stays_on_screen(browser, url, viewport):
+    """At its worst (a two-line status after a stage switch, a four-line or an over-long question), the
+    page still shows every control without scrolling: the chat gives up the room."""
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = context.new_page()
+        open_page(page, url)
+        size = f"{viewport['width']}x{viewport['height']}"
+        ask(page, PFS)
+        assert_on_screen(page, viewport)
+        shot(page, f"19-{size}-answered")
+
+        enter_specialty(page, "cardio-oncology nursing")
+        choose_stage(page, "Guideline Committee")
+        if viewport is LAPTOP:
+            lines = page.evaluate("""() => { const el = document.querySelector('#tt-status p');
+                return Math.round(el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight)); }""")
+            assert lines == 2  # the worst case is really on screen
+        page.fill("#tt-question textarea", "First line of a question\nsecond\nthird\nfourth")
+        page.wait_for_function("document.querySelector('#tt-question textarea').rows >= 4 || "
+                               "document.querySelector('#tt-question textarea').clientHeight > 80")
+        assert_on_screen(page, viewport)
+        shot(page, f"20-{size}-worst-case")
+
+        page.fill("#tt-question textarea", "Why was that? " * 160)
+        assert_on_screen(page, viewport)
+    finally:
+        context.close()
+
+
+def test_a_new_question_and_its_answer_start_in_view(browser, url):
+    """In a short window, the latest question and the start of its answer are shown, not the answer's end."""
+    viewport = {"width": 1366, "height": 640}
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = context.new_page()
+        open_page(page, url)
+
+        def visible(locator) -> bool:
+            return page.evaluate("""el => {
+                const view = document.querySelector('#tt-chat .bubble-wrap').getBoundingClientRect();
+                const box = el.getBoundingClientRect();
+                return box.top >= view.top - 1 && box.top + 20 <= view.bottom; }""", locator.element_handle())
+
+        for question in (PFS, "What were the adverse events?"):
+            answer = ask(page, question)
+            chat = page.locator("#tt-chat")
+            assert visible(chat.locator(".message-row.user-row").last), question
+            assert visible(chat.locator(".message-row.bot-row").last), question
+            assert "Written for" in answer
+            assert_clear_of_the_trash_button(page)
+        shot(page, "21-question-in-view")
+
+        before = len(bot_texts(page))
+        page.click("#tt-takeaways")
+        wait_for_reply(page, before)
+        shot(page, "22-takeaways-in-view")
+        assert visible(page.locator("#tt-chat .message-row.bot-row").last)
+    finally:
+        context.close()
+
+
+def test_specialty_box(page):
+    """Suggestions on offer; typing shows at once; an empty box stays empty; a bad one is named at once."""
+    suggestions = page.eval_on_selector("#tt-specialty input", "el => [...el.list.options].map(o => o.value)")
+    assert "cardio-oncology" in suggestions and "oncology pharmacy" in suggestions
+
+    enter_specialty(page, "radiation oncology")
+    page.fill("#tt-specialty input", "")
+    page.press("#tt-specialty input", "Enter")
+    page.wait_for_function("!document.querySelector('#tt-status').innerText.includes('radiation')")
+    assert page.input_value("#tt-specialty input") == ""
+    assert page.inner_text("#tt-status").strip() == "Answers will be written for Resident."
+
+    page.fill("#tt-specialty input", "x" * 150)
+    page.wait_for_function("document.querySelector('#tt-status').innerText.includes('cannot be used')")
+    status = page.inner_text("#tt-status")
+    shot(page, "23-specialty-too-long")
+    assert "150 characters; keep it to 100 or fewer" in status and "Resident" not in status
+    refused = ask(page, PFS)
+    assert "keep it to 100 or fewer" in refused
+
+    enter_specialty(page, "oncology nursing")
+    assert "Written for Resident · oncology nursing" in ask(page, PFS)
+
+
+def test_out_of_scope_question_gets_the_scope_reply(page):
+    answer = ask(page, "What is the capital of France?")
+    shot(page, "24-out-of-scope")
+    assert "do not cover" in answer
+    assert not re.search(r"\[\d+\]", answer)  # no citations
+    assert "no passages" in page.inner_text("#tt-sources")
+    assert page.locator("#tt-sources .tt-src").count() == 0
+    assert_clear_of_the_trash_button(page)
+
+
+def test_narrow_window_cuts_nothing_off(browser, url):
+    """At 800 px the columns stack: the page scrolls, and every control and passage shows in full."""
+    context = browser.new_context(viewport=NARROW)
+    try:
+        page = context.new_page()
+        open_page(page, url)
+        ask(page, PFS)
+        page.evaluate("window.scrollTo(0, 0)")
+        shot(page, "25-narrow-top")
+        page.screenshot(path=str(SHOTS / "25-narrow-full.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+        for selector in CONTROLS:
+            box = page.locator(selector).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= NARROW["width"], (selector, box)
+        cut = page.evaluate("""() => [...document.querySelectorAll('#tt-sources, #tt-sources .tt-src, button.tt-starter')]
+            .filter(el => el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1)
+            .map(el => el.className || el.id)""")
+        assert cut == []
+        assert page.locator("#tt-sources .tt-src[data-cited='true']").count() >= 1
+    finally:
+        context.close()

@@ -1,8 +1,8 @@
 """The browser page: a role-tailored chat on the trial, its sources beside it, and a named API.
 
 One read-only `Tutor` serves every session; each browser session keeps its own history, stage and
-specialty (gr.State and component values). Everything a user or a passage wrote is escaped before
-the page renders it, so text shows as text.
+specialty (gr.State and component values). Whatever a user, a passage or a model wrote reaches the
+page with no live HTML, link or image in it, so text shows as text (and copies as it was typed).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import os
-import string
+import re
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from an offline tool
 
@@ -38,7 +38,8 @@ CSS = """
            font-size: 0.88rem; color: #6b4a00; margin-left: auto; }
 #tt-status { font-size: 0.92rem; min-height: 1.4em; }
 #tt-status p { margin: 0; }
-#tt-sources { max-height: max(220px, calc(100vh - 400px)); overflow-y: auto !important; }
+/* The chat's trash button floats over its top-right corner, on the messages; give it a strip of its own. */
+#tt-chat .top-panel { position: static !important; align-self: flex-end; margin: 2px 2px 0 0; }
 .tt-src { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 6px 9px;
           margin-bottom: 6px; font-size: 0.86rem; line-height: 1.35; }
 .tt-src.tt-cited { border-left: 4px solid #2b7a4b; }
@@ -52,23 +53,41 @@ button.tt-starter { text-align: left !important; justify-content: flex-start !im
                     white-space: normal !important; font-size: 0.9rem !important; border: 1px solid var(--border-color-primary) !important;
                     background: var(--background-fill-primary) !important; }
 button.tt-starter:hover { border-color: var(--color-accent) !important; background: var(--background-fill-secondary) !important; }
+/* Side by side (a laptop or wider), both columns fill the window below the header and the chat and the
+   sources take what is left, so a two-line status or a four-line question shrinks the chat instead of
+   pushing the controls off screen. Stacked (narrow), the page scrolls and every passage shows in full. */
+@media (min-width: 1000px) and (min-height: 560px) {
+  #tt-left, #tt-right { height: calc(100vh - 96px); flex-wrap: nowrap !important; }
+  #tt-left > *, #tt-right > * { flex-shrink: 0; }
+  #tt-chat { flex: 1 1 0 !important; height: auto !important; min-height: 160px; }
+  #tt-sources { flex: 1 1 0 !important; min-height: 120px; overflow-y: auto !important; }
+}
 """
 
-_PUNCTUATION = frozenset(string.punctuation)
+
+# Only what could make Markdown+HTML live: a '<' that could open a tag, comment or autolink; an '&'
+# that could spell an entity; a ']' that could close a link or image (or a link definition).
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY = re.compile(r"&(?=#[0-9]+;|#[xX][0-9A-Fa-f]+;|[A-Za-z][A-Za-z0-9]*;)")
+_LINK_END = re.compile(r"\](?=[(\[:])")
+_EMPHASIS = re.compile(r"([\\`*_~])")
 
 
-def as_text(value: str) -> str:
-    """User text for a Markdown+HTML message: shown literally, never interpreted.
+def inert(value: str) -> str:
+    """Text for a Markdown message with no tag, entity, link or image left in it; the rest as written.
 
-    Every ASCII punctuation mark becomes a character reference, so no tag, Markdown mark or bare
-    URL survives to be rendered (backslash escapes left stray backslashes in autolinked URLs).
+    The chat renders Markdown and then sanitises the HTML, and its copy button copies the message
+    source: so only the few characters that could turn text into markup are escaped, and an ordinary
+    question or answer ("What's the PFS (T-DM1 vs. lapatinib)?", "P < 0.001") copies exactly as written.
     """
-    return "".join(f"&#{ord(c)};" if c in _PUNCTUATION else c for c in value)
+    value = _ENTITY.sub("&amp;", value)
+    value = _TAG_START.sub("&lt;", value)
+    return _LINK_END.sub(lambda _: "]\\", value)
 
 
-def as_answer(value: str) -> str:
-    """Model text: its Markdown (lists, bold) renders, any HTML in it shows as text."""
-    return html.escape(value)
+def inline(value: str) -> str:
+    """What a user typed (a question, a specialty inside our own bold), its emphasis marks shown as typed."""
+    return inert(_EMPHASIS.sub(r"\\\1", value))
 
 
 def _html_text(value: str) -> str:
@@ -110,31 +129,31 @@ def render_answer(answer: Answer, role_name: str) -> str:
     text = answer.answer
     if not answer.complete:  # the tutor's own cut-off line gives way to the warning below
         text = text.split("\n\n[The answer was cut off", 1)[0]
-    text = as_answer(text)
+    text = inert(text)
     notes = []
     if answer.unverified_numbers:
-        notes.append("⚠️ **Check these numbers:** " + as_text(", ".join(answer.unverified_numbers))
+        notes.append("⚠️ **Check these numbers:** " + inline(", ".join(answer.unverified_numbers))
                      + " (found in no source passage).")
     if not answer.complete:
         notes.append("⚠️ **This answer was cut off** before the model finished; ask again for the rest.")
-    footer = f"*Written for {as_text(_for_line(role_name, answer.specialty))}*"
+    footer = f"*Written for {inline(_for_line(role_name, answer.specialty))}*"
     return "\n\n".join([text, *notes, footer])
 
 
 def render_takeaways(result: Takeaways, role_name: str) -> str:
-    lines = [f"**Personalised takeaways for {as_text(_for_line(role_name, result.specialty))}**", ""]
-    lines += [f"{n}. {as_answer(item.text)}" for n, item in enumerate(result.takeaways, 1)]
+    lines = [f"**Personalised takeaways for {inline(_for_line(role_name, result.specialty))}**", ""]
+    lines += [f"{n}. {inert(item.text)}" for n, item in enumerate(result.takeaways, 1)]
     if result.unverified_numbers:
-        lines += ["", "⚠️ **Check these numbers:** " + as_text(", ".join(result.unverified_numbers))
+        lines += ["", "⚠️ **Check these numbers:** " + inline(", ".join(result.unverified_numbers))
                   + " (found in no source passage)."]
     return "\n".join(lines)
 
 
 def friendly(exc: Exception) -> str:
     if isinstance(exc, InputError):
-        return f"⚠️ {as_text(str(exc)[:1].upper() + str(exc)[1:])}."
+        return f"⚠️ {inline(str(exc)[:1].upper() + str(exc)[1:])}."
     if isinstance(exc, TutorError):
-        return (f"⚠️ Sorry, I could not answer that: {as_text(str(exc))}. "
+        return (f"⚠️ Sorry, I could not answer that: {inline(str(exc))}. "
                 "Your conversation is kept; try again in a moment.")
     return "⚠️ Sorry, something went wrong on my side. Your conversation is kept; try again in a moment."
 
@@ -151,16 +170,17 @@ def build_app(tutor: Tutor) -> gr.Blocks:
     first_role = "resident" if "resident" in roles else next(iter(roles))
 
     def status(session: dict, role_id: str, specialty: str | None) -> str:
+        name = tutor.role(role_id).name
         try:
-            upcoming = _for_line(tutor.role(role_id).name, clean_specialty(specialty))
-        except TutorError:
-            upcoming = tutor.role(role_id).name if role_id in roles else "?"
+            upcoming = _for_line(name, clean_specialty(specialty))
+        except InputError as exc:  # said now, not only when the next question fails
+            return f"⚠️ **This specialty cannot be used**: {inline(str(exc))}."
         written = session.get("written_for")
         if written is None:
-            return f"Answers will be written for **{as_text(upcoming)}**."
-        text = f"Latest answer written for **{as_text(written)}**."
+            return f"Answers will be written for **{inline(upcoming)}**."
+        text = f"Latest answer written for **{inline(written)}**."
         if written != upcoming:
-            text += f" Your next question will be answered for **{as_text(upcoming)}**."
+            text += f" Your next question will be answered for **{inline(upcoming)}**."
         return text
 
     def starters(role_id: str) -> list:
@@ -180,7 +200,7 @@ def build_app(tutor: Tutor) -> gr.Blocks:
             display.append(_bubble("assistant", friendly(exc)))
             yield display, session, gr.skip(), status(session, role_id, specialty)
             return
-        display.append(_bubble("user", as_text(question.strip())))
+        display.append(_bubble("user", inline(question.strip())))
         display.append(_bubble("assistant", "…"))
         yield display, session, gr.skip(), status(session, role_id, specialty)
         written = ""
@@ -188,7 +208,7 @@ def build_app(tutor: Tutor) -> gr.Blocks:
             for part in tutor.stream(question, learner.id, specialty, session["history"]):
                 if isinstance(part, str):
                     written += part
-                    display[-1] = _bubble("assistant", as_answer(written))
+                    display[-1] = _bubble("assistant", inert(written))
                     yield display, gr.skip(), gr.skip(), gr.skip()
                 else:
                     display[-1] = _bubble("assistant", render_answer(part, learner.name))
@@ -254,19 +274,25 @@ def build_app(tutor: Tutor) -> gr.Blocks:
         gr.api(ask_api, api_name="ask", concurrency_id=CONCURRENCY_ID)
         gr.api(takeaways_api, api_name="takeaways", concurrency_id=CONCURRENCY_ID)
         session = gr.State(new_session())
+        suggestions = "".join(f'<option value="{html.escape(s)}"></option>' for s in SPECIALTIES)
         gr.HTML('<div id="tt-header"><h1>Trial Tutor: EMILIA</h1><span class="tt-sub">T-DM1 vs lapatinib + capecitabine in HER2-positive '
-                f'metastatic breast cancer, framed for your training stage</span><span id="tt-note" role="note">{_html_text(NOTE)}</span></div>',
-                js_on_load=None)
+                f'metastatic breast cancer, framed for your training stage</span><span id="tt-note" role="note">{_html_text(NOTE)}</span>'
+                f'<datalist id="tt-specialties">{suggestions}</datalist></div>', js_on_load=None)
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=520):
+            with gr.Column(scale=3, min_width=520, elem_id="tt-left"):
                 with gr.Row():
                     role = gr.Dropdown(role_choices, value=first_role, label="Training stage", elem_id="tt-role",
                                        filterable=False, scale=1)
-                    specialty = gr.Dropdown(SPECIALTIES, value=None, label="Specialty (type your own or pick one)",
-                                            allow_custom_value=True, elem_id="tt-specialty", scale=1)
+                    # A text box, not a Dropdown: a Dropdown's Enter picks its first matching choice
+                    # (an empty box became "oncology pharmacy"); the suggestions are a <datalist>.
+                    specialty = gr.Textbox(label="Specialty (type your own or pick one)", lines=1, max_lines=1,
+                                           placeholder="e.g. " + ", ".join(SPECIALTIES[:2]), elem_id="tt-specialty",
+                                           scale=1)
                 written = gr.Markdown(status(new_session(), first_role, None), elem_id="tt-status")
-                chat = gr.Chatbot(elem_id="tt-chat", height="max(260px, calc(100vh - 360px))", label="Conversation", show_label=False,
+                # autoscroll off: PAGE_JS brings each new question to the top instead of the answer's end.
+                chat = gr.Chatbot(elem_id="tt-chat", height="max(300px, 60vh)", label="Conversation", show_label=False,
                                   latex_delimiters=[], feedback_options=None, buttons=["copy"], group_consecutive_messages=False,
+                                  autoscroll=False,
                                   placeholder="Ask a question about the EMILIA trial, or click a starter question.")
                 with gr.Row():
                     question = gr.Textbox(placeholder="Ask about the trial, e.g. What was the median PFS?",
@@ -276,7 +302,7 @@ def build_app(tutor: Tutor) -> gr.Blocks:
                 with gr.Row():
                     takeaway = gr.Button("Personalised takeaways", elem_id="tt-takeaways", size="sm")
                     reset = gr.Button("New conversation", elem_id="tt-clear", size="sm")
-            with gr.Column(scale=2, min_width=380):
+            with gr.Column(scale=2, min_width=380, elem_id="tt-right"):
                 gr.Markdown("**Starter questions** for your stage")
                 starter_buttons = [
                     gr.Button(q, size="sm", elem_classes=["tt-starter"], elem_id=f"tt-starter-{i}")
@@ -301,8 +327,10 @@ def build_app(tutor: Tutor) -> gr.Blocks:
         chat.clear(lambda r, s: clear(r, s)[1:4], [role, specialty], [session, sources, written], queue=False,
                    api_visibility="undocumented")
         role.change(starters, role, starter_buttons, queue=False, api_visibility="undocumented")
+        # A Textbox's change fires as the user types, so the status line follows each keystroke.
         for control in (role, specialty):
-            control.change(status, [session, role, specialty], written, queue=False, api_visibility="undocumented")
+            control.change(status, [session, role, specialty], written, queue=False, trigger_mode="always_last",
+                           api_visibility="undocumented")
 
     demo.queue(default_concurrency_limit=tutor.settings.concurrency)
     return demo
@@ -315,8 +343,45 @@ THEME = gr.themes.Default(primary_hue="blue", neutral_hue="slate", radius_size="
                                 "system-ui", "sans-serif"])
 
 
+# Runs once the page is up. It ties the specialty box to its suggestions. And, as Gradio's own
+# autoscroll follows the end of a long answer (past its question), it keeps each new question (or a
+# reply with no question, such as takeaways) at the top of the chat while the answer streams in below,
+# until the user scrolls.
+PAGE_JS = """
+() => {
+  const wire = () => {
+    const chat = document.querySelector('#tt-chat');
+    const box = document.querySelector('#tt-specialty input');
+    if (!chat || !box) return false;
+    box.setAttribute('list', 'tt-specialties');
+    let seen = 0, pinned = null;
+    const unpin = () => { pinned = null; };
+    for (const event of ['wheel', 'touchstart', 'keydown']) chat.addEventListener(event, unpin, {passive: true});
+    new MutationObserver(() => {
+      const rows = [...chat.querySelectorAll('.message-row')];
+      if (rows.length < seen) pinned = null;  // a new conversation
+      for (let i = seen; i < rows.length; i++) {
+        const own = rows[i].classList.contains('user-row') || i === 0 || !rows[i - 1].classList.contains('user-row');
+        if (own) pinned = rows[i];
+      }
+      seen = rows.length;
+      const scroller = chat.querySelector('.bubble-wrap');
+      if (pinned && pinned.isConnected && scroller) {
+        scroller.scrollTop += pinned.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
+      }
+    }).observe(chat, {childList: true, subtree: true, characterData: true});
+    return true;
+  };
+  if (!wire()) {
+    const waiting = new MutationObserver(() => { if (wire()) waiting.disconnect(); });
+    waiting.observe(document.body, {childList: true, subtree: true});
+  }
+}
+"""
+
+
 def launch(demo: gr.Blocks, host: str, port: int) -> str:
     """Start serving the page in the background; returns its local URL (`demo.block_thread()` waits)."""
-    _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS, footer_links=["api"],
+    _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS, js=PAGE_JS, footer_links=["api"],
                             prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False)
     return url
