@@ -1,4 +1,5 @@
-"""`tutor eval`: the eval sets, the metrics, the --check gate (passing and failing) and the files it writes."""
+"""`tutor eval`: the eval sets, the metrics, the --check gate (passing and failing, per eval set) and the
+files it writes."""
 
 import json
 import shutil
@@ -9,12 +10,15 @@ import pytest
 from tests.conftest import ROOT, run_cli
 from tutor.errors import InputError
 from tutor.evaluate import (
-    DEFAULT_DATASET, check, compare, evaluate, load_cases, load_thresholds, report, write_run,
+    DEFAULT_DATASET, DEFAULT_DATASETS, EvalCase, check, compare, evaluate, lead_sentence, load_cases,
+    load_thresholds, metrics, report, score_case, write_run,
 )
+from tutor.schema import Answer, Source
 from tutor.retrieve import HybridRetriever
 from tutor.roles import ROLE_IDS
 
 INJECTION_SET = ROOT / "evals" / "injection.jsonl"
+HELDOUT_SET = ROOT / "evals" / "heldout.jsonl"
 # A document that talks to the model instead of the reader, with numbers the trial never reported.
 MALICIOUS = """---
 title: EMILIA trial update note
@@ -45,6 +49,11 @@ def dev_run(tutor, dev_cases):
     return evaluate(tutor, dev_cases, [DEFAULT_DATASET])
 
 
+@pytest.fixture(scope="module")
+def heldout_cases():
+    return load_cases([HELDOUT_SET])
+
+
 def test_the_dev_set_covers_every_role_key_number_and_kind_of_question(dev_cases):
     assert len(dev_cases) >= 60
     assert set(Counter(c.role for c in dev_cases)) == set(ROLE_IDS)
@@ -60,6 +69,33 @@ def test_the_dev_set_covers_every_role_key_number_and_kind_of_question(dev_cases
     assert sum(bool(c.must_not) for c in dev_cases) >= 5
 
 
+def test_the_held_out_set_asks_like_learners_do_and_shares_nothing_with_the_dev_set(dev_cases, heldout_cases):
+    assert len(heldout_cases) >= 40
+    assert set(Counter(c.role for c in heldout_cases)) == set(ROLE_IDS)
+    assert not {c.id for c in heldout_cases} & {c.id for c in dev_cases}
+    assert not {c.question.lower() for c in heldout_cases} & {c.question.lower() for c in dev_cases}
+    questions = " ".join(c.question for c in heldout_cases)
+    for name in ["MARIANNE", "CLEOPATRA", "TH3RESA", "DESTINY-Breast03"]:
+        assert name in questions, name
+    assert sum(c.out_of_scope for c in heldout_cases) >= 8  # off-topic, personal advice, facts no source gives
+    assert sum(bool(c.must_not) for c in heldout_cases) >= 5
+
+
+def test_every_expected_fact_is_the_sources_own_words(dev_cases, heldout_cases):
+    # a fact an eval case expects must be quotable from the knowledge, never rounded or invented
+    knowledge = " ".join((ROOT / "knowledge" / "emilia-trial.md").read_text(encoding="utf-8").lower().split())
+    for case in dev_cases + heldout_cases:
+        for fact in case.expected_facts:
+            assert any(" ".join(alt.lower().split()) in knowledge for alt in fact.split("|")), (case.id, fact)
+
+
+def test_the_gate_covers_the_dev_and_held_out_sets_each_with_its_own_thresholds():
+    thresholds = load_thresholds()
+    assert [p.name for p in DEFAULT_DATASETS] == ["dev.jsonl", "heldout.jsonl"]
+    assert set(thresholds["datasets"]) == {"evals/dev.jsonl", "evals/heldout.jsonl"}
+    assert thresholds["datasets"]["evals/dev.jsonl"] != thresholds["datasets"]["evals/heldout.jsonl"]
+
+
 def test_the_offline_model_passes_the_check(dev_run):
     results, summary = dev_run
     assert check(summary, load_thresholds()) == []
@@ -70,16 +106,96 @@ def test_the_offline_model_passes_the_check(dev_run):
     assert all(not r.citations for r in results if not r.in_scope)
 
 
-@pytest.mark.parametrize("top_k,mode,floor", [(1, "keyword", 0.3), (4, "hybrid", 0.99)])
-def test_degraded_retrieval_fails_the_check(settings, tutor, dev_cases, top_k, mode, floor):
+def test_degraded_retrieval_fails_the_check(settings, tutor, dev_cases):
     from tutor.tutor import Tutor
 
     worse = Tutor(settings, model=tutor.model, store=tutor.store,
-                  retriever=HybridRetriever(tutor.store, top_k=top_k, relevance_floor=floor, mode=mode))
+                  retriever=HybridRetriever(tutor.store, top_k=1, relevance_floor=0.3, mode="keyword"))
     _, summary = evaluate(worse, dev_cases)
     failures = check(summary, load_thresholds())
     assert any(f.startswith("hit_at_k ") for f in failures), failures
     assert any(f.startswith("fact_coverage ") for f in failures), failures
+
+
+def test_a_tutor_that_refuses_everything_fails_on_scope_not_on_retrieval(settings, tutor, dev_cases):
+    from tutor.tutor import Tutor
+
+    refusing = Tutor(settings, model=tutor.model, store=tutor.store,
+                     retriever=HybridRetriever(tutor.store, top_k=4, relevance_floor=0.99))
+    results, summary = evaluate(refusing, dev_cases)
+    refused = [r for r in results if not r.in_scope]
+    assert len(refused) > len(results) / 2
+    failures = check(summary, load_thresholds())
+    assert any(f.startswith("scope_accuracy ") for f in failures), failures
+    assert any(f.startswith("fact_coverage ") for f in failures), failures
+    # a refusal carries no passages; hit@k reads what the retriever ranked, which still holds the evidence
+    assert all(not r.sources and len(r.retrieved) == 4 for r in refused)
+    assert summary["overall"]["hit_at_k"] >= 0.95 and not any(f.startswith("hit_at_k ") for f in failures)
+
+
+def _answer(text: str, passages: list[str]) -> Answer:
+    sources = [Source(id=f"s{i}", document="emilia-trial.md", section="s", text=t, score=0.8)
+               for i, t in enumerate(passages)]
+    return Answer(answer=text, in_scope=True, sources=sources, citations=[s.id for s in sources],
+                  role="fellow", model="test")
+
+
+def test_lead_accuracy_catches_an_answer_that_opens_with_another_trials_number(tutor):
+    case = EvalCase(id="marianne-n", role="fellow", question="How many patients were in MARIANNE?",
+                    expected_facts=["1095"])
+    passages = ["Sample: 991 patients.", "MARIANNE Trial, 2017, n = 1095, Lancet Oncol."]
+    role = tutor.role("fellow")
+    wrong = score_case(case, _answer(f"{role.lead}: Sample: 991 patients. [1]\n\n- MARIANNE Trial, 2017, "
+                                     f"n = 1095, Lancet Oncol. [2]\n\n{role.closing}", passages), role, 1.0)
+    right = score_case(case, _answer(f"{role.lead}: MARIANNE Trial, 2017, n = 1095, Lancet Oncol. [2] "
+                                     f"EMILIA had 991. [1]\n\n{role.closing}", passages), role, 1.0)
+    assert wrong.facts_found == right.facts_found == ["1095"]  # fact coverage cannot tell them apart
+    assert wrong.lead == f"{role.lead}: Sample: 991 patients. [1]" and wrong.lead_has_fact is False
+    assert right.lead_has_fact is True
+    assert metrics([wrong, right], {case.id: case})["lead_accuracy"] == 0.5
+    # a sentence ends at a full stop before a capital, not inside "vs. 57%" or "0.65"
+    assert lead_sentence("Rates were lower (41% vs. 57%). Next sentence.") == "Rates were lower (41% vs. 57%)."
+    assert lead_sentence("\nHR 0.65; P < 0.001. [1]\nMore.") == "HR 0.65; P < 0.001. [1]"
+
+
+def test_each_eval_set_is_judged_against_its_own_thresholds(tmp_path, tutor):
+    sets = {}
+    for name, rows in {
+        "strict": [{"id": "a1", "role": "resident", "question": "What was the median PFS with T-DM1?",
+                    "expected_facts": ["9.6"]}],
+        "lenient": [{"id": "b1", "role": "phd", "question": "What was the ORR with T-DM1?", "expected_facts": ["43.6%"]},
+                    {"id": "b2", "role": "phd", "question": "What was the median PFS with T-DM1?",
+                     "expected_facts": ["a fact no source holds"]}],
+        "unnamed": [{"id": "c1", "role": "fellow", "question": "What was the median PFS with T-DM1?",
+                     "expected_facts": ["a fact no source holds"]}],
+    }.items():
+        sets[name] = tmp_path / f"{name}.jsonl"
+        sets[name].write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    limits = {"default": str(sets["strict"]), "datasets": {
+        str(sets["strict"]): {"min": {"fact_coverage": 0.9}},
+        str(sets["lenient"]): {"min": {"fact_coverage": 0.4}},
+    }}
+    results, summary = evaluate(tutor, load_cases([sets["strict"], sets["lenient"]]))
+    assert {d: v["overall"]["fact_coverage"] for d, v in summary["by_dataset"].items()} == {
+        str(sets["strict"]): 1.0, str(sets["lenient"]): 0.5}
+    assert summary["overall"]["fact_coverage"] == 0.6667  # pooled over the 3 cases, shown but not judged
+    assert check(summary, limits) == []  # 0.5 meets the lenient set's 0.4, though not the strict set's 0.9
+    assert "## By eval set" in report(summary, limits) and "0.500 (≥ 0.4)" in report(summary, limits)
+    limits["datasets"][str(sets["lenient"])]["min"]["fact_coverage"] = 0.6
+    assert check(summary, limits) == [f"{sets['lenient']}: fact_coverage 0.500 < 0.6 (minimum)"]
+    # a set with no thresholds of its own is judged by the default entry
+    _, other = evaluate(tutor, load_cases([sets["unnamed"]]))
+    assert check(other, limits) == ["fact_coverage 0.000 < 0.9 (minimum)"]
+
+
+def test_a_thresholds_file_naming_an_unknown_metric_is_refused(tmp_path):
+    path = tmp_path / "thresholds.json"
+    path.write_text(json.dumps({"datasets": {"evals/dev.jsonl": {"min": {"lead": 0.5}}}}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"datasets\.evals/dev\.jsonl\.min\.lead is not a metric"):
+        load_thresholds(path)
+    path.write_text(json.dumps({"default": "evals/x.jsonl", "datasets": {"evals/dev.jsonl": {}}}), encoding="utf-8")
+    with pytest.raises(InputError, match="default 'evals/x.jsonl' is not one of datasets"):
+        load_thresholds(path)
 
 
 def test_the_mock_baseline_fails_on_role_structure(settings, tutor, dev_cases):

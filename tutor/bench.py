@@ -14,7 +14,6 @@ import random
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from tutor.evaluate import EvalCase, fact_in, load_cases, percentile
 from tutor.models import model_label
 from tutor.settings import PROJECT_ROOT, Settings
 
@@ -39,62 +39,53 @@ TARGETS = {  # on this machine (2 CPU cores), warm
     "errors with 32 concurrent users": ("load.levels.32.errors", 0, ""),
 }
 
-QUESTIONS = [
-    ("What was the median progression-free survival with T-DM1?", "resident"),
-    ("What was the overall survival hazard ratio?", "phd"),
-    ("How does T-DM1 work?", "med_student"),
-    ("What doses were used in each arm?", "resident"),
-    ("How externally valid is EMILIA?", "journal_editor"),
-    ("How has sequencing shifted since DESTINY-Breast03?", "fellow"),
-    ("What level of evidence did EMILIA provide?", "guideline_committee"),
-    ("How did EMILIA change the quality of life paradigm?", "attending"),
-]
-
-
-@dataclass
-class EvalQuestion:
-    id: str
-    role: str
-    question: str
-    expected_facts: list[str]  # each "a|b": any alternative counts
-    out_of_scope: bool = False
-
-
 # Used when evals/ holds no eval set; facts are the source's own words and numbers.
 BUILTIN = [
-    EvalQuestion("pfs", "resident", "What was the median progression-free survival with T-DM1?", ["9.6", "6.4"]),
-    EvalQuestion("os", "phd", "What was the overall survival hazard ratio?", ["0.68", "30.9"]),
-    EvalQuestion("orr", "med_student", "What was the objective response rate in each arm?", ["43.6", "30.8"]),
-    EvalQuestion("safety", "attending", "How often were grade 3 or higher adverse events seen?", ["41%", "57%"]),
-    EvalQuestion("sample", "fellow", "How many patients were randomised?", ["991"]),
-    EvalQuestion("dose", "resident", "What dose of T-DM1 was given?", ["3.6 mg/kg"]),
-    EvalQuestion("comparator", "resident", "What was the comparator regimen?", ["lapatinib", "capecitabine"]),
-    EvalQuestion("population", "guideline_committee", "Which patients were eligible?",
-                 ["trastuzumab and a taxane"]),
-    EvalQuestion("design", "journal_editor", "Was the trial blinded?", ["open-label"]),
-    EvalQuestion("toxicity", "attending", "Which toxicities were more frequent with T-DM1?",
-                 ["thrombocytopenia", "transaminases"]),
-    EvalQuestion("mechanism", "med_student", "How does T-DM1 work?", ["antibody-drug conjugate|linker"]),
-    EvalQuestion("hr-pfs", "phd", "What was the hazard ratio for PFS?", ["0.65"]),
-    EvalQuestion("weather", "resident", "What is the weather in Paris tomorrow?", [], out_of_scope=True),
-    EvalQuestion("pasta", "fellow", "How do I cook pasta al dente?", [], out_of_scope=True),
+    EvalCase(id=id_, role=role, question=question, expected_facts=facts, out_of_scope=not facts)
+    for id_, role, question, facts in [
+        ("pfs", "resident", "What was the median progression-free survival with T-DM1?", ["9.6", "6.4"]),
+        ("os", "phd", "What was the overall survival hazard ratio?", ["0.68", "30.9"]),
+        ("orr", "med_student", "What was the objective response rate in each arm?", ["43.6", "30.8"]),
+        ("safety", "attending", "How often were grade 3 or higher adverse events seen?", ["41%", "57%"]),
+        ("sample", "fellow", "How many patients were randomised?", ["991"]),
+        ("dose", "resident", "What dose of T-DM1 was given?", ["3.6 mg/kg"]),
+        ("comparator", "resident", "What was the comparator regimen?", ["lapatinib", "capecitabine"]),
+        ("population", "guideline_committee", "Which patients were eligible?", ["trastuzumab and a taxane"]),
+        ("design", "journal_editor", "Was the trial blinded?", ["open-label"]),
+        ("toxicity", "attending", "Which toxicities were more frequent with T-DM1?", ["thrombocytopenia", "transaminases"]),
+        ("mechanism", "med_student", "How does T-DM1 work?", ["antibody-drug conjugate|linker"]),
+        ("hr-pfs", "phd", "What was the hazard ratio for PFS?", ["0.65"]),
+        ("weather", "resident", "What is the weather in Paris tomorrow?", []),
+        ("pasta", "fellow", "How do I cook pasta al dente?", []),
+    ]
 ]
 
 
 # -- figures ------------------------------------------------------------------------------------
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def latency(samples_ms: list[float]) -> dict:
+    """p50/p95/p99 by the eval's nearest-rank percentile, so `tutor eval` and `tutor bench` agree."""
     if not samples_ms:
         return {"n": 0}
-    return {"n": len(samples_ms), "p50_ms": round(statistics.median(samples_ms), 2),
-            "p95_ms": round(percentile(samples_ms, 95), 2), "p99_ms": round(percentile(samples_ms, 99), 2),
-            "max_ms": round(max(samples_ms), 2)}
+    return {"n": len(samples_ms), "p50_ms": percentile(samples_ms, 50), "p95_ms": percentile(samples_ms, 95),
+            "p99_ms": percentile(samples_ms, 99), "max_ms": round(max(samples_ms), 2)}
+
+
+def system_load() -> dict:
+    """The 1, 5 and 15 minute load averages and the CPU count: other work on the machine
+    inflates every latency and lowers every rate measured here."""
+    one, five, fifteen = os.getloadavg()
+    return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2), "cores": os.cpu_count() or 1}
+
+
+def load_warning(start: dict, end: dict) -> str | None:
+    """A warning when the 1-minute load average exceeded the core count at the start or the end."""
+    busiest = max(start["1m"], end["1m"])
+    cores = start["cores"]
+    if busiest <= cores:
+        return None
+    return (f"the system load average ({busiest} over 1 minute) exceeded the {cores} CPU cores during this run: "
+            "other work competed for the CPU, so latencies are inflated and rates understated")
 
 
 def timed(fn: Callable, *args, **kwargs) -> tuple[float, object]:
@@ -130,31 +121,17 @@ def machine() -> dict:
 
 # -- eval questions -----------------------------------------------------------------------------
 
-def load_questions(path: Path | None = None) -> tuple[list[EvalQuestion], str]:
-    """The eval set (evals/dev.jsonl, else the first evals/*.jsonl), or the built-in list."""
+def load_questions(path: Path | None = None) -> tuple[list[EvalCase], str]:
+    """The eval set (evals/dev.jsonl, else the first evals/*.jsonl), or the built-in list; read by
+    `tutor eval`'s own loader, so a bad line is the same one-line error."""
     if path is None:
         folder = PROJECT_ROOT / "evals"
         candidates = [folder / "dev.jsonl"] + sorted(folder.glob("*.jsonl"))
         path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         return BUILTIN, "built-in list"
-    questions = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            questions.append(EvalQuestion(
-                id=str(row.get("id", len(questions))), role=row.get("role", "resident"), question=row["question"],
-                expected_facts=list(row.get("expected_facts") or []), out_of_scope=bool(row.get("out_of_scope")),
-            ))
-    try:
-        label = path.relative_to(PROJECT_ROOT).as_posix()
-    except ValueError:
-        label = str(path)
-    return questions, label
-
-
-def fact_found(fact: str, text: str) -> bool:
-    return any(alt.strip().lower() in text for alt in fact.split("|") if alt.strip())
+    cases = load_cases([path])
+    return cases, cases[0].dataset
 
 
 # -- synthetic knowledge ------------------------------------------------------------------------
@@ -231,17 +208,25 @@ def folder_size(path: Path) -> int:
 class Bench:
     """Runs the selected sections; `say` reports progress (a line per step)."""
 
-    def __init__(self, settings: Settings, questions: list[EvalQuestion], say: Callable[[str], None] = print,
+    def __init__(self, settings: Settings, questions: list[EvalCase], say: Callable[[str], None] = print,
                  turns: int = 100, users: tuple[int, ...] = (1, 8, 32), factors: tuple[int, ...] = (1, 10, 100),
-                 questions_from: str = "built-in list"):
+                 questions_from: str = "built-in list", load_via: str = "auto", load_turns: int = 48,
+                 load_seconds: float = 60.0, ingest_factor: int = 10, tutor=None):
+        if load_via not in ("auto", "serve", "threads"):
+            raise ValueError(f"load_via is auto, serve or threads, not {load_via!r}")
         self.settings = settings
+        # load: against `tutor serve` ("serve"), in-process threads ("threads"), or serve when available
+        self.load_via = load_via
+        self.load_turns = load_turns  # turns per user at one user; shared out as users grow
+        self.load_seconds = load_seconds  # and no level runs longer than this
+        self.ingest_factor = ingest_factor  # the real documents times this many
         self.questions = questions
         self.questions_from = questions_from
         self.say = say
         self.turns = turns
         self.users = users
         self.factors = factors
-        self._tutor = None
+        self._tutor = tutor  # built on first use unless given (tests share theirs)
 
     @property
     def tutor(self):
@@ -257,9 +242,10 @@ class Bench:
         from tutor.store import Store
 
         with scratch_store(self.settings, "ingest") as (settings, root):
-            documents = grow_knowledge(settings.knowledge_dir, self.settings.knowledge_dir, 10, random.Random(1))
+            documents = grow_knowledge(settings.knowledge_dir, self.settings.knowledge_dir, self.ingest_factor,
+                                       random.Random(1))
             store = Store(settings)
-            self.say(f"ingest: {documents} documents (the real ones x10), cold")
+            self.say(f"ingest: {documents} documents (the real ones x{self.ingest_factor}), cold")
             cold_ms, cold = timed(store.ingest)
             self.say("ingest: again, unchanged (warm)")
             warm_ms, warm = timed(store.ingest)
@@ -286,13 +272,13 @@ class Bench:
                 retriever.search(q.question)
             self.say(f"retrieval: {mode}, {len(self.questions)} questions x {rounds}")
             samples, hits, facts, found = [], 0, 0, 0
+            scored = {q.id for q in answerable}
             for r in range(rounds):
                 for q in self.questions:
                     ms, got = timed(retriever.search, q.question)
                     samples.append(ms)
-                    if r == 0 and q in answerable:
-                        text = " ".join(s.text for s in got.sources).lower()
-                        present = [fact_found(f, text) for f in q.expected_facts]
+                    if r == 0 and q.id in scored:
+                        present = [any(fact_in(f, s.text) for s in got.sources) for f in q.expected_facts]
                         hits += all(present)
                         facts += len(present)
                         found += sum(present)
@@ -355,7 +341,8 @@ class Bench:
         return result
 
     # concurrent simulated users on `tutor serve` (or, without it, in-process threads)
-    def load(self, turns_per_user: int = 48, seconds_per_level: float = 60.0) -> dict:
+    def load(self) -> dict:
+        turns_per_user, seconds_per_level = self.load_turns, self.load_seconds
         asked = [q for q in self.questions if not q.out_of_scope] or self.questions
         specialties = ["", "oncology pharmacy", "cardio-oncology", ""]
         result: dict = {"levels": {}}
@@ -404,7 +391,7 @@ class Bench:
                 }
             cleanup()
 
-        if serve_available():
+        if self.load_via == "serve" or (self.load_via == "auto" and serve_available()):
             with served(self.settings) as server:
                 from gradio_client import Client
 
@@ -419,7 +406,8 @@ class Bench:
                 result["server_peak_rss_mb"] = server.rss.peak_mb
         else:
             tutor = self.tutor
-            result["target"] = "in-process Tutor threads (`tutor serve` is not available)"
+            result["target"] = "in-process Tutor threads" + ("" if self.load_via == "threads" else
+                                                              " (`tutor serve` is not available)")
             run_levels(lambda _u: lambda question, role, specialty: tutor.ask(question, role, specialty or None).model_dump())
         levels = result["levels"]
         if "1" in levels and levels["1"]["turns_per_s"]:
@@ -460,7 +448,8 @@ class Bench:
         results: dict = {"machine": machine(), "questions": f"{len(self.questions)} from {self.questions_from}",
                          "sections": sections,
                          "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                         "chroma": "server" if self.settings.chroma_url else "embedded"}
+                         "chroma": "server" if self.settings.chroma_url else "embedded",
+                         "system_load": {"start": system_load()}}
         t0 = time.perf_counter()
         for name in SECTIONS:
             if name in sections:
@@ -472,6 +461,10 @@ class Bench:
                     results[name] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
                 results[name]["section_s"] = round(time.perf_counter() - s0, 1)
         results["seconds"] = round(time.perf_counter() - t0, 1)
+        results["system_load"]["end"] = system_load()
+        if warning := load_warning(results["system_load"]["start"], results["system_load"]["end"]):
+            self.say(f"warning: {warning}")
+            results["warning"] = warning
         results["targets"] = check_targets(results)
         return results
 
@@ -634,6 +627,12 @@ def markdown(results: dict) -> str:
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; Python {m['python']}, "
              f"torch {m['torch']}, chromadb {m['chromadb']}. Store: {results['chroma']}. "
              f"Questions: {results['questions']}. Run took {results['seconds']} s.", ""]
+    if load := results.get("system_load"):
+        start, end = load["start"], load.get("end") or load["start"]
+        lines += [f"System load average (1/5/15 min) on {start['cores']} cores: at start "
+                  f"{start['1m']}/{start['5m']}/{start['15m']}, at end {end['1m']}/{end['5m']}/{end['15m']}.", ""]
+    if results.get("warning"):
+        lines += [f"**Warning: {results['warning']}.**", ""]
 
     def table(header: list[str], rows: list[list]) -> None:
         lines.append("| " + " | ".join(header) + " |")
@@ -701,14 +700,3 @@ def write(results: dict, out_dir: Path) -> tuple[Path, Path]:
     json_path.write_text(json.dumps(results, indent=2), encoding="utf-8")
     md_path.write_text(markdown(results) + "\n", encoding="utf-8")
     return json_path, md_path
-
-
-def ask_latency(tutor, turns: int = 100, progress=None) -> dict:
-    """Warm in-process `ask` latency on the configured model (the `turn` section, alone)."""
-    bench = Bench(tutor.settings, [EvalQuestion(str(i), role, q, []) for i, (q, role) in enumerate(QUESTIONS)],
-                  say=(lambda line: progress.log(line)) if progress else (lambda line: None), turns=turns)
-    bench._tutor = tutor
-    result = bench.turn()
-    return {**result, "turns": turns}
-
-

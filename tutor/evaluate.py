@@ -1,16 +1,16 @@
 """Offline evals: run eval sets (JSON Lines) through the tutor and score what a learner gets.
 
 Per case it records the answer, its passages and citations; over a run it measures retrieval
-(hit@k, MRR), answer fact coverage, numeric faithfulness, citation validity, out-of-scope accuracy,
-role adherence, `must_not` compliance and latency, overall and per role, then compares them with
-thresholds (`--check`) and an earlier run (`--baseline`). No LLM judge: every metric is a string
-or number check on the tutor's output, so a run is deterministic on the offline model.
+(hit@k, MRR), answer fact coverage, whether the opening sentence states an expected fact, numeric
+faithfulness, citation validity, out-of-scope accuracy, role adherence, `must_not` compliance and
+latency, overall, per role and per eval set, then compares each eval set with its own thresholds
+(`--check`) and an earlier run (`--baseline`). No LLM judge: every metric is a string or number
+check on the tutor's output, so a run is deterministic on the offline model.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 import statistics
 import time
@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tutor.errors import InputError
@@ -26,16 +27,23 @@ from tutor.roles import ROLE_IDS, Role
 from tutor.settings import PROJECT_ROOT, Settings
 
 DEFAULT_DATASET = PROJECT_ROOT / "evals" / "dev.jsonl"
+# The gate: what `tutor eval` runs when no --dataset is given. heldout.jsonl was written from the
+# source text alone and nothing is tuned on it, so it measures generalisation. injection.jsonl is
+# left out: its cases only mean something with the injected passage in the knowledge (tests add it).
+DEFAULT_DATASETS = (DEFAULT_DATASET, PROJECT_ROOT / "evals" / "heldout.jsonl")
 DEFAULT_THRESHOLDS = PROJECT_ROOT / "evals" / "thresholds.json"
 DEFAULT_OUT = PROJECT_ROOT / "evals" / "runs" / "latest"
 MODELS = ("offline", "mock", "openai")
 
 # name -> what it means; the order is the report's order. All are shares (0..1) except latency.
 METRICS = {
-    "hit_at_k": "every expected fact is in the top-k passages the answer was given",
-    "mrr": "1 / rank of the first passage that holds an expected fact (0 when none does)",
+    "hit_at_k": "every expected fact is in the top-k retrieved passages (for a refusal, the passages the "
+                "retriever ranked for the question)",
+    "mrr": "1 / rank of the first retrieved passage that holds an expected fact (0 when none does)",
     "fact_recall_at_k": "share of expected facts found in the top-k passages",
     "fact_coverage": "share of expected facts the answer states",
+    "lead_accuracy": "share of answered in-scope cases whose opening sentence (the first sentence of the "
+                     "answer's first non-empty line) states at least one expected fact",
     "numeric_faithfulness": "share of in-scope answers whose every number appears in their passages",
     "citation_validity": "share of answers citing only passages that exist and were retrieved (and citing at least one when answering)",
     "scope_accuracy": "share of questions refused when out of scope and answered when in scope",
@@ -65,6 +73,7 @@ class EvalCase(BaseModel):
     out_of_scope: bool = False
     must_not: list[str] = Field(default_factory=list)
     origin: str = Field("", exclude=True, description="file:line the case came from")
+    dataset: str = Field("", exclude=True, description="the eval set the case came from, as labelled in reports")
 
 
 class SourceRef(BaseModel):
@@ -75,6 +84,7 @@ class SourceRef(BaseModel):
 
 class CaseResult(BaseModel):
     id: str
+    dataset: str = ""
     role: str
     specialty: str | None
     question: str
@@ -84,10 +94,15 @@ class CaseResult(BaseModel):
     citations: list[str]
     unverified_numbers: list[str]
     latency_ms: float
+    # A refusal carries no sources, so retrieval is scored on what the retriever ranked for the
+    # question: a wrong refusal then shows as a scope error, not as "evidence not retrieved".
+    retrieved: list[SourceRef] = Field(default_factory=list)
     # the scoring of this case
     expected_in_scope: bool
     facts_found: list[str] = Field(default_factory=list)
     facts_missing: list[str] = Field(default_factory=list)
+    lead: str = ""
+    lead_has_fact: bool | None = None  # None: not applicable (refused, or no expected facts)
     evidence_rank: int | None = None  # 1-based rank of the first passage holding an expected fact
     facts_in_passages: int = 0
     numbers_not_in_passages: list[str] = Field(default_factory=list)
@@ -118,6 +133,7 @@ def load_cases(paths: Iterable[Path] | None = None) -> list[EvalCase]:
                 continue
             where = f"{path} line {number}"
             case = _parse_case(line, where)
+            case.dataset = _label(path)
             if case.id in seen:
                 raise InputError(f"{where}: id {case.id!r} is already used on {seen[case.id]}; ids must be unique")
             seen[case.id] = where
@@ -162,22 +178,42 @@ def fact_in(fact: str, text: str) -> bool:
     return any(alt.strip() and " ".join(alt.lower().split()) in flat for alt in fact.split("|"))
 
 
-def score_case(case: EvalCase, answer, role: Role, latency_ms: float) -> CaseResult:
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
+
+
+def lead_sentence(answer: str) -> str:
+    """The answer's opening statement: the first sentence of its first non-empty line, with the
+    citation markers that close it ("... 9.6 months. [1]"). A sentence ends at . ! or ? followed
+    by a space and a capital, so "vs. 57%" and "0.65" do not end one."""
+    first = next((line.strip() for line in answer.splitlines() if line.strip()), "")
+    return _SENTENCE_END.split(first, maxsplit=1)[0]
+
+
+def score_case(case: EvalCase, answer, role: Role, latency_ms: float, retrieved: Sequence = ()) -> CaseResult:
+    """Score one answer. `retrieved`: the passages the retriever ranked for a question the tutor
+    refused (its answer then carries none); retrieval metrics read them instead."""
     sources = list(answer.sources)
-    texts = [s.text for s in sources]
+    ranked = sources or list(retrieved)
+    texts = [s.text for s in ranked]
     result = CaseResult(
-        id=case.id, role=case.role, specialty=case.specialty, question=case.question, answer=answer.answer,
-        in_scope=answer.in_scope, sources=[SourceRef(id=s.id, text=s.text, score=s.score) for s in sources],
+        id=case.id, dataset=case.dataset, role=case.role, specialty=case.specialty, question=case.question,
+        answer=answer.answer, in_scope=answer.in_scope,
+        sources=[SourceRef(id=s.id, text=s.text, score=s.score) for s in sources],
         citations=list(answer.citations), unverified_numbers=list(answer.unverified_numbers),
         latency_ms=round(latency_ms, 2), expected_in_scope=not case.out_of_scope,
+        retrieved=[] if sources else [SourceRef(id=s.id, text=s.text, score=s.score) for s in retrieved],
     )
     for fact in case.expected_facts:
         (result.facts_found if fact_in(fact, answer.answer) else result.facts_missing).append(fact)
+    if answer.in_scope:
+        result.lead = lead_sentence(answer.answer)
+        if case.expected_facts and not case.out_of_scope:
+            result.lead_has_fact = any(fact_in(f, result.lead) for f in case.expected_facts)
     result.facts_in_passages = sum(any(fact_in(f, t) for t in texts) for f in case.expected_facts)
     result.evidence_rank = next(
         (rank for rank, t in enumerate(texts, 1) if any(fact_in(f, t) for f in case.expected_facts)), None
     )
-    known = {n for t in texts for n in numbers_in(t)}
+    known = {n for s in sources for n in numbers_in(s.text)}
     result.numbers_not_in_passages = list(dict.fromkeys(n for n in numbers_in(answer.answer) if n not in known))
     ids = {s.id for s in sources}
     markers = [int(n) for m in CITATION.finditer(answer.answer) for n in re.split(r"\s*,\s*", m.group(1))]
@@ -197,11 +233,11 @@ def _share(flags: Sequence[bool]) -> float | None:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    if not values:
+    """Nearest-rank percentile (a value that was measured, never interpolated), rounded to 0.01;
+    the eval's and the benchmark's latencies both use it."""
+    if not len(values):
         return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))  # nearest rank
-    return round(ordered[rank - 1], 2)
+    return round(float(np.percentile(values, q, method="inverted_cdf")), 2)
 
 
 def metrics(results: Sequence[CaseResult], cases: dict[str, EvalCase]) -> dict:
@@ -216,6 +252,7 @@ def metrics(results: Sequence[CaseResult], cases: dict[str, EvalCase]) -> dict:
                                                    for r in answerable), 4) if answerable else None,
         "fact_coverage": round(statistics.fmean(len(r.facts_found) / len(cases[r.id].expected_facts)
                                                 for r in answerable), 4) if answerable else None,
+        "lead_accuracy": _share([r.lead_has_fact for r in results if r.lead_has_fact is not None]),
         "numeric_faithfulness": _share([not r.numbers_not_in_passages for r in results if r.in_scope]),
         "citation_validity": _share([r.citations_valid for r in results]),
         "scope_accuracy": _share([r.in_scope == r.expected_in_scope for r in results]),
@@ -228,14 +265,25 @@ def metrics(results: Sequence[CaseResult], cases: dict[str, EvalCase]) -> dict:
 
 
 def summarize(results: Sequence[CaseResult], cases: Sequence[EvalCase], meta: dict) -> dict:
+    """Overall, per role and per eval set (each set is judged against its own thresholds)."""
     by_id = {c.id: c for c in cases}
-    roles = [r for r in ROLE_IDS if any(x.role == r for x in results)]
+
+    def per_role(group: Sequence[CaseResult]) -> dict:
+        roles = [r for r in ROLE_IDS if any(x.role == r for x in group)]
+        return {role: metrics([r for r in group if r.role == role], by_id) for role in roles}
+
+    sets = list(dict.fromkeys(r.dataset for r in results))
     return {
         **meta,
         "overall": metrics(results, by_id),
-        "by_role": {role: metrics([r for r in results if r.role == role], by_id) for role in roles},
+        "by_role": per_role(results),
+        "by_dataset": {name or GIVEN: {"overall": metrics(group, by_id), "by_role": per_role(group)}
+                       for name in sets for group in [[r for r in results if r.dataset == name]]},
         "failing_cases": failing_cases(results),
     }
+
+
+GIVEN = "given cases"  # cases built in code rather than read from a file
 
 
 def failing_cases(results: Sequence[CaseResult]) -> dict[str, list[str]]:
@@ -243,8 +291,9 @@ def failing_cases(results: Sequence[CaseResult]) -> dict[str, list[str]]:
     return {
         "facts missing from the answer": [f"{r.id} ({', '.join(r.facts_missing)})" for r in results
                                           if r.expected_in_scope and r.facts_missing],
-        "evidence not retrieved": [r.id for r in results if r.expected_in_scope and r.facts_missing
-                                   and r.evidence_rank is None],
+        "opening states no expected fact": [f"{r.id} ({r.lead[:80]})" for r in results if r.lead_has_fact is False],
+        "evidence not retrieved": [r.id for r in results if r.expected_in_scope and r.evidence_rank is None
+                                   and (r.facts_missing or not r.in_scope)],
         "wrong scope decision": [f"{r.id} ({'answered' if r.in_scope else 'refused'})" for r in results
                                  if r.in_scope != r.expected_in_scope],
         "numbers not in passages": [f"{r.id} ({', '.join(r.numbers_not_in_passages)})" for r in results
@@ -258,7 +307,13 @@ def failing_cases(results: Sequence[CaseResult]) -> dict[str, list[str]]:
 # -- thresholds and baseline ------------------------------------------------------------------
 
 
+GROUPS = ("min", "max", "per_role_min")
+
+
 def load_thresholds(path: Path | None = None) -> dict:
+    """Thresholds per eval set: {"datasets": {"evals/dev.jsonl": {"min": ..., "per_role_min": ...}, ...},
+    "default": "evals/dev.jsonl"}, where "default" names the entry that judges any other eval set.
+    A flat file ({"min": ..., "max": ..., "per_role_min": ...}) judges every set alike."""
     path = Path(path or DEFAULT_THRESHOLDS)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -266,16 +321,44 @@ def load_thresholds(path: Path | None = None) -> dict:
         raise InputError(f"{path}: no thresholds file; --check needs one (evals/thresholds.json)") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    for group in ("min", "max", "per_role_min"):
-        for name in (data.get(group) or {}):
-            if name not in METRICS:
-                raise InputError(f"{path}: {group}.{name} is not a metric; use one of {', '.join(METRICS)}")
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: thresholds must be a JSON object")
+    entries = data.get("datasets")
+    if entries is not None:
+        if not isinstance(entries, dict) or not entries:
+            raise InputError(f"{path}: datasets maps an eval set (e.g. evals/dev.jsonl) to its thresholds")
+        if data.get("default") is not None and data["default"] not in entries:
+            raise InputError(f"{path}: default {data['default']!r} is not one of datasets ({', '.join(entries)})")
+    for where, entry in ({"": data} if entries is None else {f"datasets.{k}.": v for k, v in entries.items()}).items():
+        for group in GROUPS:
+            for name in (entry.get(group) or {}):
+                if name not in METRICS:
+                    raise InputError(f"{path}: {where}{group}.{name} is not a metric; use one of {', '.join(METRICS)}")
     return data
 
 
+def thresholds_for(thresholds: dict, dataset: str) -> dict:
+    """The thresholds that judge one eval set (empty when none apply)."""
+    entries = thresholds.get("datasets")
+    if entries is None:
+        return thresholds
+    return entries.get(dataset) or entries.get(thresholds.get("default") or "", {})
+
+
 def check(summary: dict, thresholds: dict) -> list[str]:
-    """One line per metric that falls short; empty when the run passes. A metric with no
-    applicable case in this run (None) is not judged."""
+    """One line per metric that falls short; empty when the run passes. Each eval set in the run
+    is judged against its own thresholds, and a failure names the set when the run holds several.
+    A metric with no applicable case in a set (None) is not judged."""
+    sets = summary.get("by_dataset") or {"": {"overall": summary["overall"], "by_role": summary["by_role"]}}
+    failures = []
+    for dataset, values in sets.items():
+        limits = thresholds_for(thresholds, dataset)
+        prefix = f"{dataset}: " if len(sets) > 1 else ""
+        failures += [prefix + line for line in _shortfalls(values, limits)]
+    return failures
+
+
+def _shortfalls(summary: dict, thresholds: dict) -> list[str]:
     failures = []
     overall = summary["overall"]
     for name, floor in (thresholds.get("min") or {}).items():
@@ -328,7 +411,9 @@ def run_cases(tutor, cases: Sequence[EvalCase], progress: Callable[[int, int], N
         started = time.perf_counter()
         answer = tutor.ask(case.question, case.role, case.specialty)
         latency = (time.perf_counter() - started) * 1000
-        results.append(score_case(case, answer, tutor.role(case.role), latency))
+        # outside the clock: what the retriever ranked for a question the answer gives no passages for
+        retrieved = tutor.retrieve(case.question).sources if not answer.sources else ()
+        results.append(score_case(case, answer, tutor.role(case.role), latency, retrieved))
         if progress:
             progress(done, len(cases))
     return results
@@ -345,7 +430,7 @@ def evaluate(tutor, cases: Sequence[EvalCase], datasets: Sequence[Path] = (),
     meta = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": model_label(tutor.model),
-        "datasets": [_label(Path(p)) for p in datasets],
+        "datasets": [_label(Path(p)) for p in datasets] or [d for d in dict.fromkeys(c.dataset for c in cases) if d],
         "cases": len(cases),
         "top_k": retriever.top_k,
         "retrieval_mode": retriever.mode,
@@ -391,7 +476,7 @@ def write_run(out_dir: Path, results: Sequence[CaseResult], summary: dict, thres
     return paths
 
 
-SHORT = {"hit_at_k": "hit@{k}", "fact_recall_at_k": "recall@{k}", "numeric_faithfulness": "numeric",
+SHORT = {"hit_at_k": "hit@{k}", "lead_accuracy": "lead", "fact_recall_at_k": "recall@{k}", "numeric_faithfulness": "numeric",
          "citation_validity": "citations", "scope_accuracy": "scope", "role_adherence": "role",
          "must_not_pass": "must_not", "fact_coverage": "facts", "latency_p50_ms": "p50 ms", "latency_p95_ms": "p95 ms"}
 
@@ -432,10 +517,27 @@ def report(summary: dict, thresholds: dict | None = None, failures: list[str] | 
     ]
     if thresholds is not None:
         lines += ["**Check: passed.**" if not failures else "**Check: FAILED** — " + "; ".join(failures or []), ""]
-    lines += ["## Overall", "", "| Metric | Value | Threshold |", "|---|---|---|"]
-    for name in METRICS:
-        label = name.replace("hit_at_k", f"hit@{k}").replace("fact_recall_at_k", f"fact recall@{k}")
-        lines.append(f"| {label} | {_fmt(name, summary['overall'].get(name))} | {_threshold(name, thresholds)} |")
+    sets = summary.get("by_dataset") or {}
+    labels = {name: name.replace("hit_at_k", f"hit@{k}").replace("fact_recall_at_k", f"fact recall@{k}")
+              for name in METRICS}
+    if len(sets) > 1:
+        # Each eval set beside its own thresholds: the gate judges them apart, never pooled.
+        lines += ["## By eval set", "", "Each cell: value (threshold). The gate judges each set on its own.", "",
+                  "| Metric | " + " | ".join(f"{d} ({v['overall']['cases']})" for d, v in sets.items()) + " | all |",
+                  "|---|" + "---|" * (len(sets) + 1)]
+        for name in METRICS:
+            cells = []
+            for dataset, values in sets.items():
+                limit = _threshold(name, thresholds_for(thresholds, dataset) if thresholds else None)
+                cells.append(_fmt(name, values["overall"].get(name)) + (f" ({limit})" if limit else ""))
+            lines.append(f"| {labels[name]} | " + " | ".join(cells) + f" | {_fmt(name, summary['overall'].get(name))} |")
+        lines += ["", "## Overall (every set pooled)", "", "| Metric | Value |", "|---|---|"]
+        lines += [f"| {labels[name]} | {_fmt(name, summary['overall'].get(name))} |" for name in METRICS]
+    else:
+        limits = thresholds_for(thresholds, next(iter(sets), "")) if thresholds else None
+        lines += ["## Overall", "", "| Metric | Value | Threshold |", "|---|---|---|"]
+        lines += [f"| {labels[name]} | {_fmt(name, summary['overall'].get(name))} | {_threshold(name, limits)} |"
+                  for name in METRICS]
     lines += ["", "## Per role", ""]
     names = list(METRICS)
     lines.append("| Role | cases | " + " | ".join(short_name(n, k) for n in names) + " |")
@@ -463,9 +565,12 @@ def report(summary: dict, thresholds: dict | None = None, failures: list[str] | 
     lines += [f"- `{name}`: {meaning}" for name, meaning in METRICS.items()]
     lines += [
         "",
-        "Retrieval metrics and fact coverage count in-scope cases with expected facts; role adherence counts "
-        "in-scope answers; a passage *holds the evidence* when it contains an expected fact (`a|b` = either, "
-        "case-insensitive). Latency is one `Tutor.ask` on a warm tutor, including the question's embedding.",
+        "Retrieval metrics and fact coverage count in-scope cases with expected facts; lead accuracy counts "
+        "those the tutor answered; role adherence counts in-scope answers; a passage *holds the evidence* when "
+        "it contains an expected fact (`a|b` = either, case-insensitive). When the tutor refuses, its answer "
+        "carries no passages, so hit@k and MRR read the passages the retriever ranked for the question: a wrong "
+        "refusal is a scope error, not a retrieval miss. Latency is one `Tutor.ask` on a warm tutor, including "
+        "the question's embedding; percentiles are nearest-rank.",
         "",
         RAGAS_NOTE,
         "",
