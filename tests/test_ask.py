@@ -67,7 +67,7 @@ def test_specialty_is_woven_into_the_answer(tutor):
 def test_out_of_scope_questions_are_refused_with_what_is_covered(tutor, question):
     answer = tutor.ask(question, "resident")
     assert answer.in_scope is False
-    assert "do not cover" in answer.answer and "Key Findings" in answer.answer
+    assert "do not cover" in answer.answer and "key findings" in answer.answer.lower()
     assert answer.citations == []
 
 
@@ -132,3 +132,98 @@ def test_takeaways_differ_by_role(tutor):
     student = [t.text for t in tutor.takeaways("med_student").takeaways]
     editor = [t.text for t in tutor.takeaways("journal_editor").takeaways]
     assert student != editor
+
+
+# -- what the answer opens with: the number asked for, from the trial asked about ------------
+
+def first_line(answer) -> str:
+    return answer.answer.split("\n", 1)[0]
+
+
+@pytest.mark.parametrize("question,number,not_number", [
+    ("How many patients were in the MARIANNE trial?", "1095", "991"),
+    ("How many patients were in CLEOPATRA?", "808", "991"),
+    ("What dose of capecitabine was used?", "1,000 mg/m2", "3.6 mg/kg"),
+    ("How much lapatinib did patients take?", "1,250 mg", "41%"),
+    ("What was the ORR?", "43.6%", "9.6"),
+])
+def test_the_answer_opens_with_the_figure_asked_for(tutor, question, number, not_number):
+    answer = tutor.ask(question, "fellow")
+    assert answer.in_scope
+    assert number in first_line(answer) and not_number not in first_line(answer), answer.answer
+
+
+def test_a_related_trials_result_names_its_trial(tutor):
+    answer = tutor.ask("What did MARIANNE find?", "fellow")
+    assert "MARIANNE" in first_line(answer) and "Neither T-DM1 alone" in answer.answer
+    # a related trial's result never stands unnamed, as if it were EMILIA's
+    assert "- Key result:" not in answer.answer and "Key result:" not in first_line(answer)
+
+
+def test_results_of_the_trial_are_emilias_not_a_related_trials(tutor):
+    answer = tutor.ask("What were the results?", "med_student")
+    assert "9.6" in first_line(answer) and "pertuzumab" not in first_line(answer)
+
+
+def test_a_follow_up_is_read_with_the_question_before_it(tutor):
+    history = [{"role": "user", "content": "What was the median overall survival?"},
+               {"role": "assistant", "content": "Median OS was 30.9 vs 25.1 months [1]."}]
+    answer = tutor.ask("and the hazard ratio?", "phd", history=history)
+    assert "0.68" in first_line(answer) and "0.65" not in first_line(answer), answer.answer
+
+
+@pytest.mark.parametrize("question,gap", [
+    ("What is the 5-year survival rate with T-DM1?", "the figure or time point you name"),
+    ("Was there cardiac toxicity?", '"cardiac"'),
+])
+def test_what_the_sources_do_not_report_is_said_before_the_nearest_evidence(tutor, question, gap):
+    answer = tutor.ask(question, "resident")
+    assert f"say nothing about {gap}" in first_line(answer), answer.answer
+    assert answer.unverified_numbers == []  # the question's own "5" is not repeated as a fact
+
+
+def test_a_specialty_the_sources_say_nothing_about_is_told_so(tutor):
+    answer = tutor.ask("What were the main toxicities?", "resident", specialty="cardio-oncology")
+    assert "these passages say nothing specific to cardio-oncology" in answer.answer
+
+
+@pytest.mark.parametrize("question", [
+    "Should my mother with breast cancer take T-DM1?",
+    "I'm on lapatinib and capecitabine and the diarrhea is awful. Should I ask to switch to T-DM1?",
+])
+def test_personal_treatment_questions_get_no_advice(tutor, question):
+    answer = tutor.ask(question, "attending")
+    assert answer.in_scope is False and answer.citations == []
+    assert answer.answer.startswith("I cannot advise on anyone's own treatment") and "for example" in answer.answer
+
+
+def test_a_trial_the_sources_do_not_hold_is_not_taken_for_one_they_do(tutor):
+    assert tutor.ask("What did DESTINY-Breast09 show in the first-line setting?", "fellow").in_scope is False
+    assert tutor.ask("What did DESTINY-Breast03 show?", "fellow").in_scope is True
+
+
+def test_medical_students_get_the_abbreviations_spelled_out(tutor):
+    student = tutor.ask("What was the median PFS?", "med_student")
+    phd = tutor.ask("What was the median PFS?", "phd")
+    assert "PFS = progression-free survival" in student.answer and "HR = hazard ratio" in student.answer
+    assert "Terms:" not in phd.answer
+
+
+def test_explaining_how_the_drug_works_keeps_the_thread(tutor):
+    answer = tutor.ask("How does T-DM1 work?", "med_student")
+    assert "antibody-drug conjugate" in first_line(answer)
+    assert "endocytosis" in answer.answer and "payload" in answer.answer
+
+
+def test_the_scope_reply_names_each_document_once(tutor):
+    answer = tutor.ask("What is the capital of France?", "resident")
+    title = "Trastuzumab Emtansine for HER2-Positive Advanced Breast Cancer (EMILIA Trial)"
+    assert answer.answer.count(title) == 1 and "related trials" in answer.answer
+
+
+@pytest.mark.parametrize("question", [
+    "Write a sonnet about hazard ratios in general",
+    "Give me a recipe for lasagna with T-DM1 dosing",
+])
+def test_requests_for_something_other_than_an_answer_are_out_of_scope(tutor, question):
+    assert tutor.ask(question, "resident").in_scope is False

@@ -14,7 +14,7 @@ import html
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -24,7 +24,10 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from tutor.errors import ConfigError
 from tutor.grounding import NUMBER
-from tutor.retrieve import _TOKEN, expand, heading_terms, tokenize
+from tutor.retrieve import (
+    PHRASING, TOKEN, abbreviations_in, americanise, expand, expanded_words, expansions, is_follow_up, names_heading,
+    spell_out, tokenize,
+)
 from tutor.roles import specialty_focus
 from tutor.settings import Settings
 
@@ -48,6 +51,16 @@ class Sentence:
     passage: int
     rank: int
     tokens: set[str]
+    trial: str | None = None  # a related trial the passage is about; None for the taught trial
+
+    @property
+    def quoted(self) -> str:
+        """The sentence as it may be quoted: without its "Key result:" label, and a related
+        trial's result saying which trial it is."""
+        text = _LABEL.sub("", self.text)
+        if self.trial and self.trial.lower() not in text.lower():
+            return f"{self.trial} trial: {text}"
+        return text
 
 
 @dataclass
@@ -59,17 +72,20 @@ class Prompt:
     question: str
     task_count: int = 0
     focus: list[str] | None = None
+    previous: list[str] = field(default_factory=list)  # the learner's earlier questions, oldest first
+    instructions: str = ""  # the system message: the role's depth and structure in words
 
 
 def parse_prompt(messages: list[BaseMessage]) -> Prompt:
     system = next((str(m.content) for m in messages if isinstance(m, SystemMessage)), "")
-    human = next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    humans = [str(m.content) for m in messages if isinstance(m, HumanMessage)]
+    human = humans[-1] if humans else ""
     learner = {}
     if match := _LEARNER.search(system):
         learner = {k: html.unescape(v) for k, v in _ATTR.findall(match.group(1))}
     passages = [(int(n), html.unescape(sec), text) for n, sec, text in _PASSAGE.findall(human)]
     question = (m.group(1) if (m := _QUESTION.search(human)) else human).strip()
-    prompt = Prompt(passages, learner, question)
+    prompt = Prompt(passages, learner, question, previous=[h.strip() for h in humans[:-1]], instructions=system)
     if task := _TASK.search(human):
         prompt.task_count = int(task.group(1))
         prompt.focus = re.findall(r"^\d+\. (.+)$", task.group(2), re.M)
@@ -93,28 +109,41 @@ def split_sentences(text: str) -> list[str]:
 
 
 SUBJECT_BONUS = 1.5
+NAMED_TRIAL_BONUS = 2.0
+EXPANSION_WEIGHT = 0.5  # words the question implies count half as much as the words it uses
+# Measures, not subjects: a number next to "rate" alone does not answer "the rate of diarrhea".
+GENERIC = frozenset(tokenize(
+    "rate rates number numbers median months month percent percentage patients patient arm arms level "
+    "result results value proportion figure figures data each both t-dm1 trastuzumab emtansine emilia drug"
+))
+_MENTION = re.compile(r"\b[A-Za-z][A-Za-z0-9]*-?[A-Z0-9][A-Za-z0-9-]*[A-Za-z0-9]\b")  # DESTINY-Breast03, TH3RESA
+_TRIAL_HEADING = re.compile(r"^([A-Z][A-Za-z0-9-]*[A-Z0-9][A-Za-z0-9-]*) Trial\b")
+_OTHER_TRIALS = re.compile(r"\b(other|related|similar|later|newer|subsequent|earlier|previous|landmark)\b"
+                           r"[\w\s-]{0,25}\btrials?\b|\btrials\b", re.I)
+_LABEL = re.compile(r"^(Key response|Key result):\s*")
+# What learners ask about that a trial summary may not report: when the passages never mention
+# it, the answer says so before giving the nearest evidence. (Ordinary words are not checked: a
+# paraphrase like "apply" or "newer" is not a gap in the sources.)
+CLINICAL_TOPICS = frozenset(tokenize(
+    "cardiac cardiotoxicity heart lvef ejection cardiomyopathy neuropathy neurotoxicity nausea vomiting alopecia "
+    "hair neutropenia anemia anaemia fatigue rash mucositis infusion brain cns leptomeningeal bone liver-metastases "
+    "cost costs price prices reimbursement sponsor sponsored funding funded subgroup subgroups age elderly older "
+    "younger men male pregnancy pregnant fertility biomarker biomarkers ctdna hormone-receptor estrogen-receptor "
+    "mortality deaths discontinuation discontinued reduction reductions delay delays"
+))
+_EXPLAIN = re.compile(r"^\s*(how|why)\b|\bexplain\b|\bdescribe\b|\bmechanism\b|\bwhat makes\b", re.I)
 
-# Trial abbreviations and what they stand for, so "HR" and "hazard ratio" match each other.
-GLOSSARY = {
-    "HR": "hazard ratio", "OS": "overall survival", "PFS": "progression-free survival",
-    "CI": "confidence interval", "ORR": "objective response rate", "AE": "adverse event",
-}
-_GLOSSARY = [(re.compile(rf"\b{short}\b"), re.compile(rf"\b{long}\b", re.I), short, long)
-             for short, long in GLOSSARY.items()]
 
-
-def spell_out(text: str) -> str:
-    """The text plus the long form of each abbreviation in it and the abbreviation of each long form."""
-    extra = [long for short_re, _, _, long in _GLOSSARY if short_re.search(text)]
-    extra += [short for _, long_re, short, _ in _GLOSSARY if long_re.search(text)]
-    return " ".join([text, *extra])
-
+def passage_trial(section: str) -> str | None:
+    """"Clinical Landscape > MARIANNE Trial (2017)" -> "MARIANNE": the passage is about that trial."""
+    match = _TRIAL_HEADING.match(section.split(" > ")[-1].strip())
+    return match.group(1) if match else None
 
 def term_groups(text: str) -> list[set[str]]:
     """The text's words as groups of search terms: a hyphenated name ("T-DM1") and its parts
     form one group, so the name counts once, not once per part, when sentences are scored."""
     groups: list[set[str]] = []
-    for word in _TOKEN.findall(text.lower()):
+    for word in TOKEN.findall(text.lower()):
         group = set(tokenize(word))
         if group and group not in groups:
             groups.append(group)
@@ -140,6 +169,18 @@ def is_fragment(sentence: str) -> bool:
     return len(sentence) < 12 or not sentence[0].isupper() or sentence.endswith("?")
 
 
+_FIGURE = "the figure or time point you name"
+
+
+def _quote(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _is_statement(sentence: str) -> bool:
+    """A sentence with a verb, roughly: more than a label or a list of endpoints."""
+    return bool(re.search(r"\b(is|are|was|were|has|have|had|\w+ed|\w+es|\w+s)\b", sentence)) and len(sentence.split()) >= 6
+
+
 class OfflineTutorModel(BaseChatModel):
     """Deterministic, grounded, extractive answers: see the module docstring."""
 
@@ -161,12 +202,13 @@ class OfflineTutorModel(BaseChatModel):
         for rank, (n, section, text) in enumerate(prompt.passages):
             if speaks_to_the_model(text):
                 continue  # a passage that gives the tutor orders is not evidence: none of it is quoted
+            trial = passage_trial(section)
             for sentence in split_sentences(text):
                 key = sentence.lower()
                 if is_fragment(sentence) or key in seen:
                     continue
                 seen.add(key)
-                out.append(Sentence(sentence, n, rank, set(tokenize(spell_out(f"{section} {sentence}")))))
+                out.append(Sentence(sentence, n, rank, set(tokenize(spell_out(f"{section} {sentence}"))), trial))
         return out
 
     @staticmethod
@@ -177,33 +219,94 @@ class OfflineTutorModel(BaseChatModel):
                 df[t] = df.get(t, 0) + 1
         total = len(sentences) or 1
 
-        def score(query: list[set[str]], s: Sentence) -> float:
-            return sum(max((math.log(1 + total / df[t]) for t in group & s.tokens), default=0.0) for group in query)
+        def score(query: list[tuple[set[str], float]], s: Sentence) -> float:
+            return sum(weight * max((math.log(1 + total / df[t]) for t in group & s.tokens), default=0.0)
+                       for group, weight in query)
 
         return score
+
+    @staticmethod
+    def _query(question: str, previous: list[str]) -> list[tuple[set[str], float]]:
+        """The question's words at full weight, its measures ("rate", "median") at half; what its
+        expansions add, and for a follow-up ("and the hazard ratio?") the words of the question
+        before it, at half weight too."""
+        own = term_groups(spell_out(question))
+        query = [(group, EXPANSION_WEIGHT if group <= GENERIC else 1.0) for group in own]
+        implied = [(words, None) for words in expansions(spell_out(question))]
+        if previous and is_follow_up(question):
+            implied.append((spell_out(previous[-1]), EXPANSION_WEIGHT))
+            implied += [(words, None) for words in expansions(spell_out(previous[-1]))]
+        for words, weight in implied:
+            groups = term_groups(words)
+            # An expansion stands for a word or two of the question ("dosing" -> six dose words):
+            # together its words weigh about what those words do.
+            share = weight or min(1.0, 2 / max(len(groups), 1))
+            query += [(g, share) for g in groups if all(g != q for q, _ in query)]
+        return query
+
+    @staticmethod
+    def _unanswered(question: str, passages: list[tuple[int, str, str]]) -> list[str]:
+        """The question's words that no passage mentions ("diarrhea rate", "5-year", "cardiac"):
+        the passages cannot answer that part, and the answer must say so."""
+        text = americanise(" ".join(f"{section} {body}" for _, section, body in passages).lower())
+        known = set(tokenize(spell_out(text)))
+        implied = expanded_words(question)
+        missing = []
+        for word in TOKEN.findall(americanise(question.lower())):
+            tokens = set(tokenize(word))
+            if any(ch.isdigit() for ch in word):
+                if word not in text:
+                    missing.append(_FIGURE)  # quoted as words: a number the sources lack is not repeated
+            elif tokens & CLINICAL_TOPICS and not tokens & (known | implied):
+                missing.append(f'"{word}"')
+        return list(dict.fromkeys(missing))
 
     def compose(self, prompt: Prompt) -> str:
         if prompt.focus is not None:
             return self.compose_takeaways(prompt)
         learner = prompt.learner
         sentences = self._sentences(prompt)
-        query = term_groups(spell_out(expand(prompt.question)))
+        question = prompt.question
+        follow_up = bool(prompt.previous) and is_follow_up(question)
+        asked = f"{prompt.previous[-1]} {question}" if follow_up else question
+        query = self._query(question, prompt.previous)
         score = self._scorer(sentences)
-        numeric = bool(_NUMERIC_QUESTION.search(prompt.question))
-        # Passages whose own heading the question names ("TH3RESA", "Overall Survival") are its subject.
-        terms = set().union(*query) if query else set()
-        subject = {n for n, section, _ in prompt.passages if (h := heading_terms(section)) and h <= terms}
+        numeric = bool(_NUMERIC_QUESTION.search(question))
+        # A number only answers when its sentence is about the question's subject, not just its measure.
+        subject_words = [g for g, w in query if w == 1.0]
+        # Passages whose own heading the question names ("TH3RESA", "Overall Survival") are its subject;
+        # a one-word heading only by that word itself ("Comparator" is not named by "compare").
+        terms = set().union(*(g for g, _ in query)) if query else set()
+        implied = expand(spell_out(asked))
+        subject = {n for n, section, _ in prompt.passages if names_heading(section, implied, terms)}
+        # Related trials: the one the question names is its subject; the others are not the answer.
+        trials = {s.trial for s in sentences if s.trial}
+        named = {t for t in trials if re.search(rf"\b{re.escape(t)}\b", asked, re.I)}
+        # Other names the question uses that few sentences carry ("DESTINY-Breast03"): those sentences are about it.
+        mentioned = [name.lower() for name in _MENTION.findall(asked)
+                     if 0 < sum(name.lower() in s.text.lower() for s in sentences) <= max(2, len(sentences) // 4)]
+        about_others = bool(_OTHER_TRIALS.search(asked))
         ranked = []
         for s in sentences:
             relevance = score(query, s)
             if relevance <= 0:
                 continue
             bonus = 0.3 * (len(prompt.passages) - s.rank) / max(len(prompt.passages), 1)
-            if numeric and NUMBER.search(s.text):
+            if numeric and NUMBER.search(s.text) and (not subject_words or any(g & s.tokens for g in subject_words)):
                 bonus += 1.0
             if s.passage in subject:
                 bonus += SUBJECT_BONUS
-            ranked.append((relevance + bonus, s))
+            if any(name in s.text.lower() for name in mentioned):
+                bonus += NAMED_TRIAL_BONUS / 2
+            value = relevance + bonus
+            if named:
+                if s.trial in named:
+                    value += NAMED_TRIAL_BONUS
+                elif s.trial or not any(t.lower() in s.text.lower() for t in named):
+                    value *= 0.2 if s.trial else 0.5
+            elif s.trial and not about_others:
+                value *= 0.3
+            ranked.append((value, s))
         ranked.sort(key=lambda pair: -pair[0])
         # Keep sentences that answer about as well as the best one, not the stragglers.
         ranked = [(value, s) for value, s in ranked if value >= 0.4 * ranked[0][0]] if ranked else []
@@ -211,24 +314,28 @@ class OfflineTutorModel(BaseChatModel):
             return f"{NOT_COVERED} The passages retrieved for it do not answer it directly."
         points = max(1, int(learner.get("points", "3") or 3))
         chosen = [s for _, s in ranked[:points]]
+        if _EXPLAIN.search(question):
+            # "How does it work?" wants the explanation's thread: the best passage's sentences in order.
+            thread = [s for s in sentences if s.passage == chosen[0].passage]
+            start = thread.index(chosen[0])
+            chosen = thread[start:start + points + 2]
+            chosen += [s for _, s in ranked if s not in chosen][: max(0, points - len(chosen))]
         specialty = learner.get("specialty", "")
-        extra = self._specialty_sentence(specialty, sentences, [], score)
 
         lead = learner.get("lead", "Answer")
-        lines = [f"{lead}: {chosen[0].text} [{chosen[0].passage}]"]
+        opening = ""
+        if missing := self._unanswered(question, prompt.passages):
+            opening = (f"The trial sources say nothing about {_quote(missing)}, so they cannot answer that part; "
+                        "the closest they come: ")
+        lines = [f"{lead}: {opening}{chosen[0].quoted} [{chosen[0].passage}]"]
         if len(chosen) > 1:
             lines.append("")
-            lines.extend(f"- {s.text} [{s.passage}]" for s in chosen[1:])
+            lines.extend(f"- {s.quoted} [{s.passage}]" for s in chosen[1:])
         if specialty:
-            lines.append("")
-            if extra is not None and extra in chosen:
-                lines.append(f"For {specialty}: the point above that matters most to your work is the one cited "
-                             f"[{extra.passage}].")
-            elif extra is not None:
-                lines.append(f"For {specialty}: {extra.text} [{extra.passage}]")
-            else:
-                lines.append(f"For {specialty}: these passages say nothing specific to {specialty}; "
-                             "the points above are what the trial reports.")
+            lines += ["", self._specialty_line(specialty, sentences, chosen, score)]
+        if "define every abbreviation" in prompt.instructions.lower():
+            if terms_used := abbreviations_in("\n".join(lines)):
+                lines += ["", "Terms: " + "; ".join(f"{short} = {long}" for short, long in terms_used) + "."]
         if closing := learner.get("closing"):
             lines += ["", closing]
         return "\n".join(lines)
@@ -236,11 +343,20 @@ class OfflineTutorModel(BaseChatModel):
     def _specialty_sentence(self, specialty, sentences, chosen, score) -> Sentence | None:
         if not specialty:
             return None
-        query = term_groups(specialty_focus(specialty))
+        query = [(g, 1.0) for g in term_groups(specialty_focus(specialty))]
         best = max(
             ((score(query, s), s) for s in sentences if s not in chosen), key=lambda pair: pair[0], default=(0, None)
         )
         return best[1] if best[0] > 0 else None
+
+    def _specialty_line(self, specialty, sentences, chosen, score) -> str:
+        extra = self._specialty_sentence(specialty, sentences, [], score)
+        if extra is None:
+            return (f"For {specialty}: these passages say nothing specific to {specialty}; "
+                    "the points above are what the trial reports.")
+        if extra in chosen:
+            return f"For {specialty}: the point above that matters most to your work is the one cited [{extra.passage}]."
+        return f"For {specialty}: {extra.quoted} [{extra.passage}]"
 
     def compose_takeaways(self, prompt: Prompt) -> str:
         sentences = self._sentences(prompt)
@@ -250,14 +366,16 @@ class OfflineTutorModel(BaseChatModel):
         lines: list[str] = []
         used: list[Sentence] = []
         for item in focus:
-            query = term_groups(expand(item))
-            best = max(((score(query, s), s) for s in sentences if s not in used),
+            query = [(g, 1.0) for g in term_groups(expand(item))]
+            # A takeaway is a statement: a sentence that only names an endpoint ("Progression-free
+            # survival (by independent review) and overall survival.") teaches nothing on its own.
+            best = max(((score(query, s), s) for s in sentences if s not in used and _is_statement(s.text)),
                        key=lambda pair: pair[0], default=(0, None))
             if best[1] is not None and best[0] > 0:
                 used.append(best[1])
-                lines.append(f"- {best[1].text} [{best[1].passage}]")
+                lines.append(f"- {best[1].quoted} [{best[1].passage}]")
         if specialty and (extra := self._specialty_sentence(specialty, sentences, [], score)):
-            line = f"- For {specialty}: {extra.text} [{extra.passage}]"
+            line = f"- For {specialty}: {extra.quoted} [{extra.passage}]"
             if extra in used:  # already a takeaway: say why it matters to this learner
                 lines[used.index(extra)] = line
             elif len(lines) < 5:

@@ -27,7 +27,7 @@ threadpool_limits(1, user_api="blas")
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of top ranks
 _stemmer = Stemmer.Stemmer("english")
-_TOKEN = re.compile(r"[a-z0-9]+(?:[.\-/][a-z0-9]+)*")
+TOKEN = re.compile(r"[a-z0-9]+(?:[.\-/][a-z0-9]+)*")
 _NAME = re.compile(
     r"\b(?:[A-Z][A-Za-z]*[A-Z0-9][A-Za-z0-9-]*|[A-Za-z]+(?:mab|nib|tabine|taxel|tansine|tecan|ansine)|\d+\.\d+)\b"
 )
@@ -51,12 +51,50 @@ _DISEASE = re.compile(
     r"((?:[a-z0-9][a-z0-9\-]*\s+){1,2})(cancers?|carcinomas?|tumou?rs?|lymphomas?|leuka?emias?"
     r"|melanomas?|sarcomas?|metastas[ie]s)\b", re.I)
 PROMPT_ONLY_WEIGHT = 0.5
+# Asked to write something other than an answer about the trial: a tutor's sources hold no recipe or poem,
+# however many trial words the request borrows ("a sonnet about hazard ratios", "lasagna with T-DM1 dosing").
+# A question about one person's own treatment ("should my mother take T-DM1?"): the tutor teaches the
+# trial and recommends nothing for an individual, whatever the backend.
+_PERSONAL = re.compile(
+    r"\b(should|can|could|would|must)\s+(i|we|he|she|they|my \w+)\b.{0,60}"
+    r"\b(take|get|have|start|stop|switch|receive|use|be treated|try|ask)\b"
+    r"|\bmy (mother|father|mom|mum|dad|wife|husband|partner|sister|brother|friend|aunt|uncle|daughter|son|"
+    r"patient|grand\w+)\b|\b(do|would) you recommend\b|\bwhat should i\b|\bis it safe for me\b|\bI'?m on\b",
+    re.I,
+)
+
+
+def asks_for_advice(question: str) -> bool:
+    return bool(_PERSONAL.search(question))
+
+
+_OFF_TASK = re.compile(r"\b(poems?|sonnets?|haikus?|limericks?|songs?|lyrics|recipes?|jokes?|bedtime stor(y|ies)|rap)\b",
+                       re.I)
 
 
 def is_prompt_only(text: str) -> bool:
     """A discussion prompt without its answer ("Question: ... ?")."""
     text = text.strip()
     return (text.startswith("Question:") and "Key response:" not in text) or text.endswith("?")
+
+
+def heading_words(section: str) -> frozenset[str]:
+    """The words of a chunk's own heading as written, less stop words and plural s:
+    "Study Limitations" -> {limitation}; "Comparator" -> {comparator}."""
+    leaf = americanise(section.split(" > ")[-1].split(":")[-1].lower())
+    return frozenset(w.removesuffix("s") for w in TOKEN.findall(leaf) if tokenize(w) and not w.isdigit())
+
+
+def names_heading(section: str, query: str, terms: set[str]) -> bool:
+    """Does the query name the chunk's own heading in full? A one-word heading only by that very
+    word: "compare" shares a stem with "Comparator" but does not name it."""
+    heading = heading_terms(section)
+    if not heading or not heading <= terms:
+        return False
+    if len(heading) > 1:
+        return True
+    words = {w.removesuffix("s") for w in TOKEN.findall(americanise(query.lower()))}
+    return heading_words(section) <= words
 
 
 def heading_terms(section: str) -> frozenset[str]:
@@ -85,10 +123,32 @@ def tokenize(text: str) -> list[str]:
     """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "t-dm1"),
     plus the parts of a hyphenated name, in American spelling, stemmed; stop words dropped."""
     tokens: list[str] = []
-    for tok in _TOKEN.findall(americanise(text.lower())):
+    for tok in TOKEN.findall(americanise(text.lower())):
         parts = [tok] + ([p for p in re.split(r"[\-/]", tok) if p] if re.search(r"[\-/]", tok) else [])
         tokens.extend(p for p in parts if p not in STOPWORDS)
     return _stemmer.stemWords(tokens)
+
+
+# Trial abbreviations and what they stand for, so "ORR" and "objective response rate" meet.
+GLOSSARY = {
+    "HR": "hazard ratio", "OS": "overall survival", "PFS": "progression-free survival",
+    "CI": "confidence interval", "ORR": "objective response rate", "AE": "adverse event",
+    "ADC": "antibody-drug conjugate",
+}
+_GLOSSARY = [(re.compile(rf"\b{short}s?\b"), re.compile(rf"\b{long}s?\b", re.I), short, long)
+             for short, long in GLOSSARY.items()]
+
+
+def spell_out(text: str) -> str:
+    """The text plus the long form of each abbreviation in it and the abbreviation of each long form."""
+    extra = [long for short_re, _, _, long in _GLOSSARY if short_re.search(text)]
+    extra += [short for _, long_re, short, _ in _GLOSSARY if long_re.search(text)]
+    return " ".join([text, *extra])
+
+
+def abbreviations_in(text: str) -> list[tuple[str, str]]:
+    """(short, long) for each glossary abbreviation the text uses, in glossary order."""
+    return [(short, long) for short_re, _, short, long in _GLOSSARY if short_re.search(text)]
 
 
 # Learners ask in words the source does not use; these expansions feed both searches.
@@ -98,6 +158,8 @@ EXPANSIONS = [
     (re.compile(r"\bpfs\b", re.I), "progression-free survival"),
     (re.compile(r"\bos\b"), "overall survival"),
     (re.compile(r"\borr\b|\bresponse\b", re.I), "objective response rate"),
+    (re.compile(r"\bhow much\b.{0,30}\b(take|took|taken|given|get|got|receive[ds]?)\b", re.I),
+     "mg/kg mg/m2 intravenously orally every weeks"),
     (re.compile(r"\bdos(e|es|ing)\b|\bschedule\b", re.I), "mg/kg mg/m2 intravenously orally every weeks"),
     (re.compile(r"\bhow many\b|\benrol|\brandomi[sz]ed\b|\btook part\b|\bparticipa", re.I), "sample patients"),
     (re.compile(r"\bblind", re.I), "open-label design"),
@@ -107,16 +169,28 @@ EXPANSIONS = [
     (re.compile(r"\b(got|get|gets|getting) worse\b|\bworsen|\bcontrolled\b", re.I), "progression-free survival"),
     (re.compile(r"\bswitch(ed|es|ing)?\b|\bcross(ed|es)? over\b", re.I), "crossover"),
     (re.compile(r"\b(find|found|findings|show|showed|shown)\b", re.I), "key result findings"),
+    (re.compile(r"\bpractice[- ]chang|\bstandard of care\b|\blandmark\b", re.I),
+     "established a new standard of care paradigm shift"),
+    (re.compile(r"\bwhat (were|are|was) the (main |key |headline |overall )?(results?|outcomes?)\b|\bwhat happened\b",
+                re.I),
+     "key findings progression-free survival overall survival improved"),
+    (re.compile(r"\bwhat did (the )?(emilia|trial|study|it)( trial| study)? compare\b|\bwhich patients\b|\bin whom\b"
+                r"|\bwho (was|were) (enrolled|included)\b", re.I), "compared to the standard combination of lapatinib and capecitabine previously treated"),
     (re.compile(r"\blive[ds]?\b|\bliving\b|\blonger\b|\bdeath\b|\bdying\b|\bdie[ds]?\b", re.I),
      "overall survival median OS hazard ratio"),
-    (re.compile(r"\btumou?rs? shr[iu]nk|\brespond|\btumou?r (size|shrinkage)\b", re.I), "objective response rate"),
+    (re.compile(r"\btumou?rs? shr[iu]nk|\bshr[iu]nk\w*\s+(?:the\s+|their\s+)?(?:tumou?rs?|cancers?|lesions?)\b|\brespond|\btumou?r (size|shrinkage)\b", re.I),
+     "objective response rate"),
     (re.compile(r"\bhow (big|large)\b|\bsize\b", re.I), "sample patients"),
     (re.compile(r"\bcent(re|er)s?\b|\bmulti-?cent|\bcountries\b|\bsites?\b", re.I), "multicenter global setting"),
     (re.compile(r"\bpublish|\bjournal\b", re.I), "New England Journal of Medicine"),
     (re.compile(r"\blinker\b|\bpayload\b", re.I), "antibody-drug conjugate linker payload"),
     (re.compile(r"\b(get|gets|go|goes) (inside|into)\b|\binternali[sz]", re.I), "receptor-mediated endocytosis"),
-    (re.compile(r"\bless (common|frequent)\b|\bfewer\b|\bhard on\b|\btolerat", re.I),
-     "adverse events toxicity less frequent"),
+    (re.compile(r"\bless (common|frequent)\b|\bfewer\b|\btolerat", re.I), "adverse events toxicity less frequent"),
+    (re.compile(r"\bhard on\b|\btough on\b|\bburden", re.I), "debilitating toxicity burden caused"),
+    (re.compile(r"\bmore (common|frequent|often)\b|\bhigher rates?\b", re.I), "more frequent higher rates"),
+    (re.compile(r"\b(what )?(kind|type|sort) of (study|trial)\b|\bstudy design\b", re.I), "design RCT open-label"),
+    (re.compile(r"\bweakness|\bflaw|\bshortcoming|\bcriticis|\bcritique|\bcaveat", re.I),
+     "study limitations limiting generalizability"),
     (re.compile(r"\bquality of life\b", re.I), "patient-reported outcomes treatment experience"),
     (re.compile(r"\blabs?\b|\blaboratory\b|\bblood (tests?|counts?)\b|\bmonitor", re.I),
      "thrombocytopenia elevated transaminases careful monitoring"),
@@ -125,14 +199,38 @@ EXPANSIONS = [
 # Question phrasing, not subject: never a sign that the question is about something else.
 PHRASING_WORDS = frozenset(
     "many much often each kind long get got go goes say said main common big sit think matter "
-    "happen happened anyone someone people person new old best like know need".split()
+    "happen happened anyone someone people person new old best like know need well really exactly "
+    "considered consider important".split()
 )
 PHRASING = frozenset(tokenize(" ".join(PHRASING_WORDS)))
 
 
+def expansions(query: str) -> list[str]:
+    """What each expansion that fits the question adds, one string per expansion."""
+    return [words for pattern, words in EXPANSIONS if pattern.search(query)]
+
+
 def expand(query: str) -> str:
-    extra = [words for pattern, words in EXPANSIONS if pattern.search(query)]
-    return " ".join([query, *extra])
+    return " ".join([query, *expansions(query)])
+
+
+def expanded_words(query: str) -> set[str]:
+    """The question's own words that an expansion stands for ("shrink" in "shrink tumours")."""
+    covered: set[str] = set()
+    for pattern, _ in EXPANSIONS:
+        for match in pattern.finditer(query):
+            covered.update(tokenize(match.group(0)))
+    return covered
+
+
+# "And the hazard ratio?", "what about OS?", "same for the control arm": a question that leans on
+# the one before it.
+_FOLLOW_UP = re.compile(r"^\s*(and|also|what about|how about|what of|same for|and what about|then)\b"
+                        r"|\b(that|those|it|this|they|them|the same)\b\W*$", re.I)
+
+
+def is_follow_up(question: str) -> bool:
+    return len(question.split()) <= 8 and bool(_FOLLOW_UP.search(question))
 
 
 @dataclass
@@ -207,11 +305,14 @@ class HybridRetriever:
         k = top_k or self.top_k
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        expanded = expand(query)
-        if expanded == query:
-            raw = vector = self.store.embeddings.embed_query(query)
+        # Scope is judged on the question as asked, abbreviations spelled out ("ORR"), not on
+        # its expansions, which would pull any question towards the sources.
+        spelled = spell_out(query)
+        expanded = expand(spelled)
+        if expanded == spelled:
+            raw = vector = self.store.embeddings.embed_query(spelled)
         else:  # one batch: the expanded query searches, the raw one judges scope
-            raw, vector = self.store.embeddings.embed_documents([query, expanded])
+            raw, vector = self.store.embeddings.embed_documents([spelled, expanded])
         t1 = time.perf_counter()
         timings["embed"] = (t1 - t0) * 1000
         self.sync()
@@ -255,7 +356,9 @@ class HybridRetriever:
         # its words, two at least, appear nowhere in the sources ("adjuvant therapy for stage
         # II colon cancer", "the cost of T-DM1 in Canada") and no passage is a close match.
         foreign = len(self._unknown_words(expanded)) >= 2 and coverage < 0.5 and best < floor + 0.25
-        in_scope = bool(sources) and not foreign and not self._unknown_names(query) and (
+        # Nor is a request for a poem or a recipe, or for advice on one person's own treatment.
+        refused = foreign or bool(_OFF_TASK.search(query)) or asks_for_advice(query) or bool(self._unknown_names(query))
+        in_scope = bool(sources) and not refused and (
             best >= floor + 0.1
             or (best >= floor - 0.1 and coverage > 0.5)
             or (keyword_hit and best >= floor / 2)
@@ -284,7 +387,7 @@ class HybridRetriever:
         hits = {}
         for i, heading in enumerate(self._headings):
             shared = len(heading & terms)
-            if heading and shared == len(heading):
+            if names_heading(self.chunks[i].section, query, terms):
                 hits[i] = 1.0
             elif shared >= 2 and shared * 3 >= len(heading) * 2:
                 hits[i] = 0.5  # named in part: half the weight
@@ -298,12 +401,17 @@ class HybridRetriever:
         for name in [*_NAME.findall(query), *_DRUG_WORD.findall(query)]:
             if name[0].isdigit() or (len(name) < 4 and not _DRUG.search(name)):
                 continue  # numbers are checked by the numeric guard; short acronyms (MD, UK) are too common
-            if not any(t in vocab for t in tokenize(name)):
+            tokens = tokenize(name)
+            # "DESTINY-Breast09" is not "DESTINY-Breast03": a name with a number is known only whole.
+            if not any(t in vocab for t in (tokens[:1] if re.search(r"\d", name) else tokens)):
                 unknown.append(name)
         # "adjuvant therapy for colon cancer", "first-line for HER2-negative breast cancer": the
         # sources never put that qualifier before that disease, so they are about another one.
+        implied = expanded_words(query)
         for match in _DISEASE.finditer(americanise(query.lower())):
             words, stem = match.group(1).split(), match.group(2)[:5]  # cancer(s), metastas(is|es)
+            while any(set(tokenize(w)) & implied for w in words):
+                words = words[1:]  # "shrink tumours": a verb an expansion stands for, not a qualifier
             while any(w in STOPWORDS or w in PHRASING_WORDS or w.isdigit() for w in words):
                 words = words[1:]  # "of cancer", "the 2 tumours": no qualifier
             for qualifier in words:

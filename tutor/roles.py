@@ -62,7 +62,9 @@ def get_role(roles: dict[str, Role], role: str) -> Role:
 SPECIALTY_FOCUS = [
     (re.compile(r"pharm", re.I), "dose mg/kg mg/m2 orally intravenously schedule cycles toxicity"),
     (re.compile(r"nurs", re.I), "adverse events diarrhea hand-foot syndrome monitoring tolerability"),
-    (re.compile(r"cardio|cardiac|heart", re.I), "safety adverse events monitoring"),
+    # The sources report no cardiac outcome: the focus names cardiac words, so the tutor says so
+    # rather than passing general adverse events off as cardiac ones.
+    (re.compile(r"cardio|cardiac|heart", re.I), "cardiac cardiotoxicity heart ejection fraction"),
     (re.compile(r"radiat", re.I), "locally advanced metastatic population setting"),
     (re.compile(r"pulmon|lung|respir", re.I), "interstitial lung disease pneumonitis pulmonary toxicity"),
     (re.compile(r"hepat|liver|gastro", re.I), "elevated transaminases aminotransferase diarrhea"),

@@ -15,13 +15,15 @@ from tutor.errors import InputError, ModelError, TutorError
 from tutor.grounding import CITATION, check
 from tutor.models import NOT_COVERED, make_model, model_label
 from tutor.prompting import load_system_template, question_messages, takeaway_messages
-from tutor.retrieve import HybridRetriever, Retrieval
+from tutor.retrieve import HybridRetriever, Retrieval, asks_for_advice, is_follow_up
 from tutor.roles import Role, clean_specialty, get_role, load_roles, specialty_focus
 from tutor.schema import Answer, Source, Takeaway, Takeaways
 from tutor.settings import Settings, get_settings
 from tutor.store import Store, knowledge_fingerprint
 
 MAX_QUESTION = 2000
+ADVICE = ("I cannot advise on anyone's own treatment: that decision belongs to their oncology team, who know "
+          "their whole history. This tutor is for learning, not medical advice.")
 
 
 def clean_question(question: str) -> str:
@@ -66,22 +68,33 @@ class Tutor:
         return get_role(self.roles, role)
 
     def covered(self) -> str:
-        """What the sources cover, for the out-of-scope reply."""
-        titles = sorted({c.title for c in self.retriever.chunks})
-        sections = list(dict.fromkeys(c.section.split(" > ")[0] for c in self.retriever.chunks if c.section))
-        return f"They cover {'; '.join(titles)}: " + ", ".join(sections[:10]) + "."
+        """What the sources cover, for the out-of-scope reply: each document and its main sections."""
+        documents: dict[str, list[str]] = {}
+        for chunk in self.retriever.chunks:
+            top = chunk.section.split(" > ")[0].split(":")[-1].strip()
+            sections = documents.setdefault(chunk.title, [])
+            if top and top != chunk.title and top.lower() not in sections:
+                sections.append(top.lower())
+        parts = []
+        for title, sections in documents.items():
+            shown = sections[:10]
+            listed = ", ".join(shown[:-1]) + f" and {shown[-1]}" if len(shown) > 1 else "".join(shown)
+            parts.append(f"{title}" + (f" ({listed})" if listed else ""))
+        return "They cover " + "; ".join(parts) + "."
 
     # -- one turn --------------------------------------------------------------------------
 
     def retrieve(self, question: str, history: Iterable = ()) -> Retrieval:
+        """The passages for a question; a follow-up ("and the hazard ratio?") is searched together
+        with the question before it, and so is a short question the sources cannot place alone."""
+        previous = [c for r, c in _turns(history) if r == "user"]
+        if previous and is_follow_up(question):
+            return self.retriever.search(f"{previous[-1]} {question}")
         retrieval = self.retriever.search(question)
-        if not retrieval.in_scope:
-            # A short follow-up ("and for OS?") leans on the previous question.
-            previous = [c for r, c in _turns(history) if r == "user"]
-            if previous and len(question.split()) <= 8:
-                follow_up = self.retriever.search(f"{previous[-1]} {question}")
-                if follow_up.in_scope:
-                    return follow_up
+        if not retrieval.in_scope and previous and len(question.split()) <= 8:
+            follow_up = self.retriever.search(f"{previous[-1]} {question}")
+            if follow_up.in_scope:
+                return follow_up
         return retrieval
 
     def stream(self, question: str, role: str, specialty: str | None = None,
@@ -96,7 +109,7 @@ class Tutor:
         timings = dict(retrieval.timings_ms)
 
         if not retrieval.in_scope:
-            text = self.out_of_scope(learner)
+            text = self.out_of_scope(learner, question)
             yield text
             timings["total"] = (time.perf_counter() - started) * 1000
             yield Answer(answer=text, in_scope=False, sources=[], citations=[], role=learner.id,
@@ -143,9 +156,12 @@ class Tutor:
             unverified_numbers=checked.unverified_numbers, complete=complete, timings_ms=_round(timings),
         )
 
-    def out_of_scope(self, learner: Role) -> str:
-        examples = "; ".join(learner.starter_questions[:3])
-        return f"{NOT_COVERED} {self.covered()} You could ask, for example: {examples}"
+    def out_of_scope(self, learner: Role, question: str = "") -> str:
+        examples = " or ".join(f"“{q}”" for q in learner.starter_questions[:2])
+        if asks_for_advice(question):
+            return (f"{ADVICE} The trial sources can teach what EMILIA found and for whom; you could ask, "
+                    f"for example, {examples}")
+        return f"{NOT_COVERED} {self.covered()} You could ask, for example, {examples}"
 
     # -- takeaways -------------------------------------------------------------------------
 
