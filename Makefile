@@ -25,4 +25,5 @@ run: setup
 test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 	# The eval gate: exits 2 naming each metric under evals/thresholds.json (report in evals/runs/latest).
-	$(VENV)/bin/tutor eval --check
+	# Pinned offline (model and embeddings): a .env with TUTOR_MODEL=openai must not make CI networked.
+	TUTOR_EMBEDDING_BACKEND=local $(VENV)/bin/tutor eval --check --model offline

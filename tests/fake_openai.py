@@ -42,7 +42,8 @@ class Fault:
     status: int
     message: str = "scripted fault"
     code: str | None = None
-    headers: dict[str, str] = field(default_factory=lambda: {"retry-after-ms": "10"})  # keep retries fast
+    # Retry-After in ms keeps most tests fast; headers={} leaves the client to its own backoff (0.5 s, 1 s, ...).
+    headers: dict[str, str] = field(default_factory=lambda: {"retry-after-ms": "10"})
 
 
 @dataclass
@@ -55,7 +56,8 @@ class Slow:
 
 @dataclass
 class Cut:
-    """Stream the first `after` pieces of `text`, then drop the connection mid-stream."""
+    """Stream the first `after` pieces of `text`, then drop the connection mid-stream
+    (after=0: the 200 and the opening role chunk, then nothing)."""
 
     text: str
     after: int = 2
@@ -150,7 +152,8 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode(errors="replace")
-            record = {"method": self.command, "path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+            record = {"method": self.command, "path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                      "body": body, "at": time.monotonic()}  # when it arrived: the gaps are the client's backoff
             with fake._lock:
                 fake.requests.append(record)
             return record

@@ -9,7 +9,8 @@ from tests.conftest import run_cli
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    return {"TUTOR_DATA_DIR": str(tmp_path_factory.mktemp("cli-store"))}
+    return {"TUTOR_DATA_DIR": str(tmp_path_factory.mktemp("cli-store")), "TUTOR_MODEL": "offline",
+            "TUTOR_EMBEDDING_BACKEND": "local"}  # a developer's .env cannot make these networked
 
 
 def test_ask_json_gives_the_pfs_numbers_with_a_citation_holding_them(env):
@@ -42,3 +43,29 @@ def test_errors_are_one_line_on_stderr_with_status_2(env, args, message):
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args", [["ask", "What was PFS?"], ["takeaways"], ["serve"], ["eval"],
+                                  ["bench", "--only", "turn"]])
+def test_a_bad_setting_is_one_line_naming_the_variable_and_its_range(env, args):
+    result = run_cli(*args, env={**env, "TUTOR_TOP_K": "0"})
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "error: TUTOR_TOP_K=0 is not allowed: use a whole number from 1 to 20 (fix it in the environment or .env)"]
+
+
+def test_an_unknown_role_fails_before_the_tutor_loads(tmp_path):
+    store = tmp_path / "never-built"
+    result = run_cli("ask", "What was PFS?", "--role", "nurse",
+                     env={"TUTOR_DATA_DIR": str(store), "TUTOR_MODEL": "offline"})
+    assert result.returncode == 2 and "unknown role 'nurse'; choose one of: med_student" in result.stderr
+    assert not store.exists()  # no embedding model loaded, no store opened
+
+
+def test_piped_output_is_not_wrapped_at_80_columns(env):
+    result = run_cli("roles", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 7 and max(map(len, lines)) > 80  # one line per role, however long
+    assert all(line.split()[0] in {"med_student", "resident", "fellow", "attending", "phd", "journal_editor",
+                                   "guideline_committee"} for line in lines)

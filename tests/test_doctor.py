@@ -5,19 +5,26 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import run_cli
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import Fault, FakeOpenAI, Slow
 
 
 @pytest.fixture(scope="module")
-def server():
+def module_server():
     with FakeOpenAI(models=["test-model", "test-embed"]) as fake:
         yield fake
+
+
+@pytest.fixture
+def server(module_server):
+    module_server.reset()  # each test its own script and request log
+    yield module_server
+    module_server.reset()
 
 
 def env(**values: str) -> dict[str, str]:
     # Every model setting given explicitly, so a developer's own .env or environment cannot leak in.
     base = {"TUTOR_MODEL": "offline", "OPENAI_BASE_URL": "", "OPENAI_API_KEY": "", "TUTOR_OPENAI_MODEL": "test-model",
-            "TUTOR_EMBEDDING_BACKEND": "local", "TUTOR_REQUEST_TIMEOUT": "3"}
+            "TUTOR_EMBEDDING_BACKEND": "local", "TUTOR_REQUEST_TIMEOUT": "3", "TUTOR_MAX_RETRIES": "1"}
     return {**base, **values}
 
 
@@ -38,7 +45,43 @@ def test_a_served_model_on_a_local_server_is_fine(server):
     assert result.returncode == 0, result.stdout
     assert f"{server.url} answers and serves 2 model(s)" in result.stdout
     assert "TUTOR_OPENAI_MODEL=test-model is served" in result.stdout
+    assert "ok   chat: test-model answered a 1-token chat request in" in result.stdout
     assert any(r["path"] == "/v1/models" for r in server.requests)
+    [chat] = server.chat_requests  # one tiny request, as the tutor sends it
+    assert chat["body"]["model"] == "test-model" and chat["body"]["max_tokens"] == 1
+
+
+def test_no_chat_sends_no_chat_request(server):
+    result = run_cli("doctor", "--no-chat", env=env(TUTOR_MODEL="openai", OPENAI_BASE_URL=server.url,
+                                                    OPENAI_API_KEY="test"), timeout=60)
+    assert result.returncode == 0, result.stdout
+    assert "chat: skipped (--no-chat)" in result.stdout and server.chat_requests == []
+
+
+def test_a_server_that_lists_the_model_but_fails_to_chat_fails(server):
+    server.script(Fault(500), Fault(500))
+    result = doctor(TUTOR_MODEL="openai", OPENAI_BASE_URL=server.url, OPENAI_API_KEY="test")
+    assert result.returncode == 2
+    assert "TUTOR_OPENAI_MODEL=test-model is served" in result.stdout
+    assert f"FAIL chat: the OpenAI-compatible server at {server.url} failed with a server error (500) after 1 retry" \
+           in result.stdout
+    assert len(server.chat_requests) == 2  # the tutor's own retries
+
+
+def test_a_server_too_slow_to_chat_fails_naming_the_timeout(server):
+    server.script(Slow(30))
+    result = doctor(TUTOR_MODEL="openai", OPENAI_BASE_URL=server.url, OPENAI_API_KEY="test",
+                    TUTOR_REQUEST_TIMEOUT="1", TUTOR_MAX_RETRIES="0")
+    assert result.returncode == 2
+    assert "FAIL chat:" in result.stdout and "did not answer within TUTOR_REQUEST_TIMEOUT=1 s" in result.stdout
+
+
+def test_a_base_url_without_v1_is_named_not_the_model(server):
+    bare = server.url.removesuffix("/v1")
+    result = doctor(TUTOR_MODEL="openai", OPENAI_BASE_URL=bare, OPENAI_API_KEY="test")
+    assert result.returncode == 2
+    assert f"FAIL server: OPENAI_BASE_URL={bare} has no /models route (404)" in result.stdout
+    assert "usually ends in /v1" in result.stdout and "TUTOR_OPENAI_MODEL" not in result.stdout
 
 
 def test_an_unknown_model_lists_the_served_ones(server):
@@ -78,8 +121,8 @@ def test_openai_embeddings_need_a_served_embedding_model(server):
 
 
 @pytest.mark.parametrize("values,message", [
-    ({"TUTOR_TOP_K": "0"}, "TUTOR_TOP_K: Input should be greater than or equal to 1"),
-    ({"TUTOR_MODEL": "gpt"}, "TUTOR_MODEL: Input should be 'offline', 'mock' or 'openai'"),
+    ({"TUTOR_TOP_K": "0"}, "TUTOR_TOP_K=0 is not allowed: use a whole number from 1 to 20"),
+    ({"TUTOR_MODEL": "gpt"}, "TUTOR_MODEL=gpt is not allowed: use one of offline, mock, openai"),
     ({"TUTOR_MODEL": "openai", "OPENAI_BASE_URL": "localhost:8000"}, "OPENAI_BASE_URL='localhost:8000' is not a URL"),
     ({"TUTOR_KNOWLEDGE_DIR": "/nonexistent/knowledge"}, "no such folder; set TUTOR_KNOWLEDGE_DIR"),
 ])

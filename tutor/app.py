@@ -135,7 +135,8 @@ def render_answer(answer: Answer, role_name: str) -> str:
         notes.append("⚠️ **Check these numbers:** " + inline(", ".join(answer.unverified_numbers))
                      + " (found in no source passage).")
     if not answer.complete:
-        notes.append("⚠️ **This answer was cut off** before the model finished; ask again for the rest.")
+        why = f" ({inline(answer.incomplete_reason.rstrip('.'))})" if answer.incomplete_reason else ""
+        notes.append(f"⚠️ **This answer was cut off** before the model finished{why}; ask again for the rest.")
     footer = f"*Written for {inline(_for_line(role_name, answer.specialty))}*"
     return "\n\n".join([text, *notes, footer])
 

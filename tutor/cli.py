@@ -14,7 +14,8 @@ from rich.console import Console
 from tutor.errors import TutorError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Trial Tutor: learn the EMILIA trial, framed for your training stage.")
-out = Console()
+# Piped or redirected, lines are never hard-wrapped at 80 columns: a reader gets them whole.
+out = Console(soft_wrap=not sys.stdout.isatty())
 err = Console(stderr=True, soft_wrap=True)  # errors stay one line, however long
 
 RoleOpt = Annotated[str, typer.Option("--role", "-r", help="learner role id, e.g. resident (see `tutor roles`)")]
@@ -26,6 +27,13 @@ def _settings():
     from tutor.settings import get_settings
 
     return get_settings()
+
+
+def _check_role(role: str) -> None:
+    """An unknown role fails in milliseconds (roles load from prompts/), not after the tutor loads."""
+    from tutor.roles import get_role, load_roles
+
+    get_role(load_roles(_settings().prompts_dir), role)
 
 
 def _tutor():
@@ -78,32 +86,66 @@ def ask(
     specialty: SpecialtyOpt = None,
     as_json: JsonOpt = False,
 ):
-    """Ask one question; the answer streams with numbered citations and its sources."""
+    """Ask one question; the answer streams with numbered citations and its sources.
+
+    Exit status 2 when the answer was cut off (the text so far is still printed)."""
     from tutor.roles import clean_specialty
     from tutor.tutor import clean_question
 
     clean_question(question)  # fail fast, before the model loads
     clean_specialty(specialty)
+    _check_role(role)
     tutor = _tutor()
     if as_json:
         answer = tutor.ask(question, role, specialty)
         print(answer.model_dump_json(indent=2))
-        return
+    else:
+        answer = _stream_answer(tutor, question, role, specialty)
+    if not answer.complete:
+        err.print(f"[red]error:[/red] the answer was cut off: {answer.incomplete_reason}", highlight=False)
+        raise typer.Exit(2)
+
+
+def _stream_answer(tutor, question: str, role: str, specialty: str | None):
+    """Print the answer as it streams, then what the check changed: the streamed text is the model's,
+    the notes after it say what to trust (dropped citations, unverified numbers)."""
+    waiting = None
+    if tutor.settings.model == "openai":
+        from tutor.openai_backend import longest_wait
+
+        # No deadline of our own: TUTOR_REQUEST_TIMEOUT x attempts is the bound; say how long it can be.
+        waiting = err.status(f"Waiting for {tutor.settings.openai_model} "
+                             f"(gives up after ~{longest_wait(tutor.settings):.3g} s without an answer)...")
+        waiting.start()
     answer = None
-    for part in tutor.stream(question, role, specialty):
-        if isinstance(part, str):
-            out.out(part, end="", highlight=False)
-        else:
-            answer = part
-    out.print()
-    if answer and answer.sources:
-        out.print("\n[bold]Sources[/bold]")
+    try:
+        for part in tutor.stream(question, role, specialty):
+            if waiting is not None:
+                waiting.stop()
+                waiting = None
+            if isinstance(part, str):
+                sys.stdout.write(part)
+                sys.stdout.flush()
+            else:
+                answer = part
+    finally:
+        if waiting is not None:
+            waiting.stop()
+    print()
+    if answer.dropped_citations:
+        marks = ", ".join(f"[{n}]" for n in answer.dropped_citations)
+        err.print(f"[yellow]note:[/yellow] removed {marks}: the answer cited a passage it was not given "
+                  f"(there are {len(answer.sources)})", highlight=False)
+    if answer.unverified_numbers:
+        err.print(f"[yellow]warning:[/yellow] numbers not found in any source: {', '.join(answer.unverified_numbers)}",
+                  highlight=False)
+    if answer.sources:
+        out.print("\n[bold]Sources[/bold] (* cited)")
         for n, source in enumerate(answer.sources, 1):
             mark = "*" if source.id in answer.citations else " "
             out.print(f"{mark}[{n}] {source.document} > {source.section} (similarity {source.score:.2f})", highlight=False)
-    if answer and answer.unverified_numbers:
-        err.print(f"[yellow]warning:[/yellow] numbers not found in any source: {', '.join(answer.unverified_numbers)}")
     out.print("[dim]Educational use only; not medical advice.[/dim]")
+    return answer
 
 
 @app.command()
@@ -112,6 +154,7 @@ def takeaways(role: RoleOpt = "resident", specialty: SpecialtyOpt = None, as_jso
     from tutor.roles import clean_specialty
 
     clean_specialty(specialty)
+    _check_role(role)
     result = _tutor().takeaways(role, specialty)
     if as_json:
         print(result.model_dump_json(indent=2))
@@ -127,9 +170,9 @@ def serve(
     port: Annotated[Optional[int], typer.Option(min=1, max=65535, help="port; default TUTOR_PORT (7860)")] = None,
 ):
     """Serve the browser chat (and its API: /ask, /takeaways) until Ctrl+C."""
+    settings = _settings()  # a bad setting fails before gradio imports
     from tutor.app import build_app, launch
 
-    settings = _settings()
     demo = build_app(_tutor())  # the tutor loads before the page is served: the first answer is quick
     url = launch(demo, host or settings.host, port or settings.port)
     out.print(f"Trial Tutor is serving at {url} (Ctrl+C to stop)", highlight=False)
@@ -191,7 +234,7 @@ ROLE_ABBREVIATIONS = {"med_student": "MS", "resident": "Res", "fellow": "Fel", "
 
 @app.command("eval")
 def eval_(
-    dataset: Annotated[Optional[list[Path]], typer.Option("--dataset", "-d", help="eval set (.jsonl), repeatable; default evals/dev.jsonl")] = None,
+    dataset: Annotated[Optional[list[Path]], typer.Option("--dataset", "-d", help="eval set (.jsonl), repeatable; default evals/dev.jsonl and evals/heldout.jsonl")] = None,
     model: Annotated[Optional[str], typer.Option(help="offline, mock or openai; default TUTOR_MODEL")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="folder for results.jsonl, summary.json, report.md; default evals/runs/latest")] = None,
     check: Annotated[bool, typer.Option("--check", help="exit 2 when a metric falls short of its threshold")] = False,
@@ -205,7 +248,7 @@ def eval_(
     from tutor import evaluate as ev
     from tutor.tutor import Tutor
 
-    datasets = list(dataset or [ev.DEFAULT_DATASET])
+    datasets = list(dataset or ev.DEFAULT_DATASETS)
     cases = ev.load_cases(datasets)  # a bad file fails here, before the model loads
     limits = ev.load_thresholds(thresholds) if check or thresholds else None
     before = ev.load_summary(baseline) if baseline else None
@@ -244,11 +287,14 @@ def eval_(
 
 
 @app.command()
-def doctor():
-    """Check the settings and, for TUTOR_MODEL=openai, that the server answers and serves the model."""
+def doctor(
+    no_chat: Annotated[bool, typer.Option("--no-chat", help="send no chat request (spends no tokens)")] = False,
+):
+    """Check the settings and, for TUTOR_MODEL=openai, that the server answers, serves the model and
+    completes a 1-token chat request."""
     from tutor.doctor import run
 
-    checks = run()
+    checks = run(chat=not no_chat)
     for check in checks:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
         out.print(f"{mark} {check.name}: {check.detail}", highlight=False, soft_wrap=True)
@@ -273,6 +319,13 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # click usage errors and the unexpected: one line, never a traceback
         import click
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError) and exc.title == "Settings":  # settings built outside get_settings
+            from tutor.settings import settings_error
+
+            err.print(f"[red]error:[/red] {settings_error(exc)}", highlight=False)
+            sys.exit(2)
 
         if isinstance(exc, click.ClickException):
             exc.show()

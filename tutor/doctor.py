@@ -1,9 +1,11 @@
-"""`tutor doctor`: check the configuration and, for a remote model, that its server answers
-and serves the model; say what is wrong and how to fix it. Loads no model and no store.
+"""`tutor doctor`: check the configuration and, for a remote model, that its server answers,
+serves the model and completes a one-token chat request the way the tutor sends it; say what is
+wrong and how to fix it. Loads no local model and no store.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from importlib.util import find_spec
 
@@ -22,19 +24,16 @@ def load_settings() -> tuple[Settings | None, list[Check]]:
     """The settings, or one failed check per bad setting (named by its environment variable)."""
     from pydantic import ValidationError
 
+    from tutor.settings import describe
+
     try:
         return Settings(), [Check("settings", True, "read from the environment and .env")]
     except ValidationError as exc:
-        checks = []
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            name = f"TUTOR_{field.upper()}" if field in Settings.model_fields else field.upper()  # else an alias
-            checks.append(Check("settings", False, f"{name}: {error['msg']} (got {error.get('input')!r})"))
-        return None, checks
+        return None, [Check("settings", False, describe(error)) for error in exc.errors()]
 
 
-def diagnose(settings: Settings) -> list[Check]:
-    return [_prompts(settings), _knowledge(settings), *_model(settings), *_embeddings(settings)]
+def diagnose(settings: Settings, chat: bool = True) -> list[Check]:
+    return [_prompts(settings), _knowledge(settings), *_model(settings, chat), *_embeddings(settings)]
 
 
 def _prompts(settings: Settings) -> Check:
@@ -63,28 +62,58 @@ def _knowledge(settings: Settings) -> Check:
 
 def _served_models(settings: Settings) -> tuple[list[str] | None, Check]:
     """GET /models on the configured server: the ids it serves, or why it could not be asked."""
+    import openai
+
     from tutor import openai_backend
 
     try:
         ids = [m.id for m in openai_backend.client(settings).models.list()]
     except TutorError as exc:  # not configured well enough to ask
         return None, Check("model", False, str(exc))
+    except openai.NotFoundError as exc:  # the server answered, but /models is not where the URL points
+        hint = (f"OPENAI_BASE_URL={settings.openai_base_url} has no /models route ({exc.status_code}); the "
+                "OpenAI-compatible address usually ends in /v1, e.g. http://127.0.0.1:8000/v1"
+                if settings.openai_base_url else f"the OpenAI API has no /models route ({exc.status_code}); "
+                "unset OPENAI_BASE_URL")
+        return None, Check("server", False, hint)
     except Exception as exc:
         return None, Check("server", False, str(openai_backend.model_error(exc, settings, settings.openai_model)))
     where = openai_backend.server_name(settings)
     return ids, Check("server", True, f"{where} answers and serves {len(ids)} model(s)")
 
 
-def _model(settings: Settings) -> list[Check]:
+def _chat(settings: Settings) -> Check:
+    """One chat request of one output token, through the tutor's own client (same key, URL, model,
+    timeout, retries, payload): a server that lists the model but cannot answer fails here."""
+    from langchain_core.messages import HumanMessage
+
+    from tutor import openai_backend
+
+    model = openai_backend.chat_model(settings.model_copy(update={"max_tokens": 1}))
+    started = time.monotonic()
+    try:
+        model.invoke([HumanMessage("Reply with OK.")])
+    except TutorError as exc:
+        return Check("chat", False, str(exc))
+    return Check("chat", True, f"{settings.openai_model} answered a 1-token chat request in "
+                               f"{time.monotonic() - started:.1f} s")
+
+
+def _model(settings: Settings, chat: bool = True) -> list[Check]:
     if settings.model != "openai":
         return [Check("model", True, f"TUTOR_MODEL={settings.model}: runs here, no network or key needed")]
     ids, server = _served_models(settings)
     if ids is None:
         return [server]
-    if settings.openai_model in ids:
-        return [server, Check("model", True, f"TUTOR_OPENAI_MODEL={settings.openai_model} is served")]
-    return [server, Check("model", False, f"TUTOR_OPENAI_MODEL={settings.openai_model} is not served there; set it to one of: "
-                                          f"{', '.join(sorted(ids)[:20]) or '(none listed)'}")]
+    if settings.openai_model not in ids:
+        return [server, Check("model", False, f"TUTOR_OPENAI_MODEL={settings.openai_model} is not served there; "
+                                              f"set it to one of: {', '.join(sorted(ids)[:20]) or '(none listed)'}")]
+    checks = [server, Check("model", True, f"TUTOR_OPENAI_MODEL={settings.openai_model} is served")]
+    if chat:
+        checks.append(_chat(settings))
+    else:
+        checks.append(Check("chat", True, "skipped (--no-chat): no chat request sent"))
+    return checks
 
 
 def _embeddings(settings: Settings) -> list[Check]:
@@ -103,8 +132,9 @@ def _embeddings(settings: Settings) -> list[Check]:
                                        "or set TUTOR_EMBEDDING_BACKEND=local")]
 
 
-def run() -> list[Check]:
+def run(chat: bool = True) -> list[Check]:
+    """Every check; `chat=False` sends no chat request (no tokens spent)."""
     settings, checks = load_settings()
     if settings is not None:
-        checks += diagnose(settings)
+        checks += diagnose(settings, chat)
     return checks

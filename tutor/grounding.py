@@ -22,6 +22,7 @@ class Checked:
     text: str
     citations: list[str]  # source ids, in order of first citation
     unverified_numbers: list[str]
+    dropped_citations: list[int]  # passage numbers the text cited that were never provided
 
 
 def numbers_in(text: str) -> list[str]:
@@ -31,9 +32,12 @@ def numbers_in(text: str) -> list[str]:
 
 def check(text: str, sources: Sequence[Source]) -> Checked:
     cited: list[str] = []
+    dropped: set[int] = set()
 
     def keep(match: re.Match) -> str:
-        valid = [int(n) for n in re.split(r"\s*,\s*", match.group(1)) if 1 <= int(n) <= len(sources)]
+        written = [int(n) for n in re.split(r"\s*,\s*", match.group(1))]
+        valid = [n for n in written if 1 <= n <= len(sources)]
+        dropped.update(n for n in written if n not in valid)
         for n in valid:
             if sources[n - 1].id not in cited:
                 cited.append(sources[n - 1].id)
@@ -46,4 +50,4 @@ def check(text: str, sources: Sequence[Source]) -> Checked:
     for number in numbers_in(cleaned):
         if number not in known and number not in unverified:
             unverified.append(number)
-    return Checked(cleaned, cited, unverified)
+    return Checked(cleaned, cited, unverified, sorted(dropped))

@@ -8,6 +8,8 @@ that names the cause and the setting to fix.
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
@@ -48,16 +50,39 @@ def api_key(settings: Settings) -> str:
     return key or NO_KEY
 
 
-def model_error(exc: BaseException, settings: Settings, model: str, streaming_started: bool = False) -> ModelError:
-    """One message a user can act on, for anything the openai client raises."""
+def attempts(settings: Settings) -> int:
+    return settings.max_retries + 1
+
+
+def longest_wait(settings: Settings) -> float:
+    """Seconds before a request to a server that never answers gives up: every attempt waits
+    TUTOR_REQUEST_TIMEOUT, and the openai client backs off 0.5 s, 1 s, 2 s, ... (at most 8 s) between
+    them, less up to 25% jitter. A server's Retry-After header (up to 120 s) replaces the backoff."""
+    backoff = sum(min(0.5 * 2**n, 8.0) for n in range(settings.max_retries))
+    return attempts(settings) * settings.request_timeout + backoff
+
+
+def model_error(exc: BaseException, settings: Settings, model: str, received: int = 0, written: int = 0,
+                elapsed: float | None = None) -> ModelError:
+    """One message a user can act on, for anything the openai client raises.
+
+    received: stream chunks that arrived before the failure (the server had answered 200);
+    written: characters of answer text among them; elapsed: seconds since the first attempt."""
     where = server_name(settings)
     retries = settings.max_retries
     tried = f"after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else "with retries off"
-    if streaming_started and isinstance(exc, (openai.APIConnectionError, openai.APIError)) and not isinstance(
-        exc, openai.APIStatusError
-    ):
-        return ModelError(f"the connection to {where} broke while the answer was streaming ({_cause(exc)}); "
-                          "the answer is incomplete: ask again")
+    broken = isinstance(exc, openai.APIConnectionError) or (
+        isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIStatusError))
+    if broken and written:
+        return ModelError(f"the connection to {where} broke after {written} characters of the answer "
+                          f"({_cause(exc)}); ask again")
+    if broken and received:  # 200 and the stream opened, then nothing: the server, not the network
+        if isinstance(exc, openai.APITimeoutError):
+            return ModelError(f"{where} accepted the request but wrote no answer within TUTOR_REQUEST_TIMEOUT="
+                              f"{settings.request_timeout:g} s; raise TUTOR_REQUEST_TIMEOUT for a slow server, "
+                              "or check the server's log")
+        return ModelError(f"{where} accepted the request but closed the stream before answering ({_cause(exc)}); "
+                          "ask again, and check the server's log if it keeps happening")
     if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
         return ModelError(f"{where} rejected the API key ({exc.status_code}); check OPENAI_API_KEY")
     if isinstance(exc, openai.NotFoundError):
@@ -80,15 +105,35 @@ def model_error(exc: BaseException, settings: Settings, model: str, streaming_st
                               "or check the server's log")
         return ModelError(f"{where} answered {exc.status_code}: {_detail(exc)}")
     if isinstance(exc, openai.APITimeoutError):
-        return ModelError(f"{where} did not answer within {settings.request_timeout:g} s ({tried}); "
-                          "raise TUTOR_REQUEST_TIMEOUT or check the server")
+        n = attempts(settings)
+        total = f", {elapsed:.0f} s in all" if elapsed is not None else ""
+        return ModelError(
+            f"{where} did not answer within TUTOR_REQUEST_TIMEOUT={settings.request_timeout:g} s "
+            f"{'on any of ' + str(n) + ' attempts' if n > 1 else '(retries off)'}{total}; raise TUTOR_REQUEST_TIMEOUT "
+            "for a slow server, lower TUTOR_MAX_RETRIES to give up sooner, or check the server")
     if isinstance(exc, openai.APIConnectionError):
+        if not _never_connected(exc):
+            return ModelError(f"{where} closed the connection without answering ({_cause(exc)}) {tried}; "
+                              "ask again, and check the server's log if it keeps happening")
         fix = "check OPENAI_BASE_URL and that the server is running" if settings.openai_base_url else \
             "check the network connection, or set OPENAI_BASE_URL to a local server"
         return ModelError(f"cannot reach {where} ({_cause(exc)}); {fix}")
     if isinstance(exc, openai.APIError):
         return ModelError(f"{where} reported an error: {_detail(exc)}")
     return ModelError(f"the model at {where} failed: {type(exc).__name__}: {exc}")
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when the transport error underneath is a failed connect (refused, no such host, connect timeout)."""
+    seen: BaseException | None = exc
+    for _ in range(20):  # a chain, not a cycle
+        if seen is None:
+            break
+        if type(seen).__name__ in ("ConnectError", "ConnectTimeout") or isinstance(
+                seen, (ConnectionRefusedError, socket.gaierror)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _detail(exc: BaseException) -> str:
@@ -110,36 +155,47 @@ def _cause(exc: BaseException) -> str:
 
 class TutorChatOpenAI(ChatOpenAI):
     """ChatOpenAI whose failures are ModelErrors, and whose stream must end with a finish reason:
-    a stream that stops without one was cut, and the answer is marked incomplete."""
+    a stream that stops without one, or at TUTOR_MAX_TOKENS, was cut, and the answer is incomplete."""
 
     _settings: Settings = PrivateAttr()
 
-    def _fail(self, exc: BaseException, started: bool = False) -> ModelError:
-        return model_error(exc, self._settings, self.model_name, started)
+    def _fail(self, exc: BaseException, received: int = 0, written: int = 0, started: float | None = None) -> ModelError:
+        elapsed = time.monotonic() - started if started is not None else None
+        return model_error(exc, self._settings, self.model_name, received, written, elapsed)
 
     def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        started = finished = False
+        started = time.monotonic()
+        received = written = 0
+        blank = True  # nothing but whitespace so far
+        finish = None
         try:
             for chunk in super()._stream(*args, **kwargs):
-                started = started or bool(chunk.text)
-                finished = finished or bool((chunk.generation_info or {}).get("finish_reason"))
-                if (chunk.generation_info or {}).get("finish_reason") == "length":
-                    yield chunk
-                    raise ModelError(f"the answer reached TUTOR_MAX_TOKENS={self._settings.max_tokens} and was cut; "
-                                     "raise TUTOR_MAX_TOKENS")
+                received += 1
+                written += len(chunk.text)
+                blank = blank and not chunk.text.strip()
+                finish = finish or (chunk.generation_info or {}).get("finish_reason")
                 yield chunk
-        except ModelError:
-            raise
         except Exception as exc:
-            raise self._fail(exc, started) from exc
-        if not finished:
-            raise ModelError(f"{server_name(self._settings)} ended the stream before the answer was finished; ask again")
+            raise self._fail(exc, received, written, started) from exc
+        where, limit = server_name(self._settings), self._settings.max_tokens
+        if finish == "length":
+            if blank:
+                raise ModelError(f"the model spent all TUTOR_MAX_TOKENS={limit} tokens before writing any answer "
+                                 "(a reasoning model thinks first); raise TUTOR_MAX_TOKENS")
+            raise ModelError(f"the answer reached TUTOR_MAX_TOKENS={limit} tokens and was cut; raise TUTOR_MAX_TOKENS")
+        if not finish:
+            raise ModelError(f"{where} ended the stream after {written} characters without finishing the answer; "
+                             "ask again")
+        if blank:
+            raise ModelError(f"the model returned an empty answer ({self.model_name} at {where}); ask again, and if it "
+                             "keeps happening check TUTOR_OPENAI_MODEL (a chat model, fully loaded) and the server's log")
 
     def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        started = time.monotonic()
         try:
             return super()._generate(*args, **kwargs)
         except Exception as exc:
-            raise self._fail(exc) from exc
+            raise self._fail(exc, started=started) from exc
 
     def _get_request_payload(self, *args: Any, **kwargs: Any) -> dict:
         payload = super()._get_request_payload(*args, **kwargs)

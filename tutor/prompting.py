@@ -7,6 +7,7 @@ included) reads the same messages, so the same chain serves all.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -48,19 +49,30 @@ def system_message(template: str, role: Role, specialty: str | None) -> SystemMe
         structure=role.structure,
         specialty_instruction=specialty_instruction,
     ).rstrip()
-    # A compact, machine-readable summary of the same profile: the offline model reads it.
+    # A compact, machine-readable summary of the same profile: the offline model reads it; an LLM is told
+    # it is the profile above again (points: how many passage sentences to draw on; lead and closing: the
+    # role's opening label and closing line).
     profile = (
+        "\nThe same learner profile as metadata:"
         f'\n<learner role="{role.id}" name="{html.escape(role.name)}" specialty="{html.escape(specialty or "")}" '
         f'points="{role.sentences}" lead="{html.escape(role.lead)}" closing="{html.escape(role.closing)}"/>'
     )
     return SystemMessage(content=body + profile)
 
 
+# Closing tags of the blocks we build. Text inside a block (a passage, the user's question) must not be
+# able to close it and talk as the prompt: "</question>" in a question becomes "<\/question>".
+_CLOSING = re.compile(r"</(?=\s*(?:passage|context|question|task)\b)", re.I)
+
+
+def escape_block(text: str) -> str:
+    return _CLOSING.sub("<\\/", text)
+
+
 def format_context(sources: Sequence[Source]) -> str:
     parts = ["<context>"]
     for n, source in enumerate(sources, 1):
-        # A passage must not be able to close its own tag and talk as the prompt.
-        text = source.text.replace("</passage", "<\\/passage").replace("</context", "<\\/context")
+        text = escape_block(source.text)
         parts.append(
             f'<passage id="{n}" document="{html.escape(source.document)}" section="{html.escape(source.section)}">\n'
             f"{text}\n</passage>"
@@ -118,7 +130,7 @@ def question_messages(
     return [
         system_message(template, role, specialty),
         *history_messages(history, history_tokens),
-        HumanMessage(f"{format_context(sources)}\n\n<question>\n{question}\n</question>"),
+        HumanMessage(f"{format_context(sources)}\n\n<question>\n{escape_block(question)}\n</question>"),
     ]
 
 

@@ -39,7 +39,13 @@ class Answer(BaseModel):
     unverified_numbers: list[str] = Field(
         default_factory=list, description="numbers in the answer found in no source passage"
     )
+    dropped_citations: list[int] = Field(
+        default_factory=list, description="citation numbers the model wrote that point at no passage; removed"
+    )
     complete: bool = True
+    incomplete_reason: str | None = Field(
+        None, description="why the answer stopped early (the stream broke, TUTOR_MAX_TOKENS reached); None when complete"
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
 

@@ -9,8 +9,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from annotated_types import Ge, Gt, Le
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tutor.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,8 +56,16 @@ class Settings(BaseSettings):
     openai_embedding_model: str = Field("text-embedding-3-small", description="embedding model when embedding_backend=openai")
     temperature: float = Field(0.2, ge=0.0, le=2.0, description="sampling temperature (openai backend)")
     max_tokens: int = Field(700, ge=16, le=16000, description="maximum tokens in one answer (openai backend)")
-    request_timeout: float = Field(30.0, gt=0, description="seconds before a model request times out")
-    max_retries: int = Field(2, ge=0, le=10, description="retries of a failed model request, with backoff")
+    request_timeout: float = Field(
+        30.0, gt=0,
+        description="seconds each model request attempt may wait for the server; one that never answers is given "
+                    "up after (retries + 1) x timeout + backoff: 3 x 30 + 0.5 + 1 = 91.5 s by default",
+    )
+    max_retries: int = Field(
+        2, ge=0, le=10,
+        description="retries of a request that failed with 429, 5xx, a timeout or a dropped connection; "
+                    "backoff 0.5 s, 1 s, 2 s, ... (at most 8 s) or the server's Retry-After",
+    )
     history_tokens: int = Field(1500, ge=0, description="token budget for earlier turns sent to the model")
 
     # Page
@@ -74,6 +85,59 @@ class Settings(BaseSettings):
         return value
 
 
+def env_name(field: str) -> str:
+    """The environment variable a user sets for a field (or the alias pydantic reports)."""
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return field.upper()  # pydantic reports an aliased field by its alias: OPENAI_BASE_URL
+    aliases = getattr(info.validation_alias, "choices", None)
+    return str(aliases[0]) if aliases else f"TUTOR_{field.upper()}"
+
+
+def allowed(field: str) -> str | None:
+    """What a field accepts, in words: "a whole number from 1 to 20", "one of offline, mock, openai"."""
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return None
+    if getattr(info.annotation, "__origin__", None) is Literal:
+        return "one of " + ", ".join(map(str, info.annotation.__args__))
+    kind = {int: "a whole number", float: "a number"}.get(info.annotation)
+    if kind is None:
+        return None
+    ge = next((r.ge for r in info.metadata if isinstance(r, Ge)), None)
+    gt = next((r.gt for r in info.metadata if isinstance(r, Gt)), None)
+    le = next((r.le for r in info.metadata if isinstance(r, Le)), None)
+    if ge is not None and le is not None:
+        return f"{kind} from {ge:g} to {le:g}"
+    bounds = [f"above {gt:g}" if gt is not None else "", f"of at least {ge:g}" if ge is not None else "",
+              f"of at most {le:g}" if le is not None else ""]
+    return " ".join([kind, *filter(None, bounds)])
+
+
+def describe(error: dict) -> str:
+    """One pydantic error as a user reads it: the variable, what it was given, what it accepts."""
+    field = str(error["loc"][0]) if error.get("loc") else ""
+    name = env_name(field)
+    given = "" if "key" in field.lower() else f"={error.get('input')}"  # never echo a key
+    accepts = allowed(field)
+    if accepts:
+        return f"{name}{given} is not allowed: use {accepts}"
+    return f"{name}{given}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+def settings_error(exc: ValidationError) -> ConfigError:
+    """A ValidationError from Settings as one line naming each bad variable and what it accepts."""
+    return ConfigError("; ".join(describe(e) for e in exc.errors()) + " (fix it in the environment or .env)")
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings, or a one-line ConfigError naming each bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise settings_error(exc) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

@@ -120,40 +120,45 @@ class Tutor:
                                      history, self.settings.history_tokens)
         t0 = time.perf_counter()
         parts: list[str] = []
-        complete = True
+        cut: str | None = None  # why the answer stopped early, when it did
         try:
             for chunk in self.model.stream(messages):
                 delta = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
                 if delta:
                     parts.append(delta)
                     yield delta
-        except TutorError:
-            if not parts:
+        except TutorError as exc:
+            if not "".join(parts).strip():
                 raise
-            complete = False
+            cut = str(exc)
         except Exception as exc:
-            if not parts:
+            if not "".join(parts).strip():
                 raise ModelError(f"the model failed: {exc}") from exc
-            complete = False
+            cut = f"the model failed: {exc}"
+        if not "".join(parts).strip():  # any backend: nothing to check, cite or show is not an answer
+            raise ModelError(f"the model returned an empty answer ({model_label(self.model)}); ask again, and if it "
+                             "keeps happening check TUTOR_MODEL and TUTOR_OPENAI_MODEL")
         timings["generate"] = (time.perf_counter() - t0) * 1000
-        yield self._finish("".join(parts), retrieval, learner, specialty, timings, started, complete)
+        yield self._finish("".join(parts), retrieval, learner, specialty, timings, started, cut)
 
     def ask(self, question: str, role: str, specialty: str | None = None, history: Iterable = ()) -> Answer:
         *_, answer = self.stream(question, role, specialty, history)
         return answer
 
-    def _finish(self, text, retrieval, learner, specialty, timings, started, complete) -> Answer:
+    def _finish(self, text, retrieval, learner, specialty, timings, started, cut: str | None = None) -> Answer:
+        """Check the model's text against the passages; `cut` says why it stopped early, if it did."""
         t0 = time.perf_counter()
         checked = check(text, retrieval.sources)
         timings["guard"] = (time.perf_counter() - t0) * 1000
         in_scope = not checked.text.startswith(NOT_COVERED)
-        if not complete:
-            checked.text += "\n\n[The answer was cut off: the model stopped before it finished.]"
+        if cut:
+            checked.text += f"\n\n[The answer was cut off: {cut.rstrip('.')}.]"
         timings["total"] = (time.perf_counter() - started) * 1000
         return Answer(
             answer=checked.text, in_scope=in_scope, sources=retrieval.sources, citations=checked.citations,
             role=learner.id, specialty=specialty, model=model_label(self.model),
-            unverified_numbers=checked.unverified_numbers, complete=complete, timings_ms=_round(timings),
+            unverified_numbers=checked.unverified_numbers, dropped_citations=checked.dropped_citations,
+            complete=cut is None, incomplete_reason=cut, timings_ms=_round(timings),
         )
 
     def out_of_scope(self, learner: Role, question: str = "") -> str:
