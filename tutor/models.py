@@ -25,8 +25,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from tutor.errors import ConfigError
 from tutor.grounding import NUMBER
 from tutor.retrieve import (
-    PHRASING, TOKEN, abbreviations_in, americanise, expand, expanded_words, expansions, is_follow_up, names_heading,
-    spell_out, tokenize,
+    PHRASING, TOKEN, abbreviations_in, americanise, expand, expanded_words, expansions, heading_terms, heading_words,
+    is_follow_up, names_heading, query_words, spell_out, tokenize,
 )
 from tutor.roles import specialty_focus
 from tutor.settings import Settings
@@ -278,7 +278,9 @@ class OfflineTutorModel(BaseChatModel):
         # a one-word heading only by that word itself ("Comparator" is not named by "compare").
         terms = set().union(*(g for g, _ in query)) if query else set()
         implied = expand(spell_out(asked))
-        subject = {n for n, section, _ in prompt.passages if names_heading(section, implied, terms)}
+        words = query_words(implied)
+        subject = {n for n, section, _ in prompt.passages
+                   if names_heading(heading_terms(section), heading_words(section), terms, words)}
         # Related trials: the one the question names is its subject; the others are not the answer.
         trials = {s.trial for s in sentences if s.trial}
         named = {t for t in trials if re.search(rf"\b{re.escape(t)}\b", asked, re.I)}

@@ -85,16 +85,18 @@ def heading_words(section: str) -> frozenset[str]:
     return frozenset(w.removesuffix("s") for w in TOKEN.findall(leaf) if tokenize(w) and not w.isdigit())
 
 
-def names_heading(section: str, query: str, terms: set[str]) -> bool:
-    """Does the query name the chunk's own heading in full? A one-word heading only by that very
-    word: "compare" shares a stem with "Comparator" but does not name it."""
-    heading = heading_terms(section)
+def query_words(query: str) -> set[str]:
+    """The query's words as written, less plural s: what `names_heading` compares headings with."""
+    return {w.removesuffix("s") for w in TOKEN.findall(americanise(query.lower()))}
+
+
+def names_heading(heading: frozenset[str], written: frozenset[str], terms: set[str], words: set[str]) -> bool:
+    """Does the query (its search `terms`, its `words` as written) name a heading in full (its
+    `heading_terms` and `heading_words`)? A one-word heading only by that very word: "compare"
+    shares a stem with "Comparator" but does not name it."""
     if not heading or not heading <= terms:
         return False
-    if len(heading) > 1:
-        return True
-    words = {w.removesuffix("s") for w in TOKEN.findall(americanise(query.lower()))}
-    return heading_words(section) <= words
+    return len(heading) > 1 or written <= words
 
 
 def heading_terms(section: str) -> frozenset[str]:
@@ -158,9 +160,8 @@ EXPANSIONS = [
     (re.compile(r"\bpfs\b", re.I), "progression-free survival"),
     (re.compile(r"\bos\b"), "overall survival"),
     (re.compile(r"\borr\b|\bresponse\b", re.I), "objective response rate"),
-    (re.compile(r"\bhow much\b.{0,30}\b(take|took|taken|given|get|got|receive[ds]?)\b", re.I),
-     "mg/kg mg/m2 intravenously orally every weeks"),
-    (re.compile(r"\bdos(e|es|ing)\b|\bschedule\b", re.I), "mg/kg mg/m2 intravenously orally every weeks"),
+    (re.compile(r"\bdos(e|es|ing)\b|\bschedule\b|\bhow much\b.{0,30}\b(take|took|taken|given|get|got|receive[ds]?)\b",
+                re.I), "mg/kg mg/m2 intravenously orally every weeks"),
     (re.compile(r"\bhow many\b|\benrol|\brandomi[sz]ed\b|\btook part\b|\bparticipa", re.I), "sample patients"),
     (re.compile(r"\bblind", re.I), "open-label design"),
     (re.compile(r"\beligib|\binclusion\b|\benrolled\b", re.I), "population patients previously treated"),
@@ -175,11 +176,12 @@ EXPANSIONS = [
                 re.I),
      "key findings progression-free survival overall survival improved"),
     (re.compile(r"\bwhat did (the )?(emilia|trial|study|it)( trial| study)? compare\b|\bwhich patients\b|\bin whom\b"
-                r"|\bwho (was|were) (enrolled|included)\b", re.I), "compared to the standard combination of lapatinib and capecitabine previously treated"),
+                r"|\bwho (was|were) (enrolled|included)\b", re.I),
+     "compared to the standard combination of lapatinib and capecitabine previously treated"),
     (re.compile(r"\blive[ds]?\b|\bliving\b|\blonger\b|\bdeath\b|\bdying\b|\bdie[ds]?\b", re.I),
      "overall survival median OS hazard ratio"),
-    (re.compile(r"\btumou?rs? shr[iu]nk|\bshr[iu]nk\w*\s+(?:the\s+|their\s+)?(?:tumou?rs?|cancers?|lesions?)\b|\brespond|\btumou?r (size|shrinkage)\b", re.I),
-     "objective response rate"),
+    (re.compile(r"\btumou?rs? shr[iu]nk|\bshr[iu]nk\w*\s+(?:the\s+|their\s+)?(?:tumou?rs?|cancers?|lesions?)\b"
+                r"|\brespond|\btumou?r (size|shrinkage)\b", re.I), "objective response rate"),
     (re.compile(r"\bhow (big|large)\b|\bsize\b", re.I), "sample patients"),
     (re.compile(r"\bcent(re|er)s?\b|\bmulti-?cent|\bcountries\b|\bsites?\b", re.I), "multicenter global setting"),
     (re.compile(r"\bpublish|\bjournal\b", re.I), "New England Journal of Medicine"),
@@ -278,7 +280,7 @@ class HybridRetriever:
                 self.by_id = {c.id: i for i, c in enumerate(chunks)}
                 self.matrix, self.bm25, self._names = matrix, bm25, names
                 self._asks_only = asks_only
-                self._headings = [heading_terms(c.section) for c in chunks]
+                self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
                 self._text = americanise(" ".join(c.text for c in chunks).lower())
                 self._version = version
 
@@ -383,11 +385,11 @@ class HybridRetriever:
     def _heading_hits(self, query: str) -> dict[int, float]:
         """Chunks whose own heading the query names: in full ("Overall Survival", "CLEOPATRA
         Trial"), or two of its three words or more ("quality of life" for "Quality of Life Paradigm")."""
-        terms = set(tokenize(query))
+        terms, words = set(tokenize(query)), query_words(query)
         hits = {}
-        for i, heading in enumerate(self._headings):
+        for i, (heading, written) in enumerate(self._headings):
             shared = len(heading & terms)
-            if names_heading(self.chunks[i].section, query, terms):
+            if names_heading(heading, written, terms, words):
                 hits[i] = 1.0
             elif shared >= 2 and shared * 3 >= len(heading) * 2:
                 hits[i] = 0.5  # named in part: half the weight
