@@ -73,7 +73,7 @@ def test_serve_prints_its_loopback_url(served):
 def test_api_lists_ask_and_takeaways(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert "/ask" in endpoints and "/takeaways" in endpoints
-    assert [p["parameter_name"] for p in endpoints["/ask"]["parameters"]] == ["question", "role", "specialty"]
+    assert [p["parameter_name"] for p in endpoints["/ask"]["parameters"]] == ["question", "role", "specialty", "history"]
 
 
 def test_ask_returns_a_cited_answer(client):
@@ -125,3 +125,14 @@ def test_a_burst_queues_instead_of_failing(client):
     assert all("9.6" in a["answer"] for a in answers)
     assert {a["role"] for a in answers} == {"med_student", "resident", "fellow", "attending", "phd",
                                              "journal_editor", "guideline_committee"}
+
+
+def test_a_conversation_through_the_api_carries_its_own_history(client):
+    first = client.predict("What was the median overall survival?", "phd", "", [], api_name="/ask")
+    history = [{"role": "user", "content": "What was the median overall survival?"},
+               {"role": "assistant", "content": first["answer"]}]
+    # no state in the process: the follow-up is read with the question before it because the client sent it
+    follow = client.predict("and the hazard ratio?", "phd", "", history, api_name="/ask")
+    assert "0.68" in follow["answer"].split("\n", 1)[0], follow["answer"]
+    with pytest.raises(gradio_client.exceptions.AppError, match="history must be a list"):
+        client.predict("and the hazard ratio?", "phd", "", [{"speaker": "me"}], api_name="/ask")

@@ -159,6 +159,18 @@ def friendly(exc: Exception) -> str:
     return "⚠️ Sorry, something went wrong on my side. Your conversation is kept; try again in a moment."
 
 
+def _api_history(history) -> list[dict]:
+    """The API's `history`, checked: a list of {"role": "user"|"assistant", "content": str}."""
+    if not history:
+        return []
+    if not isinstance(history, list) or not all(
+        isinstance(t, dict) and t.get("role") in ("user", "assistant") and isinstance(t.get("content"), str)
+        for t in history
+    ):
+        raise InputError('history must be a list of {"role": "user" or "assistant", "content": "text"}')
+    return history
+
+
 def new_session() -> dict:
     """Per-browser-session state; gr.State copies it for each session."""
     return {"history": [], "display": [], "written_for": None}
@@ -256,10 +268,12 @@ def build_app(tutor: Tutor) -> gr.Blocks:
 
     # -- the named API (for scripts and the load benchmark) ---------------------------------
 
-    def ask_api(question: str, role: str, specialty: str = "") -> dict:
-        """Ask one question as a role (id or display name) with an optional specialty; returns the Answer."""
+    def ask_api(question: str, role: str, specialty: str = "", history: list | None = None) -> dict:
+        """Ask one question as a role (id or display name) with an optional specialty; returns the Answer.
+        `history` holds the conversation so far as [{"role": "user"|"assistant", "content": "..."}], so a
+        conversation through the API keeps no state in the process: any `tutor serve` can answer its next turn."""
         try:
-            return tutor.ask(question, role, specialty or None).model_dump()
+            return tutor.ask(question, role, specialty or None, _api_history(history)).model_dump()
         except TutorError as exc:
             raise gr.Error(str(exc)) from exc
 
