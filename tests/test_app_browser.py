@@ -450,7 +450,9 @@ def test_every_control_stays_on_screen(browser, url, viewport):
         assert_on_screen(page, viewport)
         shot(page, f"20-{size}-worst-case")
 
-        page.fill("#tt-question textarea", "Why was that? " * 160)
+        page.fill("#tt-question textarea", "Why was that? " * 160)  # over the limit: the box stays at 4 lines
+        page.wait_for_function("document.querySelector('#tt-question textarea').value.length > 2000 && "
+                               "document.querySelector('#tt-question textarea').clientHeight > 80")
         assert_on_screen(page, viewport)
     finally:
         context.close()

@@ -197,6 +197,25 @@ def test_personal_treatment_questions_get_no_advice(tutor, question):
     assert answer.answer.startswith("I cannot advise on anyone's own treatment") and "for example" in answer.answer
 
 
+@pytest.mark.parametrize("question", [
+    "What should I know about EMILIA?",
+    "Can I ask what the PFS was?",
+    "Could we get the hazard ratio for OS?",
+    "How should they use these results?",
+    "Do you recommend reading the NEJM paper on EMILIA?",
+])
+def test_a_learners_own_question_is_not_taken_for_a_request_for_advice(tutor, question):
+    answer = tutor.ask(question, "resident")
+    assert "cannot advise" not in answer.answer and answer.in_scope, answer.answer
+
+
+def test_a_question_that_only_ends_in_it_is_searched_on_its_own(tutor):
+    history = [{"role": "user", "content": "What was the median overall survival?"},
+               {"role": "assistant", "content": "Median OS was 30.9 vs 25.1 months [1]."}]
+    answer = tutor.ask("What was the objective response rate with it?", "resident", history=history)
+    assert "43.6%" in first_line(answer), answer.answer
+
+
 def test_a_trial_the_sources_do_not_hold_is_not_taken_for_one_they_do(tutor):
     assert tutor.ask("What did DESTINY-Breast09 show in the first-line setting?", "fellow").in_scope is False
     assert tutor.ask("What did DESTINY-Breast03 show?", "fellow").in_scope is True

@@ -114,11 +114,13 @@ def test_the_store_builds_itself_and_follows_an_edited_knowledge_folder(make_set
     (kb / "emilia.md").write_text(TEXT, encoding="utf-8")
     first = Tutor(settings)  # empty store: built on first use
     assert first.store.count() > 20
-    (kb / "th3resa.md").write_text(
-        "---\ntitle: TH3RESA notes\ntrial: TH3RESA\n---\n# TH3RESA notes\n\nTH3RESA enrolled 602 heavily pretreated patients.\n",
+    question = "How many patients did TUTORTEST enrol?"  # a made-up trial the knowledge does not hold
+    assert first.ask(question, "fellow").in_scope is False
+    (kb / "tutortest.md").write_text(
+        "---\ntitle: TUTORTEST notes\ntrial: TUTORTEST\n---\n# TUTORTEST notes\n\nTUTORTEST enrolled 602 patients.\n",
         encoding="utf-8",
     )
     second = Tutor(settings)  # knowledge changed: rebuilt before the first question
-    answer = second.ask("How many patients did TH3RESA enrol?", "fellow")
+    answer = second.ask(question, "fellow")
     assert "602" in answer.answer
-    assert any(s.document == "th3resa.md" for s in answer.sources if s.id in answer.citations)
+    assert any(s.document == "tutortest.md" for s in answer.sources if s.id in answer.citations)

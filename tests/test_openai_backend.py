@@ -224,7 +224,8 @@ def test_retries_really_back_off_and_stay_bounded(make_tutor, fake):
     arrivals = [r["at"] for r in fake.chat_requests]
     assert len(arrivals) == 3  # the first try and two retries, no more
     first, second = (b - a for a, b in zip(arrivals, arrivals[1:]))
-    assert 0.37 <= first <= 0.5 + 0.4 and 0.75 <= second <= 1.0 + 0.4  # waited, and not for long
+    # waited (the jittered backoff), and not for long: the upper bounds leave room for a loaded CI machine
+    assert 0.37 <= first <= 0.5 + 1.5 and 0.75 <= second <= 1.0 + 1.5
     assert longest_wait(tutor.settings) == pytest.approx(3 * 0.5 + 0.5 + 1.0)  # the README's arithmetic
 
 

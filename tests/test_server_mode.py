@@ -20,8 +20,9 @@ pytestmark = pytest.mark.server
 
 CHROMA = Path(sys.executable).parent / "chroma"
 TEXT = (ROOT / "knowledge" / "emilia-trial.md").read_text(encoding="utf-8")
-NOTE = "---\ntitle: TH3RESA notes\ntrial: TH3RESA\n---\n# TH3RESA notes\n\nTH3RESA enrolled {n} heavily pretreated patients.\n"
-QUESTION = "How many patients did TH3RESA enrol?"
+# A trial the knowledge does not hold (a made-up name): before the note is ingested it is out of scope.
+NOTE = "---\ntitle: TUTORTEST notes\ntrial: TUTORTEST\n---\n# TUTORTEST notes\n\nTUTORTEST enrolled {n} patients.\n"
+QUESTION = "How many patients did TUTORTEST enrol?"
 
 
 def free_port() -> int:
@@ -104,9 +105,9 @@ def test_what_one_process_ingests_a_running_tutor_and_a_new_process_answer_from(
     settings, env = shared
     running = Tutor(settings)  # this test's process: a tutor that stays up
     before = running.ask(QUESTION, "fellow")
-    assert "602" not in before.answer
+    assert before.in_scope is False and "602" not in before.answer  # a trial the knowledge does not hold yet
 
-    note = tmp_path / "th3resa.md"
+    note = tmp_path / "tutortest.md"
     note.write_text(NOTE.format(n=602), encoding="utf-8")
     ingested = run_cli("ingest", str(note), env=env)  # another process writes to the shared collection
     assert ingested.returncode == 0, ingested.stderr
@@ -114,7 +115,7 @@ def test_what_one_process_ingests_a_running_tutor_and_a_new_process_answer_from(
 
     after = running.ask(QUESTION, "fellow")
     assert "602" in after.answer
-    assert any(s.document.endswith("th3resa.md") for s in after.sources if s.id in after.citations)
+    assert any(s.document.endswith("tutortest.md") for s in after.sources if s.id in after.citations)
 
     fresh = run_cli("ask", QUESTION, "--role", "resident", "--json", env=env)  # a third process
     assert fresh.returncode == 0, fresh.stderr

@@ -74,7 +74,8 @@ _EMPHASIS = re.compile(r"([\\`*_~])")
 
 
 def inert(value: str) -> str:
-    """Text for a Markdown message with no tag, entity, link or image left in it; the rest as written.
+    """Text for a Markdown message with no tag, entity, Markdown link or image left in it; the rest as
+    written. (A bare web address is still shown as a link by the chat's Markdown, after sanitising.)
 
     The chat renders Markdown and then sanitises the HTML, and its copy button copies the message
     source: so only the few characters that could turn text into markup are escaped, and an ordinary

@@ -319,14 +319,6 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # click usage errors and the unexpected: one line, never a traceback
         import click
-        from pydantic import ValidationError
-
-        if isinstance(exc, ValidationError) and exc.title == "Settings":  # settings built outside get_settings
-            from tutor.settings import settings_error
-
-            err.print(f"[red]error:[/red] {settings_error(exc)}", highlight=False)
-            sys.exit(2)
-
         if isinstance(exc, click.ClickException):
             exc.show()
             sys.exit(2)

@@ -25,7 +25,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from tutor.errors import ConfigError
 from tutor.grounding import NUMBER
 from tutor.retrieve import (
-    PHRASING, TOKEN, abbreviations_in, americanise, expand, expanded_words, expansions, heading_terms, heading_words,
+    TOKEN, abbreviations_in, americanise, expand, expanded_words, expansions, heading_terms, heading_words,
     is_follow_up, names_heading, query_words, spell_out, tokenize,
 )
 from tutor.roles import specialty_focus
@@ -272,7 +272,10 @@ class OfflineTutorModel(BaseChatModel):
         query = self._query(question, prompt.previous)
         score = self._scorer(sentences)
         numeric = bool(_NUMERIC_QUESTION.search(question))
-        # A number only answers when its sentence is about the question's subject, not just its measure.
+        # A number only answers when its sentence is about the question's subject, not just its measure
+        # ("rate", "median"). The subject is what weighs in full: the question's own words and the short
+        # expansions that translate them ("enrolled" -> sample); a long one ("dosing" -> six dose words,
+        # a third each) is context, so "capecitabine" decides which dose answers.
         subject_words = [g for g, w in query if w == 1.0]
         # Passages whose own heading the question names ("TH3RESA", "Overall Survival") are its subject;
         # a one-word heading only by that word itself ("Comparator" is not named by "compare").

@@ -51,15 +51,18 @@ _DISEASE = re.compile(
     r"((?:[a-z0-9][a-z0-9\-]*\s+){1,2})(cancers?|carcinomas?|tumou?rs?|lymphomas?|leuka?emias?"
     r"|melanomas?|sarcomas?|metastas[ie]s)\b", re.I)
 PROMPT_ONLY_WEIGHT = 0.5
-# Asked to write something other than an answer about the trial: a tutor's sources hold no recipe or poem,
-# however many trial words the request borrows ("a sonnet about hazard ratios", "lasagna with T-DM1 dosing").
 # A question about one person's own treatment ("should my mother take T-DM1?"): the tutor teaches the
-# trial and recommends nothing for an individual, whatever the backend.
+# trial and recommends nothing for an individual, whatever the backend. A person, a treatment verb and a
+# treatment: "Could we get the hazard ratio?" or "What should I know about EMILIA?" is no such question.
+_TREATMENT = (r"\b(t-?dm1|kadcyla|trastuzumab|emtansine|lapatinib|capecitabine|t-?dxd|enhertu|deruxtecan|"
+              r"treatment|therapy|drug|chemo\w*|it)\b")
 _PERSONAL = re.compile(
-    r"\b(should|can|could|would|must)\s+(i|we|he|she|they|my \w+)\b.{0,60}"
-    r"\b(take|get|have|start|stop|switch|receive|use|be treated|try|ask)\b"
-    r"|\bmy (mother|father|mom|mum|dad|wife|husband|partner|sister|brother|friend|aunt|uncle|daughter|son|"
-    r"patient|grand\w+)\b|\b(do|would) you recommend\b|\bwhat should i\b|\bis it safe for me\b|\bI'?m on\b",
+    r"\b(should|can|could|would|must|do|does)\s+(i|we|he|she|my \w+)\b.{0,40}"
+    r"\b(take|start|stop|switch|receive|be treated|try|be given|go on|get)\b.{0,40}" + _TREATMENT
+    + r"|\bmy (mother|father|mom|mum|dad|wife|husband|partner|sister|brother|friend|aunt|uncle|daughter|son|"
+    r"patient|grand\w+)\b.{0,80}\b(take|start|stop|switch|receive|be treated|try|be given|go on)\b"
+    r"|\bI'?m (on|taking|receiving)\b.{0,40}" + _TREATMENT
+    + r"|\bis it safe for me\b|\bwhat would you (do|recommend) (for|if) (me|my)\b",
     re.I,
 )
 
@@ -68,6 +71,8 @@ def asks_for_advice(question: str) -> bool:
     return bool(_PERSONAL.search(question))
 
 
+# Asked to write something other than an answer about the trial: a tutor's sources hold no recipe or poem,
+# however many trial words the request borrows ("a sonnet about hazard ratios", "lasagna with T-DM1 dosing").
 _OFF_TASK = re.compile(r"\b(poems?|sonnets?|haikus?|limericks?|songs?|lyrics|recipes?|jokes?|bedtime stor(y|ies)|rap)\b",
                        re.I)
 
@@ -157,9 +162,8 @@ def abbreviations_in(text: str) -> list[tuple[str, str]]:
 EXPANSIONS = [
     (re.compile(r"\bside[- ]effects?\b|\btoxicit", re.I), "adverse events toxicity safety"),
     (re.compile(r"\bhow does .{0,40}\bwork\b|\bmechanism\b", re.I), "mechanism of action antibody-drug conjugate"),
-    (re.compile(r"\bpfs\b", re.I), "progression-free survival"),
-    (re.compile(r"\bos\b"), "overall survival"),
-    (re.compile(r"\borr\b|\bresponse\b", re.I), "objective response rate"),
+    # (abbreviations, "PFS" and the like, are spelled out by `spell_out` before expansion)
+    (re.compile(r"\bresponse\b", re.I), "objective response rate"),
     (re.compile(r"\bdos(e|es|ing)\b|\bschedule\b|\bhow much\b.{0,30}\b(take|took|taken|given|get|got|receive[ds]?)\b",
                 re.I), "mg/kg mg/m2 intravenously orally every weeks"),
     (re.compile(r"\bhow many\b|\benrol|\brandomi[sz]ed\b|\btook part\b|\bparticipa", re.I), "sample patients"),
@@ -227,12 +231,15 @@ def expanded_words(query: str) -> set[str]:
 
 # "And the hazard ratio?", "what about OS?", "same for the control arm": a question that leans on
 # the one before it.
-_FOLLOW_UP = re.compile(r"^\s*(and|also|what about|how about|what of|same for|and what about|then)\b"
-                        r"|\b(that|those|it|this|they|them|the same)\b\W*$", re.I)
+_FOLLOW_UP = re.compile(r"^\s*(and|also|what about|how about|what of|same for|and what about|then)\b", re.I)
+_POINTS_BACK = re.compile(r"\b(that|those|it|this|they|them|the same)\b\W*$", re.I)
 
 
 def is_follow_up(question: str) -> bool:
-    return len(question.split()) <= 8 and bool(_FOLLOW_UP.search(question))
+    """Opens like a follow-up ("and ...", "what about ...") in 8 words or fewer, or is a very short
+    question that only points back ("Why is that?"); "What did the trial show about it?" is not."""
+    words = len(question.split())
+    return (words <= 8 and bool(_FOLLOW_UP.search(question))) or (words <= 4 and bool(_POINTS_BACK.search(question)))
 
 
 @dataclass
