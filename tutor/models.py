@@ -226,16 +226,17 @@ class OfflineTutorModel(BaseChatModel):
         return score
 
     @staticmethod
-    def _query(question: str, previous: list[str]) -> list[tuple[set[str], float]]:
+    def _query(question: str, before: str | None) -> list[tuple[set[str], float]]:
         """The question's words at full weight, its measures ("rate", "median") at half; what its
         expansions add, and for a follow-up ("and the hazard ratio?") the words of the question
-        before it, at half weight too."""
-        own = term_groups(spell_out(question))
-        query = [(group, EXPANSION_WEIGHT if group <= GENERIC else 1.0) for group in own]
-        implied = [(words, None) for words in expansions(spell_out(question))]
-        if previous and is_follow_up(question):
-            implied.append((spell_out(previous[-1]), EXPANSION_WEIGHT))
-            implied += [(words, None) for words in expansions(spell_out(previous[-1]))]
+        `before` it, at half weight too."""
+        spelled = spell_out(question)
+        query = [(group, EXPANSION_WEIGHT if group <= GENERIC else 1.0) for group in term_groups(spelled)]
+        implied = [(words, None) for words in expansions(spelled)]
+        if before:
+            spelled_before = spell_out(before)
+            implied.append((spelled_before, EXPANSION_WEIGHT))
+            implied += [(words, None) for words in expansions(spelled_before)]
         for words, weight in implied:
             groups = term_groups(words)
             # An expansion stands for a word or two of the question ("dosing" -> six dose words):
@@ -269,7 +270,7 @@ class OfflineTutorModel(BaseChatModel):
         question = prompt.question
         follow_up = bool(prompt.previous) and is_follow_up(question)
         asked = f"{prompt.previous[-1]} {question}" if follow_up else question
-        query = self._query(question, prompt.previous)
+        query = self._query(question, prompt.previous[-1] if follow_up else None)
         score = self._scorer(sentences)
         numeric = bool(_NUMERIC_QUESTION.search(question))
         # A number only answers when its sentence is about the question's subject, not just its measure

@@ -103,20 +103,29 @@ def count_tokens(messages: Sequence[BaseMessage]) -> int:
     return total
 
 
-def history_messages(history: Iterable, budget_tokens: int) -> list[BaseMessage]:
-    """Earlier turns, the newest kept, trimmed to a token budget; the kept part starts with a user turn."""
-    turns: list[BaseMessage] = []
+def history_turns(history: Iterable) -> list[tuple[str, str]]:
+    """(role, text) of each earlier text turn, whatever form the history comes in: {"role", "content"}
+    dicts (the page, the API), (role, content) pairs, or langchain messages."""
+    turns = []
     for item in history or ():
         if isinstance(item, BaseMessage):
-            turns.append(item)
-            continue
-        if isinstance(item, dict):
+            role, content = ("user" if isinstance(item, HumanMessage) else "assistant"), item.content
+        elif isinstance(item, dict):
             role, content = item.get("role"), item.get("content")
-        else:
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
             role, content = item
-        if not isinstance(content, str) or not content.strip():
-            continue  # gradio may hold non-text parts; only text turns go to the model
-        turns.append(HumanMessage(content) if role == "user" else AIMessage(content))
+        else:
+            continue
+        if isinstance(content, str) and content.strip():  # gradio may hold non-text parts: only text turns count
+            turns.append((role, content))
+    return turns
+
+
+def history_messages(history: Iterable, budget_tokens: int) -> list[BaseMessage]:
+    """Earlier turns, the newest kept, trimmed to a token budget; the kept part starts with a user turn."""
+    turns: list[BaseMessage] = [
+        HumanMessage(content) if role == "user" else AIMessage(content) for role, content in history_turns(history)
+    ]
     if not turns or budget_tokens <= 0:
         return []
     return trim_messages(turns, max_tokens=budget_tokens, token_counter=count_tokens, strategy="last",

@@ -14,7 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from tutor.errors import InputError, ModelError, TutorError
 from tutor.grounding import CITATION, check
 from tutor.models import NOT_COVERED, make_model, model_label
-from tutor.prompting import load_system_template, question_messages, takeaway_messages
+from tutor.prompting import history_turns, load_system_template, question_messages, takeaway_messages
 from tutor.retrieve import HybridRetriever, Retrieval, asks_for_advice, is_follow_up
 from tutor.roles import Role, clean_specialty, get_role, load_roles, specialty_focus
 from tutor.schema import Answer, Source, Takeaway, Takeaways
@@ -87,7 +87,7 @@ class Tutor:
     def retrieve(self, question: str, history: Iterable = ()) -> Retrieval:
         """The passages for a question; a follow-up ("and the hazard ratio?") is searched together
         with the question before it, and so is a short question the sources cannot place alone."""
-        previous = [c for r, c in _turns(history) if r == "user"]
+        previous = [c for r, c in history_turns(history) if r == "user"]
         if previous and is_follow_up(question):
             return self.retriever.search(f"{previous[-1]} {question}")
         retrieval = self.retriever.search(question)
@@ -206,16 +206,6 @@ class Tutor:
             unverified_numbers=checked.unverified_numbers,
             timings_ms=_round({"generate": generate, "total": (time.perf_counter() - started) * 1000}),
         )
-
-
-def _turns(history: Iterable) -> list[tuple[str, str]]:
-    out = []
-    for item in history or ():
-        if isinstance(item, dict):
-            out.append((item.get("role"), item.get("content")))
-        elif isinstance(item, (tuple, list)) and len(item) == 2:
-            out.append((item[0], item[1]))
-    return [(r, c) for r, c in out if isinstance(c, str)]
 
 
 def _round(timings: dict[str, float]) -> dict[str, float]:
