@@ -18,6 +18,7 @@ import pytest
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 
+from tutor.app import STARTERS
 from tutor.errors import ModelError
 from tutor.models import OfflineTutorModel
 
@@ -118,8 +119,19 @@ def page(browser, url):
 
 
 def open_page(page, url: str) -> None:
+    """Open the page and wait until a learner could use all of it: the question box, the status
+    line, the sources panel and every starter button with its question (Gradio renders the
+    right-hand column after the question box)."""
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_selector("#tt-question textarea", timeout=TURN_MS)
+    page.wait_for_function(
+        """count => {
+            const buttons = [...document.querySelectorAll('button.tt-starter')];
+            return buttons.length === count && buttons.every(b => b.innerText.trim())
+                && document.querySelector('#tt-status') && document.querySelector('#tt-sources');
+        }""",
+        arg=STARTERS, timeout=TURN_MS,
+    )
 
 
 def shot(page, name: str) -> None:
