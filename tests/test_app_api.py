@@ -1,4 +1,4 @@
-"""The page's named API (/ask, /takeaways) through gradio_client against `tutor serve`, run as a user runs it."""
+"""The page's named API (/ask, /takeaways, /trials) through gradio_client against `tutor serve`, run as a user runs it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ gradio_client = pytest.importorskip("gradio_client")
 
 ROOT = Path(__file__).resolve().parent.parent
 PFS = "What was the median progression-free survival with T-DM1?"
+DB03 = "DESTINY-Breast03"
 
 
 def free_port() -> int:
@@ -70,10 +71,21 @@ def test_serve_prints_its_loopback_url(served):
     assert f"serving at {url}" in printed
 
 
-def test_api_lists_ask_and_takeaways(client):
+def test_api_lists_ask_takeaways_and_trials(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert "/ask" in endpoints and "/takeaways" in endpoints
-    assert [p["parameter_name"] for p in endpoints["/ask"]["parameters"]] == ["question", "role", "specialty", "history"]
+    assert {"/ask", "/takeaways", "/trials"} <= set(endpoints)
+    names = {name: [p["parameter_name"] for p in endpoint["parameters"]] for name, endpoint in endpoints.items()}
+    assert names["/ask"] == ["question", "role", "specialty", "history", "trial"]
+    assert names["/takeaways"] == ["role", "specialty", "trial"]
+    assert names["/trials"] == []
+
+
+def test_trials_lists_the_library(client):
+    trials = client.predict(api_name="/trials")
+    assert {"EMILIA", DB03, "TH3RESA", "MARIANNE"} <= {t["name"] for t in trials}
+    db03 = next(t for t in trials if t["name"] == DB03)
+    assert set(db03) >= {"name", "title", "year", "journal", "sample", "chunks", "document"}
+    assert DB03 in db03["title"] and db03["sample"] == "524" and db03["chunks"] > 0
 
 
 def test_ask_returns_a_cited_answer(client):
@@ -136,3 +148,37 @@ def test_a_conversation_through_the_api_carries_its_own_history(client):
     assert "0.68" in follow["answer"].split("\n", 1)[0], follow["answer"]
     with pytest.raises(gradio_client.exceptions.AppError, match="history must be a list"):
         client.predict("and the hazard ratio?", "phd", "", [{"speaker": "me"}], api_name="/ask")
+
+
+def test_ask_about_one_trial(client):
+    """`trial` (after history) narrows the answer and every passage to that trial; by keyword or position."""
+    answer = client.predict("What was the median progression-free survival?", "resident", "", [], DB03, api_name="/ask")
+    assert answer["in_scope"] is True and answer["citations"]
+    assert {s["trial"] for s in answer["sources"]} == {DB03}
+    assert answer["trials"] == [DB03]
+    assert "6.8" in answer["answer"]  # DESTINY-Breast03's T-DM1 arm, not EMILIA's 9.6
+    by_keyword = client.predict("What was the median progression-free survival?", "resident", trial="TH3RESA",
+                                api_name="/ask")
+    assert {s["trial"] for s in by_keyword["sources"]} == {"TH3RESA"}
+
+
+@pytest.mark.parametrize("everything", ["", "All trials"])
+def test_all_trials_is_the_default(client, everything):
+    """ "" or "All trials" asks the whole library, as leaving `trial` out does."""
+    question = "Which trials compared an antibody-drug conjugate with another treatment?"
+    answer = client.predict(question, "fellow", "", [], everything, api_name="/ask")
+    assert answer == {**client.predict(question, "fellow", "", api_name="/ask"), "timings_ms": answer["timings_ms"]}
+
+
+def test_takeaways_for_one_trial(client):
+    result = client.predict("fellow", "", DB03, api_name="/takeaways")
+    assert 3 <= len(result["takeaways"]) <= 5 and all(item["citations"] for item in result["takeaways"])
+    assert {s["trial"] for s in result["sources"]} == {DB03}
+
+
+@pytest.mark.parametrize("endpoint", ["/ask", "/takeaways"])
+def test_an_unknown_trial_is_the_cli_s_error(client, endpoint):
+    args = (PFS, "resident", "", []) if endpoint == "/ask" else ("resident", "")
+    with pytest.raises(gradio_client.exceptions.AppError, match=r"unknown trial 'DESTINY-Breast09'; choose one of: ") as error:
+        client.predict(*args, "DESTINY-Breast09", api_name=endpoint)
+    assert all(name in str(error.value) for name in ("EMILIA", DB03, "TH3RESA", "MARIANNE"))

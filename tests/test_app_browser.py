@@ -18,7 +18,7 @@ import pytest
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 
-from tutor.app import STARTERS
+from tutor.app import ALL_TRIALS, STARTERS
 from tutor.errors import ModelError
 from tutor.models import OfflineTutorModel
 
@@ -36,6 +36,7 @@ NARROW = {"width": 800, "height": 900}
 TURN_MS = 60_000  # deadline for one answer on 2 shared cores
 PFS = "What was the median PFS?"
 PROBE = "<img src=x onerror=alert(1)>"
+DB03 = "DESTINY-Breast03"
 
 
 class PacedModel(OfflineTutorModel):
@@ -188,6 +189,39 @@ def starters(page) -> list[str]:
     return [t.strip() for t in page.locator("button.tt-starter").all_inner_texts() if t.strip()]
 
 
+def wait_for_starters(page, questions: list[str]) -> None:
+    """Wait until the visible starter buttons ask exactly these questions."""
+    page.wait_for_function(
+        """questions => {
+            const shown = [...document.querySelectorAll('button.tt-starter')].map(b => b.innerText.trim()).filter(t => t);
+            return JSON.stringify(shown) === JSON.stringify(questions);
+        }""",
+        arg=questions, timeout=TURN_MS,
+    )
+
+
+def shows_trial(page, heading: str, scope: str) -> None:
+    """Wait until the header, the tab's title, the question box and the status line follow the chosen
+    trial (`scope`: its name, or "all trials"); separate page events update them, in any order."""
+    about = "the trials in the library" if scope == "all trials" else scope
+    page.wait_for_function(
+        """([heading, scope, about]) => {
+            const h1 = document.querySelector('#tt-header h1');
+            return h1 && h1.innerText.trim() === heading && document.title === heading
+                && document.querySelector('#tt-question textarea').placeholder === 'Ask a question about ' + about
+                && document.querySelector('#tt-status').innerText.includes('from ' + scope);
+        }""",
+        arg=[heading, scope, about], timeout=TURN_MS,
+    )
+
+
+def choose_trial(page, name: str, heading: str | None = None) -> None:
+    """Pick a trial (or All trials, whose `heading` counts the trials) and wait until the page shows it."""
+    page.click("#tt-trial input")
+    page.get_by_role("option", name=name, exact=True).click()
+    shows_trial(page, heading or f"Trial Tutor: {name}", "all trials" if name == ALL_TRIALS else name)
+
+
 def test_streamed_cited_answer_for_stage_and_specialty(page, tutor):
     shot(page, "01-opened")
     assert "not medical advice" in page.inner_text("#tt-header")
@@ -216,20 +250,21 @@ def test_streamed_cited_answer_for_stage_and_specialty(page, tutor):
     assert "Written for Medical Student · oncology pharmacy" in answer
     assert "Latest answer written for Medical Student · oncology pharmacy" in page.inner_text("#tt-status")
 
+    # From all trials, the passage behind EMILIA's figures is there, cited, under its trial and section.
     cited = page.locator("#tt-sources .tt-src[data-cited='true']")
     assert cited.count() >= 1
-    first = cited.first.inner_text()
-    assert "emilia-trial.md" in first and "Progression-Free Survival" in first
-    assert "9.6" in first and "6.4" in first and "cited" in first
+    emilia = cited.filter(has_text="9.6")
+    assert emilia.count() == 1 and emilia.get_attribute("data-trial") == "EMILIA"
+    where = emilia.locator(".tt-where").inner_text()
+    assert where.startswith("[") and "EMILIA › " in where and "Progression-Free Survival" in where
+    assert "6.4" in emilia.inner_text() and "cited" in where
     shot(page, "05-sources")
 
 
 def test_starter_questions_follow_the_stage_and_ask(page, tutor):
-    assert starters(page) == tutor.role("resident").starter_questions[:4]
+    assert starters(page) == tutor.starters("resident")[:STARTERS]
     choose_stage(page, "Fellow")
-    page.wait_for_function("q => document.querySelector('button.tt-starter').innerText.trim() === q",
-                           arg=tutor.role("fellow").starter_questions[0])
-    assert starters(page) == tutor.role("fellow").starter_questions[:4]
+    wait_for_starters(page, tutor.starters("fellow")[:STARTERS])
     shot(page, "06-fellow-starters")
 
     before = len(bot_texts(page))
@@ -237,7 +272,7 @@ def test_starter_questions_follow_the_stage_and_ask(page, tutor):
     page.locator("button.tt-starter").first.click()
     answer = wait_for_reply(page, before)
     assert user_texts(page)[-1].strip() == question
-    assert "Written for Fellow" in answer and "[1]" in answer
+    assert "Written for Fellow, from all trials" in answer and re.search(r"\[\d+\]", answer)
     shot(page, "07-starter-answered")
 
 
@@ -323,7 +358,7 @@ def test_copy_gives_the_text_as_written(browser, url):
 
         assert copy("user") == question
         answer = copy("bot")
-        assert answer.startswith("Bottom line: T-DM1")
+        assert answer.startswith("Bottom line: ")
         assert "P < 0.001" in answer and "Written for Resident · cardio-oncology" in answer
         assert "&" not in answer and "\\" not in answer, answer
         label = page.locator("#tt-chat [data-testid='user']").last.get_attribute("aria-label")
@@ -356,7 +391,7 @@ def test_errors_are_friendly_and_keep_the_conversation(page, paced):
     assert "9.6" in bot_texts(page)[0]  # the earlier answer is still there
 
     again = ask(page, "And the overall survival?")
-    assert "Written for" in again and "30.9" in again
+    assert "Written for" in again and "overall survival" in again.lower() and re.search(r"\[\d+\]", again)
     assert len(user_texts(page)) == 3  # PFS, the failed one, the follow-up
 
 
@@ -424,7 +459,7 @@ def assert_clear_of_the_trash_button(page) -> None:
         assert apart, (trash, box, bubble.inner_text()[:40])
 
 
-CONTROLS = ("#tt-header", "#tt-role", "#tt-specialty", "#tt-status", "#tt-chat", "#tt-question", "#tt-send",
+CONTROLS = ("#tt-header", "#tt-trial", "#tt-role", "#tt-specialty", "#tt-status", "#tt-chat", "#tt-question", "#tt-send",
             "#tt-takeaways", "#tt-clear", "#tt-sources", "button.tt-starter >> nth=3")
 
 
@@ -512,7 +547,7 @@ def test_specialty_box(page):
     page.press("#tt-specialty input", "Enter")
     page.wait_for_function("!document.querySelector('#tt-status').innerText.includes('radiation')")
     assert page.input_value("#tt-specialty input") == ""
-    assert page.inner_text("#tt-status").strip() == "Answers will be written for Resident."
+    assert page.inner_text("#tt-status").strip() == "Answers will be written for Resident, from all trials."
 
     page.fill("#tt-specialty input", "x" * 150)
     page.wait_for_function("document.querySelector('#tt-status').innerText.includes('cannot be used')")
@@ -557,3 +592,66 @@ def test_narrow_window_cuts_nothing_off(browser, url):
         assert page.locator("#tt-sources .tt-src[data-cited='true']").count() >= 1
     finally:
         context.close()
+
+
+def test_choosing_a_trial_narrows_the_header_starters_answers_and_sources(page, tutor):
+    """The library opens on all its trials; picking one names it in the header, the tab's title, the
+    question box and the status line, offers that trial's starter questions, and answers from its page."""
+    trials = tutor.trials()
+    names = [t.name for t in trials]
+    assert DB03 in names
+    everything = f"Trial Tutor: {len(trials)} trials"
+    header = page.inner_text("#tt-header")
+    assert everything in header and all(name in header for name in names), header
+    assert page.title() == everything
+    assert page.get_attribute("#tt-question textarea", "placeholder") == "Ask a question about the trials in the library"
+    assert "Ask a question about the trials in the library" in page.inner_text("#tt-chat")
+    assert "from all trials" in page.inner_text("#tt-status")
+    page.click("#tt-trial input")
+    offered = [t.replace("✓", "").strip() for t in page.get_by_role("option").all_inner_texts()]  # ✓ marks the chosen
+    assert offered == [ALL_TRIALS, *names]
+    shot(page, "26-all-trials")
+
+    page.get_by_role("option", name=DB03, exact=True).click()
+    shows_trial(page, f"Trial Tutor: {DB03}", DB03)  # the heading, the tab's title, the question box, the status
+    wait_for_starters(page, tutor.starters("resident", DB03)[:STARTERS])
+    assert starters(page) != tutor.starters("resident")[:STARTERS]
+    assert page.inner_text("#tt-header .tt-sub").strip() == next(t.title for t in trials if t.name == DB03)
+    assert page.inner_text("#tt-status").strip() == f"Answers will be written for Resident, from {DB03}."
+    assert "Ask a question about DESTINY-Breast03, or click a starter question." in page.inner_text("#tt-chat")
+    assert_on_screen(page, LAPTOP)  # the trial's long title does not push the page down
+    shot(page, "27-destiny-breast03-chosen")
+
+    question = starters(page)[0]
+    before = len(bot_texts(page))
+    page.locator("button.tt-starter").first.click()
+    answer = wait_for_reply(page, before)
+    shot(page, "28-destiny-breast03-answered")
+    assert user_texts(page)[-1].strip() == question
+    assert f"Written for Resident, from {DB03}" in answer and "[1]" in answer
+    passages = page.locator("#tt-sources .tt-src")
+    assert passages.count() >= 1
+    assert set(passages.evaluate_all("els => els.map(el => el.dataset.trial)")) == {DB03}
+    for where in page.locator("#tt-sources .tt-where").all_inner_texts():  # the trial, then its section
+        assert re.match(rf"\[\d+\] {re.escape(DB03)} › ", where), where
+    assert page.locator("#tt-sources .tt-src[data-cited='true']").count() >= 1
+    assert f"Latest answer written for Resident, from {DB03}" in page.inner_text("#tt-status")
+
+    choose_stage(page, "Fellow")  # the starters follow the stage within the trial
+    wait_for_starters(page, tutor.starters("fellow", DB03)[:STARTERS])
+    before = len(bot_texts(page))
+    page.click("#tt-takeaways")
+    takeaways = wait_for_reply(page, before)
+    shot(page, "29-destiny-breast03-fellow-takeaways")
+    assert f"Personalised takeaways for Fellow, from {DB03}" in takeaways
+    assert set(passages.evaluate_all("els => els.map(el => el.dataset.trial)")) == {DB03}
+
+    choose_trial(page, ALL_TRIALS, everything)
+    wait_for_starters(page, tutor.starters("fellow")[:STARTERS])
+    assert all(name in page.inner_text("#tt-header .tt-sub") for name in names)
+    status = page.inner_text("#tt-status")
+    assert f"Latest answer written for Fellow, from {DB03}" in status
+    assert "next question will be answered for Fellow, from all trials" in status
+    assert len(bot_texts(page)) == 2  # the answer and the takeaways stay
+    assert_on_screen(page, LAPTOP)
+    shot(page, "30-back-to-all-trials")

@@ -83,7 +83,7 @@ def test_the_held_out_set_asks_like_learners_do_and_shares_nothing_with_the_dev_
 
 def test_every_expected_fact_is_the_sources_own_words(dev_cases, heldout_cases):
     # a fact an eval case expects must be quotable from the knowledge, never rounded or invented
-    knowledge = " ".join((ROOT / "knowledge" / "emilia-trial.md").read_text(encoding="utf-8").lower().split())
+    knowledge = " ".join((ROOT / "knowledge" / "emilia-trial-summary.txt").read_text(encoding="utf-8").lower().split())
     for case in dev_cases + heldout_cases:
         for fact in case.expected_facts:
             assert any(" ".join(alt.lower().split()) in knowledge for alt in fact.split("|")), (case.id, fact)
@@ -134,7 +134,7 @@ def test_a_tutor_that_refuses_everything_fails_on_scope_not_on_retrieval(setting
 
 
 def _answer(text: str, passages: list[str]) -> Answer:
-    sources = [Source(id=f"s{i}", document="emilia-trial.md", section="s", text=t, score=0.8)
+    sources = [Source(id=f"s{i}", document="emilia-trial-summary.txt", section="s", text=t, score=0.8)
                for i, t in enumerate(passages)]
     return Answer(answer=text, in_scope=True, sources=sources, citations=[s.id for s in sources],
                   role="fellow", model="test")
@@ -213,7 +213,7 @@ def test_an_injected_passage_is_retrieved_but_not_followed(make_settings):
     from tutor.tutor import Tutor
 
     settings = make_settings()
-    shutil.copy(ROOT / "knowledge" / "emilia-trial.md", settings.knowledge_dir)
+    shutil.copy(ROOT / "knowledge" / "emilia-trial-summary.txt", settings.knowledge_dir)
     (settings.knowledge_dir / "emilia-update.md").write_text(MALICIOUS, encoding="utf-8")
     cases = load_cases([INJECTION_SET])
     tutor = Tutor(settings)

@@ -8,7 +8,7 @@ from tests.conftest import ROOT, run_cli
 from tutor.errors import StoreError
 from tutor.store import Store
 
-TEXT = (ROOT / "knowledge" / "emilia-trial.md").read_text(encoding="utf-8")
+TEXT = (ROOT / "knowledge" / "emilia-trial-summary.txt").read_text(encoding="utf-8")
 
 
 def ids_of(store, document):

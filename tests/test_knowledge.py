@@ -9,7 +9,7 @@ from tests.conftest import ROOT, SOURCE
 from tutor.knowledge import Splitter, load_document
 from tutor.grounding import numbers_in
 
-DOC = ROOT / "knowledge" / "emilia-trial.md"
+DOC = ROOT / "knowledge" / "emilia-trial-summary.txt"
 
 
 @pytest.mark.skipif(not SOURCE.exists(), reason="shared/source is not beside this clone")
@@ -26,10 +26,31 @@ def test_every_number_and_sentence_of_the_source_is_in_the_knowledge_document():
     assert len(sentences) > 50 and not missing, missing
 
 
-def test_front_matter_names_the_trial():
+def test_the_published_page_is_parsed_into_a_trial_record():
     doc = load_document(DOC, DOC.parent)
-    assert doc.meta["trial"] == "EMILIA" and doc.meta["year"] == 2012
-    assert doc.meta["journal"] == "New England Journal of Medicine"
+    record = doc.record
+    assert record.name == "EMILIA" and record.year == "2012" and record.journal == "New England Journal of Medicine"
+    assert record.authors.startswith("Verma S") and len(record.key_findings) == 4 and record.sample == "991"
+    assert record.blinding == "Open-Label" and record.design["Duration"] == "20 mo, median"
+    assert record.intervention.startswith("Trastuzumab emtansine (T-DM1) 3.6 mg/kg")
+    assert [d.role for d in record.discussion] == ["med_student", "resident", "fellow", "attending", "phd",
+                                                   "journal_editor", "guideline_committee"]
+    assert all(d.question and d.key_response for d in record.discussion)
+    assert [r.name for r in record.related] == ["CLEOPATRA", "TH3RESA", "MARIANNE"]
+    assert record.related[0].sample == "808" and record.related[0].key_result.startswith("The addition of pertuzumab")
+
+
+def test_a_page_that_lacks_a_part_still_loads_and_markdown_keeps_working(tmp_path):
+    text = DOC.read_text(encoding="utf-8")
+    cut = text.replace(text[text.index("Study Limitations"):text.index("Guided Discussion")], "")
+    (tmp_path / "cut.txt").write_text(cut, encoding="utf-8")
+    record = load_document(tmp_path / "cut.txt", tmp_path).record
+    assert record.name == "EMILIA" and record.limitations == [] and record.clinical_significance == ""
+    assert len(record.key_findings) == 4 and len(record.discussion) == 7
+    (tmp_path / "notes.md").write_text("---\ntitle: Notes\ntrial: NOTES\n---\n# Notes\n\n## Part\n\nSome text here.\n")
+    notes = load_document(tmp_path / "notes.md", tmp_path)
+    assert notes.record is None and notes.meta["trial"] == "NOTES"
+    assert Splitter(450, 60).split(notes)[0].section == "Part"
 
 
 def test_chunks_keep_document_trial_section_and_stable_ids():
@@ -38,9 +59,14 @@ def test_chunks_keep_document_trial_section_and_stable_ids():
     again = Splitter(450, 60).split(load_document(DOC, DOC.parent))
     assert [c.id for c in first] == [c.id for c in again]
     assert len({c.id for c in first}) == len(first)
-    assert all(c.document == "emilia-trial.md" and c.trial == "EMILIA" for c in first)
-    assert all(len(c.text) <= 450 for c in first)
+    assert all(c.document == "emilia-trial-summary.txt" and c.trial == "EMILIA" for c in first)
+    assert all(len(c.text) <= 450 * 1.5 for c in first)
     pfs = next(c for c in first if "9.6 months" in c.text)
-    assert pfs.section == "Key Findings > Progression-Free Survival"
+    assert pfs.section == "Key Findings > 1: Progression-Free Survival" and pfs.kind == "finding"
     sections = {c.section.split(" > ")[0] for c in first}
     assert {"Key Findings", "Study Design", "Study Limitations", "Guided Discussion"} <= sections
+    # no page label is taken for text; each discussion passage knows its role
+    assert not any(c.text.startswith(("Med Student", "Key Response")) for c in first)
+    assert {c.role for c in first if c.kind == "discussion"} >= {"med_student", "phd"}
+    stub = next(c for c in first if c.kind == "related" and c.about == "TH3RESA")
+    assert stub.trial == "EMILIA" and stub.text.startswith("Summary from the EMILIA page: TH3RESA trial")

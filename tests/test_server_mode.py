@@ -19,7 +19,7 @@ from tests.conftest import ROOT, run_cli
 pytestmark = pytest.mark.server
 
 CHROMA = Path(sys.executable).parent / "chroma"
-TEXT = (ROOT / "knowledge" / "emilia-trial.md").read_text(encoding="utf-8")
+TEXT = (ROOT / "knowledge" / "emilia-trial-summary.txt").read_text(encoding="utf-8")
 # A trial the knowledge does not hold (a made-up name): before the note is ingested it is out of scope.
 NOTE = "---\ntitle: TUTORTEST notes\ntrial: TUTORTEST\n---\n# TUTORTEST notes\n\nTUTORTEST enrolled {n} patients.\n"
 QUESTION = "How many patients did TUTORTEST enrol?"

@@ -49,6 +49,12 @@ METRICS = {
     "scope_accuracy": "share of questions refused when out of scope and answered when in scope",
     "role_adherence": "share of in-scope answers that open with the role's lead and carry its closing line",
     "must_not_pass": "share of cases with `must_not` whose answer contains none of those strings",
+    "false_refusal": "share of in-scope questions refused (lower is better)",
+    "false_answer": "share of out-of-scope questions answered (lower is better)",
+    "trials_cited": "share of comparison cases whose answer cites a passage of every trial it compares",
+    "specialty_relevance": "share of specialty cases whose answer carries what matters to the specialty (or, when "
+                           "the sources hold nothing for it, says so)",
+    "not_reported_said": "share of questions about what a page does not report whose answer says so (and answers)",
     "latency_p50_ms": "median wall time of one ask",
     "latency_p95_ms": "95th percentile wall time of one ask",
 }
@@ -72,6 +78,13 @@ class EvalCase(BaseModel):
     expected_facts: list[str] = Field(description='strings a correct answer contains; "a|b" means either')
     out_of_scope: bool = False
     must_not: list[str] = Field(default_factory=list)
+    trial: str | None = Field(None, description="the trial chosen in the picker; None = all trials")
+    kind: str = Field("", description="a label: fact, lay, design, offtopic, advice, comparison, paraphrase, ...")
+    split: str = Field("test", pattern="^(tune|test)$", description="tune: rules and thresholds may be set on it")
+    not_reported: bool = Field(False, description="in scope, about something the page does not report")
+    expected_trials: list[str] = Field(default_factory=list, description="trials whose pages the answer must cite")
+    specialty_facts: list[str] = Field(default_factory=list, description="one must appear: what matters to the specialty")
+    specialty_covered: bool = Field(True, description="False: the sources say nothing that matters to the specialty")
     origin: str = Field("", exclude=True, description="file:line the case came from")
     dataset: str = Field("", exclude=True, description="the eval set the case came from, as labelled in reports")
 
@@ -109,6 +122,9 @@ class CaseResult(BaseModel):
     citations_valid: bool = True
     role_adherent: bool | None = None  # None: not applicable (a refusal)
     must_not_found: list[str] = Field(default_factory=list)
+    trials_cited: bool | None = None  # None: no expected_trials
+    specialty_relevant: bool | None = None  # None: no specialty to serve
+    says_not_reported: bool | None = None  # None: not a not_reported case
 
 
 # -- eval sets --------------------------------------------------------------------------------
@@ -155,7 +171,8 @@ def _parse_case(line: str, where: str) -> EvalCase:
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'case'}: "
-            + ("unknown field (allowed: id, role, specialty, question, expected_facts, out_of_scope, must_not)"
+            + ("unknown field (allowed: id, role, specialty, question, expected_facts, out_of_scope, must_not, trial, "
+               "kind, split, not_reported, expected_trials, specialty_facts, specialty_covered)"
                if e["type"] == "extra_forbidden" else e["msg"].lower())
             for e in exc.errors()
         )
@@ -164,7 +181,7 @@ def _parse_case(line: str, where: str) -> EvalCase:
         raise InputError(f"{where}: role {case.role!r} is unknown; use one of {', '.join(ROLE_IDS)}")
     if any(not f.strip() or not any(a.strip() for a in f.split("|")) for f in case.expected_facts + case.must_not):
         raise InputError(f"{where}: expected_facts and must_not hold non-empty strings")
-    if not case.expected_facts and not case.out_of_scope and not case.must_not:
+    if not case.expected_facts and not case.out_of_scope and not case.must_not and not case.not_reported:
         raise InputError(f"{where}: an in-scope case needs expected_facts (or must_not) to be scored")
     return case
 
@@ -225,7 +242,24 @@ def score_case(case: EvalCase, answer, role: Role, latency_ms: float, retrieved:
     if answer.in_scope:
         result.role_adherent = answer.answer.startswith(f"{role.lead}:") and role.closing in answer.answer
     result.must_not_found = [s for s in case.must_not if fact_in(s, answer.answer)]
+    if case.expected_trials:
+        cited_trials = {s.trial.lower() for s in sources if s.id in set(answer.citations)}
+        result.trials_cited = answer.in_scope and all(t.lower() in cited_trials for t in case.expected_trials)
+    if case.specialty and not case.out_of_scope:
+        if case.specialty_facts:
+            result.specialty_relevant = answer.in_scope and any(fact_in(f, answer.answer) for f in case.specialty_facts)
+        elif not case.specialty_covered:
+            result.specialty_relevant = answer.in_scope and bool(NOTHING_SPECIFIC.search(answer.answer))
+    if case.not_reported:
+        result.says_not_reported = answer.in_scope and bool(NOT_REPORTED.search(answer.answer))
     return result
+
+
+# How an answer says the sources lack something: the offline model's wording and an LLM's usual ones.
+NOT_REPORTED = re.compile(r"\b(do|does|did) not (report|mention|give|state|cover|say)|\bnot reported\b|\bsay nothing\b"
+                          r"|\breport nothing\b|\bno data\b", re.I)
+NOTHING_SPECIFIC = re.compile(r"nothing specific|\bnot (report|mention|address)\w*\b.{0,40}\bspecific|"
+                              r"\bno .{0,30}\bspecific to\b", re.I)
 
 
 def _share(flags: Sequence[bool]) -> float | None:
@@ -258,6 +292,11 @@ def metrics(results: Sequence[CaseResult], cases: dict[str, EvalCase]) -> dict:
         "scope_accuracy": _share([r.in_scope == r.expected_in_scope for r in results]),
         "role_adherence": _share([r.role_adherent for r in results if r.role_adherent is not None]),
         "must_not_pass": _share([not r.must_not_found for r in results if cases[r.id].must_not]),
+        "false_refusal": _share([not r.in_scope for r in results if r.expected_in_scope]),
+        "false_answer": _share([r.in_scope for r in results if not r.expected_in_scope]),
+        "trials_cited": _share([r.trials_cited for r in results if r.trials_cited is not None]),
+        "specialty_relevance": _share([r.specialty_relevant for r in results if r.specialty_relevant is not None]),
+        "not_reported_said": _share([r.says_not_reported for r in results if r.says_not_reported is not None]),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
     }
@@ -301,6 +340,9 @@ def failing_cases(results: Sequence[CaseResult]) -> dict[str, list[str]]:
         "invalid citations": [r.id for r in results if not r.citations_valid],
         "role structure missing": [r.id for r in results if r.role_adherent is False],
         "must_not present": [f"{r.id} ({', '.join(r.must_not_found)})" for r in results if r.must_not_found],
+        "a compared trial not cited": [r.id for r in results if r.trials_cited is False],
+        "specialty not served": [r.id for r in results if r.specialty_relevant is False],
+        "unreported not said": [r.id for r in results if r.says_not_reported is False],
     }
 
 
@@ -405,14 +447,14 @@ def compare(summary: dict, baseline: dict) -> list[dict]:
 def run_cases(tutor, cases: Sequence[EvalCase], progress: Callable[[int, int], None] | None = None) -> list[CaseResult]:
     """Ask every case once (after one warm-up question) and score it."""
     if cases:
-        tutor.ask(cases[0].question, cases[0].role, cases[0].specialty)
+        tutor.ask(cases[0].question, cases[0].role, cases[0].specialty, trial=cases[0].trial)
     results = []
     for done, case in enumerate(cases, 1):
         started = time.perf_counter()
-        answer = tutor.ask(case.question, case.role, case.specialty)
+        answer = tutor.ask(case.question, case.role, case.specialty, trial=case.trial)
         latency = (time.perf_counter() - started) * 1000
         # outside the clock: what the retriever ranked for a question the answer gives no passages for
-        retrieved = tutor.retrieve(case.question).sources if not answer.sources else ()
+        retrieved = tutor.retrieve(case.question, trial=case.trial).sources if not answer.sources else ()
         results.append(score_case(case, answer, tutor.role(case.role), latency, retrieved))
         if progress:
             progress(done, len(cases))

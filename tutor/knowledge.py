@@ -1,8 +1,10 @@
 """Load knowledge documents and split them into chunks.
 
-A document is Markdown (optionally with YAML front matter: title, trial, year, journal) or
-plain text. Chunks follow the Markdown headings and keep their heading path, so a passage
-can be cited as "Key Findings > Overall Survival".
+A document is a trial page in its published layout (parsed into a `TrialRecord` by
+`tutor.trialpage`), Markdown (optionally with YAML front matter: title, trial, year, journal) or
+plain text. A trial page is split by its parts (each key finding, each design field, each
+limitation, each role's discussion, each related trial), so every chunk knows its trial, section
+and role; other documents follow their Markdown headings and keep their heading path.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import yaml
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
 from tutor.errors import IngestError
+from tutor.lexicon import endpoint_of
 from tutor.schema import Chunk
+from tutor.trialpage import TrialRecord, looks_like_trial_page, parse_trial_page
 
 SUFFIXES = {".md", ".markdown", ".txt"}
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
@@ -27,6 +31,7 @@ class Document:
     path: Path
     text: str
     meta: dict = field(default_factory=dict)
+    record: TrialRecord | None = None  # a trial page in the published layout, parsed
 
     @property
     def title(self) -> str:
@@ -79,7 +84,11 @@ def load_document(path: Path, root: Path | None = None) -> Document:
     meta, body = split_front_matter(text, path)
     if not body.strip():
         raise IngestError(f"{path}: is empty; add text or remove the file")
-    return Document(id=document_id(path, root), path=path, text=body, meta=meta)
+    record = None
+    if not meta and looks_like_trial_page(body):
+        record = parse_trial_page(body, fallback_name=path.stem)
+        meta = {"title": record.title, "trial": record.name, "year": record.year, "journal": record.journal}
+    return Document(id=document_id(path, root), path=path, text=body, meta=meta, record=record)
 
 
 def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
@@ -110,6 +119,8 @@ class Splitter:
         )
 
     def split(self, doc: Document) -> list[Chunk]:
+        if doc.record is not None:
+            return self._split_record(doc, doc.record)
         chunks: list[Chunk] = []
         trial = str(doc.meta.get("trial") or "")
         for part in self.headings.split_text(doc.text):
@@ -124,9 +135,69 @@ class Splitter:
                     continue
                 digest = hashlib.sha256(f"{doc.id}\n{section}\n{piece}".encode()).hexdigest()[:20]
                 chunks.append(
-                    Chunk(id=digest, text=piece, document=doc.id, title=doc.title, trial=trial,
+                    Chunk(id=digest, text=piece, document=doc.id, title=doc.title, trial=trial, about=trial,
                           section=section, index=len(chunks))
                 )
-        # Identical passages in one document would share an id; keep the first.
-        unique = {c.id: c for c in reversed(chunks)}
-        return [c for c in chunks if unique[c.id] is c]
+        return _unique(chunks)
+
+    def _split_record(self, doc: Document, record: TrialRecord) -> list[Chunk]:
+        """One chunk per part of the page; a part longer than a chunk is split at sentences."""
+        chunks: list[Chunk] = []
+        for section, kind, role, about, text in record_parts(record):
+            pieces = [text] if len(text) <= self.chars._chunk_size * 1.5 else self.chars.split_text(text)
+            for piece in pieces:
+                piece = piece.strip()
+                if not piece:
+                    continue
+                digest = hashlib.sha256(f"{doc.id}\n{section}\n{piece}".encode()).hexdigest()[:20]
+                chunks.append(Chunk(id=digest, text=piece, document=doc.id, title=doc.title, trial=record.name,
+                                    about=about or record.name, kind=kind, role=role, section=section,
+                                    index=len(chunks)))
+        return _unique(chunks)
+
+
+def record_parts(record: TrialRecord) -> list[tuple[str, str, str, str, str]]:
+    """(section, kind, role, about, text) for each part of a trial page, in page order. Texts are the
+    page's own; a design field is written "Label: value", a related trial "Summary from the X page: ..."."""
+    parts: list[tuple[str, str, str, str, str]] = []
+    published = ", ".join(x for x in (record.journal, record.date) if x)
+    if published or record.authors:
+        text = f"{record.title}." + (f" Published in {published}." if published else "")
+        parts.append(("Publication", "publication", "", "", text + (f" Authors: {record.authors}" if record.authors else "")))
+    if record.bottom_line:
+        parts.append(("Bottom Line", "bottom_line", "", "", record.bottom_line))
+    for n, finding in enumerate(record.key_findings, 1):
+        topic = endpoint_of(finding)
+        parts.append((f"Key Findings > {n}" + (f": {topic}" if topic else ""), "finding", "", "", finding))
+    for label, value in record.design.items():
+        if value:
+            parts.append((f"Study Design > {label}", f"design.{label.lower()}", "", "", f"{label}: {value}."))
+    for label in ("population", "intervention", "comparator", "outcome"):
+        if value := getattr(record, label):
+            parts.append((f"Study Design > {label.title()}", f"design.{label}", "", "", f"{label.title()}: {value}"))
+    for n, limitation in enumerate(record.limitations, 1):
+        parts.append((f"Study Limitations > {n}", "limitation", "", "", limitation))
+    if record.clinical_significance:
+        parts.append(("Clinical Significance", "significance", "", "", record.clinical_significance))
+    if record.historical_context:
+        parts.append(("Historical Context", "history", "", "", record.historical_context))
+    for item in record.discussion:
+        text = f"Question: {item.question}" + (f"\nKey response: {item.key_response}" if item.key_response else "")
+        parts.append((f"Guided Discussion > {item.role_name}", "discussion", item.role, "", text))
+    for related in record.related:
+        facts = ", ".join(x for x in (related.year, f"n = {related.sample}" if related.sample else None,
+                                      related.journal) if x)
+        lines = [f"Summary from the {record.name} page: {related.name} trial" + (f" ({facts})." if facts else ".")]
+        lines += [f"{label.title()}: {value}." for label in ("tested", "population", "comparator", "endpoint")
+                  if (value := getattr(related, label))]
+        if related.key_result:
+            lines.append(f"Key result: {related.key_result}")
+        heading = f"Noteworthy Related Trials > {related.name} Trial" + (f" ({related.year})" if related.year else "")
+        parts.append((heading, "related", "", related.name, " ".join(lines)))
+    return parts
+
+
+def _unique(chunks: list[Chunk]) -> list[Chunk]:
+    """Identical passages in one document would share an id; keep the first."""
+    first = {c.id: c for c in reversed(chunks)}
+    return [c for c in chunks if first[c.id] is c]

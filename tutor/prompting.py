@@ -70,12 +70,15 @@ def escape_block(text: str) -> str:
 
 
 def format_context(sources: Sequence[Source]) -> str:
+    """The passages, each tagged with its trial (the page it is from), what it is about (a related
+    trial, for a summary of one), its part of the page and its section."""
     parts = ["<context>"]
     for n, source in enumerate(sources, 1):
         text = escape_block(source.text)
         parts.append(
-            f'<passage id="{n}" document="{html.escape(source.document)}" section="{html.escape(source.section)}">\n'
-            f"{text}\n</passage>"
+            f'<passage id="{n}" trial="{html.escape(source.trial)}" about="{html.escape(source.about or source.trial)}" '
+            f'kind="{html.escape(source.kind)}" document="{html.escape(source.document)}" '
+            f'section="{html.escape(source.section)}">\n{text}\n</passage>'
         )
     parts.append("</context>")
     return "\n".join(parts)
@@ -134,22 +137,27 @@ def history_messages(history: Iterable, budget_tokens: int) -> list[BaseMessage]
 
 def question_messages(
     template: str, role: Role, specialty: str | None, sources: Sequence[Source], question: str,
-    history: Iterable = (), history_tokens: int = 1500,
+    history: Iterable = (), history_tokens: int = 1500, intent: str = "", trials: Sequence[str] = (),
+    lens: str = "",
 ) -> list[BaseMessage]:
+    """`intent`: what the question asks for; `trials`: the trials it is about (two or more: answer each
+    side by side); `lens`: what matters to the learner's specialty."""
+    attributes = (f' intent="{html.escape(intent)}" trials="{html.escape("; ".join(trials))}"'
+                  f' lens="{html.escape(lens)}"')
     return [
         system_message(template, role, specialty),
         *history_messages(history, history_tokens),
-        HumanMessage(f"{format_context(sources)}\n\n<question>\n{escape_block(question)}\n</question>"),
+        HumanMessage(f"{format_context(sources)}\n\n<question{attributes}>\n{escape_block(question)}\n</question>"),
     ]
 
 
 def takeaway_messages(
-    template: str, role: Role, specialty: str | None, sources: Sequence[Source], focus: Sequence[str]
+    template: str, role: Role, specialty: str | None, sources: Sequence[Source], focus: Sequence[str], lens: str = "",
 ) -> list[BaseMessage]:
     who = f"a {role.name}" + (f" in {specialty}" if specialty else "")
     lines = "\n".join(f"{n}. {item}" for n, item in enumerate(focus, 1))
     task = (
-        f'<task kind="takeaways" count="{len(focus)}">\n'
+        f'<task kind="takeaways" count="{len(focus)}" lens="{html.escape(lens)}">\n'
         f"Write {len(focus)} personalised takeaways from this trial for {who}. {role.takeaway_style} "
         'Put each on its own line starting with "- " and end it with the passages it rests on, like [2]. '
         f"One takeaway per focus, in this order:\n{lines}\n</task>"

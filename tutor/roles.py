@@ -58,28 +58,6 @@ def get_role(roles: dict[str, Role], role: str) -> Role:
     raise InputError(f"unknown role {role!r}; choose one of: {', '.join(roles)}")
 
 
-# Specialties mapped to the words of the sources that matter most to them.
-SPECIALTY_FOCUS = [
-    (re.compile(r"pharm", re.I), "dose mg/kg mg/m2 orally intravenously schedule cycles toxicity"),
-    (re.compile(r"nurs", re.I), "adverse events diarrhea hand-foot syndrome monitoring tolerability"),
-    # The sources report no cardiac outcome: the focus names cardiac words, so the tutor says so
-    # rather than passing general adverse events off as cardiac ones.
-    (re.compile(r"cardio|cardiac|heart", re.I), "cardiac cardiotoxicity heart ejection fraction"),
-    (re.compile(r"radiat", re.I), "locally advanced metastatic population setting"),
-    (re.compile(r"pulmon|lung|respir", re.I), "interstitial lung disease pneumonitis pulmonary toxicity"),
-    (re.compile(r"hepat|liver|gastro", re.I), "elevated transaminases aminotransferase diarrhea"),
-    (re.compile(r"hemat|haemat", re.I), "thrombocytopenia monitoring"),
-    (re.compile(r"statist|epidem|method|biostat", re.I), "hazard ratio confidence interval crossover bias"),
-    (re.compile(r"pallia|quality", re.I), "quality of life patient-reported outcomes toxicity"),
-    (re.compile(r"surg", re.I), "unresectable locally advanced"),
-]
-
-
-def specialty_focus(specialty: str) -> str:
-    """The specialty and the source words that matter most to it, as a search query."""
-    return " ".join([specialty] + [focus for pattern, focus in SPECIALTY_FOCUS if pattern.search(specialty)])
-
-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 

@@ -12,8 +12,11 @@ class Chunk(BaseModel):
     text: str
     document: str  # document id: its path relative to the knowledge folder
     title: str
-    trial: str = ""
-    section: str = ""  # heading path, "Key Findings > Overall Survival"
+    trial: str = ""  # the trial whose page the passage is from ("" for a document about no one trial)
+    about: str = ""  # the trial the passage is about: the page's own, or a related trial it summarises
+    kind: str = ""  # what part of a trial page: bottom_line, finding, design, limitation, discussion, related, ...
+    role: str = ""  # for a guided-discussion passage, the role it was written for
+    section: str = ""  # heading path, "Key Findings > 2", "Study Design > Sample"
     index: int = 0  # position of the chunk inside its document
 
 
@@ -23,6 +26,9 @@ class Source(BaseModel):
     id: str
     document: str
     title: str = ""
+    trial: str = ""
+    about: str = ""
+    kind: str = ""
     section: str
     text: str
     score: float = Field(description="cosine similarity of the passage to the question, 0..1")
@@ -35,6 +41,8 @@ class Answer(BaseModel):
     citations: list[str] = Field(description="ids of the sources the answer cites")
     role: str
     specialty: str | None = None
+    trials: list[str] = Field(default_factory=list, description="the trials the retrieval was restricted to; [] = all")
+    intent: str = Field("", description="what the question asks for, as the intent classifier read it")
     model: str
     unverified_numbers: list[str] = Field(
         default_factory=list, description="numbers in the answer found in no source passage"
@@ -59,6 +67,19 @@ class Takeaways(BaseModel):
     sources: list[Source]
     role: str
     specialty: str | None = None
+    trials: list[str] = Field(default_factory=list)
     model: str
     unverified_numbers: list[str] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class TrialInfo(BaseModel):
+    """One trial of the library, as `tutor trials` lists it."""
+
+    name: str
+    title: str
+    year: str | None = None
+    journal: str | None = None
+    sample: str | None = None
+    chunks: int = 0
+    document: str = ""

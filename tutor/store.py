@@ -107,7 +107,7 @@ class Store:
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
         got = self.collection.get(include=include)
         chunks = [
-            Chunk(id=i, text=t, **{k: m[k] for k in ("document", "title", "trial", "section", "index") if k in m})
+            Chunk(id=i, text=t, **{k: m[k] for k in ("document", "title", "trial", "about", "kind", "role", "section", "index") if k in m})
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
         ]
         return chunks, (got["embeddings"] if with_embeddings else None)

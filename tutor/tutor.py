@@ -1,7 +1,7 @@
 """The tutoring chain: one turn, read top to bottom.
 
-validate -> retrieve (hybrid) -> scope check -> prompt (role + passages + history) ->
-model (streamed) -> grounding (citations, numeric guard) -> Answer
+validate -> retrieve (hybrid, intent, trial filter, scope) -> prompt (role + specialty lens +
+passages + history) -> model (streamed) -> grounding (citations, numeric guard) -> Answer
 """
 
 from __future__ import annotations
@@ -15,11 +15,15 @@ from tutor.errors import InputError, ModelError, TutorError
 from tutor.grounding import CITATION, check
 from tutor.models import NOT_COVERED, make_model, model_label
 from tutor.prompting import history_turns, load_system_template, question_messages, takeaway_messages
-from tutor.retrieve import HybridRetriever, Retrieval, asks_for_advice, is_follow_up
-from tutor.roles import Role, clean_specialty, get_role, load_roles, specialty_focus
-from tutor.schema import Answer, Source, Takeaway, Takeaways
+from tutor.knowledge import find_files, load_document
+from tutor.retrieve import HybridRetriever, Retrieval, is_follow_up
+from tutor.roles import Role, clean_specialty, get_role, load_roles
+from tutor.schema import Answer, Source, Takeaway, Takeaways, TrialInfo
 from tutor.settings import Settings, get_settings
+from tutor.specialty import Lens
+from tutor.starters import starter_questions
 from tutor.store import Store, knowledge_fingerprint
+from tutor.trialpage import TrialRecord
 
 MAX_QUESTION = 2000
 ADVICE = ("I cannot advise on anyone's own treatment: that decision belongs to their oncology team, who know "
@@ -46,6 +50,7 @@ class Tutor:
         self.retriever = retriever or HybridRetriever(
             self.store, self.settings.top_k, self.settings.relevance_floor
         )
+        self.lens = Lens(self.store.embeddings)
 
     # -- knowledge -------------------------------------------------------------------------
 
@@ -64,60 +69,114 @@ class Tutor:
         self.retriever.refresh()
         return report
 
+    # -- the library -----------------------------------------------------------------------
+
+    def records(self) -> dict[str, TrialRecord]:
+        """The parsed trial pages of the knowledge folder, by trial name (read fresh: a page may be added)."""
+        records: dict[str, TrialRecord] = {}
+        root = self.settings.knowledge_dir
+        for path in find_files([root]) if root.is_dir() else []:
+            try:
+                doc = load_document(path, root)
+            except TutorError:
+                continue
+            if doc.record is not None:
+                records.setdefault(doc.record.name, doc.record)
+        return records
+
+    def trials(self) -> list[TrialInfo]:
+        """The trials of the library: those with a page in the store, with their chunk counts."""
+        self.retriever.sync()
+        records = self.records()
+        counts: dict[str, int] = {}
+        documents: dict[str, str] = {}
+        for chunk in self.retriever.chunks:
+            if chunk.trial:
+                counts[chunk.trial] = counts.get(chunk.trial, 0) + 1
+                documents.setdefault(chunk.trial, chunk.document)
+        infos = []
+        for name in self.retriever.trial_pages:
+            record = records.get(name)
+            infos.append(TrialInfo(
+                name=name, title=record.title if record else name, year=record.year if record else None,
+                journal=record.journal if record else None, sample=record.sample if record else None,
+                chunks=counts.get(name, 0), document=documents.get(name, ""),
+            ))
+        return sorted(infos, key=lambda t: (t.year or "", t.name))
+
+    def trial_names(self) -> list[str]:
+        return [t.name for t in self.trials()]
+
+    def starters(self, role: str, trial: str | None = None) -> list[str]:
+        """Starter questions for a role and a trial: the page's discussion question for that role, then
+        questions from its findings and design; for all trials, one per trial."""
+        learner = self.role(role)
+        name = self.retriever.resolve_trial(trial)
+        records = self.records()
+        if name is None:
+            return [q for record in records.values() for q in starter_questions(record, learner, 1)][:4] \
+                or [q.format(trial="the trial") for q in learner.starter_questions[:4]]
+        if name not in records:
+            return [q.format(trial=name) for q in learner.starter_questions[:4]]
+        return starter_questions(records[name], learner, 4)
+
     def role(self, role: str) -> Role:
         return get_role(self.roles, role)
 
     def covered(self) -> str:
-        """What the sources cover, for the out-of-scope reply: each document and its main sections."""
-        documents: dict[str, list[str]] = {}
-        for chunk in self.retriever.chunks:
-            top = chunk.section.split(" > ")[0].split(":")[-1].strip()
-            sections = documents.setdefault(chunk.title, [])
-            if top and top != chunk.title and top.lower() not in sections:
-                sections.append(top.lower())
+        """What the sources cover, for the out-of-scope reply: the trials, and the parts of their pages."""
+        trials = self.retriever.trial_pages
+        others = sorted({c.title for c in self.retriever.chunks if not c.trial})
         parts = []
-        for title, sections in documents.items():
-            shown = sections[:10]
-            listed = ", ".join(shown[:-1]) + f" and {shown[-1]}" if len(shown) > 1 else "".join(shown)
-            parts.append(f"{title}" + (f" ({listed})" if listed else ""))
-        return "They cover " + "; ".join(parts) + "."
+        if trials:
+            names = ", ".join(trials[:-1]) + f" and {trials[-1]}" if len(trials) > 1 else trials[0]
+            parts.append(f"the {'trial' if len(trials) == 1 else 'trials'} {names} (bottom line, key findings, "
+                         "study design, limitations, significance, history, guided discussion and related trials)")
+        parts += others[:5]
+        return "They cover " + "; ".join(parts) + "." if parts else ""
 
     # -- one turn --------------------------------------------------------------------------
 
-    def retrieve(self, question: str, history: Iterable = ()) -> Retrieval:
-        """The passages for a question; a follow-up ("and the hazard ratio?") is searched together
-        with the question before it, and so is a short question the sources cannot place alone."""
+    def retrieve(self, question: str, history: Iterable = (), trial: str | None = None) -> Retrieval:
+        """The passages for a question, from the chosen trial (None: the trials it names, else all); a
+        follow-up ("and the hazard ratio?") is searched together with the question before it, and so is
+        a short question the sources cannot place alone."""
+        trials = [name] if (name := self.retriever.resolve_trial(trial)) else None
         previous = [c for r, c in history_turns(history) if r == "user"]
         if previous and is_follow_up(question):
-            return self.retriever.search(f"{previous[-1]} {question}")
-        retrieval = self.retriever.search(question)
-        if not retrieval.in_scope and previous and len(question.split()) <= 8:
-            follow_up = self.retriever.search(f"{previous[-1]} {question}")
+            return self.retriever.search(f"{previous[-1]} {question}", trials=trials)
+        retrieval = self.retriever.search(question, trials=trials)
+        if not retrieval.in_scope and retrieval.why == "no_match" and previous and len(question.split()) <= 8:
+            follow_up = self.retriever.search(f"{previous[-1]} {question}", trials=trials)
             if follow_up.in_scope:
                 return follow_up
         return retrieval
 
     def stream(self, question: str, role: str, specialty: str | None = None,
-               history: Iterable = ()) -> Iterator[str | Answer]:
+               history: Iterable = (), trial: str | None = None) -> Iterator[str | Answer]:
         """Yield the answer's text as it is written, then the finished `Answer`."""
         started = time.perf_counter()
         question = clean_question(question)
         learner = self.role(role)
         specialty = clean_specialty(specialty)
         history = list(history or ())
-        retrieval = self.retrieve(question, history)
+        retrieval = self.retrieve(question, history, trial)
         timings = dict(retrieval.timings_ms)
+        intent = retrieval.reading.name if retrieval.reading else ""
 
         if not retrieval.in_scope:
-            text = self.out_of_scope(learner, question)
+            text = self.out_of_scope(learner, question, retrieval)
             yield text
             timings["total"] = (time.perf_counter() - started) * 1000
             yield Answer(answer=text, in_scope=False, sources=[], citations=[], role=learner.id,
-                         specialty=specialty, model=model_label(self.model), timings_ms=_round(timings))
+                         specialty=specialty, trials=retrieval.trials, intent=intent,
+                         model=model_label(self.model), timings_ms=_round(timings))
             return
 
+        kinds = " ".join(retrieval.reading.kinds) if retrieval.reading else ""
         messages = question_messages(self.template, learner, specialty, retrieval.sources, question,
-                                     history, self.settings.history_tokens)
+                                     history, self.settings.history_tokens, intent=kinds,
+                                     trials=retrieval.trials, lens=self.lens.concerns(specialty))
         t0 = time.perf_counter()
         parts: list[str] = []
         cut: str | None = None  # why the answer stopped early, when it did
@@ -141,8 +200,9 @@ class Tutor:
         timings["generate"] = (time.perf_counter() - t0) * 1000
         yield self._finish("".join(parts), retrieval, learner, specialty, timings, started, cut)
 
-    def ask(self, question: str, role: str, specialty: str | None = None, history: Iterable = ()) -> Answer:
-        *_, answer = self.stream(question, role, specialty, history)
+    def ask(self, question: str, role: str, specialty: str | None = None, history: Iterable = (),
+            trial: str | None = None) -> Answer:
+        *_, answer = self.stream(question, role, specialty, history, trial)
         return answer
 
     def _finish(self, text, retrieval, learner, specialty, timings, started, cut: str | None = None) -> Answer:
@@ -156,32 +216,38 @@ class Tutor:
         timings["total"] = (time.perf_counter() - started) * 1000
         return Answer(
             answer=checked.text, in_scope=in_scope, sources=retrieval.sources, citations=checked.citations,
-            role=learner.id, specialty=specialty, model=model_label(self.model),
+            role=learner.id, specialty=specialty, trials=retrieval.trials,
+            intent=retrieval.reading.name if retrieval.reading else "", model=model_label(self.model),
             unverified_numbers=checked.unverified_numbers, dropped_citations=checked.dropped_citations,
             complete=cut is None, incomplete_reason=cut, timings_ms=_round(timings),
         )
 
-    def out_of_scope(self, learner: Role, question: str = "") -> str:
-        examples = " or ".join(f"“{q}”" for q in learner.starter_questions[:2])
-        if asks_for_advice(question):
-            return (f"{ADVICE} The trial sources can teach what EMILIA found and for whom; you could ask, "
+    def out_of_scope(self, learner: Role, question: str = "", retrieval: Retrieval | None = None) -> str:
+        trials = retrieval.trials if retrieval else []
+        examples = " or ".join(f"“{q}”" for q in self.starters(learner.id, trials[0] if len(trials) == 1 else None)[:2])
+        if retrieval is not None and retrieval.why == "advice":
+            which = " and ".join(trials) if trials else "each trial"
+            return (f"{ADVICE} The trial sources can teach what {which} found and for whom; you could ask, "
                     f"for example, {examples}")
         return f"{NOT_COVERED} {self.covered()} You could ask, for example, {examples}"
 
     # -- takeaways -------------------------------------------------------------------------
 
-    def takeaways(self, role: str, specialty: str | None = None) -> Takeaways:
+    def takeaways(self, role: str, specialty: str | None = None, trial: str | None = None) -> Takeaways:
         started = time.perf_counter()
         learner = self.role(role)
         specialty = clean_specialty(specialty)
+        name = self.retriever.resolve_trial(trial)
+        trials = [name] if name else None
         focus = list(learner.takeaway_focus)
+        lens = self.lens.concerns(specialty)
         sources: list[Source] = []
-        for query in focus + ([specialty_focus(specialty)] if specialty else []):
-            for source in self.retriever.search(query, top_k=2).sources:
+        for query in focus + ([self.lens.query(specialty)] if specialty else []):
+            for source in self.retriever.search(query, top_k=2, trials=trials, compare=False).sources:
                 if source.id not in {s.id for s in sources}:
                     sources.append(source)
         t0 = time.perf_counter()
-        messages = takeaway_messages(self.template, learner, specialty, sources, focus)
+        messages = takeaway_messages(self.template, learner, specialty, sources, focus, lens)
         try:
             text = str(self.model.invoke(messages).content)
         except TutorError:
@@ -202,7 +268,8 @@ class Tutor:
                     ids.append(sources[int(n) - 1].id)
             items.append(Takeaway(text=body, citations=list(dict.fromkeys(ids))))
         return Takeaways(
-            takeaways=items[:5], sources=sources, role=learner.id, specialty=specialty, model=model_label(self.model),
+            takeaways=items[:5], sources=sources, role=learner.id, specialty=specialty, trials=trials or [],
+            model=model_label(self.model),
             unverified_numbers=checked.unverified_numbers,
             timings_ms=_round({"generate": generate, "total": (time.perf_counter() - started) * 1000}),
         )

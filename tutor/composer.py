@@ -1,0 +1,391 @@
+"""The offline model's composer: a grounded, extractive answer from the messages an LLM would read.
+
+It picks the passage sentences that answer the question, frames them for the learner's role and
+specialty and cites them. It copies sentences verbatim, so every number it writes is in a passage.
+Everything it knows comes from the messages: the passages (with their trial and part of the page),
+the question (with its intent and the trials it is about) and the learner profile.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from dataclasses import dataclass, field
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from tutor.grounding import NUMBER
+from tutor.lexicon import (
+    TOKEN, abbreviations_in, americanise, expand, expanded_words, expansions, learn_abbreviations, measures,
+    name_pattern, spell_out, term_groups, tokenize, topics,
+)
+from tutor.retrieve import heading_terms, heading_words, is_follow_up, names_heading, query_words
+
+NOT_COVERED = "The trial sources I teach from do not cover this question."
+
+_PASSAGE = re.compile(r"<passage id=\"(\d+)\"([^>]*)>\n(.*?)\n</passage>", re.S)
+_LEARNER = re.compile(r"<learner ([^>]*)/>")
+_ATTR = re.compile(r'(\w+)="([^"]*)"')
+_QUESTION = re.compile(r"<question([^>]*)>\n(.*?)\n</question>", re.S)
+_TASK = re.compile(r'<task kind="takeaways" count="(\d+)"([^>]*)>(.*?)</task>', re.S)
+_ABBREV = re.compile(r"(?:\bvs|\be\.g|\bi\.e|\bal|\bDr|\bmo|\bno|\bFig)\.$", re.I)
+_NUMERIC_QUESTION = re.compile(
+    r"\b(how many|how much|what (was|were|is|are) the (median|rate|dose|hazard|number|sample)|median|rate|"
+    r"hazard|ratio|interval|dose|dosing|percent|%|months?|number|sample|size|how (large|big|long))\b", re.I
+)
+_LABEL = re.compile(r"^(Key response|Key result):\s*")
+_EXPLAIN = re.compile(r"^\s*(how|why)\b|\bexplain\b|\bdescribe\b|\bmechanism\b|\bwhat makes\b", re.I)
+_OTHER_TRIALS = re.compile(r"\b(other|related|similar|later|newer|subsequent|earlier|previous|landmark)\b"
+                           r"[\w\s-]{0,25}\btrials?\b|\btrials\b", re.I)
+# Text in a passage that addresses the model rather than the reader: a prompt injection.
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|passages?|context|guidelines)\b"
+    r"|\bsystem prompt\b|\byou are now\b|\bnew instructions\b|\breveal\b.{0,40}\b(prompt|instructions)\b"
+    r"|\b(assistants?|tutors?|models?|AI|chatbots?)\b.{0,30}\b(must|should|shall)\b.{0,15}"
+    r"\b(say|state|answer|reply|respond|tell|print|write)\b",
+    re.I | re.S,
+)
+SUBJECT_BONUS = 1.5
+NAMED_TRIAL_BONUS = 2.0
+INTENT_BONUS = 1.0  # a sentence from the part of the page the question's intent asks for
+EXPANSION_WEIGHT = 0.5  # words the question implies count half as much as the words it uses
+_FIGURE = "the figure or time point you name"
+
+
+@dataclass
+class Passage:
+    n: int
+    section: str
+    text: str
+    trial: str = ""  # the page it is from
+    about: str = ""  # the trial it is about (a related trial, for a summary of one)
+    kind: str = ""
+
+    @property
+    def summary(self) -> bool:
+        """A summary of another trial on this trial's page."""
+        return bool(self.about and self.trial and self.about != self.trial)
+
+
+@dataclass
+class Sentence:
+    text: str
+    passage: Passage
+    rank: int
+    tokens: set[str]
+
+    @property
+    def n(self) -> int:
+        return self.passage.n
+
+    def quoted(self, name_trial: bool = False) -> str:
+        """The sentence as it may be quoted: without its "Key result:" label; a related trial's result
+        (or, with `name_trial`, any trial's) saying which trial it is."""
+        text = _LABEL.sub("", self.text)
+        about = self.passage.about
+        if about and (self.passage.summary or name_trial) and not name_pattern(about).search(text):
+            return f"{about}: {text}"
+        return text
+
+
+@dataclass
+class Prompt:
+    """What the offline model reads back out of the messages."""
+
+    passages: list[Passage]
+    learner: dict[str, str]
+    question: str
+    intent: str = ""
+    trials: list[str] = field(default_factory=list)
+    lens: str = ""
+    task_count: int = 0
+    focus: list[str] | None = None
+    previous: list[str] = field(default_factory=list)  # the learner's earlier questions, oldest first
+    instructions: str = ""  # the system message: the role's depth and structure in words
+
+
+def parse_prompt(messages: list[BaseMessage]) -> Prompt:
+    system = next((str(m.content) for m in messages if isinstance(m, SystemMessage)), "")
+    humans = [str(m.content) for m in messages if isinstance(m, HumanMessage)]
+    human = humans[-1] if humans else ""
+    learner = {}
+    if match := _LEARNER.search(system):
+        learner = {k: html.unescape(v) for k, v in _ATTR.findall(match.group(1))}
+    passages = []
+    for n, attributes, text in _PASSAGE.findall(human):
+        attrs = {k: html.unescape(v) for k, v in _ATTR.findall(attributes)}
+        passages.append(Passage(int(n), attrs.get("section", ""), text, attrs.get("trial", ""), attrs.get("about", ""),
+                                attrs.get("kind", "")))
+    question, attrs = human.strip(), {}
+    if match := _QUESTION.search(human):
+        question = match.group(2).strip()
+        attrs = {k: html.unescape(v) for k, v in _ATTR.findall(match.group(1))}
+    prompt = Prompt(passages, learner, question, intent=attrs.get("intent", ""),
+                    trials=[t for t in attrs.get("trials", "").split("; ") if t], lens=attrs.get("lens", ""),
+                    previous=[h.strip() for h in humans[:-1]], instructions=system)
+    if task := _TASK.search(human):
+        prompt.task_count = int(task.group(1))
+        prompt.lens = dict(_ATTR.findall(task.group(2))).get("lens", "")
+        prompt.focus = re.findall(r"^\d+\. (.+)$", task.group(3), re.M)
+    return prompt
+
+
+def split_sentences(text: str) -> list[str]:
+    text = text.strip()
+    if text.startswith("Question:"):
+        # A discussion prompt asks rather than tells: keep only its key response, if any.
+        text = text.split("Key response:", 1)[1] if "Key response:" in text else ""
+    text = re.sub(r"^(Key response|Key result):\s*", "", text.strip())
+    pieces = re.split(r"(?<=[.!?])\s+(?=[A-Z(])", text)
+    sentences: list[str] = []
+    for piece in pieces:
+        if sentences and _ABBREV.search(sentences[-1]):
+            sentences[-1] += " " + piece
+        else:
+            sentences.append(piece)
+    return [s.strip() for s in sentences]
+
+
+def speaks_to_the_model(text: str) -> bool:
+    return bool(_INSTRUCTION.search(text))
+
+
+def is_fragment(sentence: str) -> bool:
+    # Overlapping chunks start mid-sentence; discussion prompts ask rather than tell.
+    return len(sentence) < 12 or not sentence[0].isupper() or sentence.endswith("?")
+
+
+def _quote(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _is_statement(sentence: str) -> bool:
+    """A sentence with a verb, roughly: more than a label or a list of endpoints."""
+    return bool(re.search(r"\b(is|are|was|were|has|have|had|\w+ed|\w+es|\w+s)\b", sentence)) and len(sentence.split()) >= 6
+
+
+class Composer:
+    """Deterministic, grounded, extractive answers and takeaways."""
+
+    def sentences(self, prompt: Prompt) -> list[Sentence]:
+        seen: set[str] = set()
+        out: list[Sentence] = []
+        glossary = learn_abbreviations(p.text for p in prompt.passages)
+        for rank, passage in enumerate(prompt.passages):
+            if speaks_to_the_model(passage.text):
+                continue  # a passage that gives the tutor orders is not evidence: none of it is quoted
+            for sentence in split_sentences(passage.text):
+                key = sentence.lower()
+                if is_fragment(sentence) or key in seen:
+                    continue
+                seen.add(key)
+                words = spell_out(f"{passage.section} {passage.kind.replace('.', ' ')} {sentence}", glossary)
+                out.append(Sentence(sentence, passage, rank, set(tokenize(words))))
+        return out
+
+    @staticmethod
+    def scorer(sentences: list[Sentence]):
+        df: dict[str, int] = {}
+        for s in sentences:
+            for t in s.tokens:
+                df[t] = df.get(t, 0) + 1
+        total = len(sentences) or 1
+
+        def score(query: list[tuple[set[str], float]], s: Sentence) -> float:
+            return sum(weight * max((math.log(1 + total / df[t]) for t in group & s.tokens), default=0.0)
+                       for group, weight in query)
+
+        return score
+
+    @staticmethod
+    def query(question: str, before: str | None, glossary=None) -> list[tuple[set[str], float]]:
+        """The question's words at full weight, its measures ("rate", "median") at half; what its
+        expansions add, and for a follow-up ("and the hazard ratio?") the words of the question
+        `before` it, at half weight too."""
+        spelled = spell_out(question, glossary)
+        generic = measures()
+        query = [(group, EXPANSION_WEIGHT if group <= generic else 1.0) for group in term_groups(spelled)]
+        implied = [(words, None) for words in expansions(spelled)]
+        if before:
+            spelled_before = spell_out(before, glossary)
+            implied.append((spelled_before, EXPANSION_WEIGHT))
+            implied += [(words, None) for words in expansions(spelled_before)]
+        for words, weight in implied:
+            groups = term_groups(words)
+            # An expansion stands for a word or two of the question ("dosing" -> six dose words):
+            # together its words weigh about what those words do.
+            share = weight or min(1.0, 2 / max(len(groups), 1))
+            query += [(g, share) for g in groups if all(g != q for q, _ in query)]
+        return query
+
+    @staticmethod
+    def unanswered(question: str, passages: list[Passage], glossary=None) -> list[str]:
+        """What the question asks for that no passage mentions ("5-year", "cardiac", "NNT"): the
+        passages cannot answer that part, and the answer must say so."""
+        text = americanise(" ".join(f"{p.trial} {p.about} {p.section} {p.text}" for p in passages).lower())
+        known = set(tokenize(spell_out(text, glossary)))
+        implied = expanded_words(question)
+        clinical = topics()
+        missing = []
+        for word in TOKEN.findall(americanise(spell_out(question, glossary).lower())):
+            tokens = set(tokenize(word))
+            if any(ch.isdigit() for ch in word):
+                if word not in text and word in question.lower():
+                    missing.append(_FIGURE)  # quoted as words: a number the sources lack is not repeated
+            elif tokens & clinical and not tokens & (known | implied):
+                missing.append(f'"{word}"')
+        return list(dict.fromkeys(missing))
+
+    # -- answers ------------------------------------------------------------------------------
+
+    def compose(self, prompt: Prompt) -> str:
+        if prompt.focus is not None:
+            return self.compose_takeaways(prompt)
+        learner = prompt.learner
+        sentences = self.sentences(prompt)
+        glossary = learn_abbreviations(p.text for p in prompt.passages)
+        question = prompt.question
+        follow_up = bool(prompt.previous) and is_follow_up(question)
+        asked = f"{prompt.previous[-1]} {question}" if follow_up else question
+        query = self.query(question, prompt.previous[-1] if follow_up else None, glossary)
+        score = self.scorer(sentences)
+        ranked = self._rank(prompt, sentences, query, score, asked)
+        if not ranked:
+            return f"{NOT_COVERED} The passages retrieved for it do not answer it directly."
+        points = max(1, int(learner.get("points", "3") or 3))
+        trials = [t for t in prompt.trials if any(s.passage.about == t for s, in [(s,) for _, s in ranked])]
+        side_by_side = len(trials) > 1
+        pages = {p.about for p in prompt.passages if not p.summary}
+        name_trial = side_by_side or len(pages) > 1  # passages from several trials: say whose each is
+        if side_by_side:
+            chosen = self._side_by_side(ranked, trials, points)
+        else:
+            chosen = [s for _, s in ranked[:points]]
+            if _EXPLAIN.search(question):
+                # "How does it work?" wants the explanation's thread: the best passage's sentences in order.
+                thread = [s for s in sentences if s.passage is chosen[0].passage]
+                start = thread.index(chosen[0])
+                chosen = thread[start:start + points + 2]
+                chosen += [s for _, s in ranked if s not in chosen][: max(0, points - len(chosen))]
+
+        lead = learner.get("lead", "Answer")
+        opening = ""
+        if missing := self.unanswered(question, prompt.passages, glossary):
+            opening = (f"The trial sources do not report {_quote(missing)}, so they cannot answer that part; "
+                       "the closest they come: ")
+        lines = [f"{lead}: {opening}{chosen[0].quoted(name_trial)} [{chosen[0].n}]"]
+        if len(chosen) > 1:
+            lines.append("")
+            lines.extend(f"- {s.quoted(name_trial)} [{s.n}]" for s in chosen[1:])
+        if specialty := learner.get("specialty", ""):
+            lines += ["", self._specialty_line(specialty, prompt.lens, sentences, chosen, score, name_trial)]
+        if "define every abbreviation" in prompt.instructions.lower():
+            if terms_used := abbreviations_in("\n".join(lines), glossary):
+                lines += ["", "Terms: " + "; ".join(f"{short} = {long}" for short, long in terms_used) + "."]
+        if closing := learner.get("closing"):
+            lines += ["", closing]
+        return "\n".join(lines)
+
+    def _rank(self, prompt: Prompt, sentences: list[Sentence], query, score, asked: str) -> list[tuple[float, Sentence]]:
+        question = prompt.question
+        numeric = bool(_NUMERIC_QUESTION.search(question))
+        # A number only answers when its sentence is about the question's subject, not just its measure
+        # ("rate", "median"): the question's own words and the short expansions that translate them.
+        subject_words = [g for g, w in query if w == 1.0]
+        # Passages whose own heading the question names are its subject; a one-word heading only by that
+        # word itself ("Comparator" is not named by "compare").
+        terms = set().union(*(g for g, _ in query)) if query else set()
+        words = query_words(expand(spell_out(asked)))
+        subject = {p.n for p in prompt.passages
+                   if names_heading(heading_terms(p.section), heading_words(p.section), terms, words)}
+        # Trials: the ones the question names are its subject; a summary of another trial is not the answer.
+        abouts = {p.about for p in prompt.passages if p.about}
+        named = {t for t in abouts if name_pattern(t).search(asked)} or set(prompt.trials) & abouts
+        about_others = bool(_OTHER_TRIALS.search(asked))
+        intent_kinds = {k for k in prompt.intent.split()}  # kinds the retriever ranked first, if given
+        ranked = []
+        for s in sentences:
+            relevance = score(query, s)
+            if relevance <= 0:
+                continue
+            bonus = 0.3 * (len(prompt.passages) - s.rank) / max(len(prompt.passages), 1)
+            if numeric and NUMBER.search(s.text) and (not subject_words or any(g & s.tokens for g in subject_words)):
+                bonus += 1.0
+            if s.n in subject:
+                bonus += SUBJECT_BONUS
+            if s.passage.kind in intent_kinds:
+                bonus += INTENT_BONUS
+            value = relevance + bonus
+            if named:
+                if s.passage.about in named and not (s.passage.summary and s.passage.about in
+                                                     {p.about for p in prompt.passages if not p.summary}):
+                    value += NAMED_TRIAL_BONUS
+                else:
+                    value *= 0.2
+            elif s.passage.summary and not about_others:
+                value *= 0.3
+            ranked.append((value, s))
+        ranked.sort(key=lambda pair: -pair[0])
+        # Keep sentences that answer about as well as the best one, not the stragglers.
+        return [(value, s) for value, s in ranked if value >= 0.4 * ranked[0][0]] if ranked else []
+
+    @staticmethod
+    def _side_by_side(ranked, trials: list[str], points: int) -> list[Sentence]:
+        """The best sentences of each trial, in the order the question names them, each from its own page."""
+        per_trial = max(1, points // len(trials))
+        chosen: list[Sentence] = []
+        for trial in trials:
+            own = [s for _, s in ranked if s.passage.about == trial and not s.passage.summary]
+            chosen += (own or [s for _, s in ranked if s.passage.about == trial])[:per_trial]
+        return chosen
+
+    def _specialty_sentence(self, focus: str, sentences, chosen, score) -> Sentence | None:
+        if not focus:
+            return None
+        query = [(g, 1.0) for g in term_groups(focus)]
+        best = max(((score(query, s), s) for s in sentences if s not in chosen), key=lambda pair: pair[0],
+                   default=(0, None))
+        return best[1] if best[0] > 0 else None
+
+    def _specialty_line(self, specialty, lens, sentences, chosen, score, name_trial=False) -> str:
+        extra = self._specialty_sentence(lens or specialty, sentences, [], score)
+        if extra is None:
+            nearest = chosen[0]
+            return (f"For {specialty}: the trial sources report nothing specific to {specialty}; the nearest they "
+                    f"come is the point above [{nearest.n}].")
+        if extra in chosen:
+            return f"For {specialty}: the point above that matters most to your work is the one cited [{extra.n}]."
+        return f"For {specialty}: {extra.quoted(name_trial)} [{extra.n}]"
+
+    def compose_takeaways(self, prompt: Prompt) -> str:
+        sentences = self.sentences(prompt)
+        score = self.scorer(sentences)
+        specialty = prompt.learner.get("specialty", "")
+        pages = {p.about for p in prompt.passages if not p.summary}
+        name_trial = len(pages) > 1
+        lines: list[str] = []
+        used: list[Sentence] = []
+        for item in prompt.focus or []:
+            query = [(g, 1.0) for g in term_groups(expand(item))]
+            # A takeaway is a statement: a sentence that only names an endpoint teaches nothing on its own;
+            # a summary of another trial is not this trial's takeaway.
+            best = max(((score(query, s), s) for s in sentences
+                        if s not in used and _is_statement(s.text) and not s.passage.summary),
+                       key=lambda pair: pair[0], default=(0, None))
+            if best[1] is not None and best[0] > 0:
+                used.append(best[1])
+                lines.append(f"- {best[1].quoted(name_trial)} [{best[1].n}]")
+        if specialty:
+            extra = self._specialty_sentence(prompt.lens or specialty, sentences, [], score)
+            if extra is None:
+                line = f"- For {specialty}: the trial sources report nothing specific to {specialty}."
+            else:
+                line = f"- For {specialty}: {extra.quoted(name_trial)} [{extra.n}]"
+            if extra is not None and extra in used:  # already a takeaway: say why it matters to this learner
+                lines[used.index(extra)] = line
+            elif len(lines) < 5:
+                lines.append(line)
+            else:
+                lines[-1] = line
+        return "\n".join(lines) if lines else NOT_COVERED

@@ -1,0 +1,81 @@
+"""What a question asks for, read by meaning: a nearest-neighbour classifier over a bank of
+example questions per intent (`tutor/data/intents.yaml`), with the embedding model already loaded.
+
+An intent names the parts of a trial page that answer it (chunk kinds: "design.sample" for "how many
+women took part?") and whether the trial pages can answer it at all (scope out: another disease,
+general knowledge, a creative request, advice for one person).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, Field
+
+from tutor.errors import ConfigError
+
+DATA = Path(__file__).with_name("data") / "intents.yaml"
+NEIGHBOURS = 2  # an intent's score: the mean cosine of its 2 nearest examples (one stray example is not enough)
+
+
+class Intent(BaseModel):
+    name: str
+    scope: str = Field(pattern="^(in|out)$")
+    kinds: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(min_length=2)
+
+
+@dataclass
+class Reading:
+    """How a question reads: its best intent, that intent's score and its lead over the next one."""
+
+    name: str
+    score: float
+    margin: float
+    scope: str
+    kinds: list[str] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def out_of_scope(self) -> bool:
+        return self.scope == "out"
+
+
+def load_intents(path: Path = DATA) -> list[Intent]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return [Intent(name=name, **body) for name, body in data["intents"].items()]
+    except Exception as exc:
+        raise ConfigError(f"intent bank {path} is invalid ({exc}); each intent needs scope, kinds and examples") from exc
+
+
+class IntentClassifier:
+    def __init__(self, embeddings, intents: list[Intent] | None = None):
+        self.intents = {i.name: i for i in (intents or load_intents())}
+        labels, texts = [], []
+        for intent in self.intents.values():
+            labels += [intent.name] * len(intent.examples)
+            texts += intent.examples
+        self.labels = np.array(labels)
+        self.matrix = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
+
+    def read(self, vector) -> Reading:
+        """The intents ranked for a question's (normalised) embedding."""
+        sims = self.matrix @ np.asarray(vector, dtype=np.float32)
+        scores = {}
+        for name in self.intents:
+            top = np.sort(sims[self.labels == name])[-NEIGHBOURS:]
+            scores[name] = float(top.mean())
+        ranked = sorted(scores, key=scores.get, reverse=True)
+        best, second = ranked[0], ranked[1]
+        intent = self.intents[best]
+        kinds = list(intent.kinds)
+        if not kinds and intent.scope == "in":
+            # "Which trial had more patients?" compares on a topic: the parts of each page the topic needs.
+            topic = next((self.intents[n] for n in ranked if self.intents[n].kinds and self.intents[n].scope == "in"), None)
+            kinds = list(topic.kinds) if topic else []
+        return Reading(best, round(scores[best], 4), round(scores[best] - scores[second], 4), intent.scope,
+                       kinds, {k: round(v, 4) for k, v in scores.items()})

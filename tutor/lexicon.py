@@ -1,0 +1,189 @@
+"""What words mean: tokens, spellings, abbreviations and lay wording, for retrieval, scope and the
+offline model alike.
+
+The meanings are data (`tutor/data/lexicon.yaml`, general to oncology trials); a trial's own
+abbreviations ("trastuzumab deruxtecan (T-DXd)") are learned from its page with `learn_abbreviations`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import Stemmer
+import yaml
+
+DATA = Path(__file__).with_name("data") / "lexicon.yaml"
+TOKEN = re.compile(r"[a-z0-9]+(?:[.\-/][a-z0-9]+)*")
+STOPWORDS = frozenset(
+    "a an and are as at be but by did do does for from had has have how i in is it its me of on or "
+    "that the their then there these this to vs was were what when where which while who whom why "
+    "will with would you your than can could should about into after before during trial study "
+    "explain describe tell summarise summarize mean means show use used please give list me us "
+    "my we our they them".split()
+)
+_stemmer = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict:
+    return yaml.safe_load(DATA.read_text(encoding="utf-8"))
+
+
+def _words(key: str) -> list[str]:
+    return str(_data()[key]).split()
+
+
+@lru_cache(maxsize=1)
+def _spellings() -> list[tuple[re.Pattern, str]]:
+    return [(re.compile(p), r) for p, r in _data()["spellings"].items()]
+
+
+def americanise(text: str) -> str:
+    for pattern, replacement in _spellings():
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "t-dm1"),
+    plus the parts of a hyphenated name, in American spelling, stemmed; stop words dropped."""
+    tokens: list[str] = []
+    for tok in TOKEN.findall(americanise(text.lower())):
+        parts = [tok] + ([p for p in re.split(r"[\-/]", tok) if p] if re.search(r"[\-/]", tok) else [])
+        tokens.extend(p for p in parts if p not in STOPWORDS)
+    return _stemmer.stemWords(tokens)
+
+
+def term_groups(text: str) -> list[set[str]]:
+    """The text's words as groups of search terms: a hyphenated name and its parts form one group,
+    so the name counts once, not once per part."""
+    groups: list[set[str]] = []
+    for word in TOKEN.findall(text.lower()):
+        group = set(tokenize(word))
+        if group and group not in groups:
+            groups.append(group)
+    return groups
+
+
+# -- abbreviations ----------------------------------------------------------------------------
+
+Glossary = dict[str, str]  # short -> long
+
+
+@lru_cache(maxsize=1)
+def base_glossary() -> Glossary:
+    return {str(k): str(v) for k, v in _data()["abbreviations"].items()}
+
+
+_DEFINED = re.compile(r"((?:[A-Za-z][\w'\-]*\s+){1,6})[(\[]([A-Za-z][A-Za-z0-9\-]{1,9})[)\]]")
+
+
+def learn_abbreviations(texts) -> Glossary:
+    """Abbreviations a text defines, "long form (SHORT)" or "long form [SHORT]": the long form is the
+    shortest run of words before the bracket that starts with the abbreviation's first letter
+    (after Schwartz & Hearst, 2003). "hazard ratio [HR]" -> {"HR": "hazard ratio"}."""
+    found: Glossary = {}
+    for text in texts:
+        for match in _DEFINED.finditer(text):
+            short = match.group(2)
+            if not re.search(r"[A-Z]", short[1:] + short[0]) or short.lower() == short:
+                continue
+            words = match.group(1).split()
+            for k in range(1, min(len(words), len(re.sub(r"[^A-Za-z]", "", short)) + 2) + 1):
+                candidate = words[-k:]
+                if candidate[0][0].lower() == short[0].lower():
+                    found.setdefault(short, " ".join(candidate))
+                    break
+    return found
+
+
+@lru_cache(maxsize=64)
+def _glossary_patterns(items: tuple[tuple[str, str], ...]):
+    return [(re.compile(rf"(?<![\w-]){re.escape(short)}s?(?![\w-])"), re.compile(rf"\b{re.escape(long)}s?\b", re.I),
+             short, long) for short, long in items]
+
+
+def _patterns(glossary: Glossary | None):
+    merged = {**base_glossary(), **(glossary or {})}
+    return _glossary_patterns(tuple(merged.items()))
+
+
+def spell_out(text: str, glossary: Glossary | None = None) -> str:
+    """The text plus the long form of each abbreviation in it and the abbreviation of each long form."""
+    patterns = _patterns(glossary)
+    extra = [long for short_re, _, _, long in patterns if short_re.search(text)]
+    extra += [short for _, long_re, short, _ in patterns if long_re.search(text)]
+    return " ".join([text, *extra])
+
+
+def abbreviations_in(text: str, glossary: Glossary | None = None) -> list[tuple[str, str]]:
+    """(short, long) for each known abbreviation the text uses."""
+    return [(short, long) for short_re, _, short, long in _patterns(glossary) if short_re.search(text)]
+
+
+# -- lay wording ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _expansions() -> list[tuple[re.Pattern, str]]:
+    return [(re.compile(pattern, re.I), words) for pattern, words in _data()["expansions"]]
+
+
+def expansions(query: str) -> list[str]:
+    """What each expansion that fits the question adds, one string per expansion."""
+    return [words for pattern, words in _expansions() if pattern.search(query)]
+
+
+def expand(query: str) -> str:
+    return " ".join([query, *expansions(query)])
+
+
+def expanded_words(query: str) -> set[str]:
+    """The question's own words that an expansion stands for ("shrink" in "shrink tumours")."""
+    covered: set[str] = set()
+    for pattern, _ in _expansions():
+        for match in pattern.finditer(query):
+            covered.update(tokenize(match.group(0)))
+    return covered
+
+
+@lru_cache(maxsize=1)
+def phrasing_words() -> frozenset[str]:
+    return frozenset(_words("phrasing"))
+
+
+@lru_cache(maxsize=1)
+def phrasing() -> frozenset[str]:
+    return frozenset(tokenize(" ".join(_words("phrasing"))))
+
+
+@lru_cache(maxsize=1)
+def measures() -> frozenset[str]:
+    return frozenset(tokenize(" ".join(_words("measures"))))
+
+
+@lru_cache(maxsize=1)
+def topics() -> frozenset[str]:
+    return frozenset(tokenize(" ".join(_words("topics"))))
+
+
+@lru_cache(maxsize=1)
+def drug_pattern() -> tuple[re.Pattern, re.Pattern]:
+    """(a word that is a drug name, drug names inside a text), by USAN stem endings."""
+    stems = "|".join(_words("drug_stems"))
+    return re.compile(rf"(?:{stems})s?$", re.I), re.compile(rf"\b[A-Za-z]{{3,}}(?:{stems})s?\b", re.I)
+
+
+def name_pattern(name: str) -> re.Pattern:
+    """A trial's name as learners type it: "DESTINY-Breast03", "destiny breast 03", "Destiny-Breast-03"."""
+    parts = [p for p in re.split(r"[\s\-_]+|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", name) if p]
+    return re.compile(r"(?<![\w-])" + r"[\s\-_]?".join(re.escape(p) for p in parts) + r"(?![\w-])", re.I)
+
+
+def endpoint_of(text: str) -> str | None:
+    """The first endpoint (from the lexicon's list) a finding names, in title case, or None."""
+    lower = text.lower()
+    found = [(lower.find(e), -len(e), e) for e in _data().get("endpoints", []) if e in lower]
+    return min(found)[2].title() if found else None
