@@ -286,7 +286,9 @@ def test_personalised_takeaways(page):
     assert "Personalised takeaways for Fellow · cardio-oncology" in text
     items = page.locator("#tt-chat .message-row.bot-row").last.locator("li").all_inner_texts()
     assert 3 <= len(items) <= 5
-    assert all("[" in item and "]" in item for item in items), items
+    # Each cites its passage, but for a line saying the sources report nothing specific to the specialty.
+    uncited = [item for item in items if not re.search(r"\[\d+\]", item)]
+    assert len(uncited) <= 1 and all("nothing specific" in item for item in uncited), items
     assert "Sources for the takeaways" in page.inner_text("#tt-sources")
     assert page.locator("#tt-sources .tt-src[data-cited='true']").count() >= 3
 

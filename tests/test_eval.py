@@ -117,11 +117,12 @@ def test_degraded_retrieval_fails_the_check(settings, tutor, dev_cases):
     assert any(f.startswith("fact_coverage ") for f in failures), failures
 
 
-def test_a_tutor_that_refuses_everything_fails_on_scope_not_on_retrieval(settings, tutor, dev_cases):
+def test_a_tutor_that_refuses_everything_fails_on_scope_not_on_retrieval(settings, tutor, dev_cases, monkeypatch):
     from tutor.tutor import Tutor
 
+    monkeypatch.setattr("tutor.retrieve.decide", lambda question, signals, floor: (False, "no_match"))
     refusing = Tutor(settings, model=tutor.model, store=tutor.store,
-                     retriever=HybridRetriever(tutor.store, top_k=4, relevance_floor=0.99))
+                     retriever=HybridRetriever(tutor.store, top_k=4))
     results, summary = evaluate(refusing, dev_cases)
     refused = [r for r in results if not r.in_scope]
     assert len(refused) > len(results) / 2
@@ -130,7 +131,7 @@ def test_a_tutor_that_refuses_everything_fails_on_scope_not_on_retrieval(setting
     assert any(f.startswith("fact_coverage ") for f in failures), failures
     # a refusal carries no passages; hit@k reads what the retriever ranked, which still holds the evidence
     assert all(not r.sources and len(r.retrieved) == 4 for r in refused)
-    assert summary["overall"]["hit_at_k"] >= 0.95 and not any(f.startswith("hit_at_k ") for f in failures)
+    assert summary["overall"]["hit_at_k"] >= 0.9 and not any(f.startswith("hit_at_k ") for f in failures)
 
 
 def _answer(text: str, passages: list[str]) -> Answer:

@@ -39,24 +39,15 @@ TARGETS = {  # on this machine (2 CPU cores), warm
     "errors with 32 concurrent users": ("load.levels.32.errors", 0, ""),
 }
 
-# Used when evals/ holds no eval set; facts are the source's own words and numbers.
+# Used when evals/ holds no eval set: questions any trial page answers, scored on scope alone.
 BUILTIN = [
-    EvalCase(id=id_, role=role, question=question, expected_facts=facts, out_of_scope=not facts)
-    for id_, role, question, facts in [
-        ("pfs", "resident", "What was the median progression-free survival with T-DM1?", ["9.6", "6.4"]),
-        ("os", "phd", "What was the overall survival hazard ratio?", ["0.68", "30.9"]),
-        ("orr", "med_student", "What was the objective response rate in each arm?", ["43.6", "30.8"]),
-        ("safety", "attending", "How often were grade 3 or higher adverse events seen?", ["41%", "57%"]),
-        ("sample", "fellow", "How many patients were randomised?", ["991"]),
-        ("dose", "resident", "What dose of T-DM1 was given?", ["3.6 mg/kg"]),
-        ("comparator", "resident", "What was the comparator regimen?", ["lapatinib", "capecitabine"]),
-        ("population", "guideline_committee", "Which patients were eligible?", ["trastuzumab and a taxane"]),
-        ("design", "journal_editor", "Was the trial blinded?", ["open-label"]),
-        ("toxicity", "attending", "Which toxicities were more frequent with T-DM1?", ["thrombocytopenia", "transaminases"]),
-        ("mechanism", "med_student", "How does T-DM1 work?", ["antibody-drug conjugate|linker"]),
-        ("hr-pfs", "phd", "What was the hazard ratio for PFS?", ["0.65"]),
-        ("weather", "resident", "What is the weather in Paris tomorrow?", []),
-        ("pasta", "fellow", "How do I cook pasta al dente?", []),
+    EvalCase(id=id_, role=role, question=question, expected_facts=[], out_of_scope=out, must_not=[] if out else ["zzz"])
+    for id_, role, question, out in [
+        ("bottom-line", "resident", "What is the bottom line of the trial?", False),
+        ("sample", "fellow", "How many patients were randomised?", False),
+        ("design", "journal_editor", "Was the trial blinded?", False),
+        ("weather", "resident", "What is the weather in Paris tomorrow?", True),
+        ("pasta", "fellow", "How do I cook pasta al dente?", True),
     ]
 ]
 
@@ -144,7 +135,8 @@ def synthetic_document(source: str, number: int, rng: random.Random) -> str:
     """A made-up trial summary shaped like `source`: the trial renamed, every number changed,
     sentences shuffled within paragraphs. Only for measuring cost as the knowledge grows."""
     name = f"SYNTH-{number:04d}"
-    text = re.sub(r"\bEMILIA\b", name, source)
+    trial = re.search(r"\(([^()]+?) Trial\)", source)  # the published layout names it in the title
+    text = re.sub(rf"\b{re.escape(trial.group(1))}\b", name, source) if trial else source
     head = ""
     if text.startswith("---\n") and (end := text.find("\n---", 4)) != -1:  # front matter: dates stay valid
         head, text = text[: end + 4], text[end + 4 :]

@@ -13,7 +13,8 @@ from rich.console import Console
 
 from tutor.errors import TutorError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Trial Tutor: learn the EMILIA trial, framed for your training stage.")
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Trial Tutor: learn landmark clinical trials, framed for your training stage.")
 # Piped or redirected, lines are never hard-wrapped at 80 columns: a reader gets them whole.
 out = Console(soft_wrap=not sys.stdout.isatty())
 err = Console(stderr=True, soft_wrap=True)  # errors stay one line, however long
@@ -21,6 +22,7 @@ err = Console(stderr=True, soft_wrap=True)  # errors stay one line, however long
 RoleOpt = Annotated[str, typer.Option("--role", "-r", help="learner role id, e.g. resident (see `tutor roles`)")]
 SpecialtyOpt = Annotated[Optional[str], typer.Option("--specialty", "-s", help="free text, e.g. 'oncology pharmacy'")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+TrialOpt = Annotated[Optional[str], typer.Option("--trial", "-t", help="a trial of the library (see `tutor trials`); default all")]
 
 
 def _settings():
@@ -84,6 +86,7 @@ def ask(
     question: Annotated[str, typer.Argument(help="your question about the trial")],
     role: RoleOpt = "resident",
     specialty: SpecialtyOpt = None,
+    trial: TrialOpt = None,
     as_json: JsonOpt = False,
 ):
     """Ask one question; the answer streams with numbered citations and its sources.
@@ -97,16 +100,16 @@ def ask(
     _check_role(role)
     tutor = _tutor()
     if as_json:
-        answer = tutor.ask(question, role, specialty)
+        answer = tutor.ask(question, role, specialty, trial=trial)
         print(answer.model_dump_json(indent=2))
     else:
-        answer = _stream_answer(tutor, question, role, specialty)
+        answer = _stream_answer(tutor, question, role, specialty, trial)
     if not answer.complete:
         err.print(f"[red]error:[/red] the answer was cut off: {answer.incomplete_reason}", highlight=False)
         raise typer.Exit(2)
 
 
-def _stream_answer(tutor, question: str, role: str, specialty: str | None):
+def _stream_answer(tutor, question: str, role: str, specialty: str | None, trial: str | None = None):
     """Print the answer as it streams, then what the check changed: the streamed text is the model's,
     the notes after it say what to trust (dropped citations, unverified numbers)."""
     waiting = None
@@ -119,7 +122,7 @@ def _stream_answer(tutor, question: str, role: str, specialty: str | None):
         waiting.start()
     answer = None
     try:
-        for part in tutor.stream(question, role, specialty):
+        for part in tutor.stream(question, role, specialty, trial=trial):
             if waiting is not None:
                 waiting.stop()
                 waiting = None
@@ -149,19 +152,37 @@ def _stream_answer(tutor, question: str, role: str, specialty: str | None):
 
 
 @app.command()
-def takeaways(role: RoleOpt = "resident", specialty: SpecialtyOpt = None, as_json: JsonOpt = False):
+def takeaways(role: RoleOpt = "resident", specialty: SpecialtyOpt = None, trial: TrialOpt = None,
+              as_json: JsonOpt = False):
     """3 to 5 personalised, cited takeaways for a learner."""
     from tutor.roles import clean_specialty
 
     clean_specialty(specialty)
     _check_role(role)
-    result = _tutor().takeaways(role, specialty)
+    result = _tutor().takeaways(role, specialty, trial=trial)
     if as_json:
         print(result.model_dump_json(indent=2))
         return
     out.print(f"[bold]Takeaways for {result.role}{' in ' + result.specialty if result.specialty else ''}[/bold]")
     for item in result.takeaways:
         out.print(f"- {item.text}", highlight=False)
+
+
+@app.command()
+def trials(as_json: JsonOpt = False):
+    """List the trials in the library: name, year, journal, sample, chunks."""
+    library = _tutor().trials()
+    if as_json:
+        print(json.dumps([t.model_dump() for t in library], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(library)} trial(s) in the library")
+    for column in ("trial", "year", "journal", "sample", "chunks"):
+        table.add_column(column, justify="right" if column in ("sample", "chunks") else "left")
+    for t in library:
+        table.add_row(t.name, t.year or "-", t.journal or "-", t.sample or "-", str(t.chunks))
+    out.print(table)
 
 
 @app.command()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from tutor.schema import Source
 
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-# A number that stands on its own: not the "1" of T-DM1 or the "03" of DESTINY-Breast03.
+# A number that stands on its own: not the "1" of X-DM1 or the "03" of ALPHA-Lung03.
 NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 LIST_MARKER = re.compile(r"^\s*\d+[.)]\s", re.M)
 

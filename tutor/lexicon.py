@@ -2,7 +2,7 @@
 offline model alike.
 
 The meanings are data (`tutor/data/lexicon.yaml`, general to oncology trials); a trial's own
-abbreviations ("trastuzumab deruxtecan (T-DXd)") are learned from its page with `learn_abbreviations`.
+abbreviations ("hazard ratio [HR]", "drug name (ABC-1)") are learned from its page with `learn_abbreviations`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def americanise(text: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "t-dm1"),
+    """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "x-dm1"),
     plus the parts of a hyphenated name, in American spelling, stemmed; stop words dropped."""
     tokens: list[str] = []
     for tok in TOKEN.findall(americanise(text.lower())):
@@ -177,7 +177,7 @@ def drug_pattern() -> tuple[re.Pattern, re.Pattern]:
 
 
 def name_pattern(name: str) -> re.Pattern:
-    """A trial's name as learners type it: "DESTINY-Breast03", "destiny breast 03", "Destiny-Breast-03"."""
+    """A trial's name as learners type it: "ALPHA-Lung03", "alpha lung 03", "Alpha-Lung-03"."""
     parts = [p for p in re.split(r"[\s\-_]+|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", name) if p]
     return re.compile(r"(?<![\w-])" + r"[\s\-_]?".join(re.escape(p) for p in parts) + r"(?![\w-])", re.I)
 

@@ -35,7 +35,7 @@ from tutor.store import Store
 threadpool_limits(1, user_api="blas")
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of top ranks
-# Names in a text: acronyms and mixed case (HER2, T-DM1), decimals ("0.65"); drug names come from
+# Names in a text: acronyms and mixed case (HER2, X-DM1), decimals ("0.65"); drug names come from
 # the lexicon's stems.
 _NAME = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z0-9][A-Za-z0-9-]*|\d+\.\d+)\b")
 # A disease with its qualifier ("prostate cancer", "HER2-negative breast cancer"): the qualifier must
@@ -169,7 +169,7 @@ class HybridRetriever:
     # -- trials -----------------------------------------------------------------------------
 
     def resolve_trial(self, trial: str | None) -> str | None:
-        """The library's name for a chosen trial ("destiny-breast03" -> "DESTINY-Breast03"); None = all."""
+        """The library's name for a chosen trial ("alpha-lung03" -> "ALPHA-Lung03"); None = all."""
         if trial is None or not str(trial).strip() or str(trial).strip().lower() in ("all", "all trials"):
             return None
         for name in self.trial_pages + self.trial_mentions:
@@ -305,7 +305,7 @@ class HybridRetriever:
         return (1 - len(unknown) / len(tokens) if tokens else 0.0), unknown
 
     def _heading_hits(self, query: str) -> dict[int, float]:
-        """Chunks whose own heading the query names: in full ("Overall Survival", "CLEOPATRA
+        """Chunks whose own heading the query names: in full ("Overall Survival", "ALPHA
         Trial"), or two of its three words or more ("quality of life" for "Quality of Life Paradigm")."""
         terms, words = set(tokenize(query)), query_words(query)
         hits = {}
@@ -329,7 +329,7 @@ class HybridRetriever:
             if name.upper() in self.glossary or name.upper() in {k.upper() for k in self.glossary}:
                 continue
             tokens = tokenize(name)
-            # "DESTINY-Breast09" is not "DESTINY-Breast03": a name with a number is known only whole.
+            # "ALPHA-Lung09" is not "ALPHA-Lung03": a name with a number is known only whole.
             if not any(t in vocab for t in (tokens[:1] if re.search(r"\d", name) else tokens)):
                 unknown.append(name)
         implied = expanded_words(query)
