@@ -130,7 +130,12 @@ def test_a_tutor_that_refuses_everything_fails_on_scope_not_on_retrieval(setting
     assert any(f.startswith("scope_accuracy ") for f in failures), failures
     assert any(f.startswith("fact_coverage ") for f in failures), failures
     # a refusal carries no passages; hit@k reads what the retriever ranked, which still holds the evidence
-    assert all(not r.sources and len(r.retrieved) == 4 for r in refused)
+    # (top_k of them, or fewer for a trial the library only summarises: CLEOPATRA has one passage)
+    by_id = {c.id: c for c in dev_cases}
+    for r in refused:
+        ranked = refusing.retrieve(r.question, trial=by_id[r.id].trial).sources
+        assert not r.sources and r.retrieved and [s.id for s in r.retrieved] == [s.id for s in ranked][:4]
+    assert sum(len(r.retrieved) == 4 for r in refused) >= len(refused) - 2
     assert summary["overall"]["hit_at_k"] >= 0.9 and not any(f.startswith("hit_at_k ") for f in failures)
 
 

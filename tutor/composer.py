@@ -97,6 +97,7 @@ class Prompt:
     learner: dict[str, str]
     question: str
     intent: str = ""
+    kinds: str = ""  # the page parts (chunk kinds) that answer the intent, space-separated
     trials: list[str] = field(default_factory=list)
     lens: str = ""
     task_count: int = 0
@@ -121,7 +122,7 @@ def parse_prompt(messages: list[BaseMessage]) -> Prompt:
     if match := _QUESTION.search(human):
         question = match.group(2).strip()
         attrs = {k: html.unescape(v) for k, v in _ATTR.findall(match.group(1))}
-    prompt = Prompt(passages, learner, question, intent=attrs.get("intent", ""),
+    prompt = Prompt(passages, learner, question, intent=attrs.get("intent", ""), kinds=attrs.get("kinds", ""),
                     trials=[t for t in attrs.get("trials", "").split("; ") if t], lens=attrs.get("lens", ""),
                     previous=[h.strip() for h in humans[:-1]], instructions=system)
     if task := _TASK.search(human):
@@ -168,10 +169,9 @@ def _is_statement(sentence: str) -> bool:
 class Composer:
     """Deterministic, grounded, extractive answers and takeaways."""
 
-    def sentences(self, prompt: Prompt) -> list[Sentence]:
+    def sentences(self, prompt: Prompt, glossary) -> list[Sentence]:
         seen: set[str] = set()
         out: list[Sentence] = []
-        glossary = learn_abbreviations(p.text for p in prompt.passages)
         for rank, passage in enumerate(prompt.passages):
             if speaks_to_the_model(passage.text):
                 continue  # a passage that gives the tutor orders is not evidence: none of it is quoted
@@ -243,8 +243,8 @@ class Composer:
         if prompt.focus is not None:
             return self.compose_takeaways(prompt)
         learner = prompt.learner
-        sentences = self.sentences(prompt)
         glossary = learn_abbreviations(p.text for p in prompt.passages)
+        sentences = self.sentences(prompt, glossary)
         question = prompt.question
         follow_up = bool(prompt.previous) and is_follow_up(question)
         asked = f"{prompt.previous[-1]} {question}" if follow_up else question
@@ -254,7 +254,8 @@ class Composer:
         if not ranked:
             return f"{NOT_COVERED} The passages retrieved for it do not answer it directly."
         points = max(1, int(learner.get("points", "3") or 3))
-        trials = [t for t in prompt.trials if any(s.passage.about == t for s, in [(s,) for _, s in ranked])]
+        answering = {s.passage.about for _, s in ranked}
+        trials = [t for t in prompt.trials if t in answering]
         side_by_side = len(trials) > 1
         pages = {p.about for p in prompt.passages if not p.summary}
         name_trial = side_by_side or len(pages) > 1  # passages from several trials: say whose each is
@@ -303,7 +304,7 @@ class Composer:
         abouts = {p.about for p in prompt.passages if p.about}
         named = {t for t in abouts if name_pattern(t).search(asked)} or set(prompt.trials) & abouts
         about_others = bool(_OTHER_TRIALS.search(asked))
-        intent_kinds = {k for k in prompt.intent.split()}  # kinds the retriever ranked first, if given
+        intent_kinds = set(prompt.kinds.split())  # the page parts the question's intent asks for, if given
         ranked = []
         for s in sentences:
             relevance = score(query, s)
@@ -359,7 +360,7 @@ class Composer:
         return f"For {specialty}: {extra.quoted(name_trial)} [{extra.n}]"
 
     def compose_takeaways(self, prompt: Prompt) -> str:
-        sentences = self.sentences(prompt)
+        sentences = self.sentences(prompt, learn_abbreviations(p.text for p in prompt.passages))
         score = self.scorer(sentences)
         specialty = prompt.learner.get("specialty", "")
         pages = {p.about for p in prompt.passages if not p.summary}

@@ -137,13 +137,13 @@ def history_messages(history: Iterable, budget_tokens: int) -> list[BaseMessage]
 
 def question_messages(
     template: str, role: Role, specialty: str | None, sources: Sequence[Source], question: str,
-    history: Iterable = (), history_tokens: int = 1500, intent: str = "", trials: Sequence[str] = (),
-    lens: str = "",
+    history: Iterable = (), history_tokens: int = 1500, intent: str = "", kinds: Sequence[str] = (),
+    trials: Sequence[str] = (), lens: str = "",
 ) -> list[BaseMessage]:
-    """`intent`: what the question asks for; `trials`: the trials it is about (two or more: answer each
-    side by side); `lens`: what matters to the learner's specialty."""
-    attributes = (f' intent="{html.escape(intent)}" trials="{html.escape("; ".join(trials))}"'
-                  f' lens="{html.escape(lens)}"')
+    """`intent`: what the question asks for, and `kinds` the parts of a page that answer it; `trials`: the
+    trials it is about (two or more: answer each side by side); `lens`: what matters to the learner's specialty."""
+    attributes = (f' intent="{html.escape(intent)}" kinds="{html.escape(" ".join(kinds))}"'
+                  f' trials="{html.escape("; ".join(trials))}" lens="{html.escape(lens)}"')
     return [
         system_message(template, role, specialty),
         *history_messages(history, history_tokens),

@@ -151,6 +151,9 @@ class HybridRetriever:
                 self.by_id = {c.id: i for i, c in enumerate(chunks)}
                 self.matrix, self.bm25, self._names = matrix, bm25, names
                 self.glossary = glossary
+                # an abbreviation counts by its spelled-out words, never as an unknown word of its own
+                self._upper_short_forms = {k.upper() for k in [*glossary, *base_glossary()]}
+                self._short_forms = set(tokenize(" ".join([*glossary, *base_glossary()])))
                 self._asks_only, self._stub = asks_only, stub
                 self.trial_pages, self.trial_mentions = pages, summarised
                 self._trial_patterns = {name: name_pattern(name) for name in pages + summarised}
@@ -159,6 +162,11 @@ class HybridRetriever:
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
                 self._text = americanise(" ".join(c.text for c in chunks).lower())
                 self._version = version
+
+    @property
+    def version(self) -> str | None:
+        """The store revision the index was built from."""
+        return self._version
 
     def sync(self) -> None:
         """Refresh when the collection changed since the index was built, here or in another
@@ -270,12 +278,12 @@ class HybridRetriever:
                 searched = list(self.trial_pages)
             cosine = self.matrix @ np.asarray(vector, dtype=np.float32)
             raw_cosine = self.matrix @ np.asarray(raw, dtype=np.float32)
+            mask = self._mask(searched)
             if compare and len(searched) > 1:
                 each = max(2, math.ceil(k / len(searched)) + (1 if len(searched) <= 2 else 0))
                 chosen_idx = [i for t in searched for i in self._rank(expanded, cosine, self._mask([t]), each, reading)]
             else:
-                chosen_idx = self._rank(expanded, cosine, self._mask(searched), k, reading)
-            mask = self._mask(searched)
+                chosen_idx = self._rank(expanded, cosine, mask, k, reading)
             best = float(np.max(np.where(mask, raw_cosine, -1.0))) if mask.any() else 0.0
             sources = [self._source(i, cosine) for i in chosen_idx]
             coverage, unknown = self._coverage(expanded)
@@ -294,9 +302,8 @@ class HybridRetriever:
     def _content_words(self, query: str) -> set[str]:
         """The question's words that carry its subject; a hyphenated name counts by its parts."""
         # Measures ("number", "rate") are not subjects; an abbreviation counts by its spelled-out words.
-        shorts = set(tokenize(" ".join(self.glossary) + " " + " ".join(base_glossary())))
         return {t for t in tokenize(query) if len(t) > 1 and not t.isdigit() and t not in phrasing()
-                and t not in measures() and t not in shorts and not re.search(r"[\-/]", t)}
+                and t not in measures() and t not in self._short_forms and not re.search(r"[\-/]", t)}
 
     def _coverage(self, query: str) -> tuple[float, set[str]]:
         """Share of the question's content words that occur anywhere in the sources, and those that do not."""
@@ -326,8 +333,8 @@ class HybridRetriever:
         for name in [*_NAME.findall(query), *drug_word.findall(query)]:
             if name[0].isdigit() or (len(name) < 4 and not is_drug.search(name)):
                 continue  # numbers are checked by the numeric guard; short acronyms (MD, UK) are too common
-            if name.upper() in self.glossary or name.upper() in {k.upper() for k in self.glossary}:
-                continue
+            if name.upper() in self._upper_short_forms:
+                continue  # an abbreviation the pages define ("PFS", "ABC-1") is known
             tokens = tokenize(name)
             # "ALPHA-Lung09" is not "ALPHA-Lung03": a name with a number is known only whole.
             if not any(t in vocab for t in (tokens[:1] if re.search(r"\d", name) else tokens)):

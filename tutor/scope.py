@@ -38,7 +38,8 @@ def asks_for_advice(question: str) -> bool:
     return bool(_PERSONAL.search(question))
 
 
-def _drug_call(question: str, reading: Reading | None) -> bool:
+def _reads_as_advice(reading: Reading | None) -> bool:
+    """By meaning: the question is nearer the advice examples than any other intent, by a clear margin."""
     return bool(reading and reading.name == "advice" and reading.margin >= 0.05)
 
 
@@ -57,7 +58,7 @@ class Signals:
 def decide(question: str, signals: Signals, floor: float) -> tuple[bool, str]:
     """(in scope, why): why is one of advice, creative, unknown_name, other_topic, no_match or ''."""
     reading = signals.reading
-    if asks_for_advice(question) or _drug_call(question, reading):
+    if asks_for_advice(question) or _reads_as_advice(reading):
         return False, "advice"
     if OFF_TASK.search(question):
         return False, "creative"

@@ -51,6 +51,7 @@ class Tutor:
             self.store, self.settings.top_k, self.settings.relevance_floor
         )
         self.lens = Lens(self.store.embeddings)
+        self._records: tuple[str | None, dict[str, TrialRecord]] = ("", {})  # (store revision, records)
 
     # -- knowledge -------------------------------------------------------------------------
 
@@ -72,7 +73,11 @@ class Tutor:
     # -- the library -----------------------------------------------------------------------
 
     def records(self) -> dict[str, TrialRecord]:
-        """The parsed trial pages of the knowledge folder, by trial name (read fresh: a page may be added)."""
+        """The parsed trial pages of the knowledge folder, by trial name, read again only when the store
+        changed (an ingest bumps its revision): starters and scope replies ask for them on every turn."""
+        revision = self.retriever.version
+        if self._records[0] == revision:
+            return self._records[1]
         records: dict[str, TrialRecord] = {}
         root = self.settings.knowledge_dir
         for path in find_files([root]) if root.is_dir() else []:
@@ -82,6 +87,7 @@ class Tutor:
                 continue
             if doc.record is not None:
                 records.setdefault(doc.record.name, doc.record)
+        self._records = (revision, records)
         return records
 
     def trials(self) -> list[TrialInfo]:
@@ -173,9 +179,9 @@ class Tutor:
                          model=model_label(self.model), timings_ms=_round(timings))
             return
 
-        kinds = " ".join(retrieval.reading.kinds) if retrieval.reading else ""
         messages = question_messages(self.template, learner, specialty, retrieval.sources, question,
-                                     history, self.settings.history_tokens, intent=kinds,
+                                     history, self.settings.history_tokens, intent=intent,
+                                     kinds=retrieval.reading.kinds if retrieval.reading else (),
                                      trials=retrieval.trials, lens=self.lens.concerns(specialty))
         t0 = time.perf_counter()
         parts: list[str] = []
