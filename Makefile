@@ -26,4 +26,4 @@ test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 	# The eval gate: exits 2 naming each metric under evals/thresholds.json (report in evals/runs/latest).
 	# Pinned offline (model and embeddings): a .env with TUTOR_MODEL=openai must not make CI networked.
-	TUTOR_EMBEDDING_BACKEND=local $(VENV)/bin/tutor eval --check --model offline
+	TUTOR_EMBEDDING_BACKEND=local $(VENV)/bin/tutor eval --check --all --model offline

@@ -261,8 +261,15 @@ def eval_(
     check: Annotated[bool, typer.Option("--check", help="exit 2 when a metric falls short of its threshold")] = False,
     thresholds: Annotated[Optional[Path], typer.Option(help="thresholds file; default evals/thresholds.json")] = None,
     baseline: Annotated[Optional[Path], typer.Option(help="summary.json of an earlier run, to show the change")] = None,
+    all_sets: Annotated[bool, typer.Option("--all", help="every eval set of the library (per trial, cross-trial, paraphrase, off-topic, specialty), not only dev and held-out")] = False,
+    fit_scope: Annotated[bool, typer.Option("--fit-scope", help="refit the in-scope model (tutor/data/scope.json) on the tune split of the sets, then report tune and test figures")] = False,
+    leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="per trial: refit the in-scope model without any case about it, then score its cases")] = False,
 ):
     """Run eval sets through the tutor; score retrieval, answers, grounding, scope, roles, latency."""
+    if all_sets:
+        dataset = [*(dataset or []), *ev_all_datasets()]
+    if fit_scope or leave_one_out:
+        return _tune(dataset, model, fit_scope)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
@@ -305,6 +312,41 @@ def eval_(
         raise typer.Exit(2)
     if failures is not None:
         out.print("eval check passed: every metric meets its threshold", highlight=False)
+
+
+def ev_all_datasets() -> list[Path]:
+    from tutor.evaluate import ALL_DATASETS
+
+    return list(ALL_DATASETS)
+
+
+def _tune(dataset: Optional[list[Path]], model: Optional[str], fit: bool) -> None:
+    """`tutor eval --fit-scope` and `--leave-one-out` (tutor/tuning.py)."""
+    from rich.table import Table
+
+    from tutor import evaluate as ev
+    from tutor import tuning
+    from tutor.tutor import Tutor
+
+    datasets = list(dataset or ev.ALL_DATASETS)
+    cases = ev.load_cases(datasets)
+    with err.status("Loading the tutor (embeddings, store)..."):
+        tutor = Tutor(ev.settings_for(_settings(), model))
+    with err.status(f"Reading {len(cases)} cases..."):
+        if fit:
+            figures = tuning.fit_scope(tutor, cases)
+            for split, values in figures.items():
+                out.print(f"scope model, {split} split: " + ", ".join(f"{k} {v}" for k, v in values.items()), highlight=False)
+            out.print("written: tutor/data/scope.json", highlight=False)
+            return
+        report = tuning.leave_one_out(tutor, cases, datasets)
+    names = ["fact_coverage", "lead_accuracy", "scope_accuracy", "false_refusal", "false_answer", "citation_validity"]
+    table = Table(title="Leave one trial out: each trial scored with a scope model fitted without it")
+    for column in ["trial", "tuned on", "cases", *names]:
+        table.add_column(column, justify="left" if column == "trial" else "right")
+    for trial, row in report.items():
+        table.add_row(trial, str(row["tuned_on"]), str(row["held_out"]), *(ev._fmt(n, row["overall"].get(n)) for n in names))
+    out.print(table)
 
 
 @app.command()

@@ -251,6 +251,10 @@ class Composer:
         query = self.query(question, prompt.previous[-1] if follow_up else None, glossary)
         score = self.scorer(sentences)
         ranked = self._rank(prompt, sentences, query, score, asked)
+        if not ranked and prompt.intent and sentences:
+            # Judged in scope by meaning ("what does this trial mean for a psychiatrist?") though no
+            # sentence shares its words: the passages retrieval ranked for that intent, in their order.
+            ranked = [(0.0, s) for s in sentences if _is_statement(s.text) and not s.passage.summary]
         if not ranked:
             return f"{NOT_COVERED} The passages retrieved for it do not answer it directly."
         points = max(1, int(learner.get("points", "3") or 3))
@@ -356,7 +360,10 @@ class Composer:
             return (f"For {specialty}: the trial sources report nothing specific to {specialty}; the nearest they "
                     f"come is the point above [{nearest.n}].")
         if extra in chosen:
-            return f"For {specialty}: the point above that matters most to your work is the one cited [{extra.n}]."
+            concerns = set().union(*term_groups(lens or specialty))
+            named = [w for w in TOKEN.findall(extra.text) if set(tokenize(w)) & concerns]
+            what = f" ({', '.join(dict.fromkeys(w.lower() for w in named))})" if named else ""
+            return f"For {specialty}: the point above that matters most to your work is the one cited{what} [{extra.n}]."
         return f"For {specialty}: {extra.quoted(name_trial)} [{extra.n}]"
 
     def compose_takeaways(self, prompt: Prompt) -> str:

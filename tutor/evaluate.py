@@ -31,6 +31,9 @@ DEFAULT_DATASET = PROJECT_ROOT / "evals" / "dev.jsonl"
 # source text alone and nothing is tuned on it, so it measures generalisation. injection.jsonl is
 # left out: its cases only mean something with the injected passage in the knowledge (tests add it).
 DEFAULT_DATASETS = (DEFAULT_DATASET, PROJECT_ROOT / "evals" / "heldout.jsonl")
+# Every set of the library: per trial, across trials, paraphrases, off-topic and specialty questions.
+ALL_DATASETS = (*DEFAULT_DATASETS, *sorted((PROJECT_ROOT / "evals" / "trials").glob("*.jsonl")),
+                *(PROJECT_ROOT / "evals" / f"{name}.jsonl" for name in ("cross-trial", "paraphrase", "offtopic", "specialty", "scope-tune")))
 DEFAULT_THRESHOLDS = PROJECT_ROOT / "evals" / "thresholds.json"
 DEFAULT_OUT = PROJECT_ROOT / "evals" / "runs" / "latest"
 MODELS = ("offline", "mock", "openai")
@@ -408,7 +411,7 @@ def _shortfalls(summary: dict, thresholds: dict) -> list[str]:
             failures.append(f"{name} {overall[name]:.3f} < {floor} (minimum)")
     for name, ceiling in (thresholds.get("max") or {}).items():
         if overall.get(name) is not None and overall[name] > ceiling:
-            failures.append(f"{name} {overall[name]:.1f} > {ceiling} (maximum)")
+            failures.append(f"{name} {overall[name]:.{1 if name.endswith('_ms') else 3}f} > {ceiling} (maximum)")
     for name, floor in (thresholds.get("per_role_min") or {}).items():
         for role, values in summary["by_role"].items():
             if values.get(name) is not None and values[name] < floor:

@@ -26,6 +26,7 @@ from tutor.lexicon import (
     phrasing, phrasing_words, spell_out, tokenize,
 )
 from tutor.schema import Chunk, Source
+from tutor.specialty import names_specialty
 from tutor.scope import Signals, decide
 from tutor.store import Store
 
@@ -105,6 +106,7 @@ class Retrieval:
     trials: list[str] = field(default_factory=list)  # the trials searched; [] = the whole library
     reading: Reading | None = None  # the question's intent
     why: str = ""  # why it is out of scope, when it is
+    signals: Signals | None = None  # what the scope decision weighed
 
 
 class HybridRetriever:
@@ -117,6 +119,7 @@ class HybridRetriever:
         self._version: str | None = None  # the store's revision the index was built from
         self._refreshing = threading.Lock()
         self.intents = IntentClassifier(store.embeddings)
+        self.scope_model = None  # None: the fitted model of tutor/data/scope.json (leave-one-out swaps it)
         self.refresh()
 
     def refresh(self, force: bool = True) -> None:
@@ -243,10 +246,12 @@ class HybridRetriever:
         return sorted(fused, key=lambda i: (-fused[i], -cosine[i]))[:k]
 
     def search(self, query: str, top_k: int | None = None, trials: list[str] | None = None,
-               compare: bool | None = None) -> Retrieval:
+               compare: bool | None = None, lens: str = "") -> Retrieval:
         """The passages for a question. `trials` restricts the search (None: the trials the question
         names, else the whole library); a question that names or compares several trials gets passages
-        from each. `compare` forces (True) or forbids (False) reading it as a comparison."""
+        from each. `compare` forces (True) or forbids (False) reading it as a comparison. `lens` (the
+        words a learner's specialty cares about) adds the passage of the same trials that matters most
+        to it, when the question's own passages do not already hold one."""
         k = top_k or self.top_k
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -285,14 +290,25 @@ class HybridRetriever:
             else:
                 chosen_idx = self._rank(expanded, cosine, mask, k, reading)
             best = float(np.max(np.where(mask, raw_cosine, -1.0))) if mask.any() else 0.0
+            if lens and chosen_idx:
+                chosen_idx += self._lens_passage(lens, chosen_idx)
             sources = [self._source(i, cosine) for i in chosen_idx]
             coverage, unknown = self._coverage(expanded)
-            signals = Signals(best=best, coverage=coverage, unknown_words=len(unknown),
-                              unknown_names=self._unknown_names(query), names_known=self._distinctive_match(query),
-                              reading=reading)
+            names, diseases = self._unknown_names(query)
+            signals = Signals(best=best, coverage=coverage, unknown_words=len(unknown), unknown_names=names,
+                              names_known=self._distinctive_match(query), reading=reading, unknown_diseases=diseases)
         timings["search"] = (time.perf_counter() - t1) * 1000
-        in_scope, why = decide(query, signals, self.relevance_floor)
-        return Retrieval(query, sources, best, bool(sources) and in_scope, timings, searched, reading, why)
+        in_scope, why = decide(query, signals, self.relevance_floor, self.scope_model)
+        return Retrieval(query, sources, best, bool(sources) and in_scope, timings, searched, reading, why, signals)
+
+    def _lens_passage(self, lens: str, chosen: list[int]) -> list[int]:
+        """The passage, from the pages already chosen, whose words a specialty cares about most; [] when
+        the chosen passages already rank at the top for it or nothing on those pages speaks to it."""
+        pages = self._mask(sorted({self.chunks[i].about for i in chosen}))
+        ranked = [i for i in self._keyword(lens, pages & ~self._asks_only & ~self._stub, 3)]
+        if not ranked or ranked[0] in chosen:
+            return []
+        return ranked[:1]
 
     def _source(self, i: int, cosine: np.ndarray) -> Source:
         c = self.chunks[i]
@@ -302,8 +318,10 @@ class HybridRetriever:
     def _content_words(self, query: str) -> set[str]:
         """The question's words that carry its subject; a hyphenated name counts by its parts."""
         # Measures ("number", "rate") are not subjects; an abbreviation counts by its spelled-out words.
+        # A specialty the learner names ("as a nephrologist") says who asks, not what about.
         return {t for t in tokenize(query) if len(t) > 1 and not t.isdigit() and t not in phrasing()
-                and t not in measures() and t not in self._short_forms and not re.search(r"[\-/]", t)}
+                and t not in measures() and t not in self._short_forms and not re.search(r"[\-/]", t)
+                and not names_specialty(t)}
 
     def _coverage(self, query: str) -> tuple[float, set[str]]:
         """Share of the question's content words that occur anywhere in the sources, and those that do not."""
@@ -324,9 +342,10 @@ class HybridRetriever:
                 hits[i] = 0.5  # named in part: half the weight
         return hits
 
-    def _unknown_names(self, query: str) -> list[str]:
-        """Trials, drugs and diseases the question names that the sources never mention ("KATHERINE",
-        "pembrolizumab", "colon cancer"): the sources cannot answer about them, however close the embedding."""
+    def _unknown_names(self, query: str) -> tuple[list[str], list[str]]:
+        """Trials and drugs ("KATHERINE", "pembrolizumab"), then diseases ("colon cancer"), that the
+        question names and the sources never mention: the sources cannot answer about them, however
+        close the embedding."""
         vocab = self.bm25.vocab_dict if self.chunks else {}
         is_drug, drug_word = drug_pattern()
         unknown = []
@@ -335,22 +354,24 @@ class HybridRetriever:
                 continue  # numbers are checked by the numeric guard; short acronyms (MD, UK) are too common
             if name.upper() in self._upper_short_forms:
                 continue  # an abbreviation the pages define ("PFS", "ABC-1") is known
-            tokens = tokenize(name)
             # "ALPHA-Lung09" is not "ALPHA-Lung03": a name with a number is known only whole.
-            if not any(t in vocab for t in (tokens[:1] if re.search(r"\d", name) else tokens)):
+            if re.search(r"\d", name) and not re.search(r"\d+\.\d+$", name):
+                if not re.search(rf"(?<![\w-]){re.escape(americanise(name.lower()))}(?![\w-])", self._text):
+                    unknown.append(name)
+            elif not any(t in vocab for t in tokenize(name)):
                 unknown.append(name)
-        implied = expanded_words(query)
+        implied, diseases = expanded_words(query), []
         for match in _DISEASE.finditer(americanise(query.lower())):
             words, stem = match.group(1).split(), match.group(2)[:5]  # cancer(s), metastas(is|es)
             while any(set(tokenize(w)) & implied for w in words):
                 words = words[1:]  # "shrink tumours": a verb an expansion stands for, not a qualifier
-            while any(w in STOPWORDS or w in phrasing_words() or w.isdigit() for w in words):
-                words = words[1:]  # "of cancer", "the 2 tumours": no qualifier
+            while any(w in STOPWORDS or w in phrasing_words() or w.isdigit() or len(w) < 3 for w in words):
+                words = words[1:]  # "of cancer", "the 2 tumours", "people's tumours": no qualifier
             for qualifier in words:
                 if not re.search(rf"\b{re.escape(qualifier)}\W+(?:[\w\-]+\W+){{0,2}}{stem}", self._text):
-                    unknown.append(match.group(0).strip())
+                    diseases.append(match.group(0).strip())
                     break
-        return unknown
+        return unknown, diseases
 
     def _distinctive_match(self, query: str) -> bool:
         """Does the query name something the sources name: a trial, a drug, a number?"""

@@ -1,46 +1,52 @@
 """Can the trial pages answer this question? The in-scope decision, from signals any library gives.
 
-A question is declined, whatever the backend, when it asks for advice on one person's own treatment,
-asks for a poem or a recipe, names a trial or drug the library never mentions, is about another
-disease, or reads (by meaning, `tutor.intent`) as another subject altogether. Otherwise it is in scope
-when a passage is close in meaning, or its own words are the sources' words, or it names what the
-sources name, or it reads as something learners ask of any trial ("give me the gist").
+Retrieval measures a question against the library (how close its nearest passage is, how many of its
+words the sources use, whether it names a trial, drug or disease they never mention) and reads it by
+meaning (`tutor.intent`: a trial question, another subject, a creative request, advice for one
+person). A logistic model weighs those signals. Its weights are data (`tutor/data/scope.json`), fitted
+by `tutor eval --fit-scope` on the tune split of the eval sets only, so the test split and the
+leave-one-trial-out figures measure questions and trials the weights never saw.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
+from tutor.errors import ConfigError
 from tutor.intent import Reading
 
-# Set on the tune split of the eval sets (evals/*: "split": "tune"), never on the test split.
-INTENT_IN = 0.55  # a trial question by meaning: in scope even when no passage is close ("the gist")
-INTENT_OUT = 0.5  # another subject by meaning: declined unless the sources know its words
+DATA = Path(__file__).with_name("data") / "scope.json"
 
-# A question about one person's own treatment: a person, a treatment verb and a treatment.
-_TREATMENT = r"\b(treatment|therapy|drug|medicine|medication|chemo\w*|it|this|that|[a-z]+-?[a-z]*\d\w*)\b"
+# Asking about one person's own treatment: a person, a treatment verb and a treatment ("take from this
+# trial" is learning, not taking a drug). A signal for the model, not a verdict on its own.
+_TREATMENT = r"\b(treatment|therapy|drug|medicine|medication|chemo\w*|infusions?|doses?|it|this|that|[a-z]+-?[a-z]*\d\w*)\b"
+_ACT = r"\b(take(?!\s+(?:away\s+)?from)|start|stop|skip|switch|receive|be treated|try|be given|go on|get|ask for|keep going)\b"
 _PERSONAL = re.compile(
-    r"\b(should|can|could|would|must|do|does)\s+(i|we|he|she|my \w+)\b.{0,40}"
-    r"\b(take|start|stop|switch|receive|be treated|try|be given|go on|get|ask for)\b.{0,40}" + _TREATMENT
+    r"\b(should|can|could|would|must|do|does)\s+(i|we|he|she|my \w+)\b.{0,40}" + _ACT
     + r"|\bmy (mother|father|mom|mum|dad|wife|husband|partner|sister|brother|friend|aunt|uncle|daughter|son|"
-    r"patient|grand\w+)\b.{0,80}\b(take|start|stop|switch|receive|be treated|try|be given|go on|ask for)\b"
-    r"|\bI'?m (on|taking|receiving)\b.{0,40}" + _TREATMENT
-    + r"|\bis (it|this) (safe|right|good) for (me|my)\b|\bwhat would you (do|recommend) (for|if) (me|my)\b",
+    r"grand\w+)\b.{0,80}" + _ACT
+    + r"|\bI'?m (on|taking|receiving|being treated)\b.{0,40}" + _TREATMENT
+    + r"|\bmy (own |next )?(treatment|therapy|chemo\w*|infusions?|doses?|cycles?)\b"
+    + r"|\bis (it|this) (safe|right|good) for (me|my)\b|\bwould you (do|recommend|suggest)\b.{0,30}\b(for|if|to) (me|my)\b"
+    + r"|\bI personally\b|\bI'?m (a|the) patient\b",
     re.I,
 )
 # Asked to write something other than an answer about the trial.
-OFF_TASK = re.compile(r"\b(poems?|sonnets?|haikus?|limericks?|songs?|lyrics|recipes?|jokes?|bedtime stor(y|ies)|rap)\b",
-                      re.I)
+OFF_TASK = re.compile(r"\b(poems?|sonnets?|haikus?|limericks?|songs?|lyrics|recipes?|jokes?|bedtime stor(y|ies)|rap|"
+                      r"plays?|scripts?|love letters?|crosswords?|puzzles?|in the style of)\b", re.I)
+
+FEATURES = ("bias", "best", "coverage", "unknown_words", "unknown_names", "unknown_diseases", "names_known",
+            "intent_in", "intent_other_topic", "intent_general", "intent_creative", "intent_advice",
+            "advice_words", "creative_words", "intent_lead", "intent_out")
 
 
 def asks_for_advice(question: str) -> bool:
     return bool(_PERSONAL.search(question))
-
-
-def _reads_as_advice(reading: Reading | None) -> bool:
-    """By meaning: the question is nearer the advice examples than any other intent, by a clear margin."""
-    return bool(reading and reading.name == "advice" and reading.margin >= 0.05)
 
 
 @dataclass
@@ -50,30 +56,115 @@ class Signals:
     best: float  # cosine of the closest passage to the question as asked
     coverage: float  # share of its content words found in the sources
     unknown_words: int  # its content words found nowhere in the sources
-    unknown_names: list[str]  # trials, drugs, diseases it names that the sources do not
+    unknown_names: list[str]  # trials and drugs it names that the sources do not
     names_known: bool  # it names a trial, drug or number the sources name
     reading: Reading | None = None
+    unknown_diseases: list[str] = field(default_factory=list)  # "prostate cancer" when the sources have none
+
+    def vector(self, question: str, floor: float) -> list[float]:
+        """The model's inputs, in the order of FEATURES."""
+        scores = self.reading.scores if self.reading else {}
+        scope_in = max([v for k, v in scores.items() if k not in _OUT], default=0.0)
+        scope_out = max([scores.get(k, 0.0) for k in _OUT])
+        return [
+            1.0, self.best - floor, self.coverage, min(self.unknown_words, 5) / 5, min(len(self.unknown_names), 2) / 2,
+            min(len(self.unknown_diseases), 2) / 2, float(self.names_known),
+            scope_in, scores.get("other_topic", 0.0), scores.get("general", 0.0),
+            scores.get("creative", 0.0), scores.get("advice", 0.0),
+            float(asks_for_advice(question)), float(bool(OFF_TASK.search(question))),
+            scope_in - scope_out, scope_out,
+        ]
 
 
-def decide(question: str, signals: Signals, floor: float) -> tuple[bool, str]:
-    """(in scope, why): why is one of advice, creative, unknown_name, other_topic, no_match or ''."""
+_OUT = ("other_topic", "general", "creative", "advice")
+
+
+@dataclass(frozen=True)
+class ScopeModel:
+    weights: tuple[float, ...]
+    threshold: float = 0.5
+
+    def probability(self, x: list[float]) -> float:
+        z = sum(w * v for w, v in zip(self.weights, x))
+        return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def to_json(self, **about) -> str:
+        return json.dumps({"features": list(FEATURES), "weights": [round(w, 6) for w in self.weights],
+                           "threshold": round(self.threshold, 4), **about}, indent=2) + "\n"
+
+
+def load_model(path: Path = DATA) -> ScopeModel:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["features"] != list(FEATURES):
+            raise ValueError(f"features {data['features']} are not {list(FEATURES)}")
+        return ScopeModel(tuple(float(w) for w in data["weights"]), float(data["threshold"]))
+    except Exception as exc:
+        raise ConfigError(f"scope model {path} is invalid ({exc}); refit it with `tutor eval --fit-scope`") from exc
+
+
+@lru_cache(maxsize=1)
+def default_model() -> ScopeModel:
+    return load_model()
+
+
+def why_out(question: str, signals: Signals) -> str:
+    """The reason a declined question is declined, for the reply: advice, creative, unknown_name,
+    other_topic or no_match."""
     reading = signals.reading
-    if asks_for_advice(question) or _reads_as_advice(reading):
-        return False, "advice"
+    scores = reading.scores if reading else {}
+    if asks_for_advice(question):
+        return "advice"
     if OFF_TASK.search(question):
+        return "creative"
+    if signals.unknown_names or signals.unknown_diseases:  # "stage II colon cancer" is another subject
+        return "unknown_name"
+    if reading and reading.name in ("advice", "creative"):
+        return reading.name
+    if reading and reading.out_of_scope or max(scores.get(k, 0.0) for k in _OUT) >= max(
+            [v for k, v in scores.items() if k not in _OUT], default=0.0):
+        return "other_topic"
+    return "no_match"
+
+
+def decide(question: str, signals: Signals, floor: float, model: ScopeModel | None = None) -> tuple[bool, str]:
+    """(in scope, why): why is one of advice, creative, unknown_name, other_topic, no_match or ''."""
+    model = model or default_model()
+    if OFF_TASK.search(question):  # a poem or a play is not an answer, however many trial words it borrows
         return False, "creative"
-    if signals.unknown_names:
-        return False, "unknown_name"
-    # More than half of its words, two at least, appear nowhere in the sources, and no passage is close.
-    if signals.unknown_words >= 2 and signals.coverage < 0.5 and signals.best < floor + 0.25:
-        return False, "other_topic"
-    if reading and reading.out_of_scope and reading.score >= INTENT_OUT and (
-            signals.unknown_words >= 1 or signals.best < floor + 0.15) and not signals.names_known:
-        return False, "other_topic"
-    in_scope = (
-        signals.best >= floor + 0.1
-        or (signals.best >= floor - 0.1 and signals.coverage > 0.5)
-        or (signals.names_known and signals.best >= floor / 2)
-        or bool(reading and not reading.out_of_scope and reading.score >= INTENT_IN and signals.unknown_words <= 1)
-    )
-    return in_scope, "" if in_scope else "no_match"
+    if model.probability(signals.vector(question, floor)) >= model.threshold or _in_the_sources_words(question, signals):
+        return True, ""
+    return False, why_out(question, signals)
+
+
+def _in_the_sources_words(question: str, signals: Signals) -> bool:
+    """Not fitted: a question every content word of which the sources use, naming nothing they do not,
+    that reads as a trial question more than as another subject ("What is the number needed to treat?",
+    "What kind of cancer did the patients have?") is about the sources, however far its embedding
+    lies from any one passage: answered, if need be with what the sources do not report."""
+    reading = signals.reading
+    scores = reading.scores if reading else {}
+    lead = max([v for k, v in scores.items() if k not in _OUT], default=0.0) - max(scores.get(k, 0.0) for k in _OUT)
+    return (signals.coverage >= 1.0 and not signals.unknown_names and not signals.unknown_diseases and lead > 0
+            and not asks_for_advice(question) and not OFF_TASK.search(question))
+
+
+def fit(rows: list[tuple[list[float], bool]], c: float = 100.0) -> ScopeModel:
+    """A logistic model on (features, in scope) rows; the threshold balances the share of false
+    answers against the share of false refusals on the same rows."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = [r[0][1:] for r in rows]
+    y = [int(r[1]) for r in rows]
+    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit(x, y)
+    model = ScopeModel((float(clf.intercept_[0]), *map(float, clf.coef_[0])))
+    probs = [model.probability(r[0]) for r in rows]
+    n_in, n_out = max(1, sum(y)), max(1, len(y) - sum(y))
+
+    def cost(t: float) -> float:
+        refused = sum(1 for p, t_ in zip(probs, y) if t_ and p < t) / n_in
+        answered = sum(1 for p, t_ in zip(probs, y) if not t_ and p >= t) / n_out
+        return refused + answered
+
+    threshold = min((i / 100 for i in range(5, 96)), key=lambda t: (cost(t), abs(t - 0.5)))
+    return ScopeModel(model.weights, threshold)

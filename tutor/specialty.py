@@ -32,6 +32,15 @@ def specialties() -> tuple[Specialty, ...]:
     return tuple(Specialty(e["name"], re.compile(e["match"], re.I), e["concerns"]) for e in data["specialties"])
 
 
+_DISCIPLINE = re.compile(r"(olog(y|ies|ist|ists)|iatr(y|ist|ists|ics)|ists?|ians?|acy|ery|eons?|nursing|ics)$")
+
+
+def names_specialty(word: str) -> bool:
+    """Does a word name a specialty or its specialist ("nephrologist", "oncology"), not an organ or a
+    topic ("kidney", "cost")?"""
+    return bool(_DISCIPLINE.search(word)) and any(e.match.match(word) for e in specialties())
+
+
 class Lens:
     """specialty -> concerns. `embeddings` (optional) reads an unknown specialty by meaning."""
 

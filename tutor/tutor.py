@@ -143,17 +143,19 @@ class Tutor:
 
     # -- one turn --------------------------------------------------------------------------
 
-    def retrieve(self, question: str, history: Iterable = (), trial: str | None = None) -> Retrieval:
+    def retrieve(self, question: str, history: Iterable = (), trial: str | None = None,
+                 specialty: str | None = None) -> Retrieval:
         """The passages for a question, from the chosen trial (None: the trials it names, else all); a
         follow-up ("and the hazard ratio?") is searched together with the question before it, and so is
-        a short question the sources cannot place alone."""
+        a short question the sources cannot place alone. A specialty adds the passage that matters to it."""
         trials = [name] if (name := self.retriever.resolve_trial(trial)) else None
+        lens = self.lens.concerns(specialty)
         previous = [c for r, c in history_turns(history) if r == "user"]
         if previous and is_follow_up(question):
-            return self.retriever.search(f"{previous[-1]} {question}", trials=trials)
-        retrieval = self.retriever.search(question, trials=trials)
+            return self.retriever.search(f"{previous[-1]} {question}", trials=trials, lens=lens)
+        retrieval = self.retriever.search(question, trials=trials, lens=lens)
         if not retrieval.in_scope and retrieval.why == "no_match" and previous and len(question.split()) <= 8:
-            follow_up = self.retriever.search(f"{previous[-1]} {question}", trials=trials)
+            follow_up = self.retriever.search(f"{previous[-1]} {question}", trials=trials, lens=lens)
             if follow_up.in_scope:
                 return follow_up
         return retrieval
@@ -166,7 +168,7 @@ class Tutor:
         learner = self.role(role)
         specialty = clean_specialty(specialty)
         history = list(history or ())
-        retrieval = self.retrieve(question, history, trial)
+        retrieval = self.retrieve(question, history, trial, specialty)
         timings = dict(retrieval.timings_ms)
         intent = retrieval.reading.name if retrieval.reading else ""
 

@@ -1,0 +1,84 @@
+"""Understanding the learner by meaning: the fitted scope model, the specialty lens in retrieval and in
+the answer, and the leave-one-trial-out protocol."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tutor import scope, tuning
+from tutor.evaluate import EvalCase
+
+
+@pytest.mark.parametrize("question", [
+    "What should I take from this trial for my practice?",  # "take from" is learning, not taking a drug
+    "What's the main lesson of this trial?",
+    "Give me the gist of the study.",
+    "How many women took part?",
+])
+def test_plain_trial_questions_are_answered(tutor, question):
+    answer = tutor.ask(question, "resident", trial="EMILIA")
+    assert answer.in_scope, answer.answer
+
+
+@pytest.mark.parametrize("question", [
+    "What is the best first-line treatment for hypertension?",
+    "What's the first-line treatment for asthma?",
+    "My aunt is on this drug and feels awful. Should she stop it?",
+    "Write a sonnet about progression-free survival.",
+])
+def test_other_subjects_advice_and_creative_requests_are_declined(tutor, question):
+    answer = tutor.ask(question, "resident", trial="EMILIA")
+    assert not answer.in_scope and not answer.sources, answer.answer
+
+
+def test_advice_words_and_learning_words_differ():
+    assert scope.asks_for_advice("Should I skip my next infusion?")
+    assert scope.asks_for_advice("My mum's counts dropped; should she keep going with it?")
+    assert not scope.asks_for_advice("What should I take away from this trial?")
+    assert not scope.asks_for_advice("What should a resident monitor in a patient on this drug?")
+
+
+def test_a_specialty_brings_its_passage_into_the_answer(tutor):
+    plain = tutor.ask("What were the main side effects?", "resident", trial="EMILIA")
+    derm = tutor.ask("What were the main side effects?", "resident", "dermatology", trial="EMILIA")
+    assert "For dermatology:" in derm.answer and "For dermatology" not in plain.answer
+    line = derm.answer.split("For dermatology:")[1].split("\n")[0].lower()
+    assert "hand-foot" in line or "palmar-plantar" in line, derm.answer
+    assert len(derm.sources) >= len(plain.sources)
+
+
+def test_a_specialty_the_page_says_nothing_about_is_told_so(tutor):
+    answer = tutor.ask("What were the main side effects?", "resident", "obstetrics", trial="EMILIA")
+    assert "report nothing specific to obstetrics" in answer.answer, answer.answer
+
+
+def test_the_scope_model_file_is_fitted_on_the_tune_split_only():
+    data = json.loads(scope.DATA.read_text())
+    assert data["features"] == list(scope.FEATURES)
+    assert "tune-split" in data["fitted_on"] and set(data["figures"]) == {"tune", "test"}
+
+
+def _case(i, question, trial=None, out=False, split="tune", facts=("9.6",)):
+    return EvalCase(id=f"c{i}", role="resident", question=question, trial=trial, split=split, out_of_scope=out,
+                    expected_facts=[] if out else list(facts))
+
+
+def test_leave_one_out_never_fits_on_the_trial_it_scores(tutor, tmp_path):
+    cases = [
+        _case(1, "What was the median PFS in EMILIA?", "EMILIA"),
+        _case(2, "What was the median PFS with T-DM1 in TH3RESA?", "TH3RESA", facts=("6.2",)),
+        _case(3, "How many patients were randomised in TH3RESA?", "TH3RESA", facts=("602",)),
+        _case(4, "How is asthma treated?", out=True),
+        _case(5, "What's the capital of France?", out=True),
+        _case(6, "Write a poem about the sea.", out=True),
+        _case(7, "What was the overall survival in EMILIA?", "EMILIA", facts=("30.9",)),
+    ]
+    report = tuning.leave_one_out(tutor, cases)
+    # EMILIA is scored on its own two cases with weights fitted on the other five; TH3RESA likewise.
+    assert report["EMILIA"]["held_out"] == 2 and report["EMILIA"]["tuned_on"] == 5
+    assert report["TH3RESA"]["held_out"] == 2 and report["TH3RESA"]["tuned_on"] == 5
+    assert tutor.retriever.scope_model is None  # the fitted model is back in place afterwards
+    figures = tuning.fit_scope(tutor, cases, path=tmp_path / "scope.json")
+    assert figures["tune"]["cases"] == 7 and json.loads((tmp_path / "scope.json").read_text())["threshold"]
