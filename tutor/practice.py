@@ -257,3 +257,79 @@ def interleave(groups: list[list[PracticeItem]]) -> list[PracticeItem]:
 
 def known_roles() -> tuple[str, ...]:
     return ROLE_IDS
+
+
+class Practice:
+    """Practice on a tutor's library: items by trial and role, the next item, and grading. Stateless: what a
+    learner has done is passed in (`seen`), so any process can serve the next step."""
+
+    def __init__(self, tutor):
+        self.tutor = tutor
+        self._items: tuple[object, dict[str, PracticeItem]] = (None, {})
+        self._offline = None
+
+    def _all(self) -> dict[str, PracticeItem]:
+        records = self.tutor.records()
+        if self._items[0] is records:
+            return self._items[1]
+        chunks = {(c.trial, c.section): c.id for c in self.tutor.retriever.chunks if c.trial}
+        items: dict[str, PracticeItem] = {}
+        for record in records.values():
+            for item in build_items(record):
+                for passage in item.passages:
+                    passage.id = chunks.get((item.trial, passage.section), "")
+                items[item.id] = item
+        self._items = (records, items)
+        return items
+
+    def items(self, role: str | None = None, trial: str | None = None, kind: str | None = None) -> list[PracticeItem]:
+        """The items for a role (its own discussion question and every generated item) on one trial or all."""
+        from tutor.errors import InputError
+
+        if kind is not None and kind not in KINDS:
+            raise InputError(f"kind {kind!r} is unknown; use one of {', '.join(KINDS)}")
+        role_id = self.tutor.role(role).id if role else None
+        name = self.tutor.retriever.resolve_trial(trial) if trial else None
+        everything = list(self._all().values())
+        groups = []
+        for trial_name in dict.fromkeys(i.trial for i in everything):
+            if name and trial_name != name:
+                continue
+            mine = [i for i in everything if i.trial == trial_name]
+            groups.append(role_order(mine, role_id) if role_id else mine)
+        chosen = interleave(groups) if role_id and len(groups) > 1 else [i for g in groups for i in g]
+        return [i for i in chosen if kind is None or i.kind == kind]
+
+    def item(self, item_id: str) -> PracticeItem:
+        from tutor.errors import InputError
+
+        items = self._all()
+        if not isinstance(item_id, str) or item_id.strip() not in items:
+            near = [i for i in items if isinstance(item_id, str) and item_id.strip().split("-")[0] == i.split("-")[0]]
+            raise InputError(f"no practice item {item_id!r}; list them with `tutor practice list`"
+                             + (f" (this trial's start {near[0].rsplit('-', 1)[0]}-...)" if near else ""))
+        return items[item_id.strip()]
+
+    def next(self, role: str, trial: str | None = None, seen: list[str] | tuple[str, ...] = ()) -> PracticeItem:
+        """The first of the role's items not in `seen`; when every one is seen, practice starts over."""
+        from tutor.errors import InputError
+
+        items = self.items(role, trial)
+        if not items:
+            raise InputError("there are no practice items for this trial and role; check `tutor trials`")
+        done = set(seen or ())
+        return next((i for i in items if i.id not in done), items[0])
+
+    def grade(self, item_id: str, answer: str, role: str, reveal: bool = False):
+        """Grade an answer; the openai backend grades with the model (falling back to offline, and saying so)."""
+        from tutor.embeddings import get_embeddings
+        from tutor.grading import OfflineGrader, grade_offline, grade_openai
+
+        item = self.item(item_id)
+        learner = self.tutor.role(role)
+        record = self.tutor.records()[item.trial]
+        if self._offline is None:
+            self._offline = OfflineGrader(getattr(self.tutor.store, "embeddings", None) or get_embeddings(self.tutor.settings))
+        if self.tutor.settings.model == "openai" and getattr(self.tutor.settings, "grader", "auto") != "offline":
+            return grade_openai(self.tutor.model, self._offline, item, record, answer, learner.id, reveal)
+        return grade_offline(self._offline, item, record, answer, learner.id, reveal)

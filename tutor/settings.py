@@ -66,6 +66,10 @@ class Settings(BaseSettings):
         description="retries of a request that failed with 429, 5xx, a timeout or a dropped connection; "
                     "backoff 0.5 s, 1 s, 2 s, ... (at most 8 s) or the server's Retry-After",
     )
+    grader: Literal["auto", "offline"] = Field(
+        "auto", description="who grades practice answers: auto = the chat model's backend (the model on openai, "
+                            "falling back to offline); offline = always the deterministic grader"
+    )
     history_tokens: int = Field(1500, ge=0, description="token budget for earlier turns sent to the model")
 
     # Page

@@ -281,5 +281,17 @@ class Tutor:
         )
 
 
+    # -- practice --------------------------------------------------------------------------
+
+    @property
+    def practice(self):
+        """Practice items and grading on this tutor's library (`tutor.practice`)."""
+        if getattr(self, "_practice", None) is None:
+            from tutor.practice import Practice
+
+            self._practice = Practice(self)
+        return self._practice
+
+
 def _round(timings: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 2) for k, v in timings.items()}
