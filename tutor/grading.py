@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import STOPWORDS, learn_abbreviations, tokenize
+from tutor.lexicon import STOPWORDS, learn_abbreviations, spell_out, tokenize
 from tutor.practice import PracticeItem, sentences
 from tutor.trialpage import TrialRecord
 
@@ -32,12 +32,15 @@ Status = Literal["covered", "partly", "missed", "incorrect"]
 CREDIT = {"covered": 1.0, "partly": 0.5, "missed": 0.0, "incorrect": 0.0}
 # Cosine similarity of a learner sentence to a key point (all-MiniLM-L6-v2, normalised): at or above COVERED
 # the point is made, at or above PARTLY it is touched. Set on the tune split of evals/grading.jsonl.
-COVERED = 0.62
-PARTLY = 0.45
-FIGURES_FLOOR = 0.2  # a point whose every figure is given exactly needs only this much similarity
+# The similarity is half the cosine of the sentence embeddings and half the share of the point's own words
+# (of four letters or more, abbreviations spelled out, the question's words left out) that the answer uses:
+# the embedding alone rates a wrong claim on the same topic close to the right one.
+COVERED = 0.55
+PARTLY = 0.42
+FIGURES_FLOOR = 0.25  # a point whose every figure is given exactly needs only this much similarity
 # Verdict from the score: correct at or above CORRECT (with no point stated wrongly), partial at or above PARTIAL.
 CORRECT = 0.7
-PARTIAL = 0.3
+PARTIAL = 0.14
 
 
 class PointGrade(BaseModel):
@@ -149,7 +152,8 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
         base, flipped = _CLAIM[word]
         negated = bool(_NEGATION.search(" ".join(words[max(0, i - 3):i])))
         seen.setdefault(base, set()).add(flipped != negated)
-    return content_words(unit), {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
+    plain = {w for w in words if w not in _FUNCTION and w not in STOPWORDS and w not in _CLAIM}
+    return plain, {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
 
 
 def contradicts(a: str, b: str) -> bool:
@@ -157,11 +161,13 @@ def contradicts(a: str, b: str) -> bool:
     improve OS"; "PFS was longer with X" / "PFS was shorter with X")."""
     words_a, claims_a = _claims(a)
     words_b, claims_b = _claims(b)
-    shared = (words_a & words_b) - set(_CLAIM)
-    if len(shared) < 2:
+    rest_a, rest_b = words_a - set(_CLAIM), words_b - set(_CLAIM)
+    shared = rest_a & rest_b
+    same_subject = rest_a == rest_b  # "The trial was open-label." / "The trial was blinded."
+    if len(shared) < 2 and not same_subject:
         return False
-    overlap = len(shared) / max(1, min(len(words_a - set(_CLAIM)), len(words_b - set(_CLAIM))))
-    return overlap >= 0.5 and any(k in claims_b and claims_b[k] != v for k, v in claims_a.items())
+    overlap = len(shared) / max(1, min(len(rest_a), len(rest_b)))
+    return (same_subject or overlap >= 0.5) and any(k in claims_b and claims_b[k] != v for k, v in claims_a.items())
 
 
 def opposite(point: str, unit: str) -> bool:
@@ -193,7 +199,7 @@ def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
 
 # -- arms: which treatment a figure belongs to -----------------------------------------------------
 
-_DOSE_STOP = re.compile(r"\b(?:intravenously|orally|every|once|twice|daily|in|on|chosen|most|at|given|for)\b|\d", re.I)
+_DOSE_STOP = re.compile(r"\b(?:intravenously|orally|every|once|twice|daily|in|on|chosen|most|at|given|for)\b|(?<![\w-])\d", re.I)
 _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arm|group)\b", re.I)),
                  ("B", re.compile(r"\b(?:control|comparator|standard)(?: arm| group)?\b", re.I)))
 _SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|than|whereas|while)(?=\W)|;|,\s+(?=\d)|\band\b", re.I)
@@ -248,7 +254,7 @@ class Arms:
         for phrase in re.split(r"\s+(?:plus|with|or|and|combined with)\s+", plain):
             stop = _DOSE_STOP.search(phrase)
             phrase = (phrase[:stop.start()] if stop else phrase).strip(" .,")
-            phrase = re.sub(r"^(?:treatment|therapy|the|a|an)\s+(?:of\s+)?", "", phrase, flags=re.I).strip()
+            phrase = re.sub(r"^(?:(?:treatment|therapy|the|a|an|with)\s+(?:of\s+)?)+", "", phrase, flags=re.I).strip()
             if not phrase or phrase.lower() in ("placebo", "a placebo"):
                 continue
             aliases = [phrase.lower()]
@@ -351,10 +357,13 @@ def truth_map(record: TrialRecord, arms: Arms) -> dict[str, tuple[frozenset[str]
     page gives to two arms is left out."""
     found: dict[str, tuple[frozenset[str], bool]] = {}
     clashes: set[str] = set()
-    for text in [*record.key_findings, *(d.key_response for d in record.discussion)]:
+    for text in record.key_findings:  # the findings name each arm beside its figure
         for number, label in arms.attribute(text).items():
             if number in found and arms.side(found[number][0]) != arms.side(label[0]):
                 clashes.add(number)
+            found.setdefault(number, label)
+    for text in (d.key_response for d in record.discussion):  # figures the findings do not give
+        for number, label in arms.attribute(text).items():
             found.setdefault(number, label)
     return {n: v for n, v in found.items() if n not in clashes and arms.side(v[0])}
 
@@ -412,6 +421,12 @@ class OfflineGrader:
         graded = []
         if windows:
             sims = self._vectors([p.text for p in points]) @ self._vectors(windows).T
+            said = set(tokenize(spell_out(" ".join(kept))))
+            asked = set(tokenize(spell_out(item.question)))
+            for i, point in enumerate(points):
+                own = {w for w in tokenize(spell_out(point.text)) if len(w) > 3} - asked
+                lexical = len(own & said) / len(own) if own else 0.0
+                sims[i] = 0.5 * sims[i] + 0.5 * lexical
         for i, point in enumerate(points):
             if not windows:
                 graded.append(PointGrade(id=point.id, text=point.text, status="missed", weight=point.weight))
