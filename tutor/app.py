@@ -23,6 +23,8 @@ from tutor.errors import InputError, TutorError  # noqa: E402
 from tutor.roles import clean_specialty  # noqa: E402
 from tutor.schema import Answer, Source, Takeaways, TrialInfo  # noqa: E402
 from tutor.tutor import Tutor, clean_question  # noqa: E402
+from tutor.practice_page import PRACTICE_CSS, build_practice  # noqa: E402
+from tutor.practice_page import register_api as register_practice_api  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ button.tt-starter:hover { border-color: var(--color-accent) !important; backgrou
    sources take what is left, so a two-line status or a four-line question shrinks the chat instead of
    pushing the controls off screen. Stacked (narrow), the page scrolls and every passage shows in full. */
 @media (min-width: 1000px) and (min-height: 560px) {
-  #tt-left, #tt-right { height: calc(100vh - 96px); flex-wrap: nowrap !important; }
+  #tt-left, #tt-right { height: calc(100vh - 140px); flex-wrap: nowrap !important; }
   #tt-left > *, #tt-right > * { flex-shrink: 0; }
   #tt-chat { flex: 1 1 0 !important; height: auto !important; min-height: 160px; }
   #tt-sources { flex: 1 1 0 !important; min-height: 120px; overflow-y: auto !important; }
@@ -381,10 +383,11 @@ def build_app(tutor: Tutor) -> gr.Blocks:
         gr.api(ask_api, api_name="ask", concurrency_id=CONCURRENCY_ID)
         gr.api(takeaways_api, api_name="takeaways", concurrency_id=CONCURRENCY_ID)
         gr.api(trials_api, api_name="trials", queue=False)
+        register_practice_api(tutor, CONCURRENCY_ID)
         session = gr.State(new_session())
         header = gr.HTML(header_html(None, trials), js_on_load=None)
         ask_box, ask_chat = placeholders(None)
-        with gr.Row(equal_height=False):
+        with gr.Row(equal_height=False, render=False) as chat_page:  # rendered in the Chat tab below
             with gr.Column(scale=3, min_width=520, elem_id="tt-left"):
                 with gr.Row():
                     trial = gr.Dropdown([ALL_TRIALS, *[t.name for t in trials]], value=ALL_TRIALS, label="Trial",
@@ -417,6 +420,11 @@ def build_app(tutor: Tutor) -> gr.Blocks:
                 ]
                 gr.Markdown("**Sources** behind the latest answer: check each claim against its passage")
                 sources = gr.HTML(EMPTY_SOURCES, elem_id="tt-sources", js_on_load=None)
+        with gr.Tabs(elem_id="tt-tabs"):
+            with gr.Tab("Chat", id="chat", elem_id="tt-tab-chat"):
+                chat_page.render()
+            with gr.Tab("Practice", id="practice", elem_id="tt-tab-practice"):
+                build_practice(tutor, role_choices, first_role, [t.name for t in trials], CONCURRENCY_ID)
 
         # The box clears at once, outside the queue, so a user can type the next question while an
         # answer streams; the turn itself reads the question from a per-session State.
@@ -495,6 +503,6 @@ PAGE_JS = """
 
 def launch(demo: gr.Blocks, host: str, port: int) -> str:
     """Start serving the page in the background; returns its local URL (`demo.block_thread()` waits)."""
-    _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS, js=PAGE_JS, footer_links=["api"],
+    _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS + PRACTICE_CSS, js=PAGE_JS, footer_links=["api"],
                             prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False)
     return url

@@ -299,6 +299,16 @@ class Arms:
         out: dict[str, tuple[frozenset[str], bool]] = {}
         text = _flat(text)
         for sentence in sentences(text):
+            # "less frequent with A than with B (40% vs 47%)": the figures follow the arms' order.
+            for pair in re.finditer(r"\(\s*(\d[\d.,]*)%?\s*(?:vs\.?|versus)\s*(\d[\d.,]*)%?\s*\)", sentence):
+                named = []
+                for _, _, comps, generic in self._mentions(sentence[:pair.start()]):
+                    if not named or self.side(named[-1][0]) != self.side(comps):
+                        named.append((comps, generic))
+                if len(named) >= 2:
+                    out.setdefault(pair.group(1).replace(",", ""), named[-2])
+                    out.setdefault(pair.group(2).replace(",", ""), named[-1])
+                    sentence = sentence[:pair.start()] + " " * (pair.end() - pair.start()) + sentence[pair.end():]
             cuts = [0] + [m.start() for m in _SPLIT.finditer(sentence)] + [len(sentence)]
             first_label = None
             previous_label = None
@@ -497,6 +507,8 @@ def hint_for(item: PracticeItem, point: PointGrade, answer: str) -> str:
         return f"Are you sure of the direction? What did the trial actually show about {measure(rubric.text, item)}?"
     if point.status == "incorrect":
         return f"Check your figures for {measure(rubric.text, item)}: are they exactly what the trial reported?"
+    if rubric.numbers and measure(rubric.text, item) == "the hazard ratio":
+        return "What hazard ratio did the trial report here, and what does its size tell you?"
     if rubric.numbers:
         return f"What figures did the trial report for {measure(rubric.text, item)}, and in which arm?"
     words = cue(rubric.text, answer, item.question, item)
