@@ -104,12 +104,14 @@ def test_unknown_item_and_empty_answer_are_clear_errors(practice):
 
 
 def test_openai_grader_uses_the_models_structured_grade_and_falls_back_when_malformed(tutor, make_settings):
+    from pydantic import SecretStr
+
     from tutor.practice import Practice
     from tutor.tutor import Tutor
 
     with FakeOpenAI(models=["test-model"]) as server:
         settings = tutor.settings.model_copy(update={"model": "openai", "openai_base_url": server.url,
-                                                     "openai_api_key": "test", "openai_model": "test-model"})
+                                                     "openai_api_key": SecretStr("test"), "openai_model": "test-model"})
         remote = Tutor(settings, store=tutor.store, retriever=tutor.retriever)
         practice = Practice(remote)
         good = json.dumps({"points": [{"id": "p1", "status": "covered", "reason": "said"},

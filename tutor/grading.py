@@ -161,6 +161,10 @@ def contradicts(a: str, b: str) -> bool:
     improve OS"; "PFS was longer with X" / "PFS was shorter with X")."""
     words_a, claims_a = _claims(a)
     words_b, claims_b = _claims(b)
+    # The same statement with and without a negation: "X biased the HR" / "X did not bias the HR".
+    stems_a, stems_b = set(tokenize(_NEGATION.sub(" ", a))), set(tokenize(_NEGATION.sub(" ", b)))
+    if stems_a and stems_a == stems_b and bool(_NEGATION.search(a)) != bool(_NEGATION.search(b)):
+        return True
     rest_a, rest_b = words_a - set(_CLAIM), words_b - set(_CLAIM)
     shared = rest_a & rest_b
     same_subject = rest_a == rest_b  # "The trial was open-label." / "The trial was blinded."
