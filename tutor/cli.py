@@ -323,6 +323,12 @@ def doctor(
         raise typer.Exit(2)
 
 
+from tutor.records_cli import db_app, feedback_app  # noqa: E402  (learner records: tutor feedback, tutor db)
+
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(db_app, name="db")
+
+
 def main() -> None:
     try:
         # Without standalone mode click returns typer.Exit's code instead of exiting.
