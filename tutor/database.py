@@ -86,8 +86,8 @@ def shown(url: str) -> str:
     """A URL as it may be printed: no password."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(unreadable URL)"
+    except ArgumentError:  # not a URL: shown as typed, unless it could hold a password
+        return url if "@" not in url and ":" not in url.partition("//")[2] else "(unreadable URL)"
 
 
 def cause(exc: BaseException) -> str:
