@@ -63,13 +63,16 @@ def read_turns(turns) -> list[Turn]:
     """Turns as the API receives them: [{"question": "...", "answer": {the Answer /ask returned}, "trial": ""}]."""
     if not isinstance(turns, list):
         raise InputError('turns must be a list of {"question": "...", "answer": {an answer from /ask}}')
-    try:
-        return [Turn.model_validate(t) for t in turns]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"turns[{where}]: {first['msg']}; each turn is "
-                         '{"question": "...", "answer": {an answer from /ask}, "trial": ""}') from None
+    read = []
+    for n, turn in enumerate(turns):
+        try:
+            read.append(Turn.model_validate(turn))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise InputError(f"turns[{n}].{where}: {first['msg']}; each turn is "
+                             '{"question": "...", "answer": {an answer from /ask}, "trial": ""}') from None
+    return read
 
 
 def cited_numbers(answer: Answer) -> list[int]:
