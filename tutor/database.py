@@ -93,7 +93,8 @@ def shown(url: str) -> str:
 def cause(exc: BaseException) -> str:
     """What went wrong, in one line a user can act on."""
     inner = getattr(exc, "orig", None) or exc
-    message = " ".join(str(inner).split()) or type(inner).__name__
+    lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
+    message = lines[0] if lines else type(inner).__name__  # psycopg's hint lines add nothing a user can act on
     lowered = message.lower()
     if "read-only" in lowered or "readonly" in lowered or "read only" in lowered:
         return f"the database is read-only ({message[:160]})"

@@ -102,7 +102,7 @@ def list_(
     for column in ("when (UTC)", "rating", "trials", "role", "question", "comment"):
         table.add_column(column, overflow="fold")
     for r in records:
-        table.add_row(r.created_at.strftime("%Y-%m-%d %H:%M"), "👍 up" if r.rating == "up" else "👎 down",
+        table.add_row(r.created_at.strftime("%Y-%m-%d %H:%M"), r.rating,
                       ", ".join(r.trials) or "-", r.role, r.question[:80], r.comment[:120] or "-")
     out.print(table)
 

@@ -103,14 +103,14 @@ def wire(controls: Controls, records: Records, chat: gr.Chatbot, session: gr.Sta
         except TutorError as exc:
             return state, _said(not_saved(exc)), gr.Column(visible=False)
         if like.liked:
-            return {**state, "pending": None}, _said("Thanks: your 👍 was saved."), gr.Column(visible=False)
+            return {**state, "pending": None}, _said("Thanks: your thumbs-up was saved."), gr.Column(visible=False)
         return ({**state, "pending": stored.id},
-                _said("Thanks: your 👎 was saved. What was wrong or unclear? A comment helps faculty fix it."),
+                _said("Thanks: your thumbs-down was saved. What was wrong or unclear? A comment helps faculty fix it."),
                 gr.Column(visible=True))
 
     def send(state: dict, text: str):
         if not state.get("pending"):
-            return state, _said("Rate an answer with 👎 first, then comment."), gr.Column(visible=False), text
+            return state, _said("Give an answer a thumbs-down first, then comment."), gr.Column(visible=False), text
         try:
             records.comment(state["pending"], text)
         except TutorError as exc:
