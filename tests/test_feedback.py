@@ -93,21 +93,25 @@ def test_filters(records):
     records.add(Feedback.for_answer("a", answer(trial="ALPHA-Lung03"), "down", session_id="s1"))
     records.add(Feedback.for_answer("b", answer(trial="BETA-Heart01", role="fellow"), "up", session_id="s1"))
     records.add(Feedback.for_answer("c", answer(trial="BETA-Heart01", model="openai:gpt-x"), "down", session_id="s2"))
-    grade = Feedback(kind="grade", rating="down", session_id="s3", question="item", answer="2/3",
-                     role="resident", model="offline", trials=["ALPHA-Lung03"], details={"missed": ["the dose"]})
+    grade = Feedback.for_grade("item", "my answer", "2/3: the dose is missing", "down", role="resident",
+                               model="offline", trials=["ALPHA-Lung03"], session_id="s3", turn=0,
+                               details={"score": 2, "missed": ["the dose"]})
     records.add(grade)
+    records.add(Feedback.for_answer("a", answer(), "up", session_id="s3", turn=0))  # same turn, another kind: kept
 
     def questions(**given) -> list[str]:
         return sorted(r.question for r in records.list(Filters(**given)))
 
-    assert questions() == ["a", "b", "c", "item", "old"]
-    assert questions(since=now - timedelta(days=1)) == ["a", "b", "c", "item"]
+    assert questions() == ["a", "a", "b", "c", "item", "old"]
+    assert questions(since=now - timedelta(days=1)) == ["a", "a", "b", "c", "item"]
     assert questions(trial="beta-heart01") == ["b", "c"]  # a trial's name in any case
     assert questions(role="fellow") == ["b"]
     assert questions(rating="down", trial="ALPHA-Lung03") == ["a", "item", "old"]
     assert questions(model="openai:gpt-x") == ["c"]
     assert questions(kind="grade") == ["item"]
-    assert records.list(Filters(kind="grade"))[0].details == {"missed": ["the dose"]}
+    assert records.list(Filters(kind="grade"))[0].details == {"response": "my answer", "score": 2,
+                                                              "missed": ["the dose"]}
+    assert questions(kind="answer") == ["a", "a", "b", "c", "old"]
     assert [r.question for r in records.list()][-1] == "old"  # newest first
     assert len(records.list(limit=2)) == 2
 

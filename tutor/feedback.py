@@ -84,6 +84,18 @@ class Feedback(BaseModel):
                    unverified_numbers=answer.unverified_numbers, dropped_citations=answer.dropped_citations,
                    complete=answer.complete, incomplete_reason=answer.incomplete_reason)
 
+    @classmethod
+    def for_grade(cls, item: str, response: str, grade: str, rating: str, *, role: str, model: str,
+                  passages: list[Passage] = (), trials: list[str] = (), comment: str = "", session_id: str = "",
+                  turn: int | None = None, specialty: str | None = None, details: dict | None = None) -> Feedback:
+        """Feedback on a practice grade: `item` is the question the learner practised, `response` their answer,
+        `grade` the tutor's grade as shown; score and missed points go in `details`. (For the practice mode.)"""
+        return cls(kind="grade", rating=clean_rating(rating), comment=clean_comment(comment),
+                   session_id=session_id or new_session_id(), turn=turn, question=item.strip(),
+                   answer=grade, passages=list(passages), citations=[p.id for p in passages if p.cited],
+                   trials=list(trials), role=role, specialty=specialty or "", model=model,
+                   details={"response": response, **(details or {})})
+
 
 class Filters(BaseModel):
     """What `tutor feedback list|export|stats` narrow to; None = any."""
