@@ -98,8 +98,8 @@ def cause(exc: BaseException) -> str:
     lowered = message.lower()
     if "read-only" in lowered or "readonly" in lowered or "read only" in lowered:
         return f"the database is read-only ({message[:160]})"
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated or "connection" in lowered and (
-            "refused" in lowered or "failed" in lowered or "closed" in lowered or "terminat" in lowered):
+    lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if lost or ("connection" in lowered and any(w in lowered for w in ("refused", "failed", "closed", "terminat"))):
         return f"the database cannot be reached ({message[:160]})"
     if "unable to open database file" in lowered:
         return f"the database file cannot be opened ({message[:160]})"
@@ -158,9 +158,8 @@ def _alembic_config(connection):
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
