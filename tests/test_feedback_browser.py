@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.records_db import database_url, postgres  # noqa: F401  (fixtures)
 from tests.test_app_browser import (  # noqa: F401  (browser is a fixture)
-    CONTROLS, LAPTOP, TURN_MS, ask, assert_on_screen, bot_texts, browser, free_port, open_page, shot)
+    LAPTOP, TURN_MS, ask, assert_on_screen, bot_texts, browser, free_port, open_page, shot)
 from tutor.feedback import Records
 from tutor.transcript import cited_numbers
 

@@ -6,7 +6,6 @@ The page keeps the turns in its session; the API takes them from the client (it 
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 
