@@ -123,3 +123,16 @@ def test_a_server_stopped_and_restarted_mid_session(two_servers, settings, reque
 
     kept = sorted((r for r in Records(settings, url=url).list() if r.session_id == session), key=lambda r: r.turn)
     assert [(r.turn, r.rating, r.comment) for r in kept] == [(0, "down", "changed my mind"), (1, "down", "no CI")]
+
+
+@pytest.mark.parametrize(("endpoint", "args", "message"), [
+    ("/feedback", (PFS, {"answer": "x"}, "down"), "answer must be the answer object /ask returned"),
+    ("/feedback", (PFS, None, "meh"), "rating must be up or down"),
+    ("/conversation", ([{"question": PFS}],), r"turns\[0\]\.answer: Field required"),
+])
+def test_bad_input_to_the_records_api_is_named(two_servers, endpoint, args, message):
+    _, (client, _) = two_servers
+    if endpoint == "/feedback" and args[1] is None:  # a real answer, so only the rating is wrong
+        args = (PFS, client.predict(PFS, "resident", "", api_name="/ask"), args[2])
+    with pytest.raises(gradio_client.exceptions.AppError, match=message):
+        client.predict(*args, api_name=endpoint)
