@@ -19,6 +19,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls
 
 import gradio as gr  # noqa: E402
 
+from tutor import records_page  # noqa: E402
 from tutor.errors import InputError, TutorError  # noqa: E402
 from tutor.roles import clean_specialty  # noqa: E402
 from tutor.schema import Answer, Source, Takeaways, TrialInfo  # noqa: E402
@@ -252,8 +253,10 @@ def new_session() -> dict:
     return {"history": [], "display": [], "written_for": None}  # written_for: [stage · specialty, trial]
 
 
-def build_app(tutor: Tutor) -> gr.Blocks:
-    """The page and the API around one Tutor (tests pass their own)."""
+def build_app(tutor: Tutor, records=None) -> gr.Blocks:
+    """The page and the API around one Tutor (tests pass their own) and the learner records (default: the
+    database of the tutor's settings)."""
+    records = records_page.open_records(tutor.settings, records)
     roles = tutor.roles
     role_choices = [(role.name, role.id) for role in roles.values()]
     first_role = "resident" if "resident" in roles else next(iter(roles))
@@ -314,6 +317,7 @@ def build_app(tutor: Tutor) -> gr.Blocks:
                     session["history"] += [{"role": "user", "content": question.strip()},
                                            {"role": "assistant", "content": part.answer}]
                     session["written_for"] = [_for_line(learner.name, part.specialty), _scope(name)]
+                    records_page.remember(session, question, part, name, len(display) - 1)
                     yield (display, session,
                            sources_html(part.sources, part.citations, f"Sources for: {_clip(question.strip(), 80)}"),
                            status(session, role_id, specialty, trial))
@@ -384,6 +388,7 @@ def build_app(tutor: Tutor) -> gr.Blocks:
         gr.api(takeaways_api, api_name="takeaways", concurrency_id=CONCURRENCY_ID)
         gr.api(trials_api, api_name="trials", queue=False)
         register_practice_api(tutor, CONCURRENCY_ID)
+        records_page.add_api(records)
         session = gr.State(new_session())
         header = gr.HTML(header_html(None, trials), js_on_load=None)
         ask_box, ask_chat = placeholders(None)
@@ -401,7 +406,7 @@ def build_app(tutor: Tutor) -> gr.Blocks:
                 written = gr.Markdown(status(new_session(), first_role, None, None), elem_id="tt-status")
                 # autoscroll off: PAGE_JS brings each new question to the top instead of the answer's end.
                 chat = gr.Chatbot(elem_id="tt-chat", height="max(300px, 60vh)", label="Conversation", show_label=False,
-                                  latex_delimiters=[], feedback_options=None, buttons=["copy"], group_consecutive_messages=False,
+                                  latex_delimiters=[], feedback_options=("Like", "Dislike"), buttons=["copy"], group_consecutive_messages=False,
                                   autoscroll=False,
                                   placeholder=ask_chat)
                 with gr.Row():
@@ -412,6 +417,8 @@ def build_app(tutor: Tutor) -> gr.Blocks:
                 with gr.Row():
                     takeaway = gr.Button("Personalised takeaways", elem_id="tt-takeaways", size="sm")
                     reset = gr.Button("New conversation", elem_id="tt-clear", size="sm")
+                    downloads = records_page.add_download_buttons()
+                kept = records_page.add_controls(downloads)
             with gr.Column(scale=2, min_width=380, elem_id="tt-right"):
                 gr.Markdown("**Starter questions** for your stage and trial")
                 starter_buttons = [
@@ -452,6 +459,8 @@ def build_app(tutor: Tutor) -> gr.Blocks:
         for control in (role, specialty, trial):
             control.change(status, [session, role, specialty, trial], written, queue=False, trigger_mode="always_last",
                            api_visibility="undocumented")
+
+        records_page.wire(kept, records, chat, session)
 
     demo.queue(default_concurrency_limit=tutor.settings.concurrency)
     return demo

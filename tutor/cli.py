@@ -488,6 +488,10 @@ def practice_grade(item_id: Annotated[str, typer.Argument(help="the item's id (s
         print(grade.model_dump_json(indent=2))
         return
     _print_grade(grade)
+from tutor.records_cli import db_app, feedback_app  # noqa: E402  (learner records: tutor feedback, tutor db)
+
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(db_app, name="db")
 
 
 def main() -> None:

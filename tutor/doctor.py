@@ -33,7 +33,17 @@ def load_settings() -> tuple[Settings | None, list[Check]]:
 
 
 def diagnose(settings: Settings, chat: bool = True) -> list[Check]:
-    return [_prompts(settings), _knowledge(settings), *_model(settings, chat), *_embeddings(settings)]
+    return [_prompts(settings), _knowledge(settings), *_model(settings, chat), *_embeddings(settings), _database(settings)]
+
+
+def _database(settings: Settings) -> Check:
+    """The learner-records database answers and takes writes (a probe rolled back)."""
+    from tutor.database import Database, database_url
+
+    try:
+        return Check("database", True, Database(database_url(settings)).check())
+    except TutorError as exc:
+        return Check("database", False, f"{exc}; feedback cannot be saved until it is fixed (TUTOR_DATABASE_URL)")
 
 
 def _prompts(settings: Settings) -> Check:

@@ -77,6 +77,16 @@ class Settings(BaseSettings):
     port: int = Field(7860, ge=1, le=65535, description="port `tutor serve` listens on")
     concurrency: int = Field(4, ge=1, le=64, description="turns the page answers at once; more users queue")
 
+    # Learner records (feedback)
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the learner-records database, e.g. postgresql+psycopg://user:pw@host/tutor "
+                          "(postgresql:// means psycopg 3); unset = SQLite file records.sqlite3 in TUTOR_DATA_DIR",
+    )
+    feedback_retention_days: int = Field(
+        365, ge=0, description="days feedback is kept; older records are deleted at start-up and by "
+                               "`tutor feedback purge`; 0 = keep forever",
+    )
+
     @field_validator("collection")
     @classmethod
     def _collection_name(cls, value: str) -> str:
