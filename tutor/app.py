@@ -18,7 +18,9 @@ import re
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from an offline tool
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
+from tutor import guard, limits  # noqa: E402
 from tutor.errors import InputError, TutorError  # noqa: E402
 from tutor.roles import clean_specialty  # noqa: E402
 from tutor.schema import Answer, Source, Takeaways, TrialInfo  # noqa: E402
@@ -142,7 +144,7 @@ def chosen_trial(value) -> str | None:
         return None
     if not isinstance(value, str):
         raise InputError(f"trial must be a trial's name, or \"\" for all trials, not {type(value).__name__}")
-    value = value.strip()
+    value = guard.clean_name("trial", value, optional=True) or ""
     return None if not value or value.lower() == ALL_TRIALS.lower() else value
 
 
@@ -204,6 +206,10 @@ def render_answer(answer: Answer, role_name: str, trial: str | None = None) -> s
     if answer.unverified_numbers:
         notes.append("⚠️ **Check these numbers:** " + inline(", ".join(answer.unverified_numbers))
                      + " (found in no source passage).")
+    if answer.unsupported_citations:
+        numbers = ", ".join(f"\\[{n}\\]" for n in answer.unsupported_citations)
+        notes.append(f"⚠️ **Not supported by its sources:** the sentences citing {numbers} share no content with "
+                     "those passages; check the claims against the sources before relying on them.")
     if not answer.complete:
         why = f" ({inline(answer.incomplete_reason.rstrip('.'))})" if answer.incomplete_reason else ""
         notes.append(f"⚠️ **This answer was cut off** before the model finished{why}; ask again for the rest.")
@@ -233,16 +239,10 @@ def friendly(exc: Exception) -> str:
     return "⚠️ Sorry, something went wrong on my side. Your conversation is kept; try again in a moment."
 
 
-def _api_history(history) -> list[dict]:
-    """The API's `history`, checked: a list of {"role": "user"|"assistant", "content": str}."""
-    if not history:
-        return []
-    if not isinstance(history, list) or not all(
-        isinstance(t, dict) and t.get("role") in ("user", "assistant") and isinstance(t.get("content"), str)
-        for t in history
-    ):
-        raise InputError('history must be a list of {"role": "user" or "assistant", "content": "text"}')
-    return history
+def rejected(endpoint: str, exc: TutorError) -> gr.Error:
+    """A call the tutor refused: one log line (no traceback), and the reason for the caller."""
+    log.warning("rejected %s: %s", endpoint, str(exc).replace("\n", " ")[:300])
+    return gr.Error(str(exc), print_exception=False)
 
 
 def new_session() -> dict:
@@ -259,11 +259,11 @@ def build_app(tutor: Tutor) -> gr.Blocks:
     by_name = {t.name: t for t in trials}
 
     def status(session: dict, role_id: str, specialty: str | None, trial: str | None) -> str:
-        name = tutor.role(role_id).name
         try:
+            name = tutor.role(role_id).name
             upcoming = [_for_line(name, clean_specialty(specialty)), _scope(chosen_trial(trial))]
         except InputError as exc:  # said now, not only when the next question fails
-            return f"⚠️ **This specialty cannot be used**: {inline(str(exc))}."
+            return f"⚠️ **This {'specialty' if 'specialty' in str(exc) else 'choice'} cannot be used**: {inline(str(exc))}."
         written = session.get("written_for")
         if written is None:
             return f"Answers will be written for {_bold_for(upcoming)}."
@@ -294,9 +294,13 @@ def build_app(tutor: Tutor) -> gr.Blocks:
             specialty = clean_specialty(specialty)
             name = chosen_trial(trial)
         except TutorError as exc:
+            log.warning("rejected a chat turn: %s", str(exc)[:300])
             display.append(_bubble("assistant", friendly(exc)))
             yield display, session, gr.skip(), status(session, role_id, specialty, trial)
             return
+        # The page keeps the newest turns that fit the history bounds: a long conversation goes on.
+        session["history"] = guard.recent(session["history"], tutor.settings.max_history_turns - 2,
+                                          tutor.settings.max_history_chars - len(question))
         display.append(_bubble("user", inline(question.strip())))
         display.append(_bubble("assistant", "…"))
         yield display, session, gr.skip(), status(session, role_id, specialty, trial)
@@ -359,10 +363,11 @@ def build_app(tutor: Tutor) -> gr.Blocks:
         conversation through the API keeps no state in the process: any `tutor serve` can answer its next turn.
         `trial` is one trial's name (see /trials); "" or "All trials" answers from every trial."""
         try:
-            return tutor.ask(question, role, specialty or None, _api_history(history),
-                             trial=chosen_trial(trial)).model_dump()
+            settings = tutor.settings
+            history = guard.clean_history(history, settings.max_history_turns, settings.max_history_chars)
+            return tutor.ask(question, role, specialty or None, history, trial=chosen_trial(trial)).model_dump()
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise rejected("/ask", exc) from None
 
     def takeaways_api(role: str, specialty: str = "", trial: str = "") -> dict:
         """3 to 5 cited takeaways for a role (id or display name), an optional specialty and an optional
@@ -370,7 +375,7 @@ def build_app(tutor: Tutor) -> gr.Blocks:
         try:
             return tutor.takeaways(role, specialty or None, trial=chosen_trial(trial)).model_dump()
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise rejected("/takeaways", exc) from None
 
     def trials_api() -> list[dict]:
         """The trials in the library: name, title, year, journal, sample, chunks, document."""
@@ -445,7 +450,9 @@ def build_app(tutor: Tutor) -> gr.Blocks:
             control.change(status, [session, role, specialty, trial], written, queue=False, trigger_mode="always_last",
                            api_visibility="undocumented")
 
-    demo.queue(default_concurrency_limit=tutor.settings.concurrency)
+    demo.queue(default_concurrency_limit=tutor.settings.concurrency, max_size=tutor.settings.queue_size)
+    limits.admit(demo, tutor.settings.queue_size, tutor.settings.session_jobs)
+    demo.max_request_bytes = tutor.settings.max_request_bytes  # read by launch()
     return demo
 
 
@@ -495,6 +502,9 @@ PAGE_JS = """
 
 def launch(demo: gr.Blocks, host: str, port: int) -> str:
     """Start serving the page in the background; returns its local URL (`demo.block_thread()` waits)."""
+    # The page has no file input: the upload route is refused outright (and capped to 0 bytes behind that).
+    middleware = [Middleware(limits.RequestLimits, max_bytes=getattr(demo, "max_request_bytes", 1_000_000))]
     _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS, js=PAGE_JS, footer_links=["api"],
-                            prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False)
+                            prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False,
+                            max_file_size=0, app_kwargs={"middleware": middleware})
     return url
