@@ -299,8 +299,8 @@ def build_app(tutor: Tutor) -> gr.Blocks:
             yield display, session, gr.skip(), status(session, role_id, specialty, trial)
             return
         # The page keeps the newest turns that fit the history bounds: a long conversation goes on.
-        session["history"] = guard.recent(session["history"], tutor.settings.max_history_turns - 2,
-                                          tutor.settings.max_history_chars - len(question))
+        session["history"] = guard.recent(session["history"], tutor.settings.max_history_turns,
+                                          tutor.settings.max_history_chars)
         display.append(_bubble("user", inline(question.strip())))
         display.append(_bubble("assistant", "…"))
         yield display, session, gr.skip(), status(session, role_id, specialty, trial)
@@ -451,7 +451,7 @@ def build_app(tutor: Tutor) -> gr.Blocks:
                            api_visibility="undocumented")
 
     demo.queue(default_concurrency_limit=tutor.settings.concurrency, max_size=tutor.settings.queue_size)
-    limits.admit(demo, tutor.settings.queue_size, tutor.settings.session_jobs)
+    limits.admit(demo, tutor.settings.session_jobs)
     demo.max_request_bytes = tutor.settings.max_request_bytes  # read by launch()
     return demo
 

@@ -121,9 +121,8 @@ def clean_history(history, max_turns: int, max_chars: int) -> list[dict]:
                              "(TUTOR_MAX_HISTORY_CHARS)")
     cleaned = []
     for n, turn in enumerate(history, 1):
-        content = clean(f"history turn {n}", turn["content"], limit=max_chars, multiline=True, optional=True)
-        if content is not None:
-            cleaned.append({"role": turn["role"], "content": content})
+        if clean(f"history turn {n}", turn["content"], limit=max_chars, multiline=True, optional=True) is not None:
+            cleaned.append({"role": turn["role"], "content": turn["content"]})  # as written: checked, not changed
     return cleaned
 
 

@@ -17,7 +17,7 @@ import logging
 log = logging.getLogger(__name__)
 
 BUSY = "The tutor is busy: {waiting} turns are waiting (TUTOR_QUEUE_SIZE={size}); try again in a moment."
-SESSION_BUSY = ("This session already has {mine} turns waiting or being answered (TUTOR_SESSION_JOBS={limit}); "
+SESSION_BUSY = ("You already have {mine} turns waiting or being answered (TUTOR_SESSION_JOBS={limit}); "
                 "wait for them to finish, then try again.")
 
 
@@ -82,31 +82,42 @@ async def _refuse(send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def session_turns(queue, session_hash: str | None) -> int:
-    """Turns of one session waiting in any of Gradio's event queues or being run."""
-    waiting = sum(1 for q in queue.event_queue_per_concurrency_id.values() for event in q.queue
-                  if event.session_hash == session_hash)
-    running = sum(1 for job in queue.active_jobs if job for event in job if event.session_hash == session_hash)
-    return waiting + running
+def _events(queue):
+    """Every event waiting in one of Gradio's event queues or being run."""
+    for event_queue in queue.event_queue_per_concurrency_id.values():
+        yield from event_queue.queue
+    for job in queue.active_jobs:
+        yield from job or ()
 
 
-def admit(demo, queue_size: int, session_jobs: int) -> None:
-    """Bound the queue of `demo` (already `.queue()`d) and give each session a fair share of it."""
+def admit(demo, session_jobs: int) -> None:
+    """Give each session a fair share of the queue of `demo` (already `.queue()`d with its max_size), and
+    say "busy, try again" in words when the queue is full. A call with no session (a bare POST to
+    /gradio_api/call/...) counts against its client's address instead."""
     queue = demo._queue
-    queue.max_size = queue_size
     push = queue.push
+    owners: dict[str, str] = {}  # event id -> client address, for the calls that came with no session
+
+    def owner(event) -> str:
+        return owners.get(event._id, event.session_hash)
 
     async def fair_push(body, request, username):
-        if body.session_hash is not None:
-            mine = session_turns(queue, body.session_hash)
-            if mine >= session_jobs:
-                log.warning("refused a turn: session %s… has %d turns queued or running (TUTOR_SESSION_JOBS=%d)",
-                            body.session_hash[:8], mine, session_jobs)
-                return False, SESSION_BUSY.format(mine=mine, limit=session_jobs), "queue_full"
+        sessionless = body.session_hash is None
+        key = body.session_hash or f"address {request.client.host if request.client else '?'}"
+        live = list(_events(queue))
+        for stale in set(owners) - {event._id for event in live}:
+            owners.pop(stale, None)
+        mine = sum(1 for event in live if owner(event) == key)
+        if mine >= session_jobs:
+            log.warning("refused a turn: %s has %d turns queued or running (TUTOR_SESSION_JOBS=%d)",
+                        key if sessionless else "session " + key[:8] + "…", mine, session_jobs)
+            return False, SESSION_BUSY.format(mine=mine, limit=session_jobs), "queue_full"
         accepted, detail, state = await push(body, request, username)
         if state == "queue_full":
-            log.warning("refused a turn: the queue is full (TUTOR_QUEUE_SIZE=%d)", queue_size)
-            detail = BUSY.format(waiting=len(queue), size=queue_size)
+            log.warning("refused a turn: the queue is full (TUTOR_QUEUE_SIZE=%s)", queue.max_size)
+            detail = BUSY.format(waiting=len(queue), size=queue.max_size)
+        elif accepted and sessionless:
+            owners[detail] = key
         return accepted, detail, state
 
     queue.push = fair_push

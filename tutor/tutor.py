@@ -162,6 +162,7 @@ class Tutor:
         question = clean_question(question)
         learner = self.role(role)
         specialty = clean_specialty(specialty)
+        trial = guard.clean_name("trial", trial, optional=True)
         history = self.bounded_history(history)
         retrieval = self.retrieve(question, history, trial)
         timings = dict(retrieval.timings_ms)
@@ -257,7 +258,7 @@ class Tutor:
         started = time.perf_counter()
         learner = self.role(role)
         specialty = clean_specialty(specialty)
-        name = self.retriever.resolve_trial(trial)
+        name = self.retriever.resolve_trial(guard.clean_name("trial", trial, optional=True))
         trials = [name] if name else None
         focus = list(learner.takeaway_focus)
         lens = self.lens.concerns(specialty)
