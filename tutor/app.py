@@ -273,13 +273,21 @@ def build_app(tutor: Tutor) -> gr.Blocks:
         return text
 
     def starters(role_id: str, trial: str | None) -> list:
-        questions = tutor.starters(role_id, chosen_trial(trial))[:STARTERS]
+        try:
+            questions = tutor.starters(role_id, chosen_trial(trial))[:STARTERS]
+        except TutorError as exc:  # only a hand-made call can send these; the buttons stay as they are
+            log.warning("rejected a starters call: %s", str(exc)[:300])
+            return [gr.skip()] * STARTERS
         return [gr.Button(value=questions[i] if i < len(questions) else "", visible=i < len(questions))
                 for i in range(STARTERS)]
 
     def show_trial(trial: str | None) -> tuple:
         """The header and the invitations to ask, for the chosen trial: (header, question box, chat)."""
-        name = chosen_trial(trial)
+        try:
+            name = chosen_trial(trial)
+        except TutorError as exc:
+            log.warning("rejected a trial choice: %s", str(exc)[:300])
+            return gr.skip(), gr.skip(), gr.skip()
         ask_box, ask_chat = placeholders(name)
         return (header_html(by_name.get(name) if name else None, trials),
                 gr.Textbox(placeholder=ask_box), gr.Chatbot(placeholder=ask_chat))

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from langchain_core.language_models import BaseChatModel
 
 from tutor import guard
-from tutor.errors import InputError, ModelError, TutorError
+from tutor.errors import ModelError, TutorError
 from tutor.grounding import CITATION, check
 from tutor.models import NOT_COVERED, make_model, model_label
 from tutor.prompting import history_turns, load_system_template, question_messages, takeaway_messages
