@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     collection: str = Field("trial-tutor", description="collection name prefix; the embedding model is appended")
     embedding_backend: Literal["local", "openai"] = Field("local", description="local sentence-transformers or OpenAI embeddings")
     embedding_model: str = Field("all-MiniLM-L6-v2", description="embedding model name")
+    embedding_runtime: Literal["onnx", "torch"] = Field(
+        "onnx", description="runtime of the local model: onnx (ONNX Runtime, no torch when answering) or torch "
+                            "(sentence-transformers); each has its own collection",
+    )
+    embedding_precision: Literal["fp32", "int8"] = Field(
+        "fp32", description="weights of the onnx model: fp32, or int8 (dynamic quantisation; smaller, "
+                            "vectors slightly off fp32)",
+    )
+    models_dir: Path = Field(PROJECT_ROOT / ".tutor" / "models",
+                             description="folder of exported ONNX models (made on first use from the bundled model)")
 
     # Retrieval
     top_k: int = Field(4, ge=1, le=20, description="passages given to the model per question")
