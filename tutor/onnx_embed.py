@@ -60,15 +60,16 @@ def export(source: Path, target: Path, precision: str) -> Path:
     per-channel quantisation of the fp32 graph). Imports torch: call it in a child process (`ensure`)."""
     import warnings
 
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    target.parent.mkdir(parents=True, exist_ok=True)  # fails in milliseconds, before torch loads
+
     import torch
     import transformers
     from transformers import AutoModel
 
-    if precision not in PRECISIONS:
-        raise ConfigError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.onnx")  # renamed when whole: readers never see half
 
     class LastHiddenState(torch.nn.Module):
