@@ -25,9 +25,9 @@ from tutor.errors import ConfigError
 OPSET = 17
 EXPORT_FORMAT = 1  # bump when the export changes: models of an older format are exported again
 PRECISIONS = ("fp32", "int8")
-# One intra-op thread per request: concurrent turns then embed side by side on the cores instead of
-# queueing for one pool (measured on 2 cores: 1 thread per request gives more turns per second at 8
-# and 32 users, at about 1 ms more for a lone question); no spinning, which burns a shared core.
+# One intra-op thread per request: concurrent turns (TUTOR_CONCURRENCY) then embed side by side on
+# the cores instead of contending for one pool, at a small cost to a lone question (a first measure on
+# 2 shared cores: fp32 about 6 ms with one thread, 4 ms with two). No spinning: it burns a shared core.
 THREADS = 1
 BATCH = 32
 
