@@ -203,7 +203,7 @@ def serve(
 
 @app.command()
 def bench(
-    only: Annotated[str, typer.Option(help="comma-separated sections: ingest,retrieval,turn,cold,load,scale")] = "all",
+    only: Annotated[str, typer.Option(help="comma-separated sections: ingest,retrieval,turn,baseline,cold,load,scale")] = "all",
     turns: Annotated[int, typer.Option(min=1, help="timed questions after warm-up (turn section)")] = 100,
     users: Annotated[str, typer.Option(help="concurrent users per load level")] = "1,8,32",
     scale: Annotated[str, typer.Option(help="knowledge base multiples for the scale section")] = "1,10,100",
@@ -239,8 +239,11 @@ def bench(
         out.print(f"ask latency over {turn['turns']} turns, model={turn['model']}: "
                   f"p50 {turn['p50_ms']:.1f} ms, p95 {turn['p95_ms']:.1f} ms, max {turn['max_ms']:.1f} ms", highlight=False)
     for target in results["targets"]:
-        out.print(f"{target['target']}: {target['value']} {target['unit']} (limit {target['limit']} {target['unit']}): "
+        bound = "at least" if target.get("kind") == "min" else "at most"
+        out.print(f"{target['target']}: {target['value']} {target['unit']} ({bound} {target['limit']:g} {target['unit']}): "
                   f"{'met' if target['met'] else 'MISSED'}", highlight=False)
+    for row in results.get("versus_baseline", []):
+        out.print(f"vs baseline: {row['figure']}: {row['tutor']} / {row['baseline']} = {row['ratio']}", highlight=False)
     out.print(f"written: {md_path} and {json_path}", highlight=False)
     failed = [name for name in sections if "error" in results.get(name, {})]
     for name in failed:

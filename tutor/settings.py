@@ -33,8 +33,18 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / ".tutor" / "chroma", description="folder of the embedded Chroma store")
     chroma_url: str | None = Field(None, description="Chroma server URL (http://host:port); unset = embedded store")
     collection: str = Field("trial-tutor", description="collection name prefix; the embedding model is appended")
-    embedding_backend: Literal["local", "openai"] = Field("local", description="local sentence-transformers or OpenAI embeddings")
+    embedding_backend: Literal["local", "openai"] = Field("local", description="local (the bundled MiniLM, see embedding_runtime) or OpenAI embeddings")
     embedding_model: str = Field("all-MiniLM-L6-v2", description="embedding model name")
+    embedding_runtime: Literal["onnx", "torch"] = Field(
+        "onnx", description="runtime of the local model: onnx (ONNX Runtime, no torch when answering) or torch "
+                            "(sentence-transformers); each has its own collection",
+    )
+    embedding_precision: Literal["fp32", "int8"] = Field(
+        "fp32", description="weights of the onnx model: fp32, or int8 (dynamic quantisation; smaller, "
+                            "vectors slightly off fp32)",
+    )
+    models_dir: Path = Field(PROJECT_ROOT / ".tutor" / "models",
+                             description="folder of exported ONNX models (made on first use from the bundled model)")
 
     # Retrieval
     top_k: int = Field(4, ge=1, le=20, description="passages given to the model per question")
