@@ -109,7 +109,7 @@ def build_practice(tutor, role_choices, first_role: str, trial_names: list[str],
     tally = gr.Markdown(tally_markdown({}), elem_id="tp-tally")
     if records is not None:
         kept = practice_records_page.add_practice_controls()
-        practice_records_page.wire_practice(kept, records, tutor, state, specialty)
+        practice_records_page.wire_practice(kept, records, tutor, state, specialty, following)
 
     def next_item(role_id: str, trial_name: str, session: dict):
         session = {**session, "seen": list(session["seen"])}

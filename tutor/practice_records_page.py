@@ -50,8 +50,9 @@ def add_practice_controls() -> PracticeControls:
     down opens, and the session's downloads."""
     with gr.Row(visible=False, elem_id="tp-thumbs") as thumbs:
         gr.Markdown("Was this grade right?", elem_id="tp-thumbs-label")
-        up = gr.Button("👍 Fair grade", size="sm", elem_id="tp-like", min_width=60)
-        down = gr.Button("👎 Not right", size="sm", elem_id="tp-dislike", min_width=60)
+        # Words, not emoji: the page must read the same where no emoji font is installed.
+        up = gr.Button("Thumbs up: fair grade", size="sm", elem_id="tp-like", scale=0, min_width=170)
+        down = gr.Button("Thumbs down: not right", size="sm", elem_id="tp-dislike", scale=0, min_width=170)
     status = gr.Markdown("", elem_id="tp-feedback", visible=False)
     with gr.Column(visible=False, elem_id="tp-comment-box") as box:
         with gr.Row():
@@ -73,8 +74,10 @@ def _chunks(tutor) -> dict:
     return {c.id: c for c in tutor.retriever.chunks}
 
 
-def wire_practice(controls: PracticeControls, records: Records, tutor, state: gr.State, specialty: gr.Textbox) -> None:
-    """The events: a thumb on the grade on screen, a comment, and fresh downloads whenever a grade is kept."""
+def wire_practice(controls: PracticeControls, records: Records, tutor, state: gr.State, specialty: gr.Textbox,
+                  next_button: gr.Button) -> None:
+    """The events: a thumb on the grade on screen, a comment, fresh downloads whenever a grade is kept, and
+    the thumbs put away with the grade when the next question comes."""
 
     def not_saved(exc: TutorError) -> str:
         return f"⚠️ feedback not saved: {html.escape(str(exc))}. Your practice is kept."
@@ -131,6 +134,10 @@ def wire_practice(controls: PracticeControls, records: Records, tutor, state: gr
     controls.down.click(lambda s, sp: rate(s, sp, "down"), [state, specialty], outputs, api_visibility="undocumented")
     for trigger in (controls.send.click, controls.comment.submit):
         trigger(send, [state, controls.comment], [*outputs, controls.comment], api_visibility="undocumented")
+    # The next question (an unqueued event) set the state without firing its change event here: hide on the click.
+    next_button.click(lambda: (gr.Row(visible=False), _said(""), gr.Column(visible=False)), None,
+                      [controls.thumbs, controls.status, controls.comment_box], queue=False,
+                      api_visibility="undocumented")
     state.change(refresh, state, [controls.thumbs, controls.markdown, controls.json, controls.status,
                                   controls.comment_box],
                  queue=False, trigger_mode="always_last", api_visibility="undocumented")
