@@ -18,8 +18,10 @@ import re
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from an offline tool
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from tutor import practice_records_page, records_page  # noqa: E402
+from tutor import guard, limits  # noqa: E402
 from tutor.errors import InputError, TutorError  # noqa: E402
 from tutor.roles import clean_specialty  # noqa: E402
 from tutor.schema import Answer, Source, Takeaways, TrialInfo  # noqa: E402
@@ -145,7 +147,7 @@ def chosen_trial(value) -> str | None:
         return None
     if not isinstance(value, str):
         raise InputError(f"trial must be a trial's name, or \"\" for all trials, not {type(value).__name__}")
-    value = value.strip()
+    value = guard.clean_name("trial", value, optional=True) or ""
     return None if not value or value.lower() == ALL_TRIALS.lower() else value
 
 
@@ -207,6 +209,10 @@ def render_answer(answer: Answer, role_name: str, trial: str | None = None) -> s
     if answer.unverified_numbers:
         notes.append("⚠️ **Check these numbers:** " + inline(", ".join(answer.unverified_numbers))
                      + " (found in no source passage).")
+    if answer.unsupported_citations:
+        numbers = ", ".join(f"\\[{n}\\]" for n in answer.unsupported_citations)
+        notes.append(f"⚠️ **Not supported by its sources:** the sentences citing {numbers} share no content with "
+                     "those passages; check the claims against the sources before relying on them.")
     if not answer.complete:
         why = f" ({inline(answer.incomplete_reason.rstrip('.'))})" if answer.incomplete_reason else ""
         notes.append(f"⚠️ **This answer was cut off** before the model finished{why}; ask again for the rest.")
@@ -236,16 +242,10 @@ def friendly(exc: Exception) -> str:
     return "⚠️ Sorry, something went wrong on my side. Your conversation is kept; try again in a moment."
 
 
-def _api_history(history) -> list[dict]:
-    """The API's `history`, checked: a list of {"role": "user"|"assistant", "content": str}."""
-    if not history:
-        return []
-    if not isinstance(history, list) or not all(
-        isinstance(t, dict) and t.get("role") in ("user", "assistant") and isinstance(t.get("content"), str)
-        for t in history
-    ):
-        raise InputError('history must be a list of {"role": "user" or "assistant", "content": "text"}')
-    return history
+def rejected(endpoint: str, exc: TutorError) -> gr.Error:
+    """A call the tutor refused: one log line (no traceback), and the reason for the caller."""
+    log.warning("rejected %s: %s", endpoint, str(exc).replace("\n", " ")[:300])
+    return gr.Error(str(exc), print_exception=False)
 
 
 def new_session() -> dict:
@@ -264,11 +264,11 @@ def build_app(tutor: Tutor, records=None) -> gr.Blocks:
     by_name = {t.name: t for t in trials}
 
     def status(session: dict, role_id: str, specialty: str | None, trial: str | None) -> str:
-        name = tutor.role(role_id).name
         try:
+            name = tutor.role(role_id).name
             upcoming = [_for_line(name, clean_specialty(specialty)), _scope(chosen_trial(trial))]
         except InputError as exc:  # said now, not only when the next question fails
-            return f"⚠️ **This specialty cannot be used**: {inline(str(exc))}."
+            return f"⚠️ **This {'specialty' if 'specialty' in str(exc) else 'choice'} cannot be used**: {inline(str(exc))}."
         written = session.get("written_for")
         if written is None:
             return f"Answers will be written for {_bold_for(upcoming)}."
@@ -278,13 +278,21 @@ def build_app(tutor: Tutor, records=None) -> gr.Blocks:
         return text
 
     def starters(role_id: str, trial: str | None) -> list:
-        questions = tutor.starters(role_id, chosen_trial(trial))[:STARTERS]
+        try:
+            questions = tutor.starters(role_id, chosen_trial(trial))[:STARTERS]
+        except TutorError as exc:  # only a hand-made call can send these; the buttons stay as they are
+            log.warning("rejected a starters call: %s", str(exc)[:300])
+            return [gr.skip()] * STARTERS
         return [gr.Button(value=questions[i] if i < len(questions) else "", visible=i < len(questions))
                 for i in range(STARTERS)]
 
     def show_trial(trial: str | None) -> tuple:
         """The header and the invitations to ask, for the chosen trial: (header, question box, chat)."""
-        name = chosen_trial(trial)
+        try:
+            name = chosen_trial(trial)
+        except TutorError as exc:
+            log.warning("rejected a trial choice: %s", str(exc)[:300])
+            return gr.skip(), gr.skip(), gr.skip()
         ask_box, ask_chat = placeholders(name)
         return (header_html(by_name.get(name) if name else None, trials),
                 gr.Textbox(placeholder=ask_box), gr.Chatbot(placeholder=ask_chat))
@@ -299,9 +307,13 @@ def build_app(tutor: Tutor, records=None) -> gr.Blocks:
             specialty = clean_specialty(specialty)
             name = chosen_trial(trial)
         except TutorError as exc:
+            log.warning("rejected a chat turn: %s", str(exc)[:300])
             display.append(_bubble("assistant", friendly(exc)))
             yield display, session, gr.skip(), status(session, role_id, specialty, trial)
             return
+        # The page keeps the newest turns that fit the history bounds: a long conversation goes on.
+        session["history"] = guard.recent(session["history"], tutor.settings.max_history_turns,
+                                          tutor.settings.max_history_chars)
         display.append(_bubble("user", inline(question.strip())))
         display.append(_bubble("assistant", "…"))
         yield display, session, gr.skip(), status(session, role_id, specialty, trial)
@@ -365,10 +377,11 @@ def build_app(tutor: Tutor, records=None) -> gr.Blocks:
         conversation through the API keeps no state in the process: any `tutor serve` can answer its next turn.
         `trial` is one trial's name (see /trials); "" or "All trials" answers from every trial."""
         try:
-            return tutor.ask(question, role, specialty or None, _api_history(history),
-                             trial=chosen_trial(trial)).model_dump()
+            settings = tutor.settings
+            history = guard.clean_history(history, settings.max_history_turns, settings.max_history_chars)
+            return tutor.ask(question, role, specialty or None, history, trial=chosen_trial(trial)).model_dump()
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise rejected("/ask", exc) from None
 
     def takeaways_api(role: str, specialty: str = "", trial: str = "") -> dict:
         """3 to 5 cited takeaways for a role (id or display name), an optional specialty and an optional
@@ -376,7 +389,7 @@ def build_app(tutor: Tutor, records=None) -> gr.Blocks:
         try:
             return tutor.takeaways(role, specialty or None, trial=chosen_trial(trial)).model_dump()
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise rejected("/takeaways", exc) from None
 
     def trials_api() -> list[dict]:
         """The trials in the library: name, title, year, journal, sample, chunks, document."""
@@ -465,6 +478,9 @@ def build_app(tutor: Tutor, records=None) -> gr.Blocks:
         records_page.wire(kept, records, chat, session)
 
     demo.queue(default_concurrency_limit=tutor.settings.concurrency)
+    demo.queue(default_concurrency_limit=tutor.settings.concurrency, max_size=tutor.settings.queue_size)
+    limits.admit(demo, tutor.settings.session_jobs)
+    demo.max_request_bytes = tutor.settings.max_request_bytes  # read by launch()
     return demo
 
 
@@ -516,4 +532,9 @@ def launch(demo: gr.Blocks, host: str, port: int) -> str:
     """Start serving the page in the background; returns its local URL (`demo.block_thread()` waits)."""
     _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS + PRACTICE_CSS, js=PAGE_JS, footer_links=["api"],
                             prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False)
+    # The page has no file input: the upload route is refused outright (and capped to 0 bytes behind that).
+    middleware = [Middleware(limits.RequestLimits, max_bytes=getattr(demo, "max_request_bytes", 1_000_000))]
+    _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS, js=PAGE_JS, footer_links=["api"],
+                            prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False,
+                            max_file_size=0, app_kwargs={"middleware": middleware})
     return url

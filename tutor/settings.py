@@ -71,11 +71,26 @@ class Settings(BaseSettings):
                             "falling back to offline); offline = always the deterministic grader"
     )
     history_tokens: int = Field(1500, ge=0, description="token budget for earlier turns sent to the model")
+    max_history_turns: int = Field(
+        40, ge=0, le=1000, description="turns of earlier conversation a question may carry; more is refused (the page "
+                                      "keeps its newest turns)")
+    max_history_chars: int = Field(
+        60000, ge=0, le=2_000_000, description="characters of earlier conversation a question may carry; more is refused")
+    max_answer_chars: int = Field(
+        12000, ge=200, le=200_000, description="characters of one answer on any backend; a longer reply is cut and "
+                                               "marked incomplete")
 
     # Page
     host: str = Field("127.0.0.1", description="address `tutor serve` binds to")
     port: int = Field(7860, ge=1, le=65535, description="port `tutor serve` listens on")
     concurrency: int = Field(4, ge=1, le=64, description="turns the page answers at once; more users queue")
+    queue_size: int = Field(64, ge=1, le=10000, description="turns waiting in the queue at most; past it a new turn "
+                                                           "is told the tutor is busy")
+    session_jobs: int = Field(2, ge=1, le=100, description="turns one session may have waiting or running at once; "
+                                                          "past it the session is told to wait")
+    max_request_bytes: int = Field(1_000_000, ge=10_000, le=100_000_000,
+                                   description="bytes in one request body to the page; a larger one is refused (413) "
+                                               "unread")
 
     # Learner records (feedback)
     database_url: str | None = Field(
