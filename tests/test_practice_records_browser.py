@@ -35,10 +35,10 @@ def said(page, text: str) -> str:
 
 
 def next_question(page) -> str:
-    before = page.inner_text("#tp-question")
+    before = page.inner_text("#tp-question").strip().splitlines()[-1]  # the question itself
     page.click("#tp-next")
     page.wait_for_function("b => { const q = document.querySelector('#tp-question').innerText;"
-                           " return q.includes(' · ') && q !== b; }", arg=before, timeout=TURN_MS)
+                           " return q.includes(' · ') && !q.includes(b); }", arg=before, timeout=TURN_MS)
     return page.inner_text("#tp-question")
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tutor.errors import InputError
 from tutor.feedback import Feedback, Passage
-from tutor.grading import Grade
+from tutor.grading import MAX_ANSWER, Grade
 from tutor.practice import PracticeItem
 from tutor.schema import Chunk
 from tutor.transcript import NOTE, Citation, _quote
@@ -27,8 +27,8 @@ STATUS = {"covered": "covered", "partly": "partly covered", "missed": "missed", 
 class Attempt(BaseModel):
     """One graded answer: the item, what the learner wrote, and the grade /practice_grade returned."""
 
-    item_id: str
-    answer: str
+    item_id: str = Field(max_length=200)
+    answer: str = Field(max_length=MAX_ANSWER)
     grade: Grade
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from tutor import guard
 from tutor.errors import DatabaseError, TutorError
 from tutor.feedback import Records, new_session_id
 from tutor.practice_records import Attempt, export_practice, grade_feedback, read_attempts, to_json, to_markdown
@@ -91,7 +92,7 @@ def wire_practice(controls: PracticeControls, records: Records, tutor, state: gr
             attempt = Attempt.model_validate(entry)
             stored = records.add(grade_feedback(attempt, tutor.practice.item(attempt.item_id), _chunks(tutor), rating,
                                                 session_id=session["id"], turn=shown,
-                                                specialty=(specialty_text or "").strip() or None))
+                                                specialty=guard.clean_specialty(specialty_text)))
         except TutorError as exc:
             return {**session, "said_for": shown}, _said(not_saved(exc)), gr.Column(visible=False)
         session = {**session, "said_for": shown}
@@ -154,8 +155,9 @@ def add_api(tutor, records: Records) -> None:
         stored record (kind "grade")."""
         try:
             [attempt] = read_attempts([{"item_id": item_id, "answer": answer, "grade": grade}])
+            session_id = guard.clean("session", session, limit=guard.MAX_NAME, optional=True) or ""
             feedback = grade_feedback(attempt, tutor.practice.item(item_id), _chunks(tutor), rating, comment=comment,
-                                      session_id=session, turn=turn, specialty=specialty.strip() or None)
+                                      session_id=session_id, turn=turn, specialty=guard.clean_specialty(specialty))
             return records.add(feedback).model_dump(mode="json")
         except DatabaseError as exc:
             raise gr.Error(f"feedback not saved: {exc}") from exc
