@@ -20,7 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
-from tutor import records_page  # noqa: E402
+from tutor import practice_records_page, records_page  # noqa: E402
 from tutor import guard, limits  # noqa: E402
 from tutor.errors import InputError, TutorError  # noqa: E402
 from tutor.roles import clean_specialty  # noqa: E402
@@ -402,6 +402,7 @@ def build_app(tutor: Tutor, records=None) -> gr.Blocks:
         gr.api(trials_api, api_name="trials", queue=False)
         register_practice_api(tutor, CONCURRENCY_ID)
         records_page.add_api(records)
+        practice_records_page.add_api(tutor, records)
         session = gr.State(new_session())
         header = gr.HTML(header_html(None, trials), js_on_load=None)
         ask_box, ask_chat = placeholders(None)
@@ -444,7 +445,8 @@ def build_app(tutor: Tutor, records=None) -> gr.Blocks:
             with gr.Tab("Chat", id="chat", elem_id="tt-tab-chat"):
                 chat_page.render()
             with gr.Tab("Practice", id="practice", elem_id="tt-tab-practice"):
-                build_practice(tutor, role_choices, first_role, [t.name for t in trials], CONCURRENCY_ID)
+                build_practice(tutor, role_choices, first_role, [t.name for t in trials], CONCURRENCY_ID,
+                               records=records)
 
         # The box clears at once, outside the queue, so a user can type the next question while an
         # answer streams; the turn itself reads the question from a per-session State.

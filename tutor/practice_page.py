@@ -11,6 +11,7 @@ import logging
 
 import gradio as gr
 
+from tutor import practice_records_page
 from tutor.errors import TutorError
 from tutor.roles import clean_specialty
 
@@ -85,8 +86,10 @@ def new_practice() -> dict:
     return {"item": None, "tries": 0, "last": "", "seen": [], "scores": {}, "missed": []}
 
 
-def build_practice(tutor, role_choices, first_role: str, trial_names: list[str], concurrency_id: str) -> None:
-    """The Practice tab's controls and events, inside the caller's gr.Tab."""
+def build_practice(tutor, role_choices, first_role: str, trial_names: list[str], concurrency_id: str,
+                   records=None) -> None:
+    """The Practice tab's controls and events, inside the caller's gr.Tab; with `records`, thumbs on each grade
+    and the session's downloads (tutor/practice_records_page.py)."""
     state = gr.State(new_practice())
     with gr.Row():
         trial = gr.Dropdown([ALL_TRIALS, *trial_names], value=ALL_TRIALS, label="Trial", elem_id="tp-trial",
@@ -104,6 +107,9 @@ def build_practice(tutor, role_choices, first_role: str, trial_names: list[str],
     result = gr.HTML('<div class="tp-note">Your graded answer appears here.</div>', elem_id="tp-result",
                      js_on_load=None)
     tally = gr.Markdown(tally_markdown({}), elem_id="tp-tally")
+    if records is not None:
+        kept = practice_records_page.add_practice_controls()
+        practice_records_page.wire_practice(kept, records, tutor, state, specialty, following)
 
     def next_item(role_id: str, trial_name: str, session: dict):
         session = {**session, "seen": list(session["seen"])}
@@ -111,7 +117,7 @@ def build_practice(tutor, role_choices, first_role: str, trial_names: list[str],
             item = tutor.practice.next(role_id, _trial(trial_name), session["seen"])
         except TutorError as exc:
             return session, f"⚠️ {html.escape(str(exc))}", gr.skip(), gr.skip()
-        session.update(item=item.id, tries=0, last="")
+        session.update(item=item.id, tries=0, last="", shown=None)
         session["seen"].append(item.id)
         kind = {"discussion": "Discussion", "recall": "Recall", "appraisal": "Appraisal"}[item.kind]
         heading = f"**{html.escape(item.trial)} · {kind}**  \n{html.escape(item.question)}"
@@ -136,6 +142,8 @@ def build_practice(tutor, role_choices, first_role: str, trial_names: list[str],
             log.exception("practice grade failed")
             return session, '<div class="tp-flag">⚠️ Something went wrong grading that; try again.</div>', gr.skip()
         session.update(tries=tries, last=given)
+        if records is not None:
+            practice_records_page.keep(session, session["item"], given, result)
         if session["item"] not in session["scores"]:
             session["scores"][session["item"]] = result.score  # the first try counts in the tally
             item = tutor.practice.item(session["item"])
