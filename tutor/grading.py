@@ -157,7 +157,7 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
 
 
 def contradicts(a: str, b: str) -> bool:
-    """Two sentences about the same thing that make the opposite claim ("T-DM1 improved OS" / "T-DM1 did not
+    """Two sentences about the same thing that make the opposite claim ("X-DM1 improved OS" / "X-DM1 did not
     improve OS"; "PFS was longer with X" / "PFS was shorter with X")."""
     words_a, claims_a = _claims(a)
     words_b, claims_b = _claims(b)
