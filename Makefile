@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test browser
+.PHONY: setup run test browser postgres
 
 setup: $(STAMP)
 
@@ -19,10 +19,14 @@ $(STAMP): pyproject.toml
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# Debian's PostgreSQL for the learner-records tests (they start a throwaway cluster with initdb/pg_ctl).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
+
 run: setup
 	$(VENV)/bin/tutor serve
 
-test: setup browser
+test: setup browser postgres
 	$(PY) -m pytest $(PYTEST_ARGS)
 	# The eval gate: exits 2 naming each metric under evals/thresholds.json (report in evals/runs/latest).
 	# Pinned offline (model and embeddings): a .env with TUTOR_MODEL=openai must not make CI networked.

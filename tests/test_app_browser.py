@@ -353,7 +353,7 @@ def test_copy_gives_the_text_as_written(browser, url):
         ask(page, question)
 
         def copy(row: str) -> str:
-            button = page.locator(f"#tt-chat .message-row.{row}-row + .message-buttons button").last.element_handle()
+            button = page.locator(f"#tt-chat .message-row.{row}-row + .message-buttons button[aria-label='Copy message']").last.element_handle()
             button.click()
             page.wait_for_function("b => b.getAttribute('aria-label') === 'Copied message'", arg=button)
             return page.evaluate("navigator.clipboard.readText()")

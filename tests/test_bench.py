@@ -60,7 +60,7 @@ def test_bench_writes_json_and_markdown_with_hit_at_k_from_the_eval_set(tmp_path
 def test_an_unknown_section_is_one_line_naming_the_choices(tmp_path):
     result = run_cli("bench", "--only", "retrieval,speed", "--out", str(tmp_path))
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
-    assert "speed" in result.stderr and "ingest, retrieval, turn, cold, load, scale" in result.stderr
+    assert "speed" in result.stderr and "ingest, retrieval, turn, baseline, cold, load, scale" in result.stderr
     assert not (tmp_path / "bench.json").exists()
 
 

@@ -209,8 +209,9 @@ def test_a_question_cannot_close_its_own_block(make_tutor, fake):
     make_tutor().ask(question, "resident")
     user = fake.chat_requests[-1]["body"]["messages"][-1]["content"]
     assert user.count("</question>") == 1 and user.endswith("\n</question>")
-    assert user.count("</context>") == 1 and user.count("</passage>") == user.count("<passage id=") - 1
-    assert "<\\/question><\\/context>" in user
+    # nor open one: the forged passage's tags are escaped too (tests/test_hardening.py)
+    assert user.count("</context>") == 1 and user.count("</passage>") == user.count("<passage id=")
+    assert "<\\/question><\\/context>" in user and '<\\passage id="9">' in user
 
 
 def test_retries_really_back_off_and_stay_bounded(make_tutor, fake):

@@ -18,11 +18,16 @@ import re
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from an offline tool
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
+from tutor import practice_records_page, records_page  # noqa: E402
+from tutor import guard, limits  # noqa: E402
 from tutor.errors import InputError, TutorError  # noqa: E402
 from tutor.roles import clean_specialty  # noqa: E402
 from tutor.schema import Answer, Source, Takeaways, TrialInfo  # noqa: E402
 from tutor.tutor import Tutor, clean_question  # noqa: E402
+from tutor.practice_page import PRACTICE_CSS, build_practice  # noqa: E402
+from tutor.practice_page import register_api as register_practice_api  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +70,7 @@ button.tt-starter:hover { border-color: var(--color-accent) !important; backgrou
    sources take what is left, so a two-line status or a four-line question shrinks the chat instead of
    pushing the controls off screen. Stacked (narrow), the page scrolls and every passage shows in full. */
 @media (min-width: 1000px) and (min-height: 560px) {
-  #tt-left, #tt-right { height: calc(100vh - 96px); flex-wrap: nowrap !important; }
+  #tt-left, #tt-right { height: calc(100vh - 140px); flex-wrap: nowrap !important; }
   #tt-left > *, #tt-right > * { flex-shrink: 0; }
   #tt-chat { flex: 1 1 0 !important; height: auto !important; min-height: 160px; }
   #tt-sources { flex: 1 1 0 !important; min-height: 120px; overflow-y: auto !important; }
@@ -142,7 +147,7 @@ def chosen_trial(value) -> str | None:
         return None
     if not isinstance(value, str):
         raise InputError(f"trial must be a trial's name, or \"\" for all trials, not {type(value).__name__}")
-    value = value.strip()
+    value = guard.clean_name("trial", value, optional=True) or ""
     return None if not value or value.lower() == ALL_TRIALS.lower() else value
 
 
@@ -204,6 +209,10 @@ def render_answer(answer: Answer, role_name: str, trial: str | None = None) -> s
     if answer.unverified_numbers:
         notes.append("⚠️ **Check these numbers:** " + inline(", ".join(answer.unverified_numbers))
                      + " (found in no source passage).")
+    if answer.unsupported_citations:
+        numbers = ", ".join(f"\\[{n}\\]" for n in answer.unsupported_citations)
+        notes.append(f"⚠️ **Not supported by its sources:** the sentences citing {numbers} share no content with "
+                     "those passages; check the claims against the sources before relying on them.")
     if not answer.complete:
         why = f" ({inline(answer.incomplete_reason.rstrip('.'))})" if answer.incomplete_reason else ""
         notes.append(f"⚠️ **This answer was cut off** before the model finished{why}; ask again for the rest.")
@@ -233,16 +242,10 @@ def friendly(exc: Exception) -> str:
     return "⚠️ Sorry, something went wrong on my side. Your conversation is kept; try again in a moment."
 
 
-def _api_history(history) -> list[dict]:
-    """The API's `history`, checked: a list of {"role": "user"|"assistant", "content": str}."""
-    if not history:
-        return []
-    if not isinstance(history, list) or not all(
-        isinstance(t, dict) and t.get("role") in ("user", "assistant") and isinstance(t.get("content"), str)
-        for t in history
-    ):
-        raise InputError('history must be a list of {"role": "user" or "assistant", "content": "text"}')
-    return history
+def rejected(endpoint: str, exc: TutorError) -> gr.Error:
+    """A call the tutor refused: one log line (no traceback), and the reason for the caller."""
+    log.warning("rejected %s: %s", endpoint, str(exc).replace("\n", " ")[:300])
+    return gr.Error(str(exc), print_exception=False)
 
 
 def new_session() -> dict:
@@ -250,8 +253,10 @@ def new_session() -> dict:
     return {"history": [], "display": [], "written_for": None}  # written_for: [stage · specialty, trial]
 
 
-def build_app(tutor: Tutor) -> gr.Blocks:
-    """The page and the API around one Tutor (tests pass their own)."""
+def build_app(tutor: Tutor, records=None) -> gr.Blocks:
+    """The page and the API around one Tutor (tests pass their own) and the learner records (default: the
+    database of the tutor's settings)."""
+    records = records_page.open_records(tutor.settings, records)
     roles = tutor.roles
     role_choices = [(role.name, role.id) for role in roles.values()]
     first_role = "resident" if "resident" in roles else next(iter(roles))
@@ -259,11 +264,11 @@ def build_app(tutor: Tutor) -> gr.Blocks:
     by_name = {t.name: t for t in trials}
 
     def status(session: dict, role_id: str, specialty: str | None, trial: str | None) -> str:
-        name = tutor.role(role_id).name
         try:
+            name = tutor.role(role_id).name
             upcoming = [_for_line(name, clean_specialty(specialty)), _scope(chosen_trial(trial))]
         except InputError as exc:  # said now, not only when the next question fails
-            return f"⚠️ **This specialty cannot be used**: {inline(str(exc))}."
+            return f"⚠️ **This {'specialty' if 'specialty' in str(exc) else 'choice'} cannot be used**: {inline(str(exc))}."
         written = session.get("written_for")
         if written is None:
             return f"Answers will be written for {_bold_for(upcoming)}."
@@ -273,13 +278,21 @@ def build_app(tutor: Tutor) -> gr.Blocks:
         return text
 
     def starters(role_id: str, trial: str | None) -> list:
-        questions = tutor.starters(role_id, chosen_trial(trial))[:STARTERS]
+        try:
+            questions = tutor.starters(role_id, chosen_trial(trial))[:STARTERS]
+        except TutorError as exc:  # only a hand-made call can send these; the buttons stay as they are
+            log.warning("rejected a starters call: %s", str(exc)[:300])
+            return [gr.skip()] * STARTERS
         return [gr.Button(value=questions[i] if i < len(questions) else "", visible=i < len(questions))
                 for i in range(STARTERS)]
 
     def show_trial(trial: str | None) -> tuple:
         """The header and the invitations to ask, for the chosen trial: (header, question box, chat)."""
-        name = chosen_trial(trial)
+        try:
+            name = chosen_trial(trial)
+        except TutorError as exc:
+            log.warning("rejected a trial choice: %s", str(exc)[:300])
+            return gr.skip(), gr.skip(), gr.skip()
         ask_box, ask_chat = placeholders(name)
         return (header_html(by_name.get(name) if name else None, trials),
                 gr.Textbox(placeholder=ask_box), gr.Chatbot(placeholder=ask_chat))
@@ -294,9 +307,13 @@ def build_app(tutor: Tutor) -> gr.Blocks:
             specialty = clean_specialty(specialty)
             name = chosen_trial(trial)
         except TutorError as exc:
+            log.warning("rejected a chat turn: %s", str(exc)[:300])
             display.append(_bubble("assistant", friendly(exc)))
             yield display, session, gr.skip(), status(session, role_id, specialty, trial)
             return
+        # The page keeps the newest turns that fit the history bounds: a long conversation goes on.
+        session["history"] = guard.recent(session["history"], tutor.settings.max_history_turns,
+                                          tutor.settings.max_history_chars)
         display.append(_bubble("user", inline(question.strip())))
         display.append(_bubble("assistant", "…"))
         yield display, session, gr.skip(), status(session, role_id, specialty, trial)
@@ -312,6 +329,7 @@ def build_app(tutor: Tutor) -> gr.Blocks:
                     session["history"] += [{"role": "user", "content": question.strip()},
                                            {"role": "assistant", "content": part.answer}]
                     session["written_for"] = [_for_line(learner.name, part.specialty), _scope(name)]
+                    records_page.remember(session, question, part, name, len(display) - 1)
                     yield (display, session,
                            sources_html(part.sources, part.citations, f"Sources for: {_clip(question.strip(), 80)}"),
                            status(session, role_id, specialty, trial))
@@ -359,10 +377,11 @@ def build_app(tutor: Tutor) -> gr.Blocks:
         conversation through the API keeps no state in the process: any `tutor serve` can answer its next turn.
         `trial` is one trial's name (see /trials); "" or "All trials" answers from every trial."""
         try:
-            return tutor.ask(question, role, specialty or None, _api_history(history),
-                             trial=chosen_trial(trial)).model_dump()
+            settings = tutor.settings
+            history = guard.clean_history(history, settings.max_history_turns, settings.max_history_chars)
+            return tutor.ask(question, role, specialty or None, history, trial=chosen_trial(trial)).model_dump()
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise rejected("/ask", exc) from None
 
     def takeaways_api(role: str, specialty: str = "", trial: str = "") -> dict:
         """3 to 5 cited takeaways for a role (id or display name), an optional specialty and an optional
@@ -370,7 +389,7 @@ def build_app(tutor: Tutor) -> gr.Blocks:
         try:
             return tutor.takeaways(role, specialty or None, trial=chosen_trial(trial)).model_dump()
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise rejected("/takeaways", exc) from None
 
     def trials_api() -> list[dict]:
         """The trials in the library: name, title, year, journal, sample, chunks, document."""
@@ -381,10 +400,13 @@ def build_app(tutor: Tutor) -> gr.Blocks:
         gr.api(ask_api, api_name="ask", concurrency_id=CONCURRENCY_ID)
         gr.api(takeaways_api, api_name="takeaways", concurrency_id=CONCURRENCY_ID)
         gr.api(trials_api, api_name="trials", queue=False)
+        register_practice_api(tutor, CONCURRENCY_ID)
+        records_page.add_api(records)
+        practice_records_page.add_api(tutor, records)
         session = gr.State(new_session())
         header = gr.HTML(header_html(None, trials), js_on_load=None)
         ask_box, ask_chat = placeholders(None)
-        with gr.Row(equal_height=False):
+        with gr.Row(equal_height=False, render=False) as chat_page:  # rendered in the Chat tab below
             with gr.Column(scale=3, min_width=520, elem_id="tt-left"):
                 with gr.Row():
                     trial = gr.Dropdown([ALL_TRIALS, *[t.name for t in trials]], value=ALL_TRIALS, label="Trial",
@@ -398,7 +420,7 @@ def build_app(tutor: Tutor) -> gr.Blocks:
                 written = gr.Markdown(status(new_session(), first_role, None, None), elem_id="tt-status")
                 # autoscroll off: PAGE_JS brings each new question to the top instead of the answer's end.
                 chat = gr.Chatbot(elem_id="tt-chat", height="max(300px, 60vh)", label="Conversation", show_label=False,
-                                  latex_delimiters=[], feedback_options=None, buttons=["copy"], group_consecutive_messages=False,
+                                  latex_delimiters=[], feedback_options=("Like", "Dislike"), buttons=["copy"], group_consecutive_messages=False,
                                   autoscroll=False,
                                   placeholder=ask_chat)
                 with gr.Row():
@@ -409,6 +431,8 @@ def build_app(tutor: Tutor) -> gr.Blocks:
                 with gr.Row():
                     takeaway = gr.Button("Personalised takeaways", elem_id="tt-takeaways", size="sm")
                     reset = gr.Button("New conversation", elem_id="tt-clear", size="sm")
+                    downloads = records_page.add_download_buttons()
+                kept = records_page.add_controls(downloads)
             with gr.Column(scale=2, min_width=380, elem_id="tt-right"):
                 gr.Markdown("**Starter questions** for your stage and trial")
                 starter_buttons = [
@@ -417,6 +441,12 @@ def build_app(tutor: Tutor) -> gr.Blocks:
                 ]
                 gr.Markdown("**Sources** behind the latest answer: check each claim against its passage")
                 sources = gr.HTML(EMPTY_SOURCES, elem_id="tt-sources", js_on_load=None)
+        with gr.Tabs(elem_id="tt-tabs"):
+            with gr.Tab("Chat", id="chat", elem_id="tt-tab-chat"):
+                chat_page.render()
+            with gr.Tab("Practice", id="practice", elem_id="tt-tab-practice"):
+                build_practice(tutor, role_choices, first_role, [t.name for t in trials], CONCURRENCY_ID,
+                               records=records)
 
         # The box clears at once, outside the queue, so a user can type the next question while an
         # answer streams; the turn itself reads the question from a per-session State.
@@ -445,7 +475,12 @@ def build_app(tutor: Tutor) -> gr.Blocks:
             control.change(status, [session, role, specialty, trial], written, queue=False, trigger_mode="always_last",
                            api_visibility="undocumented")
 
+        records_page.wire(kept, records, chat, session)
+
     demo.queue(default_concurrency_limit=tutor.settings.concurrency)
+    demo.queue(default_concurrency_limit=tutor.settings.concurrency, max_size=tutor.settings.queue_size)
+    limits.admit(demo, tutor.settings.session_jobs)
+    demo.max_request_bytes = tutor.settings.max_request_bytes  # read by launch()
     return demo
 
 
@@ -495,6 +530,11 @@ PAGE_JS = """
 
 def launch(demo: gr.Blocks, host: str, port: int) -> str:
     """Start serving the page in the background; returns its local URL (`demo.block_thread()` waits)."""
-    _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS, js=PAGE_JS, footer_links=["api"],
+    _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS + PRACTICE_CSS, js=PAGE_JS, footer_links=["api"],
                             prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False)
+    # The page has no file input: the upload route is refused outright (and capped to 0 bytes behind that).
+    middleware = [Middleware(limits.RequestLimits, max_bytes=getattr(demo, "max_request_bytes", 1_000_000))]
+    _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS, js=PAGE_JS, footer_links=["api"],
+                            prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False,
+                            max_file_size=0, app_kwargs={"middleware": middleware})
     return url

@@ -203,7 +203,7 @@ def serve(
 
 @app.command()
 def bench(
-    only: Annotated[str, typer.Option(help="comma-separated sections: ingest,retrieval,turn,cold,load,scale")] = "all",
+    only: Annotated[str, typer.Option(help="comma-separated sections: ingest,retrieval,turn,baseline,cold,load,scale")] = "all",
     turns: Annotated[int, typer.Option(min=1, help="timed questions after warm-up (turn section)")] = 100,
     users: Annotated[str, typer.Option(help="concurrent users per load level")] = "1,8,32",
     scale: Annotated[str, typer.Option(help="knowledge base multiples for the scale section")] = "1,10,100",
@@ -239,8 +239,11 @@ def bench(
         out.print(f"ask latency over {turn['turns']} turns, model={turn['model']}: "
                   f"p50 {turn['p50_ms']:.1f} ms, p95 {turn['p95_ms']:.1f} ms, max {turn['max_ms']:.1f} ms", highlight=False)
     for target in results["targets"]:
-        out.print(f"{target['target']}: {target['value']} {target['unit']} (limit {target['limit']} {target['unit']}): "
+        bound = "at least" if target.get("kind") == "min" else "at most"
+        out.print(f"{target['target']}: {target['value']} {target['unit']} ({bound} {target['limit']:g} {target['unit']}): "
                   f"{'met' if target['met'] else 'MISSED'}", highlight=False)
+    for row in results.get("versus_baseline", []):
+        out.print(f"vs baseline: {row['figure']}: {row['tutor']} / {row['baseline']} = {row['ratio']}", highlight=False)
     out.print(f"written: {md_path} and {json_path}", highlight=False)
     failed = [name for name in sections if "error" in results.get(name, {})]
     for name in failed:
@@ -264,8 +267,12 @@ def eval_(
     all_sets: Annotated[bool, typer.Option("--all", help="every eval set of the library (per trial, cross-trial, paraphrase, off-topic, specialty), not only dev and held-out")] = False,
     fit_scope: Annotated[bool, typer.Option("--fit-scope", help="refit the in-scope model (tutor/data/scope.json) on the tune split of the sets, then report tune and test figures")] = False,
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="per trial: refit the in-scope model without any case about it, then score its cases")] = False,
+    grading: Annotated[Optional[Path], typer.Option(help="graded practice answers (.jsonl); default evals/grading.jsonl when no --dataset is given")] = None,
+    no_grading: Annotated[bool, typer.Option("--no-grading", help="skip the grading-agreement eval")] = False,
 ):
-    """Run eval sets through the tutor; score retrieval, answers, grounding, scope, roles, latency."""
+    """Run eval sets through the tutor; score retrieval, answers, grounding, scope, roles, latency, and the
+    practice grader's agreement with expected verdicts."""
+    chosen_sets = dataset is not None  # only the sets named: no grading eval unless --grading names one
     if all_sets:
         dataset = [*(dataset or []), *ev_all_datasets()]
     if fit_scope or leave_one_out:
@@ -289,6 +296,10 @@ def eval_(
         results, summary = ev.evaluate(tutor, cases, datasets,
                                        progress=lambda done, total: bar.update(task, completed=done))
     failures = ev.check(summary, limits) if limits is not None else None
+    graded = _grading_eval(tutor, grading, no_grading or (chosen_sets and grading is None), limits,
+                           out_dir or ev.DEFAULT_OUT)
+    if graded is not None and failures is not None:
+        failures += graded
     paths = ev.write_run(out_dir or ev.DEFAULT_OUT, results, summary, limits, failures, before)
 
     # Metrics down, roles across: fits an 80-column terminal or CI log.
@@ -349,6 +360,30 @@ def _tune(dataset: Optional[list[Path]], model: Optional[str], fit: bool) -> Non
     out.print(table)
 
 
+def _grading_eval(tutor, path: Path | None, skip: bool, limits: dict | None, out_dir: Path) -> list[str] | None:
+    """Grading agreement on the tune and held-out splits; the failures against thresholds["grading"]."""
+    if skip:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from tutor import grading_eval as ge
+
+    cases = ge.load_grading(path)
+    with Progress(TextColumn("Grading practice answers"), BarColumn(), MofNCompleteColumn(), console=err,
+                  transient=True) as bar:
+        task = bar.add_task("grade", total=len(cases))
+        result = ge.run_grading(tutor, cases, progress=lambda done, total: bar.update(task, completed=done))
+    for split, label in (("tune", "tune"), ("test", "held-out"), ("overall", "all")):
+        m = result[split]
+        if m["cases"]:
+            out.print(f"grading agreement ({label}, {m['cases']} answers): verdict accuracy {m['verdict_accuracy']:.3f}, "
+                      f"mean abs score error {m['score_mae']:.3f}, gaming graded correct {m['gaming_graded_correct']}",
+                      highlight=False)
+    written = ge.write_grading(out_dir, result)
+    out.print(f"written: {written}", highlight=False)
+    return ge.check_grading(result, limits) if limits is not None else []
+
+
 @app.command()
 def doctor(
     no_chat: Annotated[bool, typer.Option("--no-chat", help="send no chat request (spends no tokens)")] = False,
@@ -363,6 +398,146 @@ def doctor(
         out.print(f"{mark} {check.name}: {check.detail}", highlight=False, soft_wrap=True)
     if not all(check.ok for check in checks):
         raise typer.Exit(2)
+
+
+# -- practice: the tutor asks, the learner answers, the tutor grades ------------------------------------
+
+practice_app = typer.Typer(add_completion=False, invoke_without_command=True,
+                           help="Practise: answer the tutor's questions and get them graded point by point.")
+app.add_typer(practice_app, name="practice")
+KindOpt = Annotated[Optional[str], typer.Option("--kind", "-k", help="discussion, recall or appraisal")]
+
+
+def _item_json(item, role: str | None = None) -> dict:
+    return {"id": item.id, "trial": item.trial, "role": item.role or role or "", "kind": item.kind,
+            "question": item.question, "points": len(item.rubric.points),
+            "passages": [p.section for p in item.passages]}
+
+
+def _print_grade(grade) -> None:
+    marks = {"covered": "[green]covered[/green]", "partly": "[yellow]partly[/yellow]", "missed": "[red]missed[/red]",
+             "incorrect": "[red]not right[/red]"}
+    out.print(f"[bold]{grade.verdict.upper()}[/bold]  score {grade.score:.2f}  (graded {grade.grader})", highlight=False)
+    if grade.note:
+        err.print(f"[yellow]note:[/yellow] {grade.note}", highlight=False)
+    for point in grade.points:
+        why = f" ({point.note})" if point.note else ""
+        out.print(f"  {marks[point.status]} {point.citation} {point.text}{why}", highlight=False)
+    out.print(grade.feedback, highlight=False)
+    if grade.hint:
+        out.print(f"[bold]Hint:[/bold] {grade.hint}", highlight=False)
+    if grade.revealed:
+        out.print(f"[bold]Model answer:[/bold] {grade.model_answer}", highlight=False)
+        for source in grade.sources:
+            out.print(f"  [{source['n']}] {source['section']}: {source['text']}", highlight=False)
+
+
+@practice_app.callback()
+def practice(ctx: typer.Context, role: Annotated[Optional[str], typer.Option("--role", "-r", help="learner role id")] = None,
+             trial: TrialOpt = None):
+    """Without a subcommand: an interactive practice loop in the terminal (needs --role)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not role:
+        raise InputError_("--role is needed for practice, e.g. `tutor practice --role resident`")
+    _check_role(role)
+    tutor = _tutor()
+    seen: list[str] = []
+    tally: list[float] = []
+    out.print("Practice: answer in a few sentences. Commands: [bold]hint[/bold] is given after a try; "
+              "type [bold]answer[/bold] to see the model answer, [bold]next[/bold] to move on, [bold]quit[/bold] to stop.",
+              highlight=False)
+    while True:
+        item = tutor.practice.next(role, trial, seen)
+        seen.append(item.id)
+        out.print(f"\n[bold]{item.trial} · {item.kind}[/bold] ({item.id})\n{item.question}", highlight=False)
+        tries = 0
+        while True:
+            try:
+                answer = typer.prompt("Your answer", default="", show_default=False).strip()
+            except (EOFError, typer.Abort):
+                answer = "quit"
+            if answer.lower() in ("quit", "q", "exit"):
+                if tally:
+                    out.print(f"{len(tally)} item(s) tried, average score {sum(tally) / len(tally):.2f}", highlight=False)
+                return
+            if answer.lower() in ("next", "n", "skip"):
+                break
+            reveal = answer.lower() in ("answer", "a", "show")
+            if reveal and not tries:
+                out.print(f"[bold]Model answer:[/bold] {item.model_answer}", highlight=False)
+                break
+            if reveal:
+                grade = tutor.practice.grade(item.id, last, role, reveal=True)
+                _print_grade(grade)
+                break
+            if not answer:
+                continue
+            tries += 1
+            last = answer
+            grade = tutor.practice.grade(item.id, answer, role, reveal=tries >= 2)
+            _print_grade(grade)
+            if grade.verdict == "correct" or grade.revealed:
+                tally.append(grade.score)
+                break
+            if tries == 1:
+                tally.append(grade.score)
+            out.print("Try again, or type answer / next.", highlight=False)
+
+
+def InputError_(message: str):
+    from tutor.errors import InputError
+
+    return InputError(message)
+
+
+@practice_app.command("list")
+def practice_list(role: Annotated[Optional[str], typer.Option("--role", "-r", help="learner role id")] = None,
+                  trial: TrialOpt = None, kind: KindOpt = None, as_json: JsonOpt = False):
+    """List practice items: each role's discussion question, and recall and appraisal items from each page."""
+    if role:
+        _check_role(role)
+    items = _tutor().practice.items(role, trial, kind)
+    if as_json:
+        print(json.dumps([_item_json(i, role) for i in items], indent=2))
+        return
+    for item in items:
+        out.print(f"[bold]{item.id}[/bold]  {item.kind}: {item.question}", highlight=False)
+
+
+@practice_app.command("next")
+def practice_next(role: RoleOpt = "resident", trial: TrialOpt = None,
+                  seen: Annotated[Optional[list[str]], typer.Option("--seen", help="an item already done; repeatable")] = None,
+                  as_json: JsonOpt = False):
+    """The next practice item for a role: the first not among --seen."""
+    _check_role(role)
+    item = _tutor().practice.next(role, trial, seen or [])
+    if as_json:
+        print(json.dumps(_item_json(item, role), indent=2))
+        return
+    out.print(f"[bold]{item.id}[/bold] ({item.trial}, {item.kind})\n{item.question}", highlight=False)
+
+
+@practice_app.command("grade")
+def practice_grade(item_id: Annotated[str, typer.Argument(help="the item's id (see `tutor practice list`)")],
+                   answer: Annotated[str, typer.Argument(help="your answer, in quotes")],
+                   role: RoleOpt = "resident",
+                   reveal: Annotated[bool, typer.Option("--reveal", help="teach every gap and show the model answer")] = False,
+                   as_json: JsonOpt = False):
+    """Grade an answer point by point: covered, partly, missed or not right; a hint; the gaps taught on --reveal."""
+    from tutor.grading import clean_answer
+
+    clean_answer(answer)  # fail fast, before the model loads
+    _check_role(role)
+    grade = _tutor().practice.grade(item_id, answer, role, reveal=reveal)
+    if as_json:
+        print(grade.model_dump_json(indent=2))
+        return
+    _print_grade(grade)
+from tutor.records_cli import db_app, feedback_app  # noqa: E402  (learner records: tutor feedback, tutor db)
+
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(db_app, name="db")
 
 
 def main() -> None:

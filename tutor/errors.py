@@ -27,3 +27,7 @@ class IngestError(TutorError):
 
 class ModelError(TutorError):
     """The language model failed or could not be reached."""
+
+
+class DatabaseError(TutorError):
+    """The learner-records database cannot be reached, read or written; the message names the cause."""

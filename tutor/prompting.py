@@ -7,13 +7,13 @@ included) reads the same messages, so the same chain serves all.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, trim_messages
 
+from tutor import guard
 from tutor.errors import ConfigError
 from tutor.roles import Role
 from tutor.schema import Source
@@ -35,14 +35,16 @@ def load_system_template(prompts_dir: Path) -> str:
 
 
 def system_message(template: str, role: Role, specialty: str | None) -> SystemMessage:
+    # The specialty is the user's words: quoted and escaped, it is a name here and can be nothing else.
+    quoted = f'"{guard.for_prompt(specialty)}"' if specialty else ""
     specialty_instruction = (
-        f"Specialty: frame the answer and the takeaways for a learner in {specialty}; point out what the "
+        f"Specialty: frame the answer and the takeaways for a learner in {quoted}; point out what the "
         "passages say that matters most to that specialty, and say so when they say nothing specific to it."
         if specialty else ""
     )
     body = template.format(
         role_name=role.name,
-        specialty_clause=f" in {specialty}" if specialty else "",
+        specialty_clause=f" in {quoted}" if specialty else "",
         audience=role.audience,
         emphasis=role.emphasis,
         depth=role.depth,
@@ -54,19 +56,15 @@ def system_message(template: str, role: Role, specialty: str | None) -> SystemMe
     # role's opening label and closing line).
     profile = (
         "\nThe same learner profile as metadata:"
-        f'\n<learner role="{role.id}" name="{html.escape(role.name)}" specialty="{html.escape(specialty or "")}" '
+        f'\n<learner role="{role.id}" name="{html.escape(role.name)}" specialty="{guard.for_prompt(specialty)}" '
         f'points="{role.sentences}" lead="{html.escape(role.lead)}" closing="{html.escape(role.closing)}"/>'
     )
     return SystemMessage(content=body + profile)
 
 
-# Closing tags of the blocks we build. Text inside a block (a passage, the user's question) must not be
-# able to close it and talk as the prompt: "</question>" in a question becomes "<\/question>".
-_CLOSING = re.compile(r"</(?=\s*(?:passage|context|question|task)\b)", re.I)
-
-
-def escape_block(text: str) -> str:
-    return _CLOSING.sub("<\\/", text)
+# Text inside a block (a passage, the user's question) must not be able to close it, or open another, and
+# talk as the prompt: "</question>" in a question becomes "<\/question>" (tutor/guard.py).
+escape_block = guard.escape_block
 
 
 def format_context(sources: Sequence[Source]) -> str:
@@ -127,7 +125,8 @@ def history_turns(history: Iterable) -> list[tuple[str, str]]:
 def history_messages(history: Iterable, budget_tokens: int) -> list[BaseMessage]:
     """Earlier turns, the newest kept, trimmed to a token budget; the kept part starts with a user turn."""
     turns: list[BaseMessage] = [
-        HumanMessage(content) if role == "user" else AIMessage(content) for role, content in history_turns(history)
+        HumanMessage(escape_block(content)) if role == "user" else AIMessage(escape_block(content))
+        for role, content in history_turns(history)
     ]
     if not turns or budget_tokens <= 0:
         return []

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from tutor import guard
 from tutor.errors import ConfigError, InputError
 
 ROLE_IDS = ("med_student", "resident", "fellow", "attending", "phd", "journal_editor", "guideline_committee")
-MAX_SPECIALTY = 100
+MAX_SPECIALTY = guard.MAX_SPECIALTY
 
 
 class Role(BaseModel):
@@ -49,7 +49,7 @@ def load_roles(prompts_dir: Path) -> dict[str, Role]:
 
 def get_role(roles: dict[str, Role], role: str) -> Role:
     """A role by id or display name ("phd", "PhD", "Medical Student")."""
-    key = role.strip()
+    key = guard.clean_name("role", role)
     if key in roles:
         return roles[key]
     for candidate in roles.values():
@@ -58,14 +58,5 @@ def get_role(roles: dict[str, Role], role: str) -> Role:
     raise InputError(f"unknown role {role!r}; choose one of: {', '.join(roles)}")
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def clean_specialty(specialty: str | None) -> str | None:
-    if specialty is None or not specialty.strip():
-        return None
-    if len(specialty) > MAX_SPECIALTY:
-        raise InputError(f"specialty is {len(specialty)} characters; keep it to {MAX_SPECIALTY} or fewer")
-    if _CONTROL.search(specialty):
-        raise InputError("specialty contains control characters (such as newlines or tabs); use plain text")
-    return specialty.strip()
+    return guard.clean_specialty(specialty)  # the one rule for every field (tutor/guard.py)

@@ -50,6 +50,10 @@ class Answer(BaseModel):
     dropped_citations: list[int] = Field(
         default_factory=list, description="citation numbers the model wrote that point at no passage; removed"
     )
+    unsupported_citations: list[int] = Field(
+        default_factory=list, description="passage numbers cited only by sentences that share no content with them; "
+                                          "not counted in citations"
+    )
     complete: bool = True
     incomplete_reason: str | None = Field(
         None, description="why the answer stopped early (the stream broke, TUTOR_MAX_TOKENS reached); None when complete"

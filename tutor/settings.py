@@ -33,8 +33,18 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / ".tutor" / "chroma", description="folder of the embedded Chroma store")
     chroma_url: str | None = Field(None, description="Chroma server URL (http://host:port); unset = embedded store")
     collection: str = Field("trial-tutor", description="collection name prefix; the embedding model is appended")
-    embedding_backend: Literal["local", "openai"] = Field("local", description="local sentence-transformers or OpenAI embeddings")
+    embedding_backend: Literal["local", "openai"] = Field("local", description="local (the bundled MiniLM, see embedding_runtime) or OpenAI embeddings")
     embedding_model: str = Field("all-MiniLM-L6-v2", description="embedding model name")
+    embedding_runtime: Literal["onnx", "torch"] = Field(
+        "onnx", description="runtime of the local model: onnx (ONNX Runtime, no torch when answering) or torch "
+                            "(sentence-transformers); each has its own collection",
+    )
+    embedding_precision: Literal["fp32", "int8"] = Field(
+        "fp32", description="weights of the onnx model: fp32, or int8 (dynamic quantisation; smaller, "
+                            "vectors slightly off fp32)",
+    )
+    models_dir: Path = Field(PROJECT_ROOT / ".tutor" / "models",
+                             description="folder of exported ONNX models (made on first use from the bundled model)")
 
     # Retrieval
     top_k: int = Field(4, ge=1, le=20, description="passages given to the model per question")
@@ -66,12 +76,41 @@ class Settings(BaseSettings):
         description="retries of a request that failed with 429, 5xx, a timeout or a dropped connection; "
                     "backoff 0.5 s, 1 s, 2 s, ... (at most 8 s) or the server's Retry-After",
     )
+    grader: Literal["auto", "offline"] = Field(
+        "auto", description="who grades practice answers: auto = the chat model's backend (the model on openai, "
+                            "falling back to offline); offline = always the deterministic grader"
+    )
     history_tokens: int = Field(1500, ge=0, description="token budget for earlier turns sent to the model")
+    max_history_turns: int = Field(
+        40, ge=0, le=1000, description="turns of earlier conversation a question may carry; more is refused (the page "
+                                      "keeps its newest turns)")
+    max_history_chars: int = Field(
+        60000, ge=0, le=2_000_000, description="characters of earlier conversation a question may carry; more is refused")
+    max_answer_chars: int = Field(
+        12000, ge=200, le=200_000, description="characters of one answer on any backend; a longer reply is cut and "
+                                               "marked incomplete")
 
     # Page
     host: str = Field("127.0.0.1", description="address `tutor serve` binds to")
     port: int = Field(7860, ge=1, le=65535, description="port `tutor serve` listens on")
     concurrency: int = Field(4, ge=1, le=64, description="turns the page answers at once; more users queue")
+    queue_size: int = Field(64, ge=1, le=10000, description="turns waiting in the queue at most; past it a new turn "
+                                                           "is told the tutor is busy")
+    session_jobs: int = Field(2, ge=1, le=100, description="turns one session may have waiting or running at once; "
+                                                          "past it the session is told to wait")
+    max_request_bytes: int = Field(1_000_000, ge=10_000, le=100_000_000,
+                                   description="bytes in one request body to the page; a larger one is refused (413) "
+                                               "unread")
+
+    # Learner records (feedback)
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the learner-records database, e.g. postgresql+psycopg://user:pw@host/tutor "
+                          "(postgresql:// means psycopg 3); unset = SQLite file records.sqlite3 in TUTOR_DATA_DIR",
+    )
+    feedback_retention_days: int = Field(
+        365, ge=0, description="days feedback is kept; older records are deleted at start-up and by "
+                               "`tutor feedback purge`; 0 = keep forever",
+    )
 
     @field_validator("collection")
     @classmethod

@@ -1,4 +1,4 @@
-"""Embed chunks and keep them in Chroma, one collection per embedding model.
+"""Embed chunks and keep them in Chroma, one collection per embedder (model and runtime).
 
 The embedded `PersistentClient` is the default; `TUTOR_CHROMA_URL` points at a Chroma
 server instead. Collections measure cosine distance, so relevance = 1 - distance lies in
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from tutor.embeddings import embedding_name, get_embeddings
+from tutor.embeddings import embedding_name, embedding_runtime, get_embeddings
 from tutor.errors import ConfigError, IngestError, StoreError
 from tutor.knowledge import Document, Splitter, document_id, find_files, load_document
 from tutor.schema import Chunk
@@ -77,6 +77,7 @@ class Store:
 
         self.settings = settings
         self.embedding = embedding_name(settings)
+        self.runtime = embedding_runtime(settings)
         self.embeddings = get_embeddings(settings)
         self.client = chroma_client(settings)
         self.name = collection_name(settings)
@@ -85,17 +86,20 @@ class Store:
                 client=self.client,
                 collection_name=self.name,
                 embedding_function=self.embeddings,
-                collection_metadata={"embedding_model": self.embedding},
+                collection_metadata={"embedding_model": self.embedding, "embedding_runtime": self.runtime},
                 collection_configuration={"hnsw": {"space": "cosine"}},
             )
             self.collection = self.vectors._collection
         except Exception as exc:
             raise StoreError(f"cannot open collection {self.name!r} ({exc})") from exc
-        recorded = (self.collection.metadata or {}).get("embedding_model")
-        if recorded != self.embedding:
+        meta = self.collection.metadata or {}
+        recorded = meta.get("embedding_model")
+        # A collection from before runtimes were recorded was built on torch.
+        runtime = meta.get("embedding_runtime", "torch" if "/" not in str(recorded) else self.runtime)
+        if recorded != self.embedding or runtime != self.runtime:
             raise StoreError(
-                f"collection {self.name!r} was built with embedding model {recorded!r}, not {self.embedding!r}; "
-                "set TUTOR_COLLECTION to a new name or delete the collection"
+                f"collection {self.name!r} was built with embedding model {recorded!r} on {runtime}, not "
+                f"{self.embedding!r} on {self.runtime}; set TUTOR_COLLECTION to a new name or delete the collection"
             )
 
     # -- reading -----------------------------------------------------------------------

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator
 
 from langchain_core.language_models import BaseChatModel
 
-from tutor.errors import InputError, ModelError, TutorError
+from tutor import guard
+from tutor.errors import ModelError, TutorError
 from tutor.grounding import CITATION, check
 from tutor.models import NOT_COVERED, make_model, model_label
 from tutor.prompting import history_turns, load_system_template, question_messages, takeaway_messages
@@ -25,17 +26,13 @@ from tutor.starters import starter_questions
 from tutor.store import Store, knowledge_fingerprint
 from tutor.trialpage import TrialRecord
 
-MAX_QUESTION = 2000
+MAX_QUESTION = guard.MAX_QUESTION
 ADVICE = ("I cannot advise on anyone's own treatment: that decision belongs to their oncology team, who know "
           "their whole history. This tutor is for learning, not medical advice.")
 
 
 def clean_question(question: str) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise InputError("the question is empty; type a question about the trial")
-    if len(question) > MAX_QUESTION:
-        raise InputError(f"the question is {len(question)} characters; keep it to {MAX_QUESTION} or fewer")
-    return question.strip()
+    return guard.clean_question(question)  # the one rule for every field (tutor/guard.py)
 
 
 class Tutor:
@@ -167,7 +164,8 @@ class Tutor:
         question = clean_question(question)
         learner = self.role(role)
         specialty = clean_specialty(specialty)
-        history = list(history or ())
+        trial = guard.clean_name("trial", trial, optional=True)
+        history = self.bounded_history(history)
         retrieval = self.retrieve(question, history, trial, specialty)
         timings = dict(retrieval.timings_ms)
         intent = retrieval.reading.name if retrieval.reading else ""
@@ -188,10 +186,17 @@ class Tutor:
         t0 = time.perf_counter()
         parts: list[str] = []
         cut: str | None = None  # why the answer stopped early, when it did
+        limit, written = self.settings.max_answer_chars, 0
         try:
             for chunk in self.model.stream(messages):
                 delta = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
+                if delta and written + len(delta) > limit:  # a model that ignores its token limit stops here
+                    parts.append(delta[: limit - written])
+                    yield parts[-1]
+                    cut = f"the answer passed TUTOR_MAX_ANSWER_CHARS={limit} characters"
+                    break
                 if delta:
+                    written += len(delta)
                     parts.append(delta)
                     yield delta
         except TutorError as exc:
@@ -207,6 +212,15 @@ class Tutor:
                              "keeps happening check TUTOR_MODEL and TUTOR_OPENAI_MODEL")
         timings["generate"] = (time.perf_counter() - t0) * 1000
         yield self._finish("".join(parts), retrieval, learner, specialty, timings, started, cut)
+
+    def bounded_history(self, history: Iterable) -> list[dict]:
+        """The conversation so far as {"role", "content"} turns, refused (InputError naming the limit) past
+        TUTOR_MAX_HISTORY_TURNS turns or TUTOR_MAX_HISTORY_CHARS characters, before any turn is read."""
+        turns, chars = self.settings.max_history_turns, self.settings.max_history_chars
+        history = list(history or ())
+        if len(history) > turns:
+            return guard.clean_history(history, turns, chars)  # raises, naming the limit
+        return guard.clean_history([{"role": r, "content": c} for r, c in history_turns(history)], turns, chars)
 
     def ask(self, question: str, role: str, specialty: str | None = None, history: Iterable = (),
             trial: str | None = None) -> Answer:
@@ -227,6 +241,7 @@ class Tutor:
             role=learner.id, specialty=specialty, trials=retrieval.trials,
             intent=retrieval.reading.name if retrieval.reading else "", model=model_label(self.model),
             unverified_numbers=checked.unverified_numbers, dropped_citations=checked.dropped_citations,
+            unsupported_citations=checked.unsupported_citations,
             complete=cut is None, incomplete_reason=cut, timings_ms=_round(timings),
         )
 
@@ -245,7 +260,7 @@ class Tutor:
         started = time.perf_counter()
         learner = self.role(role)
         specialty = clean_specialty(specialty)
-        name = self.retriever.resolve_trial(trial)
+        name = self.retriever.resolve_trial(guard.clean_name("trial", trial, optional=True))
         trials = [name] if name else None
         focus = list(learner.takeaway_focus)
         lens = self.lens.concerns(specialty)
@@ -257,7 +272,7 @@ class Tutor:
         t0 = time.perf_counter()
         messages = takeaway_messages(self.template, learner, specialty, sources, focus, lens)
         try:
-            text = str(self.model.invoke(messages).content)
+            text = str(self.model.invoke(messages).content)[: self.settings.max_answer_chars]
         except TutorError:
             raise
         except Exception as exc:
@@ -281,6 +296,18 @@ class Tutor:
             unverified_numbers=checked.unverified_numbers,
             timings_ms=_round({"generate": generate, "total": (time.perf_counter() - started) * 1000}),
         )
+
+
+    # -- practice --------------------------------------------------------------------------
+
+    @property
+    def practice(self):
+        """Practice items and grading on this tutor's library (`tutor.practice`)."""
+        if getattr(self, "_practice", None) is None:
+            from tutor.practice import Practice
+
+            self._practice = Practice(self)
+        return self._practice
 
 
 def _round(timings: dict[str, float]) -> dict[str, float]:

@@ -1,0 +1,121 @@
+"""The ONNX serving path: the same vectors as torch, no torch when answering, light commands stay light,
+and a collection holds the vectors of one embedder only. No test here times anything."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, run_cli
+from tutor.errors import ConfigError, StoreError
+
+TEXTS = [
+    "Was the trial blinded?",
+    "What was the hazard ratio for overall survival, and how should a resident read it?",
+    "cardiac toxicity",
+    # longer than the model's 256 tokens: both runtimes must cut it at the same place
+    " ".join(f"Patients in arm {i % 3} had event {i} recorded at visit {i * 2}." for i in range(120)),
+]
+
+
+@pytest.fixture(scope="module")
+def onnx(settings):
+    from tutor.embeddings import get_embeddings
+
+    return get_embeddings(settings)  # exports the model on first use
+
+
+def _modules_after(code: str, env: dict | None = None) -> dict:
+    """Run `code` in a fresh interpreter; report which heavy packages it imported, at exit."""
+    probe = ("import atexit, json, sys\n"
+             "atexit.register(lambda: print('MODULES ' + json.dumps({m: m in sys.modules for m in "
+             "('torch', 'sentence_transformers', 'transformers', 'gradio', 'chromadb', 'onnxruntime')}), file=sys.stderr))\n")
+    import os
+
+    done = subprocess.run([sys.executable, "-c", probe + code], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})}, timeout=300)
+    line = next((l for l in done.stderr.splitlines() if l.startswith("MODULES ")), None)
+    assert line, done.stderr[-2000:]
+    return {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr, **json.loads(line[8:])}
+
+
+def test_onnx_vectors_match_sentence_transformers_on_torch(onnx):
+    from tutor.embeddings import LocalEmbeddings
+
+    ours = np.asarray(onnx.embed_documents(TEXTS))
+    theirs = np.asarray(LocalEmbeddings().embed_documents(TEXTS))
+    assert ours.shape == theirs.shape == (len(TEXTS), 384)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosine = (ours * theirs).sum(axis=1)
+    assert cosine.min() > 0.9999, cosine
+    assert np.allclose(np.asarray(onnx.embed_query(TEXTS[1])), ours[1], atol=1e-5)  # a batch changes nothing
+
+
+def test_answering_imports_no_torch(settings, tutor, onnx):
+    """`tutor ask` and the page's turn (retrieval, specialty lens, offline model) on the onnx runtime."""
+    env = {"TUTOR_DATA_DIR": str(settings.data_dir), "TUTOR_MODEL": "offline"}
+    ask = _modules_after(
+        "sys.argv = ['tutor', 'ask', 'Was the trial blinded?', '--role', 'fellow', '--specialty', 'cardiology', '--json']\n"
+        "from tutor.cli import main\nmain()\n", env)
+    assert ask["returncode"] == 0, ask["stderr"][-1000:]
+    assert json.loads(ask["stdout"])["sources"], "the answer cites the store"
+    assert not ask["torch"] and not ask["sentence_transformers"] and not ask["transformers"]
+    assert not ask["gradio"], "gradio belongs to `tutor serve` only"
+
+    page = _modules_after(
+        "from tutor.app import build_app\nfrom tutor.tutor import Tutor\n"
+        "tutor = Tutor()\nbuild_app(tutor)\n"
+        "answer = tutor.ask('How many patients were randomised?', 'resident', 'oncology pharmacy')\n"
+        "assert answer.sources and tutor.retriever.search('overall survival').sources\n", env)
+    assert page["returncode"] == 0, page["stderr"][-1000:]
+    assert page["gradio"] and not page["torch"] and not page["sentence_transformers"]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["roles"], ["doctor", "--no-chat"], ["trials", "--json"]])
+def test_light_commands_import_neither_torch_nor_gradio(args, settings, tutor):
+    result = _modules_after(f"sys.argv = ['tutor', *{args!r}]\nfrom tutor.cli import main\nmain()\n",
+                            {"TUTOR_DATA_DIR": str(settings.data_dir)})
+    assert result["returncode"] == 0, result["stderr"][-1000:]
+    assert not result["torch"] and not result["gradio"] and not result["transformers"]
+    if args[0] != "trials":
+        assert not result["chromadb"] and not result["onnxruntime"], "no store or model for a listing"
+
+
+def test_each_embedder_has_its_own_collection_recorded_in_its_metadata(make_settings, onnx):
+    from tutor.embeddings import embedding_name
+    from tutor.store import Store
+
+    settings = make_settings()
+    (settings.knowledge_dir / "note.md").write_text("# Note\n\nA short page about a made-up trial.\n", encoding="utf-8")
+    store = Store(settings)
+    store.ingest()
+    assert store.name.endswith("onnx-fp32")
+    assert store.collection.metadata["embedding_runtime"] == "onnx-fp32"
+
+    on_torch = settings.model_copy(update={"embedding_runtime": "torch"})
+    assert embedding_name(on_torch) == "all-MiniLM-L6-v2"  # a store built before runtimes stays valid
+    int8 = settings.model_copy(update={"embedding_precision": "int8"})
+    assert embedding_name(int8) != embedding_name(settings)
+
+    # A collection whose vectors came from another runtime is refused, naming both.
+    store.collection.modify(metadata={**store.collection.metadata, "embedding_runtime": "torch"})
+    with pytest.raises(StoreError, match="on torch, not .* on onnx-fp32"):
+        Store(settings)
+
+
+def test_an_unwritable_models_folder_is_one_clear_error(make_settings, tmp_path):
+    from tutor.embeddings import onnx_embeddings
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with pytest.raises(ConfigError, match="TUTOR_MODELS_DIR"):
+        onnx_embeddings(make_settings(models_dir=blocked / "models"), say=lambda line: None)
+
+
+def test_cli_names_a_bad_runtime_setting():
+    result = run_cli("ask", "Was it blinded?", env={"TUTOR_EMBEDDING_RUNTIME": "tensorflow"})
+    assert result.returncode == 2
+    assert "TUTOR_EMBEDDING_RUNTIME=tensorflow is not allowed: use one of onnx, torch" in result.stderr
+    assert "Traceback" not in result.stderr
