@@ -352,9 +352,11 @@ def _tune(dataset: Optional[list[Path]], model: Optional[str], fit: bool) -> Non
             return
         report = tuning.leave_one_out(tutor, cases, datasets)
     names = ["fact_coverage", "lead_accuracy", "scope_accuracy", "false_refusal", "false_answer", "citation_validity"]
-    table = Table(title="Leave one trial out: each trial scored with a scope model fitted without it")
-    for column in ["trial", "tuned on", "cases", *names]:
-        table.add_column(column, justify="left" if column == "trial" else "right")
+    labels = ["facts", "lead", "scope", "false ref.", "false ans.", "citations"]
+    table = Table(title="Leave one trial out: each trial scored with a scope model fitted without it", padding=(0, 1))
+    table.add_column("trial", no_wrap=True)
+    for column in ["tuned on", "cases", *labels]:
+        table.add_column(column, justify="right", no_wrap=True)
     for trial, row in report.items():
         table.add_row(trial, str(row["tuned_on"]), str(row["held_out"]), *(ev._fmt(n, row["overall"].get(n)) for n in names))
     out.print(table)

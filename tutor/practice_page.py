@@ -58,7 +58,7 @@ def grade_html(grade) -> str:
     for point in grade.points:
         note = f' <span class="tp-note">({_t(point.note)})</span>' if point.note else ""
         parts.append(f'<div class="tp-point" data-status="{point.status}"><span class="tp-status tp-s-{point.status}">'
-                     f'{labels[point.status]}</span>{_t(point.text)} {_t(point.citation)}{note}</div>')
+                     f'{labels[point.status]}</span> {_t(point.text)} {_t(point.citation)}{note}</div>')
     parts.append(f'<div class="tp-note">{_t(grade.feedback.splitlines()[0])}</div>')  # the points above teach the rest
     if grade.hint and not grade.revealed:
         parts.append(f'<div class="tp-hint" id="tp-hint-text"><b>Hint:</b> {_t(grade.hint)}</div>')
