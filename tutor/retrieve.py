@@ -23,7 +23,7 @@ from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading
 from tutor.lexicon import (
     STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expand, expanded_words, learn_abbreviations, measures, name_pattern,
-    phrasing, phrasing_words, spell_out, tokenize,
+    phrasing, phrasing_words, spell_out, tokenize, topics,
 )
 from tutor.schema import Chunk, Source
 from tutor.specialty import names_specialty
@@ -324,9 +324,11 @@ class HybridRetriever:
                 and not names_specialty(t)}
 
     def _coverage(self, query: str) -> tuple[float, set[str]]:
-        """Share of the question's content words that occur anywhere in the sources, and those that do not."""
+        """Share of the question's content words that occur anywhere in the sources, and those that do not.
+        A topic trials report or leave out ("cardiac", "cost": the lexicon's topics) is a trial question's
+        word even when a page never uses it: the answer says it is not reported."""
         tokens = self._content_words(query)
-        unknown = {t for t in tokens if t not in self.bm25.vocab_dict}
+        unknown = {t for t in tokens if t not in self.bm25.vocab_dict and t not in topics()}
         return (1 - len(unknown) / len(tokens) if tokens else 0.0), unknown
 
     def _heading_hits(self, query: str) -> dict[int, float]:

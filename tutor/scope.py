@@ -28,6 +28,7 @@ _TREATMENT = r"\b(treatment|therapy|drug|medicine|medication|chemo\w*|infusions?
 _ACT = r"\b(take(?!\s+(?:away\s+)?from)|start|stop|skip|switch|receive|be treated|try|be given|go on|get|ask for|keep going)\b"
 _PERSONAL = re.compile(
     r"\b(should|can|could|would|must|do|does)\s+(i|we|he|she|my \w+)\b.{0,40}" + _ACT
+    + r"(?:.{0,40}" + _TREATMENT + r"|\s*\?\s*$)"
     + r"|\bmy (mother|father|mom|mum|dad|wife|husband|partner|sister|brother|friend|aunt|uncle|daughter|son|"
     r"grand\w+)\b.{0,80}" + _ACT
     + r"|\bI'?m (on|taking|receiving|being treated)\b.{0,40}" + _TREATMENT
