@@ -333,8 +333,6 @@ def ev_all_datasets() -> list[Path]:
 
 def _tune(dataset: Optional[list[Path]], model: Optional[str], fit: bool) -> None:
     """`tutor eval --fit-scope` and `--leave-one-out` (tutor/tuning.py)."""
-    from rich.table import Table
-
     from tutor import evaluate as ev
     from tutor import tuning
     from tutor.tutor import Tutor
@@ -352,14 +350,13 @@ def _tune(dataset: Optional[list[Path]], model: Optional[str], fit: bool) -> Non
             return
         report = tuning.leave_one_out(tutor, cases, datasets)
     names = ["fact_coverage", "lead_accuracy", "scope_accuracy", "false_refusal", "false_answer", "citation_validity"]
-    labels = ["facts", "lead", "scope", "false ref.", "false ans.", "citations"]
-    table = Table(title="Leave one trial out: each trial scored with a scope model fitted without it", padding=(0, 1))
-    table.add_column("trial", no_wrap=True)
-    for column in ["tuned on", "cases", *labels]:
-        table.add_column(column, justify="right", no_wrap=True)
+    # A Markdown table: whole in a terminal of any width and in a CI log, and pastes into a note.
+    print("Leave one trial out: each trial scored with a scope model fitted without any case about it\n")
+    print("| trial | tuned on | cases | facts | lead | scope | false refusals | false answers | citations |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for trial, row in report.items():
-        table.add_row(trial, str(row["tuned_on"]), str(row["held_out"]), *(ev._fmt(n, row["overall"].get(n)) for n in names))
-    out.print(table)
+        print(f"| {trial} | {row['tuned_on']} | {row['held_out']} | "
+              + " | ".join(ev._fmt(n, row["overall"].get(n)) for n in names) + " |")
 
 
 def _grading_eval(tutor, path: Path | None, skip: bool, limits: dict | None, out_dir: Path) -> list[str] | None:
