@@ -69,7 +69,10 @@ def two_servers(request, tutor, tmp_path_factory):
         for _ in range(2):
             data = tmp_path_factory.mktemp("chroma")
             shutil.copytree(tutor.settings.data_dir, data, dirs_exist_ok=True)
-            started.append(start({"TUTOR_DATABASE_URL": url, "TUTOR_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}))
+            # One client per server sends every write at once: a load test, so each session may queue them
+            # all (the default share of 2 per session is for fairness between learners, tested elsewhere).
+            started.append(start({"TUTOR_DATABASE_URL": url, "TUTOR_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1",
+                                  "TUTOR_SESSION_JOBS": str(WRITES + 1)}))
         for process, _, log in started:
             wait_until_serving(process, log)
         for _, address, _ in started:
