@@ -16,7 +16,7 @@ from tutor import guard
 from tutor.errors import DatabaseError, TutorError
 from tutor.feedback import Records, new_session_id
 from tutor.practice_records import Attempt, export_practice, grade_feedback, read_attempts, to_json, to_markdown
-from tutor.records_page import EXPORTS
+from tutor.records_page import EXPORTS, _said, comment_sender
 
 
 def keep(session: dict, item_id: str, answer: str, grade) -> None:
@@ -67,10 +67,6 @@ def add_practice_controls() -> PracticeControls:
     return PracticeControls(thumbs, up, down, box, comment, send, status, markdown, json)
 
 
-def _said(text: str) -> gr.Markdown:
-    return gr.Markdown(text, visible=bool(text))
-
-
 def _chunks(tutor) -> dict:
     return {c.id: c for c in tutor.retriever.chunks}
 
@@ -103,14 +99,7 @@ def wire_practice(controls: PracticeControls, records: Records, tutor, state: gr
                 _said("Thanks: your thumbs-down was saved. What was wrong with the grade? A comment helps faculty fix it."),
                 gr.Column(visible=True))
 
-    def send(session: dict, text: str):
-        if not session.get("pending"):
-            return session, _said("Give the grade a thumbs-down first, then comment."), gr.Column(visible=False), text
-        try:
-            records.comment(session["pending"], text)
-        except TutorError as exc:
-            return session, _said(not_saved(exc)), gr.Column(visible=True), text  # the comment stays, to send again
-        return {**session, "pending": None}, _said("Thanks: your comment was saved."), gr.Column(visible=False), ""
+    send = comment_sender(records, not_saved, "Give the grade a thumbs-down first, then comment.")
 
     def refresh(session: dict):
         shown = session.get("shown")

@@ -80,6 +80,22 @@ def _said(text: str) -> gr.Markdown:
     return gr.Markdown(text, visible=bool(text))
 
 
+def comment_sender(records: Records, not_saved, first: str):
+    """The "Send comment" handler of a feedback box: the comment joins the thumbs-down before it (the
+    state's "pending" record); `first` is said when there is none yet."""
+
+    def send(state: dict, text: str):
+        if not state.get("pending"):
+            return state, _said(first), gr.Column(visible=False), text
+        try:
+            records.comment(state["pending"], text)
+        except TutorError as exc:
+            return state, _said(not_saved(exc)), gr.Column(visible=True), text  # the comment stays, to send again
+        return {**state, "pending": None}, _said("Thanks: your comment was saved."), gr.Column(visible=False), ""
+
+    return send
+
+
 def wire(controls: Controls, records: Records, chat: gr.Chatbot, session: gr.State) -> None:
     """The events: a thumb on an answer, a comment, and fresh downloads whenever the conversation changes."""
     from tutor.app import inline  # the page's own escaping of user text
@@ -108,14 +124,7 @@ def wire(controls: Controls, records: Records, chat: gr.Chatbot, session: gr.Sta
                 _said("Thanks: your thumbs-down was saved. What was wrong or unclear? A comment helps faculty fix it."),
                 gr.Column(visible=True))
 
-    def send(state: dict, text: str):
-        if not state.get("pending"):
-            return state, _said("Give an answer a thumbs-down first, then comment."), gr.Column(visible=False), text
-        try:
-            records.comment(state["pending"], text)
-        except TutorError as exc:
-            return state, _said(not_saved(exc)), gr.Column(visible=True), text  # the comment stays, to send again
-        return {**state, "pending": None}, _said("Thanks: your comment was saved."), gr.Column(visible=False), ""
+    send = comment_sender(records, not_saved, "Give an answer a thumbs-down first, then comment.")
 
     def downloads(state: dict):
         turns = _turns(state)
