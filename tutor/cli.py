@@ -274,7 +274,9 @@ def eval_(
     practice grader's agreement with expected verdicts."""
     chosen_sets = dataset is not None  # only the sets named: no grading eval unless --grading names one
     if all_sets:
-        dataset = [*(dataset or []), *ev_all_datasets()]
+        from tutor.evaluate import ALL_DATASETS
+
+        dataset = [*(dataset or []), *ALL_DATASETS]
     if fit_scope or leave_one_out:
         return _tune(dataset, model, fit_scope)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -323,12 +325,6 @@ def eval_(
         raise typer.Exit(2)
     if failures is not None:
         out.print("eval check passed: every metric meets its threshold", highlight=False)
-
-
-def ev_all_datasets() -> list[Path]:
-    from tutor.evaluate import ALL_DATASETS
-
-    return list(ALL_DATASETS)
 
 
 def _tune(dataset: Optional[list[Path]], model: Optional[str], fit: bool) -> None:

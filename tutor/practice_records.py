@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from tutor.errors import InputError
 from tutor.feedback import Feedback, Passage
 from tutor.grading import MAX_ANSWER, Grade
 from tutor.practice import PracticeItem
 from tutor.schema import Chunk
-from tutor.transcript import NOTE, Citation, _quote
+from tutor.transcript import NOTE, Citation, _quote, read_list
 
 KINDS = {"discussion": "Discussion", "recall": "Recall", "appraisal": "Appraisal"}
 STATUS = {"covered": "covered", "partly": "partly covered", "missed": "missed", "incorrect": "not right"}
@@ -70,19 +70,11 @@ class PracticeSession(BaseModel):
 def read_attempts(attempts) -> list[Attempt]:
     """Attempts as the API receives them: [{"item_id": "...", "answer": "...", "grade": {what /practice_grade
     returned}}]."""
-    shape = '{"item_id": "...", "answer": "...", "grade": {a grade from /practice_grade}}'
-    if not isinstance(attempts, list):
-        raise InputError(f"attempts must be a list of {shape}")
-    read = []
-    for n, attempt in enumerate(attempts):
-        try:
-            read.append(Attempt.model_validate(attempt))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise InputError(f"attempts[{n}].{where}: {first['msg']}; each attempt is {shape}") from None
-        if read[-1].grade.item_id != read[-1].item_id:
-            raise InputError(f"attempts[{n}]: its grade is for {read[-1].grade.item_id!r}, not {read[-1].item_id!r}; "
+    read = read_list(attempts, Attempt, "attempts",
+                     '{"item_id": "...", "answer": "...", "grade": {a grade from /practice_grade}}')
+    for n, attempt in enumerate(read):
+        if attempt.grade.item_id != attempt.item_id:
+            raise InputError(f"attempts[{n}]: its grade is for {attempt.grade.item_id!r}, not {attempt.item_id!r}; "
                              "send each answer with the grade it got")
     return read
 

@@ -58,20 +58,25 @@ class Conversation(BaseModel):
     turns: list[ExportedTurn]
 
 
-def read_turns(turns) -> list[Turn]:
-    """Turns as the API receives them: [{"question": "...", "answer": {the Answer /ask returned}, "trial": ""}]."""
-    if not isinstance(turns, list):
-        raise InputError('turns must be a list of {"question": "...", "answer": {an answer from /ask}}')
+def read_list(items, model: type[BaseModel], name: str, shape: str) -> list:
+    """A list the API receives, each entry validated as `model`; an error names the entry, the field and
+    the `shape` each entry must have."""
+    if not isinstance(items, list):
+        raise InputError(f"{name} must be a list of {shape}")
     read = []
-    for n, turn in enumerate(turns):
+    for n, item in enumerate(items):
         try:
-            read.append(Turn.model_validate(turn))
+            read.append(model.model_validate(item))
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise InputError(f"turns[{n}].{where}: {first['msg']}; each turn is "
-                             '{"question": "...", "answer": {an answer from /ask}, "trial": ""}') from None
+            raise InputError(f"{name}[{n}].{where}: {first['msg']}; each {name[:-1]} is {shape}") from None
     return read
+
+
+def read_turns(turns) -> list[Turn]:
+    """Turns as the API receives them: [{"question": "...", "answer": {the Answer /ask returned}, "trial": ""}]."""
+    return read_list(turns, Turn, "turns", '{"question": "...", "answer": {an answer from /ask}, "trial": ""}')
 
 
 def cited_numbers(answer: Answer) -> list[int]:
