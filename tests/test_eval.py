@@ -77,7 +77,8 @@ def test_the_held_out_set_asks_like_learners_do_and_shares_nothing_with_the_dev_
     questions = " ".join(c.question for c in heldout_cases)
     for name in ["MARIANNE", "CLEOPATRA", "TH3RESA", "DESTINY-Breast03"]:
         assert name in questions, name
-    assert sum(c.out_of_scope for c in heldout_cases) >= 8  # off-topic, personal advice, facts no source gives
+    assert sum(c.out_of_scope for c in heldout_cases) >= 7  # off-topic, personal advice, creative, extraction
+    assert sum(c.not_reported for c in heldout_cases) >= 2  # facts no source gives: answered as not reported
     assert sum(bool(c.must_not) for c in heldout_cases) >= 5
 
 

@@ -31,6 +31,16 @@ def _data() -> dict:
     return yaml.safe_load(DATA.read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=4096)
+def rarity(word: str) -> float:
+    """How much a word the sources never use says about a question's subject: 0 for everyday English
+    ("live", "simply", "spread"), 1 for words rare outside a specialty ("pembrolizumab", "sarcoidosis").
+    From the word's frequency in general English (wordfreq's Zipf scale: 6 is "back", 3 is "asthma")."""
+    from wordfreq import zipf_frequency
+
+    return min(1.0, max(0.0, (6.0 - zipf_frequency(word, "en", wordlist="small")) / 4.0))
+
+
 def _words(key: str) -> list[str]:
     return str(_data()[key]).split()
 
@@ -46,11 +56,24 @@ def americanise(text: str) -> str:
     return text
 
 
+_CONTRACTION = re.compile(r"\b(can|won|shan)['’]t\b|n['’]t\b|['’](s|re|ve|ll|d|m)\b", re.I)
+
+
+def uncontract(text: str) -> str:
+    """"wasn't" -> "was not", "can't" -> "can not", "patients'"/"it's" -> "patients"/"it": no stray
+    "wasn" or "t" for a question's words."""
+    def whole(m: re.Match) -> str:
+        if m.group(1):
+            return {"can": "can", "won": "will", "shan": "shall"}[m.group(1).lower()] + " not"
+        return " not" if m.group(0)[0] in "nN" else ""
+    return _CONTRACTION.sub(whole, text)
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "x-dm1"),
     plus the parts of a hyphenated name, in American spelling, stemmed; stop words dropped."""
     tokens: list[str] = []
-    for tok in TOKEN.findall(americanise(text.lower())):
+    for tok in TOKEN.findall(americanise(uncontract(text.lower()))):
         parts = [tok] + ([p for p in re.split(r"[\-/]", tok) if p] if re.search(r"[\-/]", tok) else [])
         tokens.extend(p for p in parts if p not in STOPWORDS)
     return _stemmer.stemWords(tokens)
@@ -140,6 +163,12 @@ def expand(query: str) -> str:
     return " ".join([query, *expansions(query)])
 
 
+@lru_cache(maxsize=4096)
+def translated(word: str) -> bool:
+    """Does the lexicon translate this word on its own ("shrink" -> response rate)?"""
+    return any(pattern.search(word) for pattern, _ in _expansions())
+
+
 def expanded_words(query: str) -> set[str]:
     """The question's own words that an expansion stands for ("shrink" in "shrink tumours")."""
     covered: set[str] = set()
@@ -177,9 +206,14 @@ def drug_pattern() -> tuple[re.Pattern, re.Pattern]:
 
 
 def name_pattern(name: str) -> re.Pattern:
-    """A trial's name as learners type it: "ALPHA-Lung03", "alpha lung 03", "Alpha-Lung-03"."""
+    """A trial's name as learners type it: "ALPHA-Lung03", "alpha lung 03", "Alpha-Lung-03", "AL-03"."""
     parts = [p for p in re.split(r"[\s\-_]+|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", name) if p]
-    return re.compile(r"(?<![\w-])" + r"[\s\-_]?".join(re.escape(p) for p in parts) + r"(?![\w-])", re.I)
+    forms = [r"[\s\-_]?".join(re.escape(p) for p in parts)]
+    words, numbers = [p for p in parts if p.isalpha()], [p for p in parts if p.isdigit()]
+    if len(words) >= 2 and len(numbers) == 1 and parts[-1] == numbers[0]:
+        # its initials with its number: "AL-03", "AL3" for "ALPHA-Lung03"
+        forms.append("".join(w[0] for w in words) + r"[\s\-_]?0*" + numbers[0].lstrip("0"))
+    return re.compile(r"(?<![\w-])(?:" + "|".join(forms) + r")(?![\w-])", re.I)
 
 
 def endpoint_of(text: str) -> str | None:

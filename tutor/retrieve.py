@@ -23,7 +23,7 @@ from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading
 from tutor.lexicon import (
     STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expand, expanded_words, learn_abbreviations, measures, name_pattern,
-    phrasing, phrasing_words, spell_out, tokenize, topics,
+    phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated,
 )
 from tutor.schema import Chunk, Source
 from tutor.specialty import names_specialty
@@ -43,7 +43,7 @@ _NAME = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z0-9][A-Za-z0-9-]*|\d+\.\d+)\b")
 # stand before the same noun somewhere in the sources.
 _DISEASE = re.compile(
     r"((?:[a-z0-9][a-z0-9\-]*\s+){1,2})(cancers?|carcinomas?|tumou?rs?|lymphomas?|leuka?emias?"
-    r"|melanomas?|sarcomas?|metastas[ie]s)\b", re.I)
+    r"|melanomas?|sarcomas?)\b", re.I)
 PROMPT_ONLY_WEIGHT = 0.5
 STUB_WEIGHT = 0.5  # a related-trial summary, when the library holds that trial's full page
 INTENT_WEIGHT = 1.0  # a part of the page the question's intent asks for: as good as a top rank
@@ -157,6 +157,7 @@ class HybridRetriever:
                 # an abbreviation counts by its spelled-out words, never as an unknown word of its own
                 self._upper_short_forms = {k.upper() for k in [*glossary, *base_glossary()]}
                 self._short_forms = set(tokenize(" ".join([*glossary, *base_glossary()])))
+                self._long_forms = set(tokenize(" ".join(base_glossary().values())))
                 self._asks_only, self._stub = asks_only, stub
                 self.trial_pages, self.trial_mentions = pages, summarised
                 self._trial_patterns = {name: name_pattern(name) for name in pages + summarised}
@@ -295,7 +296,8 @@ class HybridRetriever:
             sources = [self._source(i, cosine) for i in chosen_idx]
             coverage, unknown = self._coverage(expanded)
             names, diseases = self._unknown_names(query)
-            signals = Signals(best=best, coverage=coverage, unknown_words=len(unknown), unknown_names=names,
+            signals = Signals(best=best, coverage=coverage, unknown_words=len(unknown),
+                              unknown_rarity=self._rarity(expanded, unknown), unknown_names=names,
                               names_known=self._distinctive_match(query), reading=reading, unknown_diseases=diseases)
         timings["search"] = (time.perf_counter() - t1) * 1000
         in_scope, why = decide(query, signals, self.relevance_floor, self.scope_model)
@@ -319,17 +321,24 @@ class HybridRetriever:
         """The question's words that carry its subject; a hyphenated name counts by its parts."""
         # Measures ("number", "rate") are not subjects; an abbreviation counts by its spelled-out words.
         # A specialty the learner names ("as a nephrologist") says who asks, not what about.
+        who = {t for w in TOKEN.findall(americanise(query.lower())) if names_specialty(w) for t in tokenize(w)}
         return {t for t in tokenize(query) if len(t) > 1 and not t.isdigit() and t not in phrasing()
                 and t not in measures() and t not in self._short_forms and not re.search(r"[\-/]", t)
-                and not names_specialty(t)}
+                and t not in who}
 
     def _coverage(self, query: str) -> tuple[float, set[str]]:
         """Share of the question's content words that occur anywhere in the sources, and those that do not.
         A topic trials report or leave out ("cardiac", "cost": the lexicon's topics) is a trial question's
         word even when a page never uses it: the answer says it is not reported."""
+        for pattern in self._trial_patterns.values():  # a trial's name, however shortened, is known
+            query = pattern.sub(" ", query)
         tokens = self._content_words(query)
-        unknown = {t for t in tokens if t not in self.bm25.vocab_dict and t not in topics()}
-        return (1 - len(unknown) / len(tokens) if tokens else 0.0), unknown
+        # A lay word the lexicon translates ("shrink" -> response rate) is known by its translation.
+        # The lexicon's own long forms ("left ventricular ejection fraction") are trial words too.
+        unknown = {t for t in tokens if t not in self.bm25.vocab_dict and t not in topics() and t not in self._long_forms}
+        unknown -= {t for w in TOKEN.findall(americanise(query.lower())) if translated(w) for t in tokenize(w)}
+        # No word of its own ("What should I watch for?"): nothing in it is foreign to the sources.
+        return (1 - len(unknown) / len(tokens) if tokens else 1.0), unknown
 
     def _heading_hits(self, query: str) -> dict[int, float]:
         """Chunks whose own heading the query names: in full ("Overall Survival", "ALPHA
@@ -344,6 +353,16 @@ class HybridRetriever:
                 hits[i] = 0.5  # named in part: half the weight
         return hits
 
+    @staticmethod
+    def _rarity(query: str, unknown: set[str]) -> float:
+        """The unknown words' weight as subjects: everyday words ("live", "pill") weigh little, words of
+        another specialty ("asthma", "pembrolizumab") weigh fully."""
+        weights: dict[str, float] = {}
+        for word in TOKEN.findall(americanise(query.lower())):
+            for stem in set(tokenize(word)) & unknown:
+                weights[stem] = max(weights.get(stem, 0.0), rarity(word))
+        return sum(weights.values())
+
     def _unknown_names(self, query: str) -> tuple[list[str], list[str]]:
         """Trials and drugs ("KATHERINE", "pembrolizumab"), then diseases ("colon cancer"), that the
         question names and the sources never mention: the sources cannot answer about them, however
@@ -357,6 +376,8 @@ class HybridRetriever:
             if name.upper() in self._upper_short_forms:
                 continue  # an abbreviation the pages define ("PFS", "ABC-1") is known
             # "ALPHA-Lung09" is not "ALPHA-Lung03": a name with a number is known only whole.
+            if any(p.fullmatch(name) for p in self._trial_patterns.values()):
+                continue  # a trial of the library, as learners shorten it
             if re.search(r"\d", name) and not re.search(r"\d+\.\d+$", name):
                 if not re.search(rf"(?<![\w-]){re.escape(americanise(name.lower()))}(?![\w-])", self._text):
                     unknown.append(name)
@@ -364,7 +385,7 @@ class HybridRetriever:
                 unknown.append(name)
         implied, diseases = expanded_words(query), []
         for match in _DISEASE.finditer(americanise(query.lower())):
-            words, stem = match.group(1).split(), match.group(2)[:5]  # cancer(s), metastas(is|es)
+            words, stem = match.group(1).split(), match.group(2)[:5]  # cancer(s), tumo(u)r(s)
             while any(set(tokenize(w)) & implied for w in words):
                 words = words[1:]  # "shrink tumours": a verb an expansion stands for, not a qualifier
             while any(w in STOPWORDS or w in phrasing_words() or w.isdigit() or len(w) < 3 for w in words):

@@ -41,7 +41,7 @@ _PERSONAL = re.compile(
 OFF_TASK = re.compile(r"\b(poems?|sonnets?|haikus?|limericks?|songs?|lyrics|recipes?|jokes?|bedtime stor(y|ies)|rap|"
                       r"plays?|scripts?|love letters?|crosswords?|puzzles?|in the style of)\b", re.I)
 
-FEATURES = ("bias", "best", "coverage", "unknown_words", "unknown_names", "unknown_diseases", "names_known",
+FEATURES = ("bias", "best", "coverage", "unknown_rarity", "unknown_names", "unknown_diseases", "names_known",
             "intent_in", "intent_other_topic", "intent_general", "intent_creative", "intent_advice",
             "advice_words", "creative_words", "intent_lead", "intent_out")
 
@@ -61,6 +61,7 @@ class Signals:
     names_known: bool  # it names a trial, drug or number the sources name
     reading: Reading | None = None
     unknown_diseases: list[str] = field(default_factory=list)  # "prostate cancer" when the sources have none
+    unknown_rarity: float = 0.0  # the unknown words weighed by how rare they are in everyday English
 
     def vector(self, question: str, floor: float) -> list[float]:
         """The model's inputs, in the order of FEATURES."""
@@ -68,7 +69,7 @@ class Signals:
         scope_in = max([v for k, v in scores.items() if k not in _OUT], default=0.0)
         scope_out = max([scores.get(k, 0.0) for k in _OUT])
         return [
-            1.0, self.best - floor, self.coverage, min(self.unknown_words, 5) / 5, min(len(self.unknown_names), 2) / 2,
+            1.0, self.best - floor, self.coverage, min(self.unknown_rarity, 3.0) / 3, min(len(self.unknown_names), 2) / 2,
             min(len(self.unknown_diseases), 2) / 2, float(self.names_known),
             scope_in, scores.get("other_topic", 0.0), scores.get("general", 0.0),
             scores.get("creative", 0.0), scores.get("advice", 0.0),
@@ -84,6 +85,7 @@ _OUT = ("other_topic", "general", "creative", "advice")
 class ScopeModel:
     weights: tuple[float, ...]
     threshold: float = 0.5
+    c: float | None = None  # the regularisation cross-validation chose
 
     def probability(self, x: list[float]) -> float:
         z = sum(w * v for w, v in zip(self.weights, x))
@@ -91,7 +93,8 @@ class ScopeModel:
 
     def to_json(self, **about) -> str:
         return json.dumps({"features": list(FEATURES), "weights": [round(w, 6) for w in self.weights],
-                           "threshold": round(self.threshold, 4), **about}, indent=2) + "\n"
+                           "threshold": round(self.threshold, 4),
+                           "regularisation_c": self.c, **about}, indent=2) + "\n"
 
 
 def load_model(path: Path = DATA) -> ScopeModel:
@@ -150,16 +153,59 @@ def _in_the_sources_words(question: str, signals: Signals) -> bool:
             and not asks_for_advice(question) and not OFF_TASK.search(question))
 
 
-def fit(rows: list[tuple[list[float], bool]], c: float = 100.0) -> ScopeModel:
-    """A logistic model on (features, in scope) rows; the threshold balances the share of false
-    answers against the share of false refusals on the same rows."""
-    from sklearn.linear_model import LogisticRegression
+# The sign each weight must have, from what its signal means: a closer passage never argues for
+# refusing, a word of another subject never argues for answering. Fitting within these signs keeps
+# correlated signals (the intent scores) from trading weights of absurd sign on a few hundred cases.
+SIGNS = {"bias": 0, "best": 1, "coverage": 1, "unknown_rarity": -1, "unknown_names": -1, "unknown_diseases": -1,
+         "names_known": 1, "intent_in": 1, "intent_other_topic": -1, "intent_general": -1, "intent_creative": -1,
+         "intent_advice": -1, "advice_words": -1, "creative_words": -1, "intent_lead": 1, "intent_out": -1}
 
-    x = [r[0][1:] for r in rows]
+
+def _fit_weights(x, y, c: float):
+    """Class-balanced L2 logistic regression with each weight held to its sign (L-BFGS-B)."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    n_in, n_out = max(1.0, y.sum()), max(1.0, len(y) - y.sum())
+    sample = np.where(y == 1, len(y) / (2 * n_in), len(y) / (2 * n_out))
+
+    def loss(w):
+        z = x @ w
+        p = 1 / (1 + np.exp(-np.clip(z, -50, 50)))
+        nll = np.sum(sample * (np.logaddexp(0, z) - y * z))
+        grad = x.T @ (sample * (p - y))
+        reg = w.copy()
+        reg[0] = 0.0  # the bias is not penalised
+        return nll + reg @ reg / (2 * c), grad + reg / c
+
+    bounds = [(None, None) if SIGNS[f] == 0 else ((0, None) if SIGNS[f] > 0 else (None, 0)) for f in FEATURES]
+    return minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds).x
+
+
+def fit(rows: list[tuple[list[float], bool]], cs: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)) -> ScopeModel:
+    """A logistic model on (features, in scope) rows, each weight held to the sign of its meaning; the
+    regularisation chosen by five-fold cross-validation on the same rows, and the threshold balancing
+    the share of false answers against the share of false refusals."""
+    from sklearn.model_selection import StratifiedKFold
+
+    x = [r[0] for r in rows]
     y = [int(r[1]) for r in rows]
-    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit(x, y)
-    model = ScopeModel((float(clf.intercept_[0]), *map(float, clf.coef_[0])))
-    probs = [model.probability(r[0]) for r in rows]
+
+    def balanced(w, idx) -> float:
+        probs = [ScopeModel(tuple(w)).probability(x[i]) for i in idx]
+        ins = [p >= 0.5 for p, i in zip(probs, idx) if y[i]]
+        outs = [p < 0.5 for p, i in zip(probs, idx) if not y[i]]
+        return (sum(ins) / max(1, len(ins)) + sum(outs) / max(1, len(outs))) / 2
+
+    folds = list(StratifiedKFold(n_splits=min(5, sum(y), len(y) - sum(y)), shuffle=True, random_state=0).split(x, y))
+
+    def cv(c: float) -> float:
+        return sum(balanced(_fit_weights([x[i] for i in tr], [y[i] for i in tr], c), te) for tr, te in folds) / len(folds)
+
+    best_c = max(cs, key=lambda c: (round(cv(c), 4), -c))  # ties: the stronger regularisation
+    model = ScopeModel(tuple(float(w) for w in _fit_weights(x, y, best_c)))
+    probs = [model.probability(xi) for xi in x]
     n_in, n_out = max(1, sum(y)), max(1, len(y) - sum(y))
 
     def cost(t: float) -> float:
@@ -168,4 +214,4 @@ def fit(rows: list[tuple[list[float], bool]], c: float = 100.0) -> ScopeModel:
         return refused + answered
 
     threshold = min((i / 100 for i in range(5, 96)), key=lambda t: (cost(t), abs(t - 0.5)))
-    return ScopeModel(model.weights, threshold)
+    return ScopeModel(model.weights, threshold, best_c)
