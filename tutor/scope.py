@@ -22,21 +22,24 @@ from tutor.intent import Reading
 
 DATA = Path(__file__).with_name("data") / "scope.json"
 
-# Asking about one person's own treatment: a person, a treatment verb and a treatment ("take from this
-# trial" is learning, not taking a drug). A signal for the model, not a verdict on its own.
-_TREATMENT = r"\b(treatment|therapy|drug|medicine|medication|chemo\w*|infusions?|doses?|it|this|that|[a-z]+-?[a-z]*\d\w*)\b"
-_ACT = r"\b(take(?!\s+(?:away\s+)?from)|start|stop|skip|switch|receive|be treated|try|be given|go on|get|ask for|keep going)\b"
-_PERSONAL = re.compile(
-    r"\b(should|can|could|would|must|do|does)\s+(i|we|he|she|my \w+)\b.{0,40}" + _ACT
-    + r"(?:.{0,40}" + _TREATMENT + r"|\s*\?\s*$)"
-    + r"|\bmy (mother|father|mom|mum|dad|wife|husband|partner|sister|brother|friend|aunt|uncle|daughter|son|"
-    r"grand\w+)\b.{0,80}" + _ACT
-    + r"|\bI'?m (on|taking|receiving|being treated)\b.{0,40}" + _TREATMENT
-    + r"|\bmy (own |next )?(treatment|therapy|chemo\w*|infusions?|doses?|cycles?)\b"
-    + r"|\bis (it|this) (safe|right|good) for (me|my)\b|\bwould you (do|recommend|suggest)\b.{0,30}\b(for|if|to) (me|my)\b"
-    + r"|\bI personally\b|\bI'?m (a|the) patient\b",
-    re.I,
-)
+# Asking about one person's own treatment: a patient who is the asker or someone they know ("I'm on",
+# "I relapsed", "my mum", "a friend of mine"), and a decision about them ("should", "can I have", "is it
+# safe", "would it give her"). "My patients" and "what should I watch for" are a clinician learning. A
+# signal for the model, not a verdict on its own.
+_RELATIVE = (r"(mother|father|mom|mum|dad|wife|husband|partner|sister|brother|friend|aunt|uncle|daughter|son|"
+             r"grand\w+|relative|child|kid|neighbou?r|boss|colleague|cousin)")
+_PATIENT = (r"\b(I'?m|I am) (pregnant|on|taking|receiving|being treated|a patient|diagnosed|\d+)\b"
+            r"|\bI weigh \d|\bI (have|had|was|got|relapsed|finished|started|took)\b(?! (a |some |one |two |few )?(questions?|quer|doubt))"
+            r"|\bI'?ve (just )?(been|had|got|started|finished)\b"
+            r"|\bmy (own |next |first )?(cancer|tumou?rs?|treatment|therapy|chemo\w*|infusions?|doses?|cycles?|oncologist|"
+            r"doctor|platelets|scans?|hands|feet|liver|heart|lungs?|side effects|bloods?|results)\b"
+            r"|\bfor me\b|\bI personally\b|\bme personally\b|\bI'?m (a|the) patient\b"
+            rf"|\bmy {_RELATIVE}s?\b|\b{_RELATIVE}s? of mine\b|\b(mum|mom|dad)'?s\b")
+_DECISION = (r"\b(should|shall|can|could|may|must|ought)\b|\bis (it|this|that) (safe|ok|okay|wise|right|fine|good)\b"
+             r"|\b(safe|ok|okay|wise|right|fine|good) for (me|him|her|them|my)\b"
+             r"|\bwould (I|you|it|they|that|this|switching|\w+ing)\b|\bwhich\b.{0,60}\b(give|help|suit)\b"
+             r"|\b(recommend|suggest|advise)\b")
+_PERSONAL = re.compile(rf"(?=.*(?:{_PATIENT}))(?=.*(?:{_DECISION}))", re.I | re.S)
 # Asked to write something other than an answer about the trial.
 OFF_TASK = re.compile(r"\b(poems?|sonnets?|haikus?|limericks?|songs?|lyrics|recipes?|jokes?|bedtime stor(y|ies)|rap|"
                       r"plays?|scripts?|love letters?|crosswords?|puzzles?|in the style of)\b", re.I)
