@@ -31,9 +31,10 @@ DEFAULT_DATASET = PROJECT_ROOT / "evals" / "dev.jsonl"
 # source text alone and nothing is tuned on it, so it measures generalisation. injection.jsonl is
 # left out: its cases only mean something with the injected passage in the knowledge (tests add it).
 DEFAULT_DATASETS = (DEFAULT_DATASET, PROJECT_ROOT / "evals" / "heldout.jsonl")
-# Every set of the library: per trial, across trials, paraphrases, off-topic and specialty questions.
+# Every set of the library: per trial, across trials, paraphrases, off-topic and specialty questions,
+# and fresh.jsonl, written by someone who had read only the trial pages (never the code or the sets).
 ALL_DATASETS = (*DEFAULT_DATASETS, *sorted((PROJECT_ROOT / "evals" / "trials").glob("*.jsonl")),
-                *(PROJECT_ROOT / "evals" / f"{name}.jsonl" for name in ("cross-trial", "paraphrase", "offtopic", "specialty", "scope-tune")))
+                *(PROJECT_ROOT / "evals" / f"{name}.jsonl" for name in ("cross-trial", "paraphrase", "offtopic", "specialty", "scope-tune", "fresh")))
 DEFAULT_THRESHOLDS = PROJECT_ROOT / "evals" / "thresholds.json"
 DEFAULT_OUT = PROJECT_ROOT / "evals" / "runs" / "latest"
 MODELS = ("offline", "mock", "openai")

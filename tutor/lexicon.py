@@ -69,6 +69,22 @@ def uncontract(text: str) -> str:
     return _CONTRACTION.sub(whole, text)
 
 
+# Who is asking, not what about: "I'm a respiratory physician", "as a haematology fellow", "from a
+# hepatology point of view". The specialty lens reads it; the question's subject is the rest.
+_ASKER = re.compile(
+    r"\b(?:I'?m|I am|we'?re|we are|as|for|speaking as)\s+(?:a|an|the|one)\s+(?:[\w\-]+\s+){0,3}?"
+    r"(?:physicians?|doctors?|registrars?|residents?|fellows?|consultants?|nurses?|pharmacists?|students?|"
+    r"trainees?|attendings?|specialists?|surgeons?|clinicians?|editors?|reviewers?|committee|members?|"
+    r"\w+ologists?|\w+iatricians?|\w+ists)\b(?:\s+(?:getting|seeing|working|reading|treating)\s+[\w\-]+(?:\s+\w+){0,2})?"
+    r"|\bfrom (?:a|an|the|my)\s+(?:[\w\-]+\s+){1,3}?(?:point of view|perspective|standpoint|angle|lens)\b",
+    re.I)
+
+
+def without_asker(text: str) -> str:
+    """The question without the asker's description of themselves."""
+    return _ASKER.sub(" ", text)
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "x-dm1"),
     plus the parts of a hyphenated name, in American spelling, stemmed; stop words dropped."""
@@ -151,7 +167,8 @@ def abbreviations_in(text: str, glossary: Glossary | None = None) -> list[tuple[
 
 @lru_cache(maxsize=1)
 def _expansions() -> list[tuple[re.Pattern, str]]:
-    return [(re.compile(pattern, re.I), words) for pattern, words in _data()["expansions"]]
+    brands = [(rf"\b{re.escape(brand)}\b", generic) for brand, generic in (_data().get("brands") or {}).items()]
+    return [(re.compile(pattern, re.I), words) for pattern, words in [*_data()["expansions"], *brands]]
 
 
 def expansions(query: str) -> list[str]:

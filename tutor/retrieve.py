@@ -23,7 +23,7 @@ from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading
 from tutor.lexicon import (
     STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expand, expanded_words, learn_abbreviations, measures, name_pattern,
-    phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated,
+    phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated, without_asker,
 )
 from tutor.schema import Chunk, Source
 from tutor.specialty import names_specialty
@@ -321,6 +321,7 @@ class HybridRetriever:
         """The question's words that carry its subject; a hyphenated name counts by its parts."""
         # Measures ("number", "rate") are not subjects; an abbreviation counts by its spelled-out words.
         # A specialty the learner names ("as a nephrologist") says who asks, not what about.
+        query = without_asker(query)
         who = {t for w in TOKEN.findall(americanise(query.lower())) if names_specialty(w) for t in tokenize(w)}
         return {t for t in tokenize(query) if len(t) > 1 and not t.isdigit() and t not in phrasing()
                 and t not in measures() and t not in self._short_forms and not re.search(r"[\-/]", t)
@@ -375,10 +376,13 @@ class HybridRetriever:
                 continue  # numbers are checked by the numeric guard; short acronyms (MD, UK) are too common
             if name.upper() in self._upper_short_forms:
                 continue  # an abbreviation the pages define ("PFS", "ABC-1") is known
-            # "ALPHA-Lung09" is not "ALPHA-Lung03": a name with a number is known only whole.
             if any(p.fullmatch(name) for p in self._trial_patterns.values()):
                 continue  # a trial of the library, as learners shorten it
-            if re.search(r"\d", name) and not re.search(r"\d+\.\d+$", name):
+            if set(tokenize(name)) <= topics():
+                continue  # a topic trials may not report ("QALY"): answered as not reported
+            # "ALPHA-Lung09" is not "ALPHA-Lung03", "PARADIGM-HF" is not "paradigm": a name with a
+            # number, or of several capitalised parts, is known only whole ("ER-positive" by its parts).
+            if re.search(r"\d|^[A-Z]+(?:-[A-Z]+)+$", name) and not re.search(r"\d+\.\d+$", name):
                 if not re.search(rf"(?<![\w-]){re.escape(americanise(name.lower()))}(?![\w-])", self._text):
                     unknown.append(name)
             elif not any(t in vocab for t in tokenize(name)):
