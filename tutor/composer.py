@@ -53,6 +53,12 @@ EXPANSION_WEIGHT = 0.5  # words the question implies count half as much as the w
 _FIGURE = "the figure or time point you name"
 
 
+def _concern_weights(focus: str) -> list[tuple[set[str], float]]:
+    """A specialty's concerns as search terms, the first (its core) weighing most: a gastroenterologist's
+    "diarrhea" before the "transaminases" it shares with hepatology."""
+    return [(g, 1 / (1 + 0.1 * i)) for i, g in enumerate(term_groups(focus))]
+
+
 @dataclass
 class Passage:
     n: int
@@ -348,13 +354,18 @@ class Composer:
     def _specialty_sentence(self, focus: str, sentences, chosen, score) -> Sentence | None:
         if not focus:
             return None
-        query = [(g, 1.0) for g in term_groups(focus)]
+        query = _concern_weights(focus)
         best = max(((score(query, s), s) for s in sentences if s not in chosen), key=lambda pair: pair[0],
                    default=(0, None))
         return best[1] if best[0] > 0 else None
 
     def _specialty_line(self, specialty, lens, sentences, chosen, score, name_trial=False) -> str:
         extra = self._specialty_sentence(lens or specialty, sentences, [], score)
+        if extra in chosen:  # a sentence the answer has not said yet teaches more, if it matters as much
+            other = self._specialty_sentence(lens or specialty, sentences, chosen, score)
+            query = _concern_weights(lens or specialty)
+            if other is not None and score(query, other) >= score(query, extra):
+                extra = other
         if extra is None:
             nearest = chosen[0]
             return (f"For {specialty}: the trial sources report nothing specific to {specialty}; the nearest they "

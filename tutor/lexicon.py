@@ -186,6 +186,18 @@ def translated(word: str) -> bool:
     return any(pattern.search(word) for pattern, _ in _expansions())
 
 
+def translated_phrases(query: str) -> set[str]:
+    """The words of each phrase in the question that the lexicon translates as a whole ("liver enzyme"
+    -> transaminases); a pattern's wildcard part ("how does ... work") is not translated."""
+    words: set[str] = set()
+    for pattern, _ in _expansions():
+        if ".{" in pattern.pattern or ".*" in pattern.pattern:
+            continue
+        for match in pattern.finditer(query):
+            words.update(tokenize(match.group(0)))
+    return words
+
+
 def expanded_words(query: str) -> set[str]:
     """The question's own words that an expansion stands for ("shrink" in "shrink tumours")."""
     covered: set[str] = set()

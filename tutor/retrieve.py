@@ -23,7 +23,7 @@ from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading
 from tutor.lexicon import (
     STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expand, expanded_words, learn_abbreviations, measures, name_pattern,
-    phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated, without_asker,
+    phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated, translated_phrases, without_asker,
 )
 from tutor.schema import Chunk, Source
 from tutor.specialty import names_specialty
@@ -309,8 +309,15 @@ class HybridRetriever:
         pages = self._mask(sorted({self.chunks[i].about for i in chosen}))
         ranked = [i for i in self._keyword(lens, pages & ~self._asks_only & ~self._stub, 3)]
         if not ranked or ranked[0] in chosen:
-            return []
+            # the chosen passages lead for the specialty: the next one that speaks to it, if any, adds
+            # what the answer does not yet hold (a gastroenterologist's diarrhea beside its transaminases)
+            ranked = [i for i in ranked if i not in chosen and self._lens_hits(lens, i) > 0]
         return ranked[:1]
+
+    def _lens_hits(self, lens: str, i: int) -> int:
+        """How many of the specialty's own terms a passage uses."""
+        words = set(tokenize(self.chunks[i].text))
+        return sum(1 for t in set(tokenize(lens)) if t in words)
 
     def _source(self, i: int, cosine: np.ndarray) -> Source:
         c = self.chunks[i]
@@ -338,6 +345,7 @@ class HybridRetriever:
         # The lexicon's own long forms ("left ventricular ejection fraction") are trial words too.
         unknown = {t for t in tokens if t not in self.bm25.vocab_dict and t not in topics() and t not in self._long_forms}
         unknown -= {t for w in TOKEN.findall(americanise(query.lower())) if translated(w) for t in tokenize(w)}
+        unknown -= translated_phrases(query)
         # No word of its own ("What should I watch for?"): nothing in it is foreign to the sources.
         return (1 - len(unknown) / len(tokens) if tokens else 1.0), unknown
 

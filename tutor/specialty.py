@@ -67,7 +67,10 @@ class Lens:
         if specialty not in self._cache:
             matched = [e for e in specialties() if e.match.search(specialty)]
             # "cardio-oncology" is about the heart: a specific entry wins over a general one ("oncology")
-            found = [e.concerns for e in matched if len(matched) == 1 or e.name != "oncology"]
+            matched = [e for e in matched if len(matched) == 1 or e.name != "oncology"]
+            # "clinical pharmacology" is not "pharmacy": the entry whose synonym says most of it wins
+            longest = max((len(e.match.search(specialty).group(0)) for e in matched), default=0)
+            found = [e.concerns for e in matched if len(e.match.search(specialty).group(0)) == longest]
             if not found and (nearest := self._nearest(specialty)):
                 found = [nearest.concerns]
             self._cache[specialty] = " ".join(found)
