@@ -18,7 +18,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from tutor.grounding import NUMBER
 from tutor.lexicon import (
     TOKEN, abbreviations_in, americanise, expand, expanded_words, expansions, learn_abbreviations, measures,
-    name_pattern, spell_out, term_groups, tokenize, topics,
+    figures, name_pattern, spell_out, term_groups, tokenize, topics,
 )
 from tutor.retrieve import heading_terms, heading_words, is_follow_up, names_heading, query_words
 
@@ -51,6 +51,10 @@ NAMED_TRIAL_BONUS = 2.0
 INTENT_BONUS = 1.0  # a sentence from the part of the page the question's intent asks for
 EXPANSION_WEIGHT = 0.5  # words the question implies count half as much as the words it uses
 _FIGURE = "the figure or time point you name"
+# A question that asks for a figure, and a figure in a sentence (not the digits of a name like "X-DM1").
+_ASKS_FIGURE = re.compile(r"\b(rates?|median|how (many|long|often|much)|what (fraction|proportion|percentage|share)|"
+                          r"percent\w*|proportion|figures?|numbers?|scores?|hazard ratio|by arm|in each arm|each arm)\b")
+_NUMBER = re.compile(r"(?<![\w\-.])\d+(?:\.\d+)?(?![\w\-])")
 
 
 def _concern_weights(focus: str) -> list[tuple[set[str], float]]:
@@ -243,6 +247,26 @@ class Composer:
                 missing.append(f'"{word}"')
         return list(dict.fromkeys(missing))
 
+    @staticmethod
+    def unfigured(question: str, sentences: list[Sentence], trials: list[str], glossary=None) -> list[str]:
+        """Endpoints the question asks a figure for ("objective response rate", "median follow-up")
+        that no sentence of the asked trials' own pages gives with a number: listed as an endpoint is
+        not reported as a result."""
+        asked = americanise(spell_out(question, glossary).lower())
+        if not _ASKS_FIGURE.search(asked):
+            return []
+        own = [s for s in sentences if not s.passage.summary and (not trials or s.passage.about in trials)]
+        missing = []
+        for entry in figures():
+            endpoint, *fields = [e.strip() for e in entry.split("|")]
+            if not re.search(rf"\b{re.escape(endpoint)}", asked):
+                continue
+            keys = [set(tokenize(e)) - measures() for e in (endpoint, *fields)]
+            if not any(any(k <= set(tokenize(spell_out(s.text, glossary))) for k in keys) and _NUMBER.search(s.text)
+                       for s in own):
+                missing.append(f'"{endpoint}"')
+        return missing
+
     # -- answers ------------------------------------------------------------------------------
 
     def compose(self, prompt: Prompt) -> str:
@@ -284,6 +308,9 @@ class Composer:
         opening = ""
         if missing := self.unanswered(question, prompt.passages, glossary):
             opening = (f"The trial sources do not report {_quote(missing)}, so they cannot answer that part; "
+                       "the closest they come: ")
+        elif unfigured := self.unfigured(asked, sentences, trials or sorted(pages), glossary):
+            opening = (f"The trial sources do not give a figure for {_quote(unfigured)}, so they cannot answer that part; "
                        "the closest they come: ")
         lines = [f"{lead}: {opening}{chosen[0].quoted(name_trial)} [{chosen[0].n}]"]
         if len(chosen) > 1:

@@ -218,6 +218,12 @@ def phrasing() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def figures() -> tuple[str, ...]:
+    """What trials report as a figure ("overall survival", "follow-up"): lexicon.yaml's `figures`."""
+    return tuple(e.strip() for e in str(_data()["figures"]).split(";") if e.strip())
+
+
+@lru_cache(maxsize=1)
 def measures() -> frozenset[str]:
     return frozenset(tokenize(" ".join(_words("measures"))))
 
