@@ -528,12 +528,14 @@ PAGE_JS = """
 """
 
 
-def launch(demo: gr.Blocks, host: str, port: int) -> str:
-    """Start serving the page in the background; returns its local URL (`demo.block_thread()` waits)."""
+def launch(demo: gr.Blocks, host: str, port: int, auth=None) -> str:
+    """Start serving the page in the background; returns its local URL (`demo.block_thread()` waits).
+    `auth`: Gradio's login check, (name, password) -> bool (tutor/auth.py), guarding the page and its API."""
     # The page has no file input: the upload route is refused outright (and capped to 0 bytes behind that).
     middleware = [Middleware(limits.RequestLimits, max_bytes=getattr(demo, "max_request_bytes", 1_000_000))]
     _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS + PRACTICE_CSS, js=PAGE_JS,
-                            footer_links=["api"],
+                            footer_links=["api"], auth=auth,
+                            auth_message="Trial Tutor: sign in with the name and password you were given." if auth else None,
                             prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False,
                             max_file_size=0, app_kwargs={"middleware": middleware})
     return url
