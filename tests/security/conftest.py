@@ -101,9 +101,10 @@ def on_openai(base, fake: FakeOpenAI, **overrides):
     from tutor.settings import Settings
     from tutor.tutor import Tutor
 
-    settings = Settings(_env_file=None, data_dir=base.settings.data_dir, knowledge_dir=base.settings.knowledge_dir,
-                        model="openai", openai_base_url=fake.url, openai_api_key="test", openai_model="test-model",
-                        max_retries=0, request_timeout=10, **overrides)
+    values = {"data_dir": base.settings.data_dir, "knowledge_dir": base.settings.knowledge_dir, "model": "openai",
+              "openai_base_url": fake.url, "openai_api_key": "test", "openai_model": "test-model", "max_retries": 0,
+              "request_timeout": 10, **overrides}
+    settings = Settings(_env_file=None, **values)
     return Tutor(settings, store=base.store, retriever=base.retriever)
 
 
