@@ -54,3 +54,28 @@ def test_a_server_error_body_reaches_the_user_cut_and_without_the_key(tutor, key
         on_openai(tutor, keyed, openai_api_key=CANARY).ask(PFS, "resident")
     assert "Traceback" not in str(failed.value)
     assert CANARY not in str(failed.value), str(failed.value)
+
+
+def test_a_failing_model_server_is_named_by_its_setting_not_its_address(tutor, keyed, served):
+    """The CLI names the model server's address (its user set it); the page and the API, open to anyone who can
+    reach the port, name the setting instead, for a failed turn and for an answer cut off mid-stream."""
+    from tests.fake_openai import Cut
+    from tutor.app import friendly
+
+    model = on_openai(tutor, keyed, openai_api_key=CANARY)
+    client = gradio_client.Client(served(model), verbose=False, analytics_enabled=False)
+    keyed.reset()
+    keyed.script(Fault(500, "the model server crashed"),
+                 Cut("Median progression-free survival was 9.6 months [1]. It was longer [1].", after=2, chunks=8))
+    with pytest.raises(gradio_client.exceptions.AppError) as failed:
+        client.predict(PFS, "resident", "", [], "", api_name="/ask")
+    assert "OPENAI_BASE_URL" in str(failed.value) and "server error (500)" in str(failed.value)
+    cut = client.predict(PFS, "resident", "", [], "", api_name="/ask")
+    assert cut["complete"] is False and "OPENAI_BASE_URL" in cut["incomplete_reason"]
+    with pytest.raises(ModelError) as direct:
+        keyed.script(Fault(500, "the model server crashed"))
+        model.ask(PFS, "resident")
+    assert keyed.url in str(direct.value)  # the library (and the CLI) keep the address for the operator
+    shown = friendly(direct.value)
+    for text in (str(failed.value), cut["incomplete_reason"], cut["answer"], shown):
+        assert keyed.url not in text and "127.0.0.1" not in text, text
