@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, run_cli, serve
+from tests.test_app_browser import browser  # noqa: F401  (the fixture)
 from tutor import auth
 from tutor.errors import ConfigError
 
@@ -200,29 +201,26 @@ def test_a_removed_user_is_refused_without_a_restart(locked):
 
 
 @pytest.mark.browser
-def test_the_browser_page_asks_for_a_login_and_refuses_a_wrong_password(locked):
-    playwright = pytest.importorskip("playwright.sync_api")
-    from tests.test_app_browser import CHROMIUM, CHROMIUM_ARGS, TURN_MS, ask, shot
+def test_the_browser_page_asks_for_a_login_and_refuses_a_wrong_password(locked, browser):  # noqa: F811
+    from tests.test_app_browser import TURN_MS, ask, shot
 
     url, _ = locked
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(url, wait_until="domcontentloaded")
-            password = page.wait_for_selector("input[type=password]", timeout=TURN_MS)
-            assert page.locator("#tt-question").count() == 0  # nothing of the tutor before signing in
-            name = page.locator("input:not([type=password])").first
-            name.fill("alice")
-            password.fill("wrong password")
-            page.get_by_role("button", name="Login").click()
-            page.get_by_text("Incorrect Credentials").wait_for(timeout=TURN_MS)
-            shot(page, "login-refused")
-            assert page.locator("#tt-question").count() == 0
-            name.fill("alice")
-            password.fill(PASSWORD)
-            page.get_by_role("button", name="Login").click()
-            page.wait_for_selector("#tt-question textarea", timeout=TURN_MS)
-            assert "9.6" in ask(page, "What was the median PFS?")
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        password = page.wait_for_selector("input[type=password]", timeout=TURN_MS)
+        assert page.locator("#tt-question").count() == 0  # nothing of the tutor before signing in
+        name = page.locator("input:not([type=password])").first
+        name.fill("alice")
+        password.fill("wrong password")
+        page.get_by_role("button", name="Login").click()
+        page.get_by_text("Incorrect Credentials").wait_for(timeout=TURN_MS)
+        shot(page, "login-refused")
+        assert page.locator("#tt-question").count() == 0
+        name.fill("alice")
+        password.fill(PASSWORD)
+        page.get_by_role("button", name="Login").click()
+        page.wait_for_selector("#tt-question textarea", timeout=TURN_MS)
+        assert "9.6" in ask(page, "What was the median PFS?")
+    finally:
+        page.close()

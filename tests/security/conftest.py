@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import ROOT, serve
 from tests.fake_openai import FakeOpenAI
+from tests.test_app_browser import browser  # noqa: F401  (the fixture: Debian's Chromium, one per module)
 
 WAIT = 60  # seconds: the deadline of any one wait; a pass never comes near it
 PFS = "What was the median progression-free survival with T-DM1?"
@@ -123,16 +122,3 @@ def served():
     yield start
     for demo in demos:
         demo.close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    from tests.test_app_browser import CHROMIUM, CHROMIUM_ARGS
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (make browser)")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
