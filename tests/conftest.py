@@ -48,3 +48,32 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 180) -> subpro
         [sys.executable, "-m", "tutor.cli", *args], capture_output=True, text=True, env=full_env,
         timeout=timeout, cwd=ROOT,
     )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(demo, deadline: float = 60, **launch_kwargs) -> str:
+    """Launch a built page on a free loopback port and return its URL once it answers (any status: a
+    page behind a login answers too)."""
+    import time
+
+    import httpx
+
+    from tutor.app import launch
+
+    url = launch(demo, "127.0.0.1", free_port(), **launch_kwargs)
+    until = time.monotonic() + deadline
+    while True:
+        try:
+            httpx.get(url, timeout=2)
+            return url
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < until, f"the page at {url} did not answer within {deadline} s"
+        time.sleep(0.05)  # poll interval: the loop waits for the page to answer

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ import pytest
 from langchain_core.messages import AIMessageChunk, SystemMessage
 from langchain_core.outputs import ChatGenerationChunk
 
+from tests.conftest import serve
 from tests.fake_openai import FakeOpenAI, Reply
 from tutor.composer import parse_prompt
 from tutor.errors import InputError
@@ -105,29 +104,14 @@ def tutor_with(tutor, model, **overrides) -> Tutor:
 
 # -- the page on loopback ------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def page(tutor):
     """The page around a gated offline model: one turn at a time, 2 waiting at most, 1 per session."""
-    from tutor.app import build_app, launch
+    from tutor.app import build_app
 
     demo = build_app(tutor_with(tutor, GatedModel(), concurrency=1, queue_size=2, session_jobs=1,
                                 max_request_bytes=200_000, max_history_turns=10, max_history_chars=20_000))
-    url = launch(demo, "127.0.0.1", free_port())
-    deadline = time.monotonic() + WAIT
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"the page at {url} did not answer"
-        time.sleep(0.05)  # poll interval
+    url = serve(demo)
     yield url, demo
     GATE.release()
     demo.close()

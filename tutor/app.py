@@ -22,7 +22,7 @@ from starlette.middleware import Middleware  # noqa: E402
 
 from tutor import practice_records_page, records_page  # noqa: E402
 from tutor import guard, limits  # noqa: E402
-from tutor.errors import InputError, TutorError  # noqa: E402
+from tutor.errors import InputError, TutorError, hide_locations, public  # noqa: E402
 from tutor.roles import clean_specialty  # noqa: E402
 from tutor.schema import Answer, Source, Takeaways, TrialInfo  # noqa: E402
 from tutor.tutor import Tutor, clean_question  # noqa: E402
@@ -237,7 +237,7 @@ def friendly(exc: Exception) -> str:
     if isinstance(exc, InputError):
         return f"⚠️ {inline(str(exc)[:1].upper() + str(exc)[1:])}."
     if isinstance(exc, TutorError):
-        return (f"⚠️ Sorry, I could not answer that: {inline(str(exc))}. "
+        return (f"⚠️ Sorry, I could not answer that: {inline(public(str(exc)))}. "
                 "Your conversation is kept; try again in a moment.")
     return "⚠️ Sorry, something went wrong on my side. Your conversation is kept; try again in a moment."
 
@@ -245,7 +245,15 @@ def friendly(exc: Exception) -> str:
 def rejected(endpoint: str, exc: TutorError) -> gr.Error:
     """A call the tutor refused: one log line (no traceback), and the reason for the caller."""
     log.warning("rejected %s: %s", endpoint, str(exc).replace("\n", " ")[:300])
-    return gr.Error(str(exc), print_exception=False)
+    return gr.Error(public(str(exc)), print_exception=False)
+
+
+def public_answer(answer: Answer) -> Answer:
+    """An answer as the page and the API give it: a cut-off's reason names the model server by its setting."""
+    if answer.complete:
+        return answer
+    return answer.model_copy(update={"answer": public(answer.answer),
+                                     "incomplete_reason": public(answer.incomplete_reason or "") or None})
 
 
 def new_session() -> dict:
@@ -256,6 +264,7 @@ def new_session() -> dict:
 def build_app(tutor: Tutor, records=None) -> gr.Blocks:
     """The page and the API around one Tutor (tests pass their own) and the learner records (default: the
     database of the tutor's settings)."""
+    hide_locations(tutor.settings)  # errors shown on the page name a setting, not the deployment's addresses
     records = records_page.open_records(tutor.settings, records)
     roles = tutor.roles
     role_choices = [(role.name, role.id) for role in roles.values()]
@@ -325,6 +334,7 @@ def build_app(tutor: Tutor, records=None) -> gr.Blocks:
                     display[-1] = _bubble("assistant", inert(written))
                     yield display, gr.skip(), gr.skip(), gr.skip()
                 else:
+                    part = public_answer(part)
                     display[-1] = _bubble("assistant", render_answer(part, learner.name, name))
                     session["history"] += [{"role": "user", "content": question.strip()},
                                            {"role": "assistant", "content": part.answer}]
@@ -379,7 +389,7 @@ def build_app(tutor: Tutor, records=None) -> gr.Blocks:
         try:
             settings = tutor.settings
             history = guard.clean_history(history, settings.max_history_turns, settings.max_history_chars)
-            return tutor.ask(question, role, specialty or None, history, trial=chosen_trial(trial)).model_dump()
+            return public_answer(tutor.ask(question, role, specialty or None, history, trial=chosen_trial(trial))).model_dump()
         except TutorError as exc:
             raise rejected("/ask", exc) from None
 
@@ -528,12 +538,14 @@ PAGE_JS = """
 """
 
 
-def launch(demo: gr.Blocks, host: str, port: int) -> str:
-    """Start serving the page in the background; returns its local URL (`demo.block_thread()` waits)."""
+def launch(demo: gr.Blocks, host: str, port: int, auth=None) -> str:
+    """Start serving the page in the background; returns its local URL (`demo.block_thread()` waits).
+    `auth`: Gradio's login check, (name, password) -> bool (tutor/auth.py), guarding the page and its API."""
     # The page has no file input: the upload route is refused outright (and capped to 0 bytes behind that).
     middleware = [Middleware(limits.RequestLimits, max_bytes=getattr(demo, "max_request_bytes", 1_000_000))]
     _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS + PRACTICE_CSS, js=PAGE_JS,
-                            footer_links=["api"],
+                            footer_links=["api"], auth=auth,
+                            auth_message="Trial Tutor: sign in with the name and password you were given." if auth else None,
                             prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False,
                             max_file_size=0, app_kwargs={"middleware": middleware})
     return url

@@ -190,12 +190,21 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="address to bind; default TUTOR_HOST (127.0.0.1, this machine only)")] = None,
     port: Annotated[Optional[int], typer.Option(min=1, max=65535, help="port; default TUTOR_PORT (7860)")] = None,
 ):
-    """Serve the browser chat (and its API: /ask, /takeaways) until Ctrl+C."""
+    """Serve the browser chat (and its API: /ask, /takeaways) until Ctrl+C.
+
+    With TUTOR_AUTH_FILE set, the page and its API ask for a name and password (`tutor users add`)."""
+    from tutor import auth
+
     settings = _settings()  # a bad setting fails before gradio imports
+    host = host or settings.host
+    login = auth.checker(settings.auth_file) if settings.auth_file else None  # a bad users file fails now
+    warning = auth.exposure_warning(host, settings.auth_file)
+    if warning:
+        err.print(f"[bold red]{warning}[/bold red]", highlight=False, markup=True)
     from tutor.app import build_app, launch
 
     demo = build_app(_tutor())  # the tutor loads before the page is served: the first answer is quick
-    url = launch(demo, host or settings.host, port or settings.port)
+    url = launch(demo, host, port or settings.port, auth=login)
     out.print(f"Trial Tutor is serving at {url} (Ctrl+C to stop)", highlight=False)
     sys.stdout.flush()  # seen at once even when stdout is a pipe or a log file
     demo.block_thread()
@@ -530,6 +539,59 @@ def practice_grade(item_id: Annotated[str, typer.Argument(help="the item's id (s
         return
     _print_grade(grade)
 from tutor.records_cli import db_app, feedback_app  # noqa: E402  (learner records: tutor feedback, tutor db)
+
+users_app = typer.Typer(no_args_is_help=True, help="Users of the page's optional login (the file TUTOR_AUTH_FILE names).")
+app.add_typer(users_app, name="users")
+
+
+def _auth_file() -> Path:
+    path = _settings().auth_file
+    if path is None:
+        from tutor.errors import ConfigError
+
+        raise ConfigError("TUTOR_AUTH_FILE is not set; set it to the users file to write, e.g. "
+                          "TUTOR_AUTH_FILE=.tutor/users (in the environment or .env)")
+    return path
+
+
+@users_app.command("add")
+def users_add(name: Annotated[str, typer.Argument(help="the user's name: letters, digits, '.', '_', '@' or '-'")],
+              password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from the first line of stdin")] = False):
+    """Add a user (or set a user's new password); asks for the password twice."""
+    from tutor import auth
+
+    path = _auth_file()
+    auth.check_name(name)
+    auth.read_users(path)  # a broken file is named before a password is asked for
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    new = auth.add_user(path, name, password)
+    out.print(f"{'added' if new else 'changed the password of'} {name} in {path}", highlight=False)
+
+
+@users_app.command("list")
+def users_list():
+    """The users who may sign in."""
+    from tutor import auth
+
+    path = _auth_file()
+    names = sorted(auth.read_users(path))
+    if not names:
+        err.print(f"no users in {path}; add one with `tutor users add NAME`", highlight=False)
+    for name in names:
+        print(name)
+
+
+@users_app.command("remove")
+def users_remove(name: Annotated[str, typer.Argument(help="the user to remove")]):
+    """Remove a user: their next sign-in is refused."""
+    from tutor import auth
+
+    path = _auth_file()
+    auth.remove_user(path, name)
+    out.print(f"removed {name} from {path}", highlight=False)
 
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(db_app, name="db")

@@ -12,7 +12,7 @@ import logging
 import gradio as gr
 
 from tutor import practice_records_page
-from tutor.errors import TutorError
+from tutor.errors import TutorError, public
 from tutor.roles import clean_specialty
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def build_practice(tutor, role_choices, first_role: str, trial_names: list[str],
         try:
             item = tutor.practice.next(role_id, _trial(trial_name), session["seen"])
         except TutorError as exc:
-            return session, f"⚠️ {html.escape(str(exc))}", gr.skip(), gr.skip()
+            return session, f"⚠️ {html.escape(public(str(exc)))}", gr.skip(), gr.skip()
         session.update(item=item.id, tries=0, last="", shown=None)
         session["seen"].append(item.id)
         kind = {"discussion": "Discussion", "recall": "Recall", "appraisal": "Appraisal"}[item.kind]
@@ -137,7 +137,7 @@ def build_practice(tutor, role_choices, first_role: str, trial_names: list[str],
             tries = session["tries"] + (0 if show else 1)
             result = tutor.practice.grade(session["item"], given, role_id, reveal=show or tries >= 2)
         except TutorError as exc:
-            return session, f'<div class="tp-flag">⚠️ {_t(str(exc))}</div>', gr.skip()
+            return session, f'<div class="tp-flag">⚠️ {_t(public(str(exc)))}</div>', gr.skip()
         except Exception:  # the page stays usable
             log.exception("practice grade failed")
             return session, '<div class="tp-flag">⚠️ Something went wrong grading that; try again.</div>', gr.skip()
@@ -170,7 +170,7 @@ def register_api(tutor, concurrency_id: str) -> None:
             return [{"id": i.id, "trial": i.trial, "role": i.role, "kind": i.kind, "question": i.question}
                     for i in tutor.practice.items(role or None, _trial(trial))]
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(public(str(exc))) from exc
 
     def practice_next_api(role: str, trial: str = "", seen: list | None = None) -> dict:
         """The next item for a role: the first not in `seen` (ids already done; the caller keeps them)."""
@@ -180,7 +180,7 @@ def register_api(tutor, concurrency_id: str) -> None:
             item = tutor.practice.next(role, _trial(trial), seen or [])
             return {"id": item.id, "trial": item.trial, "role": item.role, "kind": item.kind, "question": item.question}
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(public(str(exc))) from exc
 
     def practice_grade_api(item_id: str, answer: str, role: str, reveal: bool = False) -> dict:
         """Grade an answer: item_id, score, verdict, points (text, status), feedback, hint, citations, sources.
@@ -188,7 +188,7 @@ def register_api(tutor, concurrency_id: str) -> None:
         try:
             return tutor.practice.grade(item_id, answer, role, reveal=bool(reveal)).model_dump()
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(public(str(exc))) from exc
 
     gr.api(practice_items_api, api_name="practice_items", queue=False)
     gr.api(practice_next_api, api_name="practice_next", queue=False)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from tutor import guard
-from tutor.errors import DatabaseError, TutorError
+from tutor.errors import DatabaseError, TutorError, public
 from tutor.feedback import Records, new_session_id
 from tutor.practice_records import Attempt, export_practice, grade_feedback, read_attempts, to_json, to_markdown
 from tutor.records_page import EXPORTS, _said, comment_sender
@@ -77,7 +77,7 @@ def wire_practice(controls: PracticeControls, records: Records, tutor, state: gr
     the thumbs put away with the grade when the next question comes."""
 
     def not_saved(exc: TutorError) -> str:
-        return f"⚠️ feedback not saved: {html.escape(str(exc))}. Your practice is kept."
+        return f"⚠️ feedback not saved: {html.escape(public(str(exc)))}. Your practice is kept."
 
     def rate(session: dict, specialty_text: str, rating: str):
         shown = session.get("shown")
@@ -149,9 +149,9 @@ def add_api(tutor, records: Records) -> None:
                                       session_id=session_id, turn=turn, specialty=guard.clean_specialty(specialty))
             return records.add(feedback).model_dump(mode="json")
         except DatabaseError as exc:
-            raise gr.Error(f"feedback not saved: {exc}") from exc
+            raise gr.Error(f"feedback not saved: {public(str(exc))}") from exc
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(public(str(exc))) from exc
 
     def practice_export_api(attempts: list) -> dict:
         """A practice session as the page's downloads give it: `attempts` is [{"item_id": "...", "answer": "...",
@@ -160,7 +160,7 @@ def add_api(tutor, records: Records) -> None:
         try:
             exported = export_practice(read_attempts(attempts), tutor.practice.item, _chunks(tutor))
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(public(str(exc))) from exc
         return {"markdown": to_markdown(exported), "json": exported.model_dump(mode="json")}
 
     gr.api(practice_feedback_api, api_name="practice_feedback")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from tutor.errors import DatabaseError, TutorError
+from tutor.errors import DatabaseError, TutorError, public
 from tutor.feedback import Feedback, Records, new_session_id
 from tutor.schema import Answer
 from tutor.transcript import Turn, export, read_turns, to_json, to_markdown
@@ -101,7 +101,7 @@ def wire(controls: Controls, records: Records, chat: gr.Chatbot, session: gr.Sta
     from tutor.app import inline  # the page's own escaping of user text
 
     def not_saved(exc: TutorError) -> str:
-        return f"⚠️ feedback not saved: {inline(str(exc))}. Your conversation is kept."
+        return f"⚠️ feedback not saved: {inline(public(str(exc)))}. Your conversation is kept."
 
     def rate(state: dict, like: gr.LikeData):
         turns = state.get("turns", [])
@@ -165,9 +165,9 @@ def add_api(records: Records) -> None:
             return records.add(Feedback.for_answer(question, parsed, rating, comment, session, turn,
                                                    trial.strip() or None)).model_dump(mode="json")
         except DatabaseError as exc:
-            raise gr.Error(f"feedback not saved: {exc}") from exc
+            raise gr.Error(f"feedback not saved: {public(str(exc))}") from exc
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(public(str(exc))) from exc
 
     def conversation_api(turns: list) -> dict:
         """A conversation as the page's downloads give it: `turns` is [{"question": "...", "answer": {what /ask
@@ -176,7 +176,7 @@ def add_api(records: Records) -> None:
         try:
             conversation = export(read_turns(turns))
         except TutorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(public(str(exc))) from exc
         return {"markdown": to_markdown(conversation), "json": conversation.model_dump(mode="json")}
 
     gr.api(feedback_api, api_name="feedback")

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
                                                            "is told the tutor is busy")
     session_jobs: int = Field(2, ge=1, le=100, description="turns one session may have waiting or running at once; "
                                                           "past it the session is told to wait")
+    auth_file: Path | None = Field(
+        None, description="users file of the page's optional login (`tutor users add NAME` writes it); unset = no "
+                          "login (serve on 127.0.0.1, or behind an authenticating reverse proxy)")
     max_request_bytes: int = Field(1_000_000, ge=10_000, le=100_000_000,
                                    description="bytes in one request body to the page; a larger one is refused (413) "
                                                "unread")
@@ -111,6 +114,11 @@ class Settings(BaseSettings):
         365, ge=0, description="days feedback is kept; older records are deleted at start-up and by "
                                "`tutor feedback purge`; 0 = keep forever",
     )
+
+    @field_validator("auth_file", mode="before")
+    @classmethod
+    def _no_login(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value  # TUTOR_AUTH_FILE= means unset
 
     @field_validator("collection")
     @classmethod

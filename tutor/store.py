@@ -61,12 +61,25 @@ def chroma_client(settings: Settings):
     except ConfigError:
         raise
     except Exception as exc:  # chromadb raises many types; the user needs one message
-        where = settings.chroma_url or settings.data_dir
-        raise StoreError(
-            f"cannot open the Chroma store at {where} ({exc}); "
-            + ("check that `chroma run` is up at TUTOR_CHROMA_URL" if settings.chroma_url
-               else "check TUTOR_DATA_DIR is a writable folder")
-        ) from exc
+        if not settings.chroma_url and any(sign in str(exc).lower() for sign in DAMAGED):
+            raise StoreError(
+                f"the Chroma store in {settings.data_dir} is damaged ({exc}); rebuild it: move chroma.sqlite3 and "
+                f"the index folders beside it out of TUTOR_DATA_DIR (keep records.sqlite3 there: it holds the "
+                f"learner records), then run `tutor ingest`"
+            ) from exc
+        raise StoreError(f"cannot open the Chroma store at {settings.chroma_url or settings.data_dir} ({exc}); "
+                         + store_fix(settings)) from exc
+
+
+# What SQLite says of a file that is not, or no longer, a database.
+DAMAGED = ("file is not a database", "malformed", "database disk image")
+
+
+def store_fix(settings: Settings) -> str:
+    """What to check when the store cannot be reached or read."""
+    if settings.chroma_url:
+        return f"check that `chroma run` is up at TUTOR_CHROMA_URL={settings.chroma_url}"
+    return "check TUTOR_DATA_DIR is a writable folder"
 
 
 class Store:
@@ -91,7 +104,7 @@ class Store:
             )
             self.collection = self.vectors._collection
         except Exception as exc:
-            raise StoreError(f"cannot open collection {self.name!r} ({exc})") from exc
+            raise StoreError(f"cannot open collection {self.name!r} ({exc}); {store_fix(settings)}") from exc
         meta = self.collection.metadata or {}
         recorded = meta.get("embedding_model")
         # A collection from before runtimes were recorded was built on torch.
@@ -125,7 +138,7 @@ class Store:
         try:
             return (self.client.get_collection(self.name).metadata or {}).get("revision")
         except Exception as exc:
-            raise StoreError(f"cannot read collection {self.name!r} ({exc})") from exc
+            raise StoreError(f"cannot read collection {self.name!r} ({exc}); {store_fix(self.settings)}") from exc
 
     # -- writing -----------------------------------------------------------------------
 
