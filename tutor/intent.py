@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
+from tutor import yaml_data
 from pydantic import BaseModel, Field
 
 from tutor.errors import ConfigError
@@ -46,7 +46,7 @@ class Reading:
 
 def load_intents(path: Path = DATA) -> list[Intent]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_data.safe_load(path.read_text(encoding="utf-8"))
         return [Intent(name=name, **body) for name, body in data["intents"].items()]
     except Exception as exc:
         raise ConfigError(f"intent bank {path} is invalid ({exc}); each intent needs scope, kinds and examples") from exc

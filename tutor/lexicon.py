@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import Stemmer
-import yaml
+from tutor import yaml_data
 
 DATA = Path(__file__).with_name("data") / "lexicon.yaml"
 TOKEN = re.compile(r"[a-z0-9]+(?:[.\-/][a-z0-9]+)*")
@@ -28,7 +28,7 @@ _stemmer = Stemmer.Stemmer("english")
 
 @lru_cache(maxsize=1)
 def _data() -> dict:
-    return yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    return yaml_data.safe_load(DATA.read_text(encoding="utf-8"))
 
 
 def _words(key: str) -> list[str]:

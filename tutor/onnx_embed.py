@@ -34,10 +34,6 @@ THREADS = 1
 BATCH = 32
 
 
-def model_file(models_dir: Path, name: str, precision: str) -> Path:
-    return Path(models_dir) / name / f"model-{precision}.onnx"
-
-
 def _manifest(path: Path) -> Path:
     return path.with_suffix(".json")
 

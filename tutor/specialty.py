@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import yaml
+from tutor import yaml_data
 
 DATA = Path(__file__).with_name("data") / "specialties.yaml"
 NEAREST = 0.45  # cosine a free-text specialty needs to an entry to borrow its concerns (set on the tune split)
@@ -28,7 +28,7 @@ class Specialty:
 
 @lru_cache(maxsize=1)
 def specialties() -> tuple[Specialty, ...]:
-    data = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    data = yaml_data.safe_load(DATA.read_text(encoding="utf-8"))
     return tuple(Specialty(e["name"], re.compile(e["match"], re.I), e["concerns"]) for e in data["specialties"])
 
 
