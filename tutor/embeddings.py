@@ -83,6 +83,16 @@ def onnx_embeddings(settings: Settings, say=None) -> Embeddings:
     return OnnxEmbeddings(source, target)
 
 
+def embed_bank(embeddings: Embeddings, texts: list[str]):
+    """The vectors of a fixed bank of texts, as a float32 matrix: saved once per model where the embedder
+    can (onnx), else computed."""
+    import numpy as np
+
+    if hasattr(embeddings, "embed_bank"):
+        return embeddings.embed_bank(list(texts))
+    return np.asarray(embeddings.embed_documents(list(texts)), dtype=np.float32)
+
+
 def embedding_runtime(settings: Settings) -> str:
     """How the vectors are computed: "onnx-fp32", "onnx-int8", "torch" or "api"."""
     if settings.embedding_backend != "local":

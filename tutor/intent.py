@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tutor import yaml_data
 from pydantic import BaseModel, Field
 
+from tutor import yaml_data
+from tutor.embeddings import embed_bank
 from tutor.errors import ConfigError
 
 DATA = Path(__file__).with_name("data") / "intents.yaml"
@@ -60,7 +61,7 @@ class IntentClassifier:
             labels += [intent.name] * len(intent.examples)
             texts += intent.examples
         self.labels = np.array(labels)
-        self.matrix = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
+        self.matrix = embed_bank(embeddings, texts)
 
     def read(self, vector) -> Reading:
         """The intents ranked for a question's (normalised) embedding."""

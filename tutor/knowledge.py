@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tutor import yaml_data
-
 from tutor.errors import IngestError
 from tutor.knowledge_files import SUFFIXES, document_id, find_files  # noqa: F401  (their home)
 from tutor.lexicon import endpoint_of

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import Stemmer
+
 from tutor import yaml_data
 
 DATA = Path(__file__).with_name("data") / "lexicon.yaml"

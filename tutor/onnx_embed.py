@@ -11,6 +11,7 @@ fp32; int8 is dynamic per-channel quantisation, chosen only where the evals allo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -176,6 +177,31 @@ class OnnxEmbeddings(Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(list(texts)).tolist()
+
+    def embed_bank(self, texts: list[str]) -> np.ndarray:
+        """The vectors of a fixed bank of texts (the intent examples, the specialties), computed once per
+        model and saved beside it: every start would embed the same few hundred texts again (half a second
+        on one core). Keyed by the model file and the texts, so a new export or an edited bank recomputes."""
+        stat = self.model.stat()
+        key = hashlib.sha256(f"{self.model.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        for text in texts:
+            key.update(text.encode() + b"\0")
+        path = self.model.parent / "banks" / f"{key.hexdigest()[:24]}.npy"
+        try:
+            saved = np.load(path, allow_pickle=False)
+            if saved.shape[0] == len(texts):
+                return saved
+        except (OSError, ValueError):
+            pass
+        vectors = self.encode(list(texts))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")  # renamed when whole
+            np.save(tmp, vectors, allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only models folder: computed at each start, as before
+        return vectors
 
     def embed_query(self, text: str) -> list[float]:
         return self._run([text])[0].tolist()

@@ -6,10 +6,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from tutor import yaml_data
 from pydantic import BaseModel, Field, ValidationError
 
-from tutor import guard
+from tutor import guard, yaml_data
 from tutor.errors import ConfigError, InputError
 
 ROLE_IDS = ("med_student", "resident", "fellow", "attending", "phd", "journal_editor", "guideline_committee")
