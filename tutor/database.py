@@ -176,6 +176,13 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def recorded_revision(connection) -> str | None:
+    """The revision Alembic recorded in its alembic_version table, read with plain SQL (no Alembic import)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def upgrade(engine: Engine) -> str:
     """Apply every migration not yet applied, in one transaction; returns the revision now current.
     Several processes starting at once take turns (a PostgreSQL advisory lock; SQLite's write lock)."""
@@ -208,7 +215,10 @@ class Database:
         with self._lock:
             if not self._ready:
                 try:
-                    upgrade(self.engine)
+                    with self.engine.connect() as connection:
+                        current = recorded_revision(connection)
+                    if current != SCHEMA_HEAD:  # at the head already: no Alembic to import at every start
+                        upgrade(self.engine)
                 except SQLAlchemyError as exc:
                     raise DatabaseError(cause(exc)) from exc
                 self._ready = True
@@ -220,11 +230,8 @@ class Database:
         try:
             with self.engine.connect() as connection:
                 with connection.begin() as transaction:
-                    # Alembic's own record of the revision, read with plain SQL (no Alembic import).
-                    tables = inspect(connection)
-                    current = (connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-                               if tables.has_table("alembic_version") else None)
-                    if current is not None and tables.has_table("feedback"):
+                    current = recorded_revision(connection)
+                    if current is not None and inspect(connection).has_table("feedback"):
                         connection.execute(text("DELETE FROM feedback WHERE id = ''"))
                     transaction.rollback()
                 if connection.dialect.name == "postgresql" and \

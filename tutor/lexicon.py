@@ -50,11 +50,17 @@ def americanise(text: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "x-dm1"),
     plus the parts of a hyphenated name, in American spelling, stemmed; stop words dropped."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[str, ...]:
+    # Cached: a search tokenises the same question and its expansion several times over.
     tokens: list[str] = []
     for tok in TOKEN.findall(americanise(text.lower())):
         parts = [tok] + ([p for p in re.split(r"[\-/]", tok) if p] if re.search(r"[\-/]", tok) else [])
         tokens.extend(p for p in parts if p not in STOPWORDS)
-    return _stemmer.stemWords(tokens)
+    return tuple(_stemmer.stemWords(tokens))
 
 
 def term_groups(text: str) -> list[set[str]]:
