@@ -200,9 +200,12 @@ def serve(
 ):
     """Serve the browser chat (and its API: /ask, /takeaways) until Ctrl+C."""
     settings = _settings()  # a bad setting fails before gradio imports
+    # The tutor loads before the page is served (the first answer is quick), and before gradio is imported:
+    # a store or model error fails first, and loading the model peaks before gradio's memory is added.
+    tutor = _tutor()
     from tutor.app import build_app, launch
 
-    demo = build_app(_tutor())  # the tutor loads before the page is served: the first answer is quick
+    demo = build_app(tutor)
     url = launch(demo, host or settings.host, port or settings.port)
     out.print(f"Trial Tutor is serving at {url} (Ctrl+C to stop)", highlight=False)
     sys.stdout.flush()  # seen at once even when stdout is a pipe or a log file
