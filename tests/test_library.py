@@ -25,6 +25,38 @@ def test_tutor_trials_lists_the_four_trials():
     assert all(t["chunks"] > 10 for t in library.values())
 
 
+def test_tutor_trials_lists_the_saved_library_until_the_store_changes(make_settings):
+    """`tutor trials` reads the library the last build saved beside the store, and never a stale one: a
+    changed knowledge folder, or an ingest of one more file, sends it to the store itself."""
+    from tutor.library import saved_trials
+    from tutor.store import Store
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    shutil.copy(FIXTURES / "larkspur-5-trial-summary.txt", settings.knowledge_dir)
+    tutor = Tutor(settings)
+    assert [t.name for t in saved_trials(settings)] == ["LARKSPUR-5"]
+    env = {"TUTOR_DATA_DIR": str(settings.data_dir), "TUTOR_KNOWLEDGE_DIR": str(settings.knowledge_dir)}
+    listed = run_cli("trials", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == [t.model_dump() for t in tutor.trials()]
+
+    # A page outside the knowledge folder, ingested on its own: the saved list is dropped.
+    extra = settings.knowledge_dir.parent / "extra"
+    extra.mkdir()
+    shutil.copy(ROOT / "knowledge" / "emilia-trial-summary.txt", extra)
+    Store(settings).ingest([extra])
+    assert saved_trials(settings) is None
+    listed = run_cli("trials", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [t["name"] for t in json.loads(listed.stdout)] == ["EMILIA", "LARKSPUR-5"]
+    assert [t.name for t in saved_trials(settings)] == ["EMILIA", "LARKSPUR-5"]  # saved again by that run
+
+    # The knowledge folder changed: the list saved for the old folder is not used.
+    (settings.knowledge_dir / "larkspur-5-trial-summary.txt").unlink()
+    assert saved_trials(settings) is None
+
+
 def test_a_chosen_trial_answers_from_its_own_page(tutor):
     answer = tutor.ask("What was the 12-month progression-free survival rate with T-DXd?", "resident",
                        trial="DESTINY-Breast03")

@@ -7,7 +7,6 @@ prompting (role prompt + numbered passages) -> models (chat model) -> grounding
 """
 
 from tutor.errors import ConfigError, IngestError, InputError, ModelError, StoreError, TutorError
-from tutor.schema import Answer, Chunk, Source, Takeaway, Takeaways
 
 __all__ = [
     "Answer", "Chunk", "Source", "Takeaway", "Takeaways",
@@ -16,10 +15,17 @@ __all__ = [
 ]
 
 
+_SCHEMA = ("Answer", "Chunk", "Source", "Takeaway", "Takeaways")
+
+
 def __getattr__(name: str):
-    # Import lazily: `tutor roles` should not pay for torch and chromadb.
+    # Import lazily: `tutor roles` should not pay for chromadb, onnxruntime, or pydantic's models.
     if name == "Tutor":
         from tutor.tutor import Tutor
 
         return Tutor
+    if name in _SCHEMA:
+        from tutor import schema
+
+        return getattr(schema, name)
     raise AttributeError(name)

@@ -487,7 +487,6 @@ def build_app(tutor: Tutor, records=None) -> gr.Blocks:
 
         records_page.wire(kept, records, chat, session)
 
-    demo.queue(default_concurrency_limit=tutor.settings.concurrency)
     demo.queue(default_concurrency_limit=tutor.settings.concurrency, max_size=tutor.settings.queue_size)
     limits.admit(demo, tutor.settings.session_jobs)
     demo.max_request_bytes = tutor.settings.max_request_bytes  # read by launch()

@@ -319,7 +319,7 @@ class Bench:
         import numpy as np
         from langchain_chroma import Chroma
 
-        from tutor.embeddings import LocalEmbeddings
+        from tutor.torch_embed import LocalEmbeddings
 
         tutor = self.tutor
         k = self.settings.top_k
@@ -379,7 +379,7 @@ class Bench:
         script = (
             "import json, sys\n"
             "from langchain_chroma import Chroma\n"
-            "from tutor.embeddings import LocalEmbeddings\n"
+            "from tutor.torch_embed import LocalEmbeddings\n"
             "from tutor.settings import load_settings\n"
             "from tutor.store import chroma_client\n"
             "settings = load_settings()\n"

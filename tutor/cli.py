@@ -50,6 +50,7 @@ def ingest(paths: Annotated[Optional[list[Path]], typer.Argument(help="files or 
     """Load, split and embed documents into the store. Running it twice changes nothing."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from tutor import library
     from tutor.store import Store
 
     with err.status("Loading the embedding model..."):
@@ -57,6 +58,8 @@ def ingest(paths: Annotated[Optional[list[Path]], typer.Argument(help="files or 
     with Progress(TextColumn("Embedding chunks"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
         task = bar.add_task("embed", total=None)
         report = store.ingest(paths or None, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if not library.is_current(store, store.revision()):
+        library.save(store)  # what `tutor trials` lists without opening the store
     for problem in report.errors:
         err.print(f"[red]error:[/red] {problem}", highlight=False)
     out.print(
@@ -171,7 +174,12 @@ def takeaways(role: RoleOpt = "resident", specialty: SpecialtyOpt = None, trial:
 @app.command()
 def trials(as_json: JsonOpt = False):
     """List the trials in the library: name, year, journal, sample, chunks."""
-    library = _tutor().trials()
+    from tutor.library import saved_trials
+
+    # The manifest the last build saved beside the store, when it still describes it; else the store.
+    library = saved_trials(_settings())
+    if library is None:
+        library = _tutor().trials()
     if as_json:
         print(json.dumps([t.model_dump() for t in library], indent=2))
         return
@@ -201,9 +209,12 @@ def serve(
     warning = auth.exposure_warning(host, settings.auth_file)
     if warning:
         err.print(f"[bold red]{warning}[/bold red]", highlight=False, markup=True)
+    # The tutor loads before the page is served (the first answer is quick), and before gradio is imported:
+    # a store or model error fails first, and loading the model peaks before gradio's memory is added.
+    tutor = _tutor()
     from tutor.app import build_app, launch
 
-    demo = build_app(_tutor())  # the tutor loads before the page is served: the first answer is quick
+    demo = build_app(tutor)
     url = launch(demo, host, port or settings.port, auth=login)
     out.print(f"Trial Tutor is serving at {url} (Ctrl+C to stop)", highlight=False)
     sys.stdout.flush()  # seen at once even when stdout is a pipe or a log file

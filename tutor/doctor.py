@@ -47,8 +47,7 @@ def _database(settings: Settings) -> Check:
 
 
 def _prompts(settings: Settings) -> Check:
-    from tutor.prompting import load_system_template
-    from tutor.roles import load_roles
+    from tutor.roles import load_roles, load_system_template
 
     try:
         load_system_template(settings.prompts_dir)
@@ -59,7 +58,7 @@ def _prompts(settings: Settings) -> Check:
 
 
 def _knowledge(settings: Settings) -> Check:
-    from tutor.knowledge import find_files
+    from tutor.knowledge_files import find_files
 
     try:
         files = find_files([settings.knowledge_dir])
@@ -136,7 +135,7 @@ def _embeddings(settings: Settings) -> list[Check]:
         if find_spec("onnxruntime") is None or find_spec("tokenizers") is None:
             return [Check("embeddings", False, "TUTOR_EMBEDDING_RUNTIME=onnx needs onnxruntime and tokenizers: "
                                                "pip install onnxruntime tokenizers, or set TUTOR_EMBEDDING_RUNTIME=torch")]
-        from tutor.onnx_embed import model_file
+        from tutor.embeddings import model_file
 
         exported = model_file(settings.models_dir, settings.embedding_model, settings.embedding_precision).is_file()
         return [Check("embeddings", True, f"local {settings.embedding_model}, bundled, on onnx {settings.embedding_precision} "

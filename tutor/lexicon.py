@@ -12,7 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import Stemmer
-import yaml
+
+from tutor import yaml_data
 
 DATA = Path(__file__).with_name("data") / "lexicon.yaml"
 TOKEN = re.compile(r"[a-z0-9]+(?:[.\-/][a-z0-9]+)*")
@@ -28,7 +29,7 @@ _stemmer = Stemmer.Stemmer("english")
 
 @lru_cache(maxsize=1)
 def _data() -> dict:
-    return yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    return yaml_data.safe_load(DATA.read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=4096)
@@ -88,11 +89,17 @@ def without_asker(text: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "x-dm1"),
     plus the parts of a hyphenated name, in American spelling, stemmed; stop words dropped."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[str, ...]:
+    # Cached: a search tokenises the same question and its expansion several times over.
     tokens: list[str] = []
     for tok in TOKEN.findall(americanise(uncontract(text.lower()))):
         parts = [tok] + ([p for p in re.split(r"[\-/]", tok) if p] if re.search(r"[\-/]", tok) else [])
         tokens.extend(p for p in parts if p not in STOPWORDS)
-    return _stemmer.stemWords(tokens)
+    return tuple(_stemmer.stemWords(tokens))
 
 
 def term_groups(text: str) -> list[set[str]]:

@@ -9,30 +9,12 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, trim_messages
 
 from tutor import guard
-from tutor.errors import ConfigError
-from tutor.roles import Role
+from tutor.roles import PLACEHOLDERS, Role, load_system_template  # noqa: F401  (their home: the prompt files)
 from tutor.schema import Source
-
-PLACEHOLDERS = ("{role_name}", "{specialty_clause}", "{audience}", "{emphasis}", "{depth}", "{structure}")
-
-
-@lru_cache(maxsize=4)
-def load_system_template(prompts_dir: Path) -> str:
-    path = prompts_dir / "system.md"
-    try:
-        template = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"system prompt {path} cannot be read; check TUTOR_PROMPTS_DIR") from exc
-    missing = [p for p in PLACEHOLDERS if p not in template]
-    if missing:
-        raise ConfigError(f"system prompt {path} lacks {', '.join(missing)}")
-    return template
-
 
 def system_message(template: str, role: Role, specialty: str | None) -> SystemMessage:
     # The specialty is the user's words: quoted and escaped, it is a name here and can be nothing else.

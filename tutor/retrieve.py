@@ -96,6 +96,18 @@ def is_follow_up(question: str) -> bool:
     return (words <= 8 and bool(_FOLLOW_UP.search(question))) or (words <= 4 and bool(_POINTS_BACK.search(question)))
 
 
+_RUN = re.compile(r"[\w-]+")  # a word, or a hyphenated name, whole: what (?<![\w-])...(?![\w-]) bounds
+
+
+def by_term(term_sets) -> dict[str, list[int]]:
+    """term -> the positions of the sets that hold it, in order."""
+    index: dict[str, list[int]] = {}
+    for i, terms in enumerate(term_sets):
+        for term in terms:
+            index.setdefault(term, []).append(i)
+    return index
+
+
 @dataclass
 class Retrieval:
     query: str
@@ -164,7 +176,9 @@ class HybridRetriever:
                 self._about = np.array([c.about.lower() for c in chunks])
                 self._kinds = np.array([c.kind for c in chunks])
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
+                self._by_heading_term = by_term(heading for heading, _ in self._headings)
                 self._text = americanise(" ".join(c.text for c in chunks).lower())
+                self._runs = frozenset(_RUN.findall(self._text))  # the text's whole words and hyphenated names
                 self._version = version
 
     @property
@@ -354,7 +368,9 @@ class HybridRetriever:
         Trial"), or two of its three words or more ("quality of life" for "Quality of Life Paradigm")."""
         terms, words = set(tokenize(query)), query_words(query)
         hits = {}
-        for i, (heading, written) in enumerate(self._headings):
+        # Only a heading that shares a term with the query can be named by it: looked up, not scanned.
+        for i in sorted({i for t in terms for i in self._by_heading_term.get(t, ())}):
+            heading, written = self._headings[i]
             shared = len(heading & terms)
             if names_heading(heading, written, terms, words):
                 hits[i] = 1.0
@@ -391,7 +407,7 @@ class HybridRetriever:
             # "ALPHA-Lung09" is not "ALPHA-Lung03", "PARADIGM-HF" is not "paradigm": a name with a
             # number, or of several capitalised parts, is known only whole ("ER-positive" by its parts).
             if re.search(r"\d|^[A-Z]+(?:-[A-Z]+)+$", name) and not re.search(r"\d+\.\d+$", name):
-                if not re.search(rf"(?<![\w-]){re.escape(americanise(name.lower()))}(?![\w-])", self._text):
+                if americanise(name.lower()) not in self._runs:  # a whole word of the text, not a part of one
                     unknown.append(name)
             elif not any(t in vocab for t in tokenize(name)):
                 unknown.append(name)

@@ -13,7 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import yaml
+
+from tutor import yaml_data
+from tutor.embeddings import embed_bank
 
 DATA = Path(__file__).with_name("data") / "specialties.yaml"
 NEAREST = 0.45  # cosine a free-text specialty needs to an entry to borrow its concerns (set on the tune split)
@@ -28,7 +30,7 @@ class Specialty:
 
 @lru_cache(maxsize=1)
 def specialties() -> tuple[Specialty, ...]:
-    data = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    data = yaml_data.safe_load(DATA.read_text(encoding="utf-8"))
     return tuple(Specialty(e["name"], re.compile(e["match"], re.I), e["concerns"]) for e in data["specialties"])
 
 
@@ -54,8 +56,7 @@ class Lens:
             return None
         entries = specialties()
         if self._matrix is None:
-            self._matrix = np.asarray(self.embeddings.embed_documents([f"{e.name}: {e.concerns}" for e in entries]),
-                                      dtype=np.float32)
+            self._matrix = embed_bank(self.embeddings, [f"{e.name}: {e.concerns}" for e in entries])
         sims = self._matrix @ np.asarray(self.embeddings.embed_query(specialty), dtype=np.float32)
         best = int(np.argmax(sims))
         return entries[best] if sims[best] >= NEAREST else None

@@ -7,7 +7,6 @@ server instead. Collections measure cosine distance, so relevance = 1 - distance
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -15,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from tutor import library
 from tutor.embeddings import embedding_name, embedding_runtime, get_embeddings
 from tutor.errors import ConfigError, IngestError, StoreError
-from tutor.knowledge import Document, Splitter, document_id, find_files, load_document
+from tutor.knowledge_files import document_id, find_files, knowledge_fingerprint  # noqa: F401  (tutor.py reads it here)
 from tutor.schema import Chunk
 from tutor.settings import Settings
 
@@ -162,6 +162,8 @@ class Store:
         chunks of a document whose file is gone are removed. A file that cannot be read is
         reported and its chunks (if any) are left as they were.
         """
+        from tutor.knowledge import Document, Splitter, load_document
+
         root = self.settings.knowledge_dir
         full_sync = paths is None
         targets = [root] if full_sync else list(paths)
@@ -210,6 +212,7 @@ class Store:
         if progress:
             progress(0, total)
         if to_add or to_delete:  # bumped before and after: readers never keep a half-written state
+            library.forget_manifest(self.settings)
             self._bump_revision()
         for start in range(0, total, BATCH):
             batch = to_add[start : start + BATCH]
@@ -237,14 +240,3 @@ class Store:
 
 def embedding_text(chunk: Chunk) -> str:
     return f"{chunk.section}: {chunk.text}" if chunk.section else chunk.text
-
-
-def knowledge_fingerprint(settings: Settings) -> str:
-    """Changes whenever a knowledge file or the chunking changes: the store then rebuilds itself."""
-    digest = hashlib.sha256(f"{settings.chunk_size}/{settings.chunk_overlap}".encode())
-    root = settings.knowledge_dir
-    if root.is_dir():
-        for path in find_files([root]):
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()[:20]

@@ -11,12 +11,11 @@ from collections.abc import Iterable, Iterator
 
 from langchain_core.language_models import BaseChatModel
 
-from tutor import guard
+from tutor import guard, library
 from tutor.errors import ModelError, TutorError
 from tutor.grounding import CITATION, check
 from tutor.models import NOT_COVERED, make_model, model_label
 from tutor.prompting import history_turns, load_system_template, question_messages, takeaway_messages
-from tutor.knowledge import find_files, load_document
 from tutor.retrieve import HybridRetriever, Retrieval, is_follow_up
 from tutor.roles import Role, clean_specialty, get_role, load_roles
 from tutor.schema import Answer, Source, Takeaway, Takeaways, TrialInfo
@@ -49,6 +48,7 @@ class Tutor:
         )
         self.lens = Lens(self.store.embeddings)
         self._records: tuple[str | None, dict[str, TrialRecord]] = ("", {})  # (store revision, records)
+        self.save_library()
 
     # -- knowledge -------------------------------------------------------------------------
 
@@ -65,6 +65,7 @@ class Tutor:
     def ingest(self, paths=None, progress=None):
         report = self.store.ingest(paths, progress)
         self.retriever.refresh()
+        self.save_library()
         return report
 
     # -- the library -----------------------------------------------------------------------
@@ -75,37 +76,19 @@ class Tutor:
         revision = self.retriever.version
         if self._records[0] == revision:
             return self._records[1]
-        records: dict[str, TrialRecord] = {}
-        root = self.settings.knowledge_dir
-        for path in find_files([root]) if root.is_dir() else []:
-            try:
-                doc = load_document(path, root)
-            except TutorError:
-                continue
-            if doc.record is not None:
-                records.setdefault(doc.record.name, doc.record)
+        records = library.read_records(self.settings.knowledge_dir)
         self._records = (revision, records)
         return records
 
     def trials(self) -> list[TrialInfo]:
         """The trials of the library: those with a page in the store, with their chunk counts."""
         self.retriever.sync()
-        records = self.records()
-        counts: dict[str, int] = {}
-        documents: dict[str, str] = {}
-        for chunk in self.retriever.chunks:
-            if chunk.trial:
-                counts[chunk.trial] = counts.get(chunk.trial, 0) + 1
-                documents.setdefault(chunk.trial, chunk.document)
-        infos = []
-        for name in self.retriever.trial_pages:
-            record = records.get(name)
-            infos.append(TrialInfo(
-                name=name, title=record.title if record else name, year=record.year if record else None,
-                journal=record.journal if record else None, sample=record.sample if record else None,
-                chunks=counts.get(name, 0), document=documents.get(name, ""),
-            ))
-        return sorted(infos, key=lambda t: (t.year or "", t.name))
+        return library.trial_infos(self.retriever.chunks, self.records())
+
+    def save_library(self) -> None:
+        """Save the library's manifest (what `tutor trials` reads) when it does not describe the store."""
+        if not library.is_current(self.store, self.retriever.version):
+            library.save(self.store, self.retriever.chunks, self.retriever.version, self.records())
 
     def trial_names(self) -> list[str]:
         return [t.name for t in self.trials()]
