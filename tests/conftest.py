@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -77,3 +79,35 @@ def serve(demo, deadline: float = 60, **launch_kwargs) -> str:
             pass
         assert time.monotonic() < until, f"the page at {url} did not answer within {deadline} s"
         time.sleep(0.05)  # poll interval: the loop waits for the page to answer
+
+
+CHROMA = Path(sys.executable).parent / "chroma"
+
+
+class ChromaServer:
+    """`chroma run` on a fixed loopback port and folder, stopped and started again at will."""
+
+    def __init__(self, folder: Path, wait: float = 60):
+        self.folder, self.port, self.wait = folder, free_port(), wait
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = (self.folder / "server.log").open("a")
+        self.process = subprocess.Popen([str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(self.port),
+                                         "--path", str(self.folder / "data")], stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.wait
+        while True:
+            assert self.process.poll() is None, (self.folder / "server.log").read_text()[-2000:]
+            try:
+                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "chroma run gave no heartbeat"
+            time.sleep(0.1)  # poll interval: the loop waits for the heartbeat
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(self.wait)

@@ -4,64 +4,30 @@ and several processes share it: what one ingests, the others answer from, withou
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, ChromaServer, free_port, run_cli
 
 pytestmark = pytest.mark.server
 
-CHROMA = Path(sys.executable).parent / "chroma"
 TEXT = (ROOT / "knowledge" / "emilia-trial-summary.txt").read_text(encoding="utf-8")
 # A trial the knowledge does not hold (a made-up name): before the note is ingested it is out of scope.
 NOTE = "---\ntitle: TUTORTEST notes\ntrial: TUTORTEST\n---\n# TUTORTEST notes\n\nTUTORTEST enrolled {n} patients.\n"
 QUESTION = "How many patients did TUTORTEST enrol?"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory):
     """A real Chroma server on a free loopback port, up until the module's tests are done."""
-    port = free_port()
-    folder = tmp_path_factory.mktemp("chroma-server")
-    log = (folder / "server.log").open("w")
-    server = subprocess.Popen(
-        [str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(folder / "data")],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server"), wait=30)
+    server.start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, f"chroma run exited: {(folder / 'server.log').read_text()[-2000:]}"
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "chroma run gave no heartbeat within 30 s"
-            time.sleep(0.1)  # poll interval, not synchronisation: the loop waits for the heartbeat
-        yield url
+        yield server.url
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
-        log.close()
+        server.stop()
 
 
 @pytest.fixture

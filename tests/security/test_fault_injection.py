@@ -9,52 +9,20 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import ROOT, free_port, run_cli, serve
+from tests.conftest import CHROMA, ROOT, ChromaServer, run_cli, serve
 from tests.fake_openai import Cut, Fault, Reply
 from tests.security.conftest import PFS, WAIT, on_openai
 from tutor.errors import StoreError
 from tutor.store import BATCH
 
-CHROMA = Path(sys.executable).parent / "chroma"
 PAGES = sorted((ROOT / "knowledge").glob("*.txt"))
 DB03 = "How did DESTINY-Breast03 compare T-DXd with T-DM1 for progression-free survival?"
 
 
 # == a Chroma server down and back ================================================================
-
-class ChromaServer:
-    """`chroma run` on a fixed loopback port and folder, stopped and started again at will."""
-
-    def __init__(self, folder: Path):
-        self.folder, self.port = folder, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        log = (self.folder / "server.log").open("a")
-        self.process = subprocess.Popen([str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(self.port),
-                                         "--path", str(self.folder / "data")], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + WAIT
-        while True:
-            assert self.process.poll() is None, (self.folder / "server.log").read_text()[-2000:]
-            try:
-                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "chroma run gave no heartbeat"
-            time.sleep(0.1)  # poll interval: the loop waits for the heartbeat
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(WAIT)
-
 
 @pytest.mark.server
 def test_a_chroma_server_down_then_back_is_named_then_answered_from_without_a_restart(tmp_path):
