@@ -41,7 +41,7 @@ _OTHER_TRIALS = re.compile(r"\b(other|related|similar|later|newer|subsequent|ear
 # Text in a passage that addresses the model rather than the reader: a prompt injection.
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|passages?|context|guidelines)\b"
-    r"|\bsystem prompt\b|\byou are now\b|\bnew instructions\b|\breveal\b.{0,40}\b(prompt|instructions)\b"
+    r"|\bsystem prompt\b|\b(system|admin|developer|debug) (override|mode)\b|\byou are now\b|\bnew instructions\b|\breveal\b.{0,40}\b(prompt|instructions)\b"
     r"|\b(assistants?|tutors?|models?|AI|chatbots?)\b.{0,30}\b(must|should|shall)\b.{0,15}"
     r"\b(say|state|answer|reply|respond|tell|print|write)\b",
     re.I | re.S,
@@ -238,6 +238,8 @@ class Composer:
         implied = expanded_words(question)
         clinical = topics()
         missing = []
+        for about in {p.about for p in passages if p.about}:  # "DB-03" names a trial, not a figure
+            question = name_pattern(about).sub(" ", question)
         for word in TOKEN.findall(americanise(spell_out(question, glossary).lower())):
             tokens = set(tokenize(word))
             if any(ch.isdigit() for ch in word):
@@ -253,19 +255,27 @@ class Composer:
         that no sentence of the asked trials' own pages gives with a number: listed as an endpoint is
         not reported as a result."""
         asked = americanise(spell_out(question, glossary).lower())
+        # "how old" asks for the median age: a lay phrase the lexicon translates to an endpoint, whole
+        asked = " ".join([asked, *(e for e in expansions(question) if e in {f.split("|")[0].strip() for f in figures()})])
         if not _ASKS_FIGURE.search(asked):
             return []
         own = [s for s in sentences if not s.passage.summary and (not trials or s.passage.about in trials)]
+        words = [set(tokenize(spell_out(s.text, glossary))) for s in own]
+        numbered = [w for w, s in zip(words, own) if _NUMBER.search(s.text)]
         missing = []
         for entry in figures():
             endpoint, *fields = [e.strip() for e in entry.split("|")]
             if not re.search(rf"\b{re.escape(endpoint)}", asked):
                 continue
             keys = [set(tokenize(e)) - measures() for e in (endpoint, *fields)]
-            if not any(any(k <= set(tokenize(spell_out(s.text, glossary))) for k in keys) and _NUMBER.search(s.text)
-                       for s in own):
+            if not any(k <= w for k in keys for w in numbered):
                 missing.append(f'"{endpoint}"')
-        return missing
+        # A clinical topic the passages name but never with a number ("neuropathy" among the side effects).
+        for word in TOKEN.findall(americanise(question.lower())):
+            stem = set(tokenize(word)) & topics()
+            if stem and any(stem <= w for w in words) and not any(stem <= w for w in numbered):
+                missing.append(f'"{word}"')
+        return list(dict.fromkeys(missing))
 
     # -- answers ------------------------------------------------------------------------------
 

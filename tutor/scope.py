@@ -65,6 +65,7 @@ class Signals:
     reading: Reading | None = None
     unknown_diseases: list[str] = field(default_factory=list)  # "prostate cancer" when the sources have none
     unknown_rarity: float = 0.0  # the unknown words weighed by how rare they are in everyday English
+    trials_named: list[str] = field(default_factory=list)  # trials of the library it names
 
     def vector(self, question: str, floor: float) -> list[float]:
         """The model's inputs, in the order of FEATURES."""
@@ -139,7 +140,8 @@ def decide(question: str, signals: Signals, floor: float, model: ScopeModel | No
     model = model or default_model()
     if OFF_TASK.search(question):  # a poem or a play is not an answer, however many trial words it borrows
         return False, "creative"
-    if model.probability(signals.vector(question, floor)) >= model.threshold or _in_the_sources_words(question, signals):
+    if (model.probability(signals.vector(question, floor)) >= model.threshold or _in_the_sources_words(question, signals)
+            or _about_a_library_trial(question, signals)):
         return True, ""
     return False, why_out(question, signals)
 
@@ -184,6 +186,17 @@ def _fit_weights(x, y, c: float):
 
     bounds = [(None, None) if SIGNS[f] == 0 else ((0, None) if SIGNS[f] > 0 else (None, 0)) for f in FEATURES]
     return minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds).x
+
+
+def _about_a_library_trial(question: str, signals: Signals) -> bool:
+    """Not fitted: a question that names a trial of the library ("What does ALPHA-Lung03 say about thyroid
+    effects?") is about the library, however foreign its other words: the
+    answer gives what the page reports, or says it does not report it. Not advice, a creative form or
+    words addressed to the model."""
+    from tutor.composer import speaks_to_the_model
+
+    return (bool(signals.trials_named) and not asks_for_advice(question)
+            and not OFF_TASK.search(question) and not speaks_to_the_model(question))
 
 
 def fit(rows: list[tuple[list[float], bool]], cs: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)) -> ScopeModel:
