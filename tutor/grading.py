@@ -38,7 +38,7 @@ CREDIT = {"covered": 1.0, "partly": 0.5, "missed": 0.0, "incorrect": 0.0}
 # the point's own words (of four letters or more, the question's words left out) that the answer uses: the
 # embedding alone rates a wrong claim on the same topic close to the right one. A paraphrase shares few
 # words, so a cosine of MEANING or more stands on its own.
-COVERED = 0.47
+COVERED = 0.53
 PARTLY = 0.38
 MEANING = 0.78
 FIGURES_FLOOR = 0.25  # a point whose every figure is given exactly needs only this much similarity
@@ -158,7 +158,7 @@ def copies_question(unit: str, question: str) -> bool:
 
 # "9.6 vs 6.4", "22.7 versus 15.8 mo": two figures set against each other state a result, however terse.
 _FIGURE_COMPARISON = re.compile(r"\d[\d.,]*\s*%?\s*(?:months?|mo|m)?\)?\s*(?:vs\.?|versus|v\.?)\s*\(?\.?\d", re.I)
-# "T-DM1 14.1 mo", "G3+ AEs: 54.1%": a name given a figure.
+# "ALPHA-1 14.1 mo", "G3+ AEs: 54.1%": a name given a figure.
 _NAMED_FIGURE = re.compile(r"[A-Za-z][\w\-+]*\s*:?\s+\d[\d.,]*\s*(?:%|months?|mo\b|m\b)"
                            r"|\d[\d.,]*\s*(?:%|months?|mo\b|m\b)\s*(?:with |on |in |for )?[A-Za-z]", re.I)
 
