@@ -287,7 +287,7 @@ def eval_(
     all_sets: Annotated[bool, typer.Option("--all", help="every eval set of the library (per trial, cross-trial, paraphrase, off-topic, specialty), not only dev and held-out")] = False,
     fit_scope: Annotated[bool, typer.Option("--fit-scope", help="refit the in-scope model (tutor/data/scope.json) on the tune split of the sets, then report tune and test figures")] = False,
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="per trial: refit the in-scope model without any case about it, then score its cases")] = False,
-    grading: Annotated[Optional[Path], typer.Option(help="graded practice answers (.jsonl); default evals/grading.jsonl when no --dataset is given")] = None,
+    grading: Annotated[Optional[list[Path]], typer.Option(help="graded practice answers (.jsonl), repeatable; default evals/grading.jsonl and evals/grading-independent.jsonl when no --dataset is given")] = None,
     no_grading: Annotated[bool, typer.Option("--no-grading", help="skip the grading-agreement eval")] = False,
 ):
     """Run eval sets through the tutor; score retrieval, answers, grounding, scope, roles, latency, and the
@@ -375,28 +375,34 @@ def _tune(dataset: Optional[list[Path]], model: Optional[str], fit: bool) -> Non
               + " | ".join(ev._fmt(n, row["overall"].get(n)) for n in names) + " |")
 
 
-def _grading_eval(tutor, path: Path | None, skip: bool, limits: dict | None, out_dir: Path) -> list[str] | None:
-    """Grading agreement on the tune and held-out splits; the failures against thresholds["grading"]."""
+def _grading_eval(tutor, paths: list[Path] | None, skip: bool, limits: dict | None, out_dir: Path) -> list[str] | None:
+    """Grading agreement of each grading set, on its tune and held-out splits; the failures against
+    thresholds["grading"]."""
     if skip:
         return None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from tutor import grading_eval as ge
 
-    cases = ge.load_grading(path)
-    with Progress(TextColumn("Grading practice answers"), BarColumn(), MofNCompleteColumn(), console=err,
-                  transient=True) as bar:
-        task = bar.add_task("grade", total=len(cases))
-        result = ge.run_grading(tutor, cases, progress=lambda done, total: bar.update(task, completed=done))
-    for split, label in (("tune", "tune"), ("test", "held-out"), ("overall", "all")):
-        m = result[split]
-        if m["cases"]:
-            out.print(f"grading agreement ({label}, {m['cases']} answers): verdict accuracy {m['verdict_accuracy']:.3f}, "
-                      f"mean abs score error {m['score_mae']:.3f}, gaming graded correct {m['gaming_graded_correct']}",
-                      highlight=False)
-    written = ge.write_grading(out_dir, result)
-    out.print(f"written: {written}", highlight=False)
-    return ge.check_grading(result, limits) if limits is not None else []
+    sets = [(path, ge.load_grading(path)) for path in (paths or ge.GRADING_SETS)]  # a bad file fails before grading
+    failures: list[str] = []
+    for path, cases in sets:
+        name = ge.set_key(path)
+        with Progress(TextColumn(f"Grading practice answers ({name})"), BarColumn(), MofNCompleteColumn(),
+                      console=err, transient=True) as bar:
+            task = bar.add_task("grade", total=len(cases))
+            result = ge.run_grading(tutor, cases, progress=lambda done, total: bar.update(task, completed=done))
+        for split, label in (("tune", "tune"), ("test", "held-out"), ("overall", "all")):
+            m = result[split]
+            if m["cases"] and not (split == "overall" and m["cases"] in (result["tune"]["cases"], result["test"]["cases"])):
+                out.print(f"grading agreement, {name} ({label}, {m['cases']} answers): verdict accuracy "
+                          f"{m['verdict_accuracy']:.3f}, mean abs score error {m['score_mae']:.3f}, gaming graded "
+                          f"correct {m['gaming_graded_correct']}", highlight=False)
+        written = ge.write_grading(out_dir, result, Path(path).stem)
+        out.print(f"written: {written}", highlight=False)
+        if limits is not None:
+            failures += ge.check_grading(result, limits, path)
+    return failures
 
 
 @app.command()

@@ -23,24 +23,28 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import STOPWORDS, learn_abbreviations, spell_out, tokenize
+from tutor.lexicon import STOPWORDS, canonical, learn_abbreviations, spell_out, stems, tokenize
 from tutor.practice import PracticeItem, sentences
 from tutor.trialpage import TrialRecord
 
 MAX_ANSWER = 3000
 Status = Literal["covered", "partly", "missed", "incorrect"]
 CREDIT = {"covered": 1.0, "partly": 0.5, "missed": 0.0, "incorrect": 0.0}
-# Cosine similarity of a learner sentence to a key point (all-MiniLM-L6-v2, normalised): at or above COVERED
-# the point is made, at or above PARTLY it is touched. Set on the tune split of evals/grading.jsonl.
-# The similarity is half the cosine of the sentence embeddings and half the share of the point's own words
-# (of four letters or more, abbreviations spelled out, the question's words left out) that the answer uses:
-# the embedding alone rates a wrong claim on the same topic close to the right one.
-COVERED = 0.55
-PARTLY = 0.42
+# Similarity of the learner's answer to a key point: at or above COVERED the point is made, at or above
+# PARTLY it is touched. Set on the tune split of evals/grading.jsonl only.
+# The answer is compared at several granularities (clauses, sentences, runs of two or three sentences, the
+# whole answer); the cosine is of all-MiniLM-L6-v2 embeddings of both texts with equivalent wordings read
+# alike (the lexicon's synonyms and abbreviations). The similarity is half that cosine and half the share of
+# the point's own words (of four letters or more, the question's words left out) that the answer uses: the
+# embedding alone rates a wrong claim on the same topic close to the right one. A paraphrase shares few
+# words, so a cosine of MEANING or more stands on its own.
+COVERED = 0.53
+PARTLY = 0.38
+MEANING = 0.78
 FIGURES_FLOOR = 0.25  # a point whose every figure is given exactly needs only this much similarity
 # Verdict from the score: correct at or above CORRECT (with no point stated wrongly), partial at or above PARTIAL.
-CORRECT = 0.7
-PARTIAL = 0.14
+CORRECT = 0.65
+PARTIAL = 0.2
 
 
 class PointGrade(BaseModel):
@@ -87,7 +91,7 @@ _GRADER = re.compile(
 _FUNCTION = frozenset("a an the of to in on with was were is are be been by for from that this than as at it its "
                       "which who because so but and or not no did does do has had have would could should may might "
                       "can will when while whereas since after before if".split())
-_NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|without|failed to|n't|cannot)\b", re.I)
+_NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|without|failed to|n't|cannot|nobody|none|nothing)\b", re.I)
 # Claim words of a comparison or a verdict, each to its base and whether it says the opposite of the base.
 _CLAIM = {"higher": ("more", False), "more": ("more", False), "greater": ("more", False), "increased": ("more", False),
           "lower": ("more", True), "less": ("more", True), "fewer": ("more", True), "decreased": ("more", True),
@@ -109,6 +113,31 @@ def units(answer: str) -> list[str]:
     return out
 
 
+# Where a sentence divides into clauses: semicolons, colons, brackets, arrows, and the joints of an argument.
+_CLAUSE = re.compile(r"\s*(?:;|:\s|\(|\)|->|=>|\s=\s|\s-\s|,?\s+(?=(?:so|because|but|while|whereas|although|though|since|which|"
+                     r"meaning|hence|therefore|thus|despite)\s))\s*", re.I)
+
+
+def clauses(sentence: str) -> list[str]:
+    """A sentence's clauses (of three words or more), or the sentence when it has one."""
+    parts = [c.strip(" ,.;") for c in _CLAUSE.split(sentence)]
+    parts = [c for c in parts if len(c.split()) >= 3]
+    return parts if len(parts) > 1 else [sentence]
+
+
+def candidate_units(kept: list[str]) -> list[str]:
+    """What a key point is compared with: each sentence, its clauses, each run of two and of three sentences,
+    and the whole answer (a learner may make one point in a clause, or across sentences)."""
+    units = list(kept)
+    for sentence in kept:
+        units += clauses(sentence)
+    units += [" ".join(kept[i:i + 2]) for i in range(len(kept) - 1)]
+    units += [" ".join(kept[i:i + 3]) for i in range(len(kept) - 2)]
+    if len(kept) > 3:
+        units.append(" ".join(kept))
+    return list(dict.fromkeys(u for u in units if u.strip()))
+
+
 def content_words(text: str) -> set[str]:
     return {w for w in tokenize(text) if w not in STOPWORDS and w not in _FUNCTION and not w[0].isdigit()}
 
@@ -127,9 +156,21 @@ def copies_question(unit: str, question: str) -> bool:
     return not new_numbers and len(mine & asked) / len(mine) >= 0.8
 
 
+# "9.6 vs 6.4", "22.7 versus 15.8 mo": two figures set against each other state a result, however terse.
+_FIGURE_COMPARISON = re.compile(r"\d[\d.,]*\s*%?\s*(?:months?|mo|m)?\)?\s*(?:vs\.?|versus|v\.?)\s*\(?\.?\d", re.I)
+# "ALPHA-1 14.1 mo", "G3+ AEs: 54.1%": a name given a figure.
+_NAMED_FIGURE = re.compile(r"[A-Za-z][\w\-+]*\s*:?\s+\d[\d.,]*\s*(?:%|months?|mo\b|m\b)"
+                           r"|\d[\d.,]*\s*(?:%|months?|mo\b|m\b)\s*(?:with |on |in |for )?[A-Za-z]", re.I)
+
+
 def keyword_list(unit: str) -> bool:
-    """Terms strung together without a statement: many short fragments and almost no function words."""
+    """Terms strung together without a statement: many short fragments and almost no function words. Figures
+    set against each other, or most fragments giving a name its figure, are a terse statement, not a list."""
+    if _FIGURE_COMPARISON.search(unit):
+        return False
     fragments = [f for f in re.split(r"[,;/|+]|\s-\s|\s{2,}", unit) if f.strip()]
+    if len(fragments) >= 2 and sum(bool(_NAMED_FIGURE.search(f)) for f in fragments) * 2 >= len(fragments):
+        return False
     words = re.findall(r"[\w\-.%]+", unit)
     if len(words) < 5:
         return False
@@ -156,13 +197,35 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     return plain, {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
 
 
+_AUXILIARY = frozenset(stems("do does did is are was were be been has have had"))
+_PREFIXES = ("non-", "non", "un", "in", "im", "ir", "il", "dis")
+
+
+def _unprefix(a: str, b: str) -> str:
+    """a with each word that is a word of b under a negating prefix written as "not <word>" ("immature" beside
+    "mature", "inappropriate" beside "appropriate")."""
+    other = {w.lower() for w in re.findall(r"[A-Za-z][\w\-]*", b)}
+
+    def plain(match: re.Match) -> str:
+        word = match.group(0)
+        for prefix in _PREFIXES:
+            rest = word[len(prefix):]
+            if word.lower().startswith(prefix) and len(rest) >= 4 and rest.lower() in other:
+                return f"not {rest}"
+        return word
+
+    return re.sub(r"[A-Za-z][\w\-]*", plain, a)
+
+
 def contradicts(a: str, b: str) -> bool:
     """Two sentences about the same thing that make the opposite claim ("X-DM1 improved OS" / "X-DM1 did not
-    improve OS"; "PFS was longer with X" / "PFS was shorter with X")."""
+    improve OS"; "PFS was longer with X" / "PFS was shorter with X"; "the data were mature" / "the data were
+    immature")."""
+    a, b = _unprefix(a, b), _unprefix(b, a)
     words_a, claims_a = _claims(a)
     words_b, claims_b = _claims(b)
     # The same statement with and without a negation: "X biased the HR" / "X did not bias the HR".
-    stems_a, stems_b = set(tokenize(_NEGATION.sub(" ", a))), set(tokenize(_NEGATION.sub(" ", b)))
+    stems_a, stems_b = (stems(_NEGATION.sub(" ", t)) - _AUXILIARY for t in (a, b))
     if stems_a and stems_a == stems_b and bool(_NEGATION.search(a)) != bool(_NEGATION.search(b)):
         return True
     rest_a, rest_b = words_a - set(_CLAIM), words_b - set(_CLAIM)
@@ -226,6 +289,7 @@ class Arms:
     def __init__(self, record: TrialRecord):
         glossary = learn_abbreviations([record.title, record.bottom_line, record.intervention or "",
                                         record.comparator or "", *record.key_findings])
+        self.glossary = glossary
         longs = {v.lower(): k for k, v in glossary.items()}
         self.components: dict[str, str] = {}  # component id -> side
         patterns: list[tuple[str, str]] = []  # (alias, component id)
@@ -393,9 +457,17 @@ def clean_answer(answer: str) -> str:
     return answer.strip()
 
 
+def read_figures(answer: str) -> str:
+    """Figures as a page writes them: a decimal without its leading zero (".68", "p<.001") gets it back."""
+    return re.sub(r"(?<![\w.])\.(\d)", r"0.\1", answer)
+
+
 def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]) -> str:
+    """correct needs the score, no point stated wrongly, and an answer that neither addressed the grader nor
+    contradicted itself (what is left of such an answer can be partial, never correct)."""
     wrong = any(p.status == "incorrect" for p in points)
-    if score >= CORRECT and not wrong and not any(f.startswith("addresses the grader") for f in flags):
+    gamed = any(f.startswith(("addresses the grader", "contradicts itself")) for f in flags)
+    if score >= CORRECT and not wrong and not gamed:
         return "correct"
     if score >= PARTIAL:
         return "partial"
@@ -428,19 +500,24 @@ class OfflineGrader:
 
     def statuses(self, item: PracticeItem, kept: list[str], arms: Arms, truth: dict) -> list[PointGrade]:
         points = item.rubric.points
-        windows = kept + [f"{a} {b}" for a, b in zip(kept, kept[1:])]
+        windows = candidate_units(kept)
         given = set(numbers_in(" ".join(kept)))
         attributed = arms.attribute(" ".join(kept)) if kept else {}
         data = set(truth) | {n for p in points for n in p.numbers}
         graded = []
         if windows:
-            sims = self._vectors([p.text for p in points]) @ self._vectors(windows).T
-            said = set(tokenize(spell_out(" ".join(kept))))
-            asked = set(tokenize(spell_out(item.question)))
+            glossary = getattr(arms, "glossary", None)
+            read = [canonical(spell_out(w, glossary)) for w in windows]
+            sims = np.zeros((len(points), len(windows)))
+            said = set(tokenize(canonical(spell_out(" ".join(kept), glossary))))
+            asked = set(tokenize(canonical(spell_out(item.question, glossary))))
             for i, point in enumerate(points):
-                own = {w for w in tokenize(spell_out(point.text)) if len(w) > 3} - asked
+                meaning = (self._vectors([canonical(spell_out(point.text, glossary))]) @ self._vectors(read).T)[0]
+                words = {w for w in tokenize(canonical(spell_out(point.text, glossary))) if len(w) > 3}
+                own = words - asked if len(words - asked) >= 2 else words
                 lexical = len(own & said) / len(own) if own else 0.0
-                sims[i] = 0.5 * sims[i] + 0.5 * lexical
+                blend = 0.5 * meaning + 0.5 * lexical
+                sims[i] = np.where(meaning >= MEANING, np.maximum(blend, meaning), blend)
         for i, point in enumerate(points):
             if not windows:
                 graded.append(PointGrade(id=point.id, text=point.text, status="missed", weight=point.weight))
@@ -574,7 +651,7 @@ def finish(item: PracticeItem, role: str, points: list[PointGrade], flags: list[
 
 def grade_offline(grader: OfflineGrader, item: PracticeItem, record: TrialRecord, answer: str, role: str,
                   reveal: bool = False, note: str | None = None) -> Grade:
-    answer = clean_answer(answer)
+    answer = read_figures(clean_answer(answer))
     kept, flags = screen(answer, item.question)
     arms = Arms(record)
     points = grader.statuses(item, kept, arms, truth_map(record, arms))
@@ -650,7 +727,7 @@ def grade_openai(model, offline: OfflineGrader, item: PracticeItem, record: Tria
     malformed grade falls back to the offline grader, and the grade says so."""
     from tutor.models import model_label
 
-    answer = clean_answer(answer)
+    answer = read_figures(clean_answer(answer))
     kept, flags = screen(answer, item.question)
     label = f"openai:{model_label(model)}"
     if not kept:

@@ -1,9 +1,11 @@
 """Grading agreement: how often the practice grader gives the verdict a teacher wrote for a learner answer.
 
 evals/grading.jsonl holds answers written from the trial pages (correct, partial, wrong, off-topic,
-arm-swapped, gaming), each with the expected verdict and score. The figures: verdict accuracy, mean
-absolute score error, and how many gaming answers were graded correct, per split (tune: thresholds may be
-set on it; test: held out) and overall. The gate in evals/thresholds.json ("grading") holds them.
+arm-swapped, gaming), each with the expected verdict and score; evals/grading-independent.jsonl holds answers
+written from the items and pages alone by someone who had not read the grader, all held out. The figures:
+verdict accuracy, mean absolute score error, and how many gaming answers were graded correct, per split (tune:
+thresholds may be set on it; test: held out) and overall. The gate in evals/thresholds.json ("grading") holds
+them, set by set.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from tutor.errors import InputError
 from tutor.settings import PROJECT_ROOT
 
 DEFAULT_GRADING = PROJECT_ROOT / "evals" / "grading.jsonl"
+# Every grading set `tutor eval` runs when none is named: the author's set (tune and held-out splits) and an
+# independent one, written without the grader's rules in view and never tuned on.
+GRADING_SETS = (DEFAULT_GRADING, PROJECT_ROOT / "evals" / "grading-independent.jsonl")
 GRADING_METRICS = {
     "verdict_accuracy": "share of answers whose verdict (correct, partial, incorrect) is the expected one",
     "score_mae": "mean absolute difference between the grade's score and the expected score (lower is better)",
@@ -97,27 +102,46 @@ def run_grading(tutor, cases: list[GradingCase], progress: Callable[[int, int], 
     }
 
 
-def check_grading(result: dict, thresholds: dict) -> list[str]:
-    """Shortfalls against thresholds["grading"]: {"min": {"verdict_accuracy": ...}, "max": {...}}, judged on
-    each split (tune and held-out test) apart."""
+def set_key(path: Path | str) -> str:
+    """A grading set's name in evals/thresholds.json: its path from the project root ("evals/grading.jsonl")."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def set_limits(thresholds: dict, path: Path | str | None = None) -> dict:
+    """thresholds["grading"] for one set: its own "min"/"max" (under "sets", by set_key) over the ones
+    every set shares."""
     limits = thresholds.get("grading") or {}
+    own = (limits.get("sets") or {}).get(set_key(path or DEFAULT_GRADING)) or {}
+    return {bound: {**(limits.get(bound) or {}), **(own.get(bound) or {})} for bound in ("min", "max")}
+
+
+def check_grading(result: dict, thresholds: dict, path: Path | str | None = None) -> list[str]:
+    """Shortfalls against the set's grading thresholds ({"min": {"verdict_accuracy": ...}, "max": {...}}),
+    judged on each split (tune and held-out test) apart."""
+    limits = set_limits(thresholds, path)
+    label = set_key(path or DEFAULT_GRADING)
     failures = []
     for split in ("tune", "test"):
         values = result[split]
         if not values["cases"]:
             continue
-        for name, floor in (limits.get("min") or {}).items():
+        for name, floor in limits["min"].items():
             if values.get(name) is not None and values[name] < floor:
-                failures.append(f"grading ({split}): {name} {values[name]:.3f} < {floor} (minimum)")
-        for name, ceiling in (limits.get("max") or {}).items():
+                failures.append(f"grading {label} ({split}): {name} {values[name]:.3f} < {floor} (minimum)")
+        for name, ceiling in limits["max"].items():
             if values.get(name) is not None and values[name] > ceiling:
-                failures.append(f"grading ({split}): {name} {values[name]} > {ceiling} (maximum)")
+                failures.append(f"grading {label} ({split}): {name} {values[name]} > {ceiling} (maximum)")
     return failures
 
 
-def write_grading(out_dir: Path, result: dict) -> Path:
+def write_grading(out_dir: Path, result: dict, name: str = "grading") -> Path:
+    """The result as <name>.json in out_dir (the set's file name: grading.json, grading-independent.json)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "grading.json"
+    path = out_dir / f"{name}.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

@@ -102,6 +102,11 @@ def _tokens(text: str) -> tuple[str, ...]:
     return tuple(_stemmer.stemWords(tokens))
 
 
+def stems(text: str) -> set[str]:
+    """Every word's stem, stop words kept: for telling whether two sentences say the same thing."""
+    return set(_stemmer.stemWords(TOKEN.findall(americanise(text.lower()))))
+
+
 def term_groups(text: str) -> list[set[str]]:
     """The text's words as groups of search terms: a hyphenated name and its parts form one group,
     so the name counts once, not once per part."""
@@ -263,3 +268,20 @@ def endpoint_of(text: str) -> str | None:
     lower = text.lower()
     found = [(lower.find(e), -len(e), e) for e in _data().get("endpoints", []) if e in lower]
     return min(found)[2].title() if found else None
+
+
+# -- equivalent wordings ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> list[tuple[re.Pattern, str]]:
+    groups = _data().get("synonyms") or []
+    return [(re.compile("|".join(f"(?:{p})" for p in group[1:]), re.I), str(group[0])) for group in groups if len(group) > 1]
+
+
+def canonical(text: str) -> str:
+    """The text with each equivalent wording (the lexicon's synonyms) read as its group's first member:
+    "low platelets in 3 pts" -> "thrombocytopenia in 3 patients"."""
+    for pattern, word in _synonyms():
+        text = pattern.sub(f" {word} ", text)
+    return re.sub(r"[ \t]{2,}", " ", text)
