@@ -197,6 +197,19 @@ def test_each_eval_set_is_judged_against_its_own_thresholds(tmp_path, tutor):
     assert check(other, limits) == ["fact_coverage 0.000 < 0.9 (minimum)"]
 
 
+def test_a_run_of_several_sets_is_also_judged_pooled_against_the_issue_gates():
+    """One off-topic case in 45 answered is 0.022 in that set alone; the scope gates hold over every set."""
+    thresholds = load_thresholds()
+    assert thresholds["pooled"] == {"max": {"false_refusal": 0.03, "false_answer": 0.02},
+                                    "min": {"specialty_relevance": 0.9}}
+    one = {"overall": {"false_answer": 0.01, "false_refusal": 0.0, "specialty_relevance": 0.95}, "by_role": {}}
+    summary = {"overall": {"false_answer": 0.03, "false_refusal": 0.01, "specialty_relevance": 0.95}, "by_role": {},
+               "by_dataset": {"a.jsonl": one, "b.jsonl": one}}
+    gates = {"datasets": {"a.jsonl": {}}, "default": "a.jsonl", "pooled": thresholds["pooled"]}
+    assert check(summary, gates) == ["all sets pooled: false_answer 0.030 > 0.02 (maximum)"]
+    assert check({**summary, "overall": one["overall"]}, gates) == []
+
+
 def test_a_thresholds_file_naming_an_unknown_metric_is_refused(tmp_path):
     path = tmp_path / "thresholds.json"
     path.write_text(json.dumps({"datasets": {"evals/dev.jsonl": {"min": {"lead": 0.5}}}}), encoding="utf-8")

@@ -41,7 +41,9 @@ _OTHER_TRIALS = re.compile(r"\b(other|related|similar|later|newer|subsequent|ear
 # Text in a passage that addresses the model rather than the reader: a prompt injection.
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|passages?|context|guidelines)\b"
-    r"|\bsystem prompt\b|\b(system|admin|developer|debug) (override|mode)\b|\byou are now\b|\bnew instructions\b|\breveal\b.{0,40}\b(prompt|instructions)\b"
+    r"|\bsystem prompt\b|\b(system|admin|developer|debug) (override|mode)\b|\byou are now\b"
+    r"|\b(repeat|print|output|echo|copy)\b.{0,40}\b(everything (above|before)|all (of )?(the )?(text )?above|above this|"
+    r"verbatim|word for word|from the (very )?first line)|\bnew instructions\b|\breveal\b.{0,40}\b(prompt|instructions)\b"
     r"|\b(assistants?|tutors?|models?|AI|chatbots?)\b.{0,30}\b(must|should|shall)\b.{0,15}"
     r"\b(say|state|answer|reply|respond|tell|print|write)\b",
     re.I | re.S,

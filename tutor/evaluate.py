@@ -32,10 +32,10 @@ DEFAULT_DATASET = PROJECT_ROOT / "evals" / "dev.jsonl"
 # left out: its cases only mean something with the injected passage in the knowledge (tests add it).
 DEFAULT_DATASETS = (DEFAULT_DATASET, PROJECT_ROOT / "evals" / "heldout.jsonl")
 # Every set of the library: per trial, across trials, paraphrases, off-topic and specialty questions,
-# and fresh.jsonl and fresh2.jsonl, each written by someone who had read only the trial pages (never the
+# and fresh.jsonl, fresh2.jsonl and fresh3.jsonl, each written by someone who had read only the trial pages (never the
 # code or the sets).
 ALL_DATASETS = (*DEFAULT_DATASETS, *sorted((PROJECT_ROOT / "evals" / "trials").glob("*.jsonl")),
-                *(PROJECT_ROOT / "evals" / f"{name}.jsonl" for name in ("cross-trial", "paraphrase", "offtopic", "specialty", "scope-tune", "fresh", "fresh2")))
+                *(PROJECT_ROOT / "evals" / f"{name}.jsonl" for name in ("cross-trial", "paraphrase", "offtopic", "specialty", "scope-tune", "fresh", "fresh2", "fresh3")))
 DEFAULT_THRESHOLDS = PROJECT_ROOT / "evals" / "thresholds.json"
 DEFAULT_OUT = PROJECT_ROOT / "evals" / "runs" / "latest"
 MODELS = ("offline", "mock", "openai")
@@ -359,7 +359,8 @@ GROUPS = ("min", "max", "per_role_min")
 
 def load_thresholds(path: Path | None = None) -> dict:
     """Thresholds per eval set: {"datasets": {"evals/dev.jsonl": {"min": ..., "per_role_min": ...}, ...},
-    "default": "evals/dev.jsonl"}, where "default" names the entry that judges any other eval set.
+    "default": "evals/dev.jsonl", "pooled": {"max": ...}}, where "default" names the entry that judges any
+    other eval set and "pooled" judges a run of several sets as one.
     A flat file ({"min": ..., "max": ..., "per_role_min": ...}) judges every set alike."""
     path = Path(path or DEFAULT_THRESHOLDS)
     try:
@@ -376,7 +377,10 @@ def load_thresholds(path: Path | None = None) -> dict:
             raise InputError(f"{path}: datasets maps an eval set (e.g. evals/dev.jsonl) to its thresholds")
         if data.get("default") is not None and data["default"] not in entries:
             raise InputError(f"{path}: default {data['default']!r} is not one of datasets ({', '.join(entries)})")
-    for where, entry in ({"": data} if entries is None else {f"datasets.{k}.": v for k, v in entries.items()}).items():
+    checked = {"": data} if entries is None else {f"datasets.{k}.": v for k, v in entries.items()}
+    if isinstance(data.get("pooled"), dict):
+        checked["pooled."] = data["pooled"]
+    for where, entry in checked.items():
         for group in GROUPS:
             for name in (entry.get(group) or {}):
                 if name not in METRICS:
@@ -402,6 +406,11 @@ def check(summary: dict, thresholds: dict) -> list[str]:
         limits = thresholds_for(thresholds, dataset)
         prefix = f"{dataset}: " if len(sets) > 1 else ""
         failures += [prefix + line for line in _shortfalls(values, limits)]
+    if len(sets) > 1 and thresholds.get("pooled"):
+        # Rates whose sets are too small to judge alone (one off-topic case in 45 is 0.022) are judged
+        # over every set of the run together.
+        pooled = {"overall": summary["overall"], "by_role": summary.get("by_role", {})}
+        failures += ["all sets pooled: " + line for line in _shortfalls(pooled, thresholds["pooled"])]
     return failures
 
 
