@@ -106,7 +106,7 @@ def test_plainly_worded_questions_about_the_trial_are_answered(tutor, question, 
 
 @pytest.mark.parametrize("question,gap", [
     ("How much does a course of T-DM1 cost in Canada?", '"cost"'),
-    ("What is the number needed to treat?", '"NNT"'),
+    ("What is the number needed to treat?", '"number needed to treat (NNT)"'),
 ])
 def test_what_a_page_does_not_report_is_an_answer_not_a_refusal(tutor, question, gap):
     answer = tutor.ask(question, "resident")

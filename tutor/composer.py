@@ -17,7 +17,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from tutor.grounding import NUMBER
 from tutor.lexicon import (
-    TOKEN, abbreviations_in, americanise, expand, expanded_words, expansions, learn_abbreviations, measures,
+    TOKEN, abbreviations_in, americanise, base_glossary, expand, expanded_words, expansions, learn_abbreviations, measures,
     figures, name_pattern, spell_out, term_groups, tokenize, topics,
 )
 from tutor.retrieve import heading_terms, heading_words, is_follow_up, names_heading, query_words
@@ -248,7 +248,8 @@ class Composer:
                 if word not in text and word in question.lower():
                     missing.append(_FIGURE)  # quoted as words: a number the sources lack is not repeated
             elif tokens & clinical and not tokens & (known | implied):
-                missing.append(f'"{word}"')
+                long = {**base_glossary(), **(glossary or {})}.get(word.upper())
+                missing.append(f'"{long} ({word.upper()})"' if long else f'"{word}"')  # "nnt" as it is written
         return list(dict.fromkeys(missing))
 
     @staticmethod
@@ -437,7 +438,8 @@ class Composer:
         if specialty:
             extra = self._specialty_sentence(prompt.lens or specialty, sentences, [], score)
             if extra is None:
-                line = f"- For {specialty}: the trial sources report nothing specific to {specialty}."
+                line = f"- For {specialty}: the trial sources report nothing specific to {specialty}" + (
+                    f"; the nearest they come is the first takeaway above [{used[0].n}]." if used else ".")
             else:
                 line = f"- For {specialty}: {extra.quoted(name_trial)} [{extra.n}]"
             if extra is not None and extra in used:  # already a takeaway: say why it matters to this learner
