@@ -259,15 +259,14 @@ class Composer:
         not reported as a result."""
         asked = americanise(spell_out(question, glossary).lower())
         # "how old" asks for the median age: a lay phrase the lexicon translates to an endpoint, whole
-        asked = " ".join([asked, *(e for e in expansions(question) if e in {f.split("|")[0].strip() for f in figures()})])
+        asked = " ".join([asked, *(e for e in expansions(question) if e in figures())])
         if not _ASKS_FIGURE.search(asked):
             return []
         own = [s for s in sentences if not s.passage.summary and (not trials or s.passage.about in trials)]
         words = [set(tokenize(spell_out(s.text, glossary))) for s in own]
         numbered = [w for w, s in zip(words, own) if _NUMBER.search(s.text)]
         missing = []
-        for entry in figures():
-            endpoint, *fields = [e.strip() for e in entry.split("|")]
+        for endpoint, fields in figures().items():
             if not re.search(rf"\b{re.escape(endpoint)}", asked):
                 continue
             keys = [set(tokenize(e)) - measures() for e in (endpoint, *fields)]

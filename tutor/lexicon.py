@@ -230,9 +230,11 @@ def phrasing() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def figures() -> tuple[str, ...]:
-    """What trials report as a figure ("overall survival", "follow-up"): lexicon.yaml's `figures`."""
-    return tuple(e.strip() for e in str(_data()["figures"]).split(";") if e.strip())
+def figures() -> dict[str, tuple[str, ...]]:
+    """What trials report as a figure, each with the fields a page may give it under ("follow-up" ->
+    ("duration",)): lexicon.yaml's `figures`."""
+    entries = [[p.strip() for p in e.split("|")] for e in str(_data()["figures"]).split(";") if e.strip()]
+    return {endpoint: tuple(fields) for endpoint, *fields in entries}
 
 
 @lru_cache(maxsize=1)

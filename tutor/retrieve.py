@@ -310,8 +310,8 @@ class HybridRetriever:
             sources = [self._source(i, cosine) for i in chosen_idx]
             coverage, unknown = self._coverage(expanded)
             names, diseases = self._unknown_names(query)
-            signals = Signals(best=best, coverage=coverage, unknown_words=len(unknown),
-                              unknown_rarity=self._rarity(expanded, unknown), unknown_names=names, trials_named=named,
+            signals = Signals(best=best, coverage=coverage, unknown_rarity=self._rarity(expanded, unknown),
+                              unknown_names=names, trials_named=named,
                               names_known=self._distinctive_match(query), reading=reading, unknown_diseases=diseases)
         timings["search"] = (time.perf_counter() - t1) * 1000
         in_scope, why = decide(query, signals, self.relevance_floor, self.scope_model)

@@ -59,7 +59,6 @@ class Signals:
 
     best: float  # cosine of the closest passage to the question as asked
     coverage: float  # share of its content words found in the sources
-    unknown_words: int  # its content words found nowhere in the sources
     unknown_names: list[str]  # trials and drugs it names that the sources do not
     names_known: bool  # it names a trial, drug or number the sources name
     reading: Reading | None = None
