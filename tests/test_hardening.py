@@ -268,6 +268,26 @@ def test_one_session_cannot_flood_the_queue_and_a_full_queue_says_busy(page):
     assert GATE.questions[:3] == [asked["flooder"], asked["newcomer"], asked["third"]]
 
 
+def test_a_session_whose_turn_is_being_answered_can_still_rate_and_comment(page):
+    """The share per session is of turns (the model's work): a thumb or a comment is never refused as busy
+    because that session's earlier turn is still running."""
+    url, demo = page
+    config = httpx.get(url + "config", timeout=WAIT).json()
+    feedback = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "feedback")
+    GATE.questions.clear()
+    GATE.close()
+    try:
+        assert join(url, ask_fn_index(url), "reader", PFS).status_code == 200
+        GATE.wait_for_calls(1)  # the reader's turn holds the one worker: its share of turns is used
+        rated = httpx.post(url + "gradio_api/queue/join", timeout=WAIT, json={
+            "data": [PFS, {}, "up", "", "reader", None, ""], "fn_index": feedback, "session_hash": "reader",
+            "event_data": None, "trigger_id": None})
+        assert rated.status_code == 200, rated.text
+        assert join(url, ask_fn_index(url), "reader", PFS).status_code == 503  # another turn still waits its share
+    finally:
+        GATE.release()
+
+
 def test_gradio_client_hears_busy_when_its_session_is_full(page, client):
     GATE.questions.clear()
     GATE.close()

@@ -488,7 +488,7 @@ def build_app(tutor: Tutor, records=None) -> gr.Blocks:
         records_page.wire(kept, records, chat, session)
 
     demo.queue(default_concurrency_limit=tutor.settings.concurrency, max_size=tutor.settings.queue_size)
-    limits.admit(demo, tutor.settings.session_jobs)
+    limits.admit(demo, tutor.settings.session_jobs, CONCURRENCY_ID)
     demo.max_request_bytes = tutor.settings.max_request_bytes  # read by launch()
     return demo
 

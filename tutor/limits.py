@@ -90,9 +90,11 @@ def _events(queue):
         yield from job or ()
 
 
-def admit(demo, session_jobs: int) -> None:
-    """Give each session a fair share of the queue of `demo` (already `.queue()`d with its max_size), and
-    say "busy, try again" in words when the queue is full. A call with no session (a bare POST to
+def admit(demo, session_jobs: int, turns: str) -> None:
+    """Give each session a fair share of the turns of `demo` (already `.queue()`d with its max_size): the
+    events of concurrency group `turns`, the ones the model answers. A click on a thumb or a comment is
+    never refused because that session's page is still updating; the queue's max_size bounds them all.
+    Say "busy, try again" in words when the queue is full. A call with no session (a bare POST to
     /gradio_api/call/...) counts against its client's address instead."""
     queue = demo._queue
     push = queue.push
@@ -101,14 +103,18 @@ def admit(demo, session_jobs: int) -> None:
     def owner(event) -> str:
         return owners.get(event._id, event.session_hash)
 
+    def is_turn(fn) -> bool:
+        return getattr(fn, "concurrency_id", None) == turns
+
     async def fair_push(body, request, username):
         sessionless = body.session_hash is None
         key = body.session_hash or f"address {request.client.host if request.client else '?'}"
         live = list(_events(queue))
         for stale in set(owners) - {event._id for event in live}:
             owners.pop(stale, None)
-        mine = sum(1 for event in live if owner(event) == key)
-        if mine >= session_jobs:
+        fn = demo.fns.get(body.fn_index) if body.fn_index is not None else None
+        mine = sum(1 for event in live if owner(event) == key and is_turn(event.fn))
+        if fn is not None and is_turn(fn) and mine >= session_jobs:
             log.warning("refused a turn: %s has %d turns queued or running (TUTOR_SESSION_JOBS=%d)",
                         key if sessionless else "session " + key[:8] + "…", mine, session_jobs)
             return False, SESSION_BUSY.format(mine=mine, limit=session_jobs), "queue_full"
