@@ -16,7 +16,7 @@ from tutor import guard
 from tutor.errors import DatabaseError, TutorError, public
 from tutor.feedback import Records, new_session_id
 from tutor.practice_records import Attempt, export_practice, grade_feedback, read_attempts, to_json, to_markdown
-from tutor.records_page import EXPORTS, _said, comment_sender
+from tutor.records_page import EXPORTS, Controls, _said, comment_sender, feedback_box
 
 
 def keep(session: dict, item_id: str, answer: str, grade) -> None:
@@ -34,16 +34,12 @@ def keep(session: dict, item_id: str, answer: str, grade) -> None:
 
 
 @dataclass
-class PracticeControls:
+class PracticeControls(Controls):
+    """The chat's feedback controls, plus the grade's own thumbs (the chat's are the chatbot's)."""
+
     thumbs: gr.Row
     up: gr.Button
     down: gr.Button
-    comment_box: gr.Column
-    comment: gr.Textbox
-    send: gr.Button
-    status: gr.Markdown
-    markdown: gr.DownloadButton
-    json: gr.DownloadButton
 
 
 def add_practice_controls() -> PracticeControls:
@@ -54,17 +50,13 @@ def add_practice_controls() -> PracticeControls:
         # Words, not emoji: the page must read the same where no emoji font is installed.
         up = gr.Button("Thumbs up: fair grade", size="sm", elem_id="tp-like", scale=0, min_width=170)
         down = gr.Button("Thumbs down: not right", size="sm", elem_id="tp-dislike", scale=0, min_width=170)
-    status = gr.Markdown("", elem_id="tp-feedback", visible=False)
-    with gr.Column(visible=False, elem_id="tp-comment-box") as box:
-        with gr.Row():
-            comment = gr.Textbox(show_label=False, lines=1, max_lines=4, scale=5, elem_id="tp-comment",
-                                 placeholder="What was wrong with the grade? (optional; no names please)")
-            send = gr.Button("Send comment", size="sm", scale=1, min_width=80, elem_id="tp-comment-send")
+    status, box, comment, send = feedback_box("tp", "What was wrong with the grade? (optional; no names please)")
     with gr.Row():
         markdown = gr.DownloadButton("Download practice (Markdown)", elem_id="tp-download-md", size="sm",
                                      interactive=False)
         json = gr.DownloadButton("Download practice (JSON)", elem_id="tp-download-json", size="sm", interactive=False)
-    return PracticeControls(thumbs, up, down, box, comment, send, status, markdown, json)
+    return PracticeControls(comment_box=box, comment=comment, send=send, status=status, markdown=markdown, json=json,
+                            thumbs=thumbs, up=up, down=down)
 
 
 def _chunks(tutor) -> dict:

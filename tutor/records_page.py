@@ -65,14 +65,21 @@ def add_download_buttons() -> tuple[gr.DownloadButton, gr.DownloadButton]:
             gr.DownloadButton("Download JSON", elem_id="tt-download-json", size="sm", interactive=False))
 
 
+def feedback_box(prefix: str, placeholder: str) -> tuple[gr.Markdown, gr.Column, gr.Textbox, gr.Button]:
+    """What became of a rating, and the comment box a thumbs down opens (ids `<prefix>-feedback`,
+    `<prefix>-comment-box`, `<prefix>-comment`, `<prefix>-comment-send`)."""
+    status = gr.Markdown("", elem_id=f"{prefix}-feedback", visible=False)
+    with gr.Column(visible=False, elem_id=f"{prefix}-comment-box") as box:
+        with gr.Row():
+            comment = gr.Textbox(show_label=False, lines=1, max_lines=4, scale=5, elem_id=f"{prefix}-comment",
+                                 placeholder=placeholder)
+            send = gr.Button("Send comment", size="sm", scale=1, min_width=80, elem_id=f"{prefix}-comment-send")
+    return status, box, comment, send
+
+
 def add_controls(downloads: tuple[gr.DownloadButton, gr.DownloadButton]) -> Controls:
     """Below the chat: what became of a rating, and the comment box a thumbs down opens."""
-    status = gr.Markdown("", elem_id="tt-feedback", visible=False)
-    with gr.Column(visible=False, elem_id="tt-comment-box") as box:
-        with gr.Row():
-            comment = gr.Textbox(show_label=False, lines=1, max_lines=4, scale=5, elem_id="tt-comment",
-                                 placeholder="What was wrong or unclear? (optional; no names please)")
-            send = gr.Button("Send comment", size="sm", scale=1, min_width=80, elem_id="tt-comment-send")
+    status, box, comment, send = feedback_box("tt", "What was wrong or unclear? (optional; no names please)")
     return Controls(box, comment, send, status, *downloads)
 
 
