@@ -65,6 +65,16 @@ def thumb(page, which: str, answer: int = -1) -> None:
     (buttons.last if answer == -1 else buttons.nth(answer)).click()
 
 
+def download_both(page, prefix: str) -> tuple[str, dict]:
+    """Click the Markdown and the JSON download buttons (`#<prefix>-download-md`, `-json`): (Markdown, JSON)."""
+    with page.expect_download() as markdown_download:
+        page.click(f"#{prefix}-download-md")
+    with page.expect_download() as json_download:
+        page.click(f"#{prefix}-download-json")
+    return (markdown_download.value.path().read_text(encoding="utf-8"),
+            json.loads(json_download.value.path().read_text(encoding="utf-8")))
+
+
 def said(page, text: str) -> str:
     page.wait_for_function("t => (document.querySelector('#tt-feedback') || {innerText: ''}).innerText.includes(t)",
                            arg=text, timeout=TURN_MS)
@@ -110,12 +120,7 @@ def test_the_downloaded_markdown_of_three_turns_holds_every_citation(page_for, s
         ask(page, question)
     page.wait_for_function("() => !document.querySelector('#tt-download-md').disabled")
     shot(page, "feedback-03-three-turns")
-    with page.expect_download() as markdown_download:
-        page.click("#tt-download-md")
-    markdown = markdown_download.value.path().read_text(encoding="utf-8")
-    with page.expect_download() as json_download:
-        page.click("#tt-download-json")
-    data = json.loads(json_download.value.path().read_text(encoding="utf-8"))
+    markdown, data = download_both(page, "tt")
     (tmp_path / "conversation.md").write_text(markdown, encoding="utf-8")
 
     assert [t["question"] for t in data["turns"]] == THREE

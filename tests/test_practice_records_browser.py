@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.test_app_browser import TURN_MS, browser, shot  # noqa: F401  (browser is a fixture)
-from tests.test_feedback_browser import page_for, serve  # noqa: F401  (page_for is a fixture)
+from tests.test_feedback_browser import download_both, page_for, serve  # noqa: F401  (page_for is a fixture)
 from tests.test_practice_browser import choose
 from tutor.feedback import Records
 
@@ -93,12 +93,7 @@ def test_a_thumbs_down_on_a_grade_reaches_feedback_list_and_the_export_resolves_
     assert up["question"] in second_question and up["session_id"] == down["session_id"]
 
     page.wait_for_function("() => !document.querySelector('#tp-download-md').disabled")
-    with page.expect_download() as markdown_download:
-        page.click("#tp-download-md")
-    markdown = markdown_download.value.path().read_text(encoding="utf-8")
-    with page.expect_download() as json_download:
-        page.click("#tp-download-json")
-    data = json.loads(json_download.value.path().read_text(encoding="utf-8"))
+    markdown, data = download_both(page, "tp")
     (tmp_path / "practice.md").write_text(markdown, encoding="utf-8")
     shot(page, "practice-feedback-3-downloads")
 
