@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from tutor.grounding import NUMBER
+from tutor.guard import speaks_to_the_model
 from tutor.lexicon import (
     TOKEN, abbreviations_in, americanise, base_glossary, expand, expanded_words, expansions, learn_abbreviations, measures,
     figures, name_pattern, spell_out, term_groups, tokenize, topics,
@@ -38,16 +39,6 @@ _LABEL = re.compile(r"^(Key response|Key result):\s*")
 _EXPLAIN = re.compile(r"^\s*(how|why)\b|\bexplain\b|\bdescribe\b|\bmechanism\b|\bwhat makes\b", re.I)
 _OTHER_TRIALS = re.compile(r"\b(other|related|similar|later|newer|subsequent|earlier|previous|landmark)\b"
                            r"[\w\s-]{0,25}\btrials?\b|\btrials\b", re.I)
-# Text in a passage that addresses the model rather than the reader: a prompt injection.
-_INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|passages?|context|guidelines)\b"
-    r"|\bsystem prompt\b|\b(system|admin|developer|debug) (override|mode)\b|\byou are now\b"
-    r"|\b(repeat|print|output|echo|copy)\b.{0,40}\b(everything (above|before)|all (of )?(the )?(text )?above|above this|"
-    r"verbatim|word for word|from the (very )?first line)|\bnew instructions\b|\breveal\b.{0,40}\b(prompt|instructions)\b"
-    r"|\b(assistants?|tutors?|models?|AI|chatbots?)\b.{0,30}\b(must|should|shall)\b.{0,15}"
-    r"\b(say|state|answer|reply|respond|tell|print|write)\b",
-    re.I | re.S,
-)
 SUBJECT_BONUS = 1.5
 NAMED_TRIAL_BONUS = 2.0
 INTENT_BONUS = 1.0  # a sentence from the part of the page the question's intent asks for
@@ -158,10 +149,6 @@ def split_sentences(text: str) -> list[str]:
         else:
             sentences.append(piece)
     return [s.strip() for s in sentences]
-
-
-def speaks_to_the_model(text: str) -> bool:
-    return bool(_INSTRUCTION.search(text))
 
 
 def is_fragment(sentence: str) -> bool:

@@ -6,6 +6,7 @@ and unpaired surrogates are refused, naming the character and where it is; line 
 allowed only in the fields that may span lines (a question, a turn of history). `clean_history` bounds a
 conversation by turns and characters before a single turn is read. `for_prompt` escapes a field for an
 attribute or a line of a prompt; `escape_block` keeps text inside a prompt block from closing or opening one.
+`speaks_to_the_model` tells text that gives the tutor orders (in a passage or a question) from text for the reader.
 """
 
 from __future__ import annotations
@@ -150,3 +151,19 @@ def escape_block(text: str) -> str:
     """Text for the inside of a prompt block: '<passage', '</question' and the like become '<\\passage',
     '<\\/question', so a question or a passage can neither close its block nor open a new one."""
     return _BLOCK_TAG.sub("<\\\\", text)
+
+
+# Text that addresses the model rather than the reader (a prompt injection), in a passage or a question.
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|passages?|context|guidelines)\b"
+    r"|\bsystem prompt\b|\b(system|admin|developer|debug) (override|mode)\b|\byou are now\b"
+    r"|\b(repeat|print|output|echo|copy)\b.{0,40}\b(everything (above|before)|all (of )?(the )?(text )?above|above this|"
+    r"verbatim|word for word|from the (very )?first line)|\bnew instructions\b|\breveal\b.{0,40}\b(prompt|instructions)\b"
+    r"|\b(assistants?|tutors?|models?|AI|chatbots?)\b.{0,30}\b(must|should|shall)\b.{0,15}"
+    r"\b(say|state|answer|reply|respond|tell|print|write)\b",
+    re.I | re.S,
+)
+
+
+def speaks_to_the_model(text: str) -> bool:
+    return bool(_INSTRUCTION.search(text))

@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from tutor.errors import ConfigError
+from tutor.guard import speaks_to_the_model
 from tutor.intent import Reading
 
 DATA = Path(__file__).with_name("data") / "scope.json"
@@ -192,8 +193,6 @@ def _about_a_library_trial(question: str, signals: Signals) -> bool:
     effects?") is about the library, however foreign its other words: the
     answer gives what the page reports, or says it does not report it. Not advice, a creative form or
     words addressed to the model."""
-    from tutor.composer import speaks_to_the_model
-
     return (bool(signals.trials_named) and not asks_for_advice(question)
             and not OFF_TASK.search(question) and not speaks_to_the_model(question))
 
