@@ -265,8 +265,10 @@ def test_medical_students_get_the_abbreviations_spelled_out(tutor):
 
 def test_explaining_how_the_drug_works_keeps_the_thread(tutor):
     answer = tutor.ask("How does T-DM1 work?", "med_student")
-    assert "HER2" in first_line(answer)
-    assert "endocytosis" in answer.answer and "payload" in answer.answer
+    assert "antibody-drug conjugate" in first_line(answer)  # what it is, then how it works, in the page's order
+    text = answer.answer
+    assert "HER2" in text and "endocytosis" in text and "payload" in text
+    assert text.index("HER2") < text.index("endocytosis") < text.index("payload")
 
 
 def test_the_scope_reply_names_each_trial_once(tutor):

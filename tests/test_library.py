@@ -110,6 +110,19 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     assert answer.in_scope and all(s.trial == "LARKSPUR-5" for s in answer.sources)
 
 
+def test_the_answer_leads_with_the_sentence_that_means_what_was_asked(make_settings):
+    """Words alone tie the new drug's line and the control's ("arm", the dose words); the lead is the
+    one that answers: on a page the rules were never tuned on."""
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    shutil.copy(FIXTURES / "larkspur-5-trial-summary.txt", settings.knowledge_dir)
+    answer = Tutor(settings).ask("What was the comparator arm?", "resident")
+    lead = answer.answer.split("\n")[0]
+    assert "Comparator: Warfarin adjusted to a target international normalized ratio" in lead, lead
+    assert "Milvarixan 45 mg" not in lead
+
+
 def _knowledge_names() -> set[str]:
     """Trial and drug names of the knowledge: trial names, related trials, and the drugs and their
     abbreviations each page names in its intervention and comparator."""

@@ -107,3 +107,38 @@ def embedding_name(settings: Settings) -> str:
         return f"openai/{settings.openai_embedding_model}"
     runtime = embedding_runtime(settings)
     return settings.embedding_model if runtime == "torch" else f"{settings.embedding_model}/{runtime}"
+
+
+class SentenceVectors:
+    """Unit vectors of sentences, kept for reuse: the library's sentences come back turn after turn, so a
+    warm turn embeds only the question. Bounded, so a long-running server does not grow without end."""
+
+    def __init__(self, embeddings: Embeddings, size: int = 20_000):
+        self.embeddings = embeddings
+        self.size = size
+        self._vectors: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def vectors(self, texts: list[str]):
+        import numpy as np
+
+        with self._lock:
+            new = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if new:
+            got = np.asarray(self.embeddings.embed_documents(new), dtype=np.float32)
+            got /= np.linalg.norm(got, axis=1, keepdims=True) + 1e-12
+            with self._lock:
+                if len(self._vectors) + len(new) > self.size:
+                    self._vectors.clear()
+                self._vectors.update(zip(new, got))
+        with self._lock:
+            return np.stack([self._vectors[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
+
+    def similarity(self, text: str, texts: list[str]):
+        """The cosine of `text` to each of `texts`."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        vectors = self.vectors([text, *texts])
+        return vectors[1:] @ vectors[0]

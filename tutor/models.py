@@ -18,6 +18,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field
 
 from tutor.composer import NOT_COVERED, Composer, Prompt, parse_prompt
 from tutor.errors import ConfigError
@@ -30,6 +31,7 @@ class OfflineTutorModel(BaseChatModel):
     """Deterministic, grounded, extractive answers (`tutor.composer`): see the module docstring."""
 
     model_name: str = "offline"
+    meaning: Any = Field(default=None, exclude=True)  # embeddings.SentenceVectors: which chosen sentence leads
 
     @property
     def _llm_type(self) -> str:
@@ -40,7 +42,7 @@ class OfflineTutorModel(BaseChatModel):
         return {"model_name": self.model_name}
 
     def compose(self, prompt: Prompt) -> str:
-        return Composer().compose(prompt)
+        return Composer(self.meaning).compose(prompt)
 
     # -- BaseChatModel -------------------------------------------------------------------
 
@@ -77,10 +79,12 @@ class MockTutorModel(OfflineTutorModel):
         return f"{first.text} [{first.n}]"
 
 
-def make_model(settings: Settings) -> BaseChatModel:
-    """The chat model the settings ask for."""
+def make_model(settings: Settings, embeddings=None) -> BaseChatModel:
+    """The chat model the settings ask for; the offline model reads meaning with `embeddings`, if given."""
     if settings.model == "offline":
-        return OfflineTutorModel()
+        from tutor.embeddings import SentenceVectors
+
+        return OfflineTutorModel(meaning=SentenceVectors(embeddings) if embeddings is not None else None)
     if settings.model == "mock":
         return MockTutorModel()
     if settings.model == "openai":

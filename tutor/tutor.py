@@ -40,8 +40,8 @@ class Tutor:
         self.settings = settings or get_settings()
         self.roles: dict[str, Role] = load_roles(self.settings.prompts_dir)
         self.template = load_system_template(self.settings.prompts_dir)
-        self.model = model or make_model(self.settings)
         self.store = store or Store(self.settings)
+        self.model = model or make_model(self.settings, self.store.embeddings)
         self.ensure_fresh()
         self.retriever = retriever or HybridRetriever(
             self.store, self.settings.top_k, self.settings.relevance_floor
