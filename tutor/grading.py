@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import STOPWORDS, canonical, learn_abbreviations, spell_out, stems, tokenize
+from tutor.lexicon import STOPWORDS, canonical, directions, learn_abbreviations, spell_out, stems, tokenize
 from tutor.practice import PracticeItem, sentences
 from tutor.trialpage import TrialRecord
 
@@ -92,15 +92,9 @@ _FUNCTION = frozenset("a an the of to in on with was were is are be been by for 
                       "which who because so but and or not no did does do has had have would could should may might "
                       "can will when while whereas since after before if".split())
 _NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|without|failed to|n't|cannot|nobody|none|nothing)\b", re.I)
-# Claim words of a comparison or a verdict, each to its base and whether it says the opposite of the base.
-_CLAIM = {"higher": ("more", False), "more": ("more", False), "greater": ("more", False), "increased": ("more", False),
-          "lower": ("more", True), "less": ("more", True), "fewer": ("more", True), "decreased": ("more", True),
-          "reduced": ("more", True), "longer": ("longer", False), "shorter": ("longer", True),
-          "better": ("better", False), "improved": ("better", False), "superior": ("better", False),
-          "worse": ("better", True), "worsened": ("better", True), "inferior": ("better", True),
-          "blinded": ("blinded", False), "open-label": ("blinded", True), "unblinded": ("blinded", True),
-          "significant": ("significant", False), "significantly": ("significant", False),
-          "nonsignificant": ("significant", True), "noninferior": ("noninferior", False), "reached": ("reached", False)}
+# Claim words of a comparison or a verdict (the lexicon's directions), each to its direction and whether it
+# says the opposite.
+_CLAIM = directions()
 
 
 def units(answer: str) -> list[str]:
