@@ -59,6 +59,15 @@ def test_a_near_figure_does_not_count(practice):
     assert grade.points[0].status == "incorrect" and "9.5" in grade.points[0].note
 
 
+def test_a_wrong_count_is_a_wrong_figure(practice):
+    # Not one of the page's figures at all, yet a count of the thing asked: it is stated wrongly, not merely missing.
+    grade = practice.grade("destiny-breast03-recall-design",
+                           "It was an open-label randomised trial of roughly 300 patients.", "resident")
+    sample = next(p for p in grade.points if p.id == "p2")
+    assert sample.status == "incorrect" and "300" in sample.note
+    assert grade.verdict != "correct"
+
+
 def test_a_claim_the_other_way_round_is_not_credited(practice):
     # The right answer's words with the bias turned round: "away from 1" where the page says toward the null.
     away = practice.grade("emilia-phd-discussion", "Letting control patients cross over to T-DM1 biases the overall "

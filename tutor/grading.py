@@ -25,7 +25,7 @@ from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
 from tutor.lexicon import (STOPWORDS, canonical, directions, learn_abbreviations, spell_out, stems, tokenize,
                            uncontract)
-from tutor.practice import PracticeItem, sentences
+from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
 MAX_ANSWER = 3000
@@ -260,8 +260,9 @@ def opposite(point: str, unit: str) -> bool:
     return any(k in claims_u and claims_u[k] != v for k, v in claims_p.items())
 
 
-_DENIAL = re.compile(r"\b(?:no longer|not|no|never|cannot|none|nothing)\s+(?:(?:be|been|have|has|had|any|a|an|the|much|really|"
-                     r"necessarily|at all|to)\s+)*([a-z][a-z\-]{3,})", re.I)
+_DENIAL = re.compile(r"\b(?:no longer|not|no|never|cannot|none|nothing)\s+"
+                     r"(?:(?:be|been|have|has|had|any|a|an|the|much|really|necessarily|at all|to)\s+)*"
+                     r"([a-z][a-z\-]{3,})", re.I)
 
 
 def denies(unit: str, claim: str) -> bool:
@@ -574,8 +575,9 @@ class OfflineGrader:
             if point.numbers:
                 found = [n for n in point.numbers if n in given]
                 swaps = [n for n in found if n in attributed and n in truth and arms.swapped(attributed[n], truth[n])]
-                stray = [n for n in numbers_in(unit) if n not in point.numbers and ("." in n or n in data)
-                         and n not in numbers_in(item.question)]
+                measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
+                stray = [n for n in numbers_in(unit) if n not in point.numbers and n not in numbers_in(item.question)
+                         and ("." in n or n in data or n in measured)]
                 if swaps:
                     status, note = "incorrect", f"arms swapped: {', '.join(swaps)} belong{'s' if len(swaps) == 1 else ''} to the other arm"
                 elif len(found) == len(point.numbers):
