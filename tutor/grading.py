@@ -266,7 +266,7 @@ _DENIAL = re.compile(r"\b(?:no longer|not|no|never|cannot|none|nothing)\s+"
 
 
 def denies(unit: str, claim: str) -> bool:
-    """The learner's sentence denies a word the claim asserts: "T-DM1 is not recommended" against "T-DM1 remains
+    """The learner's sentence denies a word the claim asserts: "X-DM1 is not recommended" against "X-DM1 remains
     a recommended option". Only for a sentence already close to the claim: elsewhere a negation is about
     something else ("cells without HER2 are spared")."""
     unit, claim = uncontract(unit), uncontract(claim)
