@@ -23,8 +23,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import STOPWORDS, canonical, learn_abbreviations, spell_out, stems, tokenize
-from tutor.practice import PracticeItem, sentences
+from tutor.lexicon import (STOPWORDS, canonical, directions, learn_abbreviations, spell_out, stems, tokenize,
+                           uncontract)
+from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
 MAX_ANSWER = 3000
@@ -92,15 +93,9 @@ _FUNCTION = frozenset("a an the of to in on with was were is are be been by for 
                       "which who because so but and or not no did does do has had have would could should may might "
                       "can will when while whereas since after before if".split())
 _NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|without|failed to|n't|cannot|nobody|none|nothing)\b", re.I)
-# Claim words of a comparison or a verdict, each to its base and whether it says the opposite of the base.
-_CLAIM = {"higher": ("more", False), "more": ("more", False), "greater": ("more", False), "increased": ("more", False),
-          "lower": ("more", True), "less": ("more", True), "fewer": ("more", True), "decreased": ("more", True),
-          "reduced": ("more", True), "longer": ("longer", False), "shorter": ("longer", True),
-          "better": ("better", False), "improved": ("better", False), "superior": ("better", False),
-          "worse": ("better", True), "worsened": ("better", True), "inferior": ("better", True),
-          "blinded": ("blinded", False), "open-label": ("blinded", True), "unblinded": ("blinded", True),
-          "significant": ("significant", False), "significantly": ("significant", False),
-          "nonsignificant": ("significant", True), "noninferior": ("noninferior", False), "reached": ("reached", False)}
+# Claim words of a comparison or a verdict (the lexicon's directions), each to its direction and whether it
+# says the opposite.
+_CLAIM = directions()
 
 
 def units(answer: str) -> list[str]:
@@ -123,6 +118,27 @@ def clauses(sentence: str) -> list[str]:
     parts = [c.strip(" ,.;") for c in _CLAUSE.split(sentence)]
     parts = [c for c in parts if len(c.split()) >= 3]
     return parts if len(parts) > 1 else [sentence]
+
+
+# Where a key point divides into its claims: the joints of an argument ("because", "so", "while", ";").
+# Brackets stay with their claim: "(HR closer to 1.0)" says the claim again, it is not one of its own.
+_POINT_JOINT = re.compile(r"\s*(?:;|,?\s+(?=(?:so|because|but|while|whereas|although|though|since|which|meaning|"
+                          r"hence|therefore|thus)\s)|,\s+(?:and|or)\s+(?=\w+\s+\w+))\s*", re.I)
+_LEAD = re.compile(r"^(?:so|because|but|while|whereas|although|though|since|which|meaning|hence|therefore|thus|"
+                   r"and|or)\s+", re.I)
+
+
+def point_claims(point: str) -> list[str]:
+    """A key point's claims (each of four words or more), or the point when it makes one."""
+    cuts = [m for m in _POINT_JOINT.finditer(point) if point[:m.start()].count("(") == point[:m.start()].count(")")]
+    parts, start = [], 0
+    for match in cuts:
+        parts.append(point[start:match.start()])
+        start = match.end()
+    parts.append(point[start:])
+    parts = [_LEAD.sub("", p.strip(" ,.;")) for p in parts]
+    parts = [p for p in parts if len(p.split()) >= 4]
+    return parts if len(parts) > 1 else [point]
 
 
 def candidate_units(kept: list[str]) -> list[str]:
@@ -242,6 +258,21 @@ def opposite(point: str, unit: str) -> bool:
     _, claims_p = _claims(point)
     _, claims_u = _claims(unit)
     return any(k in claims_u and claims_u[k] != v for k, v in claims_p.items())
+
+
+_DENIAL = re.compile(r"\b(?:no longer|not|no|never|cannot|none|nothing)\s+"
+                     r"(?:(?:be|been|have|has|had|any|a|an|the|much|really|necessarily|at all|to)\s+)*"
+                     r"([a-z][a-z\-]{3,})", re.I)
+
+
+def denies(unit: str, claim: str) -> bool:
+    """The learner's sentence denies a word the claim asserts: "X-DM1 is not recommended" against "X-DM1 remains
+    a recommended option". Only for a sentence already close to the claim: elsewhere a negation is about
+    something else ("cells without HER2 are spared")."""
+    unit, claim = uncontract(unit), uncontract(claim)
+    denied = {w for m in _DENIAL.finditer(unit) for w in stems(m.group(1))} - _AUXILIARY
+    asserted = stems(claim) - {w for m in _DENIAL.finditer(claim) for w in stems(m.group(1))}
+    return bool(denied & asserted)
 
 
 def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
@@ -498,6 +529,16 @@ class OfflineGrader:
                 self._cache[text] = np.asarray(vector, dtype=float)
         return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1))
 
+    def _similarity(self, text: str, vectors: np.ndarray, said: set[str], asked: set[str], glossary) -> np.ndarray:
+        """Similarity of one text (a point or one of its claims) to each window: cosine blended with the share
+        of the text's own words the answer uses."""
+        meaning = (self._vectors([canonical(spell_out(text, glossary))]) @ vectors)[0]
+        words = {w for w in tokenize(canonical(spell_out(text, glossary))) if len(w) > 3}
+        own = words - asked if len(words - asked) >= 2 else words
+        lexical = len(own & said) / len(own) if own else 0.0
+        blend = 0.5 * meaning + 0.5 * lexical
+        return np.where(meaning >= MEANING, np.maximum(blend, meaning), blend)
+
     def statuses(self, item: PracticeItem, kept: list[str], arms: Arms, truth: dict) -> list[PointGrade]:
         points = item.rubric.points
         windows = candidate_units(kept)
@@ -511,27 +552,32 @@ class OfflineGrader:
             sims = np.zeros((len(points), len(windows)))
             said = set(tokenize(canonical(spell_out(" ".join(kept), glossary))))
             asked = set(tokenize(canonical(spell_out(item.question, glossary))))
+            vectors = self._vectors(read).T
             for i, point in enumerate(points):
-                meaning = (self._vectors([canonical(spell_out(point.text, glossary))]) @ self._vectors(read).T)[0]
-                words = {w for w in tokenize(canonical(spell_out(point.text, glossary))) if len(w) > 3}
-                own = words - asked if len(words - asked) >= 2 else words
-                lexical = len(own & said) / len(own) if own else 0.0
-                blend = 0.5 * meaning + 0.5 * lexical
-                sims[i] = np.where(meaning >= MEANING, np.maximum(blend, meaning), blend)
+                sims[i] = self._similarity(point.text, vectors, said, asked, glossary)
         for i, point in enumerate(points):
             if not windows:
                 graded.append(PointGrade(id=point.id, text=point.text, status="missed", weight=point.weight))
                 continue
             best = int(np.argmax(sims[i]))
             sim = float(sims[i][best])
-            unit = windows[best]
+            unit, claim = windows[best], point.text
+            main = point_claims(point.text)[0]
+            if main != point.text and sim < COVERED:
+                # A point leads with its claim; what follows is its reason or its consequence. A learner who
+                # makes the claim plainly has made the point, in however few of the point's words.
+                lead = self._similarity(main, vectors, said, asked, glossary)
+                if lead.max() >= COVERED:
+                    best = int(np.argmax(lead))
+                    sim, unit, claim = float(lead[best]), windows[best], main
             status: str = "covered" if sim >= COVERED else "partly" if sim >= PARTLY else "missed"
             note = ""
             if point.numbers:
                 found = [n for n in point.numbers if n in given]
                 swaps = [n for n in found if n in attributed and n in truth and arms.swapped(attributed[n], truth[n])]
-                stray = [n for n in numbers_in(unit) if n not in point.numbers and ("." in n or n in data)
-                         and n not in numbers_in(item.question)]
+                measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
+                stray = [n for n in numbers_in(unit) if n not in point.numbers and n not in numbers_in(item.question)
+                         and ("." in n or n in data or n in measured)]
                 if swaps:
                     status, note = "incorrect", f"arms swapped: {', '.join(swaps)} belong{'s' if len(swaps) == 1 else ''} to the other arm"
                 elif len(found) == len(point.numbers):
@@ -545,7 +591,8 @@ class OfflineGrader:
                     note = f"figure missing: the page gives {len(point.numbers)}, the answer {len(found)}"
                 elif status == "covered":
                     status, note = "partly", "the figures are missing"
-            if status in ("covered", "partly") and opposite(point.text, unit):
+            if status in ("covered", "partly") and (opposite(point.text, unit)
+                                                    or claim != point.text and denies(unit, claim)):
                 status, note = "incorrect", "says the opposite of the page"
             graded.append(PointGrade(id=point.id, text=point.text, status=status, weight=point.weight, note=note,
                                      similarity=round(sim, 3)))

@@ -276,6 +276,17 @@ def endpoint_of(text: str) -> str | None:
 
 
 @lru_cache(maxsize=1)
+def directions() -> dict[str, tuple[str, bool]]:
+    """Each claim word of the lexicon's directions -> (its direction, True when it says the opposite):
+    "shorter" -> ("longer", True)."""
+    out: dict[str, tuple[str, bool]] = {}
+    for base, (plain, flipped) in (_data().get("directions") or {}).items():
+        out.update({w: (base, False) for w in str(plain or "").split()})
+        out.update({w: (base, True) for w in str(flipped or "").split()})
+    return out
+
+
+@lru_cache(maxsize=1)
 def _synonyms() -> list[tuple[re.Pattern, str]]:
     groups = _data().get("synonyms") or []
     return [(re.compile("|".join(f"(?:{p})" for p in group[1:]), re.I), str(group[0])) for group in groups if len(group) > 1]
