@@ -110,17 +110,22 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     assert answer.in_scope and all(s.trial == "LARKSPUR-5" for s in answer.sources)
 
 
-def test_the_answer_leads_with_the_sentence_that_means_what_was_asked(make_settings):
-    """Words alone tie the new drug's line and the control's ("arm", the dose words); the lead is the
-    one that answers: on a page the rules were never tuned on."""
+def test_a_library_of_one_page_in_another_field_is_taught(make_settings):
+    """On a page the rules were never tuned on, alone in the library. Words alone tie the new drug's line
+    and the control's ("arm"); the lead is the one that means what was asked."""
     from tutor.tutor import Tutor
 
     settings = make_settings()
     shutil.copy(FIXTURES / "larkspur-5-trial-summary.txt", settings.knowledge_dir)
-    answer = Tutor(settings).ask("What was the comparator arm?", "resident")
+    tutor = Tutor(settings)
+    answer = tutor.ask("What was the comparator arm?", "resident")
     lead = answer.answer.split("\n")[0]
     assert "Comparator: Warfarin adjusted to a target international normalized ratio" in lead, lead
     assert "Milvarixan 45 mg" not in lead
+    # A library of this one page, in another field: what learners ask of any trial is still a trial question,
+    # though the page never says "dose" or "followed" (the lexicon's expansions of them are not the asker's words).
+    assert "45 mg" in tutor.ask("What dose of milvarixan was given?", "resident").answer
+    assert "2.3 yr" in tutor.ask("How long were patients followed?", "resident").answer
 
 
 def _knowledge_names() -> set[str]:

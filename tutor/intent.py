@@ -53,6 +53,12 @@ def load_intents(path: Path = DATA) -> list[Intent]:
         raise ConfigError(f"intent bank {path} is invalid ({exc}); each intent needs scope, kinds and examples") from exc
 
 
+def question_words(intents: list[Intent]) -> str:
+    """The words of the example questions the pages can answer: what learners ask of any trial ("dose",
+    "blinded", "control arm"), whether or not one library's pages happen to use them."""
+    return " ".join(e for i in intents if i.scope == "in" for e in i.examples)
+
+
 class IntentClassifier:
     def __init__(self, embeddings, intents: list[Intent] | None = None):
         self.intents = {i.name: i for i in (intents or load_intents())}

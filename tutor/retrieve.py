@@ -20,7 +20,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from tutor.errors import InputError
-from tutor.intent import IntentClassifier, Reading
+from tutor.intent import IntentClassifier, Reading, question_words
 from tutor.lexicon import (
     STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expand, expanded_words, learn_abbreviations, measures, name_pattern,
     phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated, translated_phrases, without_asker,
@@ -170,6 +170,9 @@ class HybridRetriever:
                 self._upper_short_forms = {k.upper() for k in [*glossary, *base_glossary()]}
                 self._short_forms = set(tokenize(" ".join([*glossary, *base_glossary()])))
                 self._long_forms = set(tokenize(" ".join(base_glossary().values())))
+                # A word learners use of any trial is a trial question's word even when these pages never
+                # use it: a library of one page in another field still knows "dosed", "blinded", "control".
+                self._asked_words = set(tokenize(question_words(list(self.intents.intents.values()))))
                 self._asks_only, self._stub = asks_only, stub
                 self.trial_pages, self.trial_mentions = pages, summarised
                 self._trial_patterns = {name: name_pattern(name) for name in pages + summarised}
@@ -308,9 +311,11 @@ class HybridRetriever:
             if lens and chosen_idx:
                 chosen_idx += self._lens_passage(lens, chosen_idx)
             sources = [self._source(i, cosine) for i in chosen_idx]
-            coverage, unknown = self._coverage(expanded)
+            # Judged on the question's own words: what its expansions add ("dose" -> "intravenously") is the
+            # lexicon's wording, not the asker's, and a page that never uses it is not foreign to the question.
+            coverage, unknown = self._coverage(spelled)
             names, diseases = self._unknown_names(query)
-            signals = Signals(best=best, coverage=coverage, unknown_rarity=self._rarity(expanded, unknown),
+            signals = Signals(best=best, coverage=coverage, unknown_rarity=self._rarity(spelled, unknown),
                               unknown_names=names, trials_named=named,
                               names_known=self._distinctive_match(query), reading=reading, unknown_diseases=diseases)
         timings["search"] = (time.perf_counter() - t1) * 1000
@@ -357,7 +362,8 @@ class HybridRetriever:
         tokens = self._content_words(query)
         # A lay word the lexicon translates ("shrink" -> response rate) is known by its translation.
         # The lexicon's own long forms ("left ventricular ejection fraction") are trial words too.
-        unknown = {t for t in tokens if t not in self.bm25.vocab_dict and t not in topics() and t not in self._long_forms}
+        unknown = {t for t in tokens if t not in self.bm25.vocab_dict and t not in topics() and t not in self._long_forms
+                   and t not in self._asked_words}
         unknown -= {t for w in TOKEN.findall(americanise(query.lower())) if translated(w) for t in tokenize(w)}
         unknown -= translated_phrases(query)
         # No word of its own ("What should I watch for?"): nothing in it is foreign to the sources.
