@@ -255,3 +255,13 @@ def test_an_answer_that_says_both_ways_of_one_claim_is_not_correct(practice):
                            "bleeding was more frequent with the new drug.", "attending")
     assert not mixed.flags
 
+
+def test_a_list_of_candidate_figures_earns_nothing_for_the_figures(practice):
+    # The page's two figures hidden among guesses, none tied to an arm: the point is not earned.
+    shotgun = practice.grade("emilia-recall-finding-1", "Median progression-free survival was 5.9, 9.6, 6.4, 11.2 "
+                             "or 7.7 months; each arm had one of those.", "resident")
+    assert shotgun.points[0].status == "incorrect" and "candidate" in shotgun.points[0].note
+    assert shotgun.verdict == "incorrect"
+    stated = practice.grade("emilia-recall-finding-1", "Median progression-free survival was 9.6 months on T-DM1 "
+                            "and 6.4 months on lapatinib plus capecitabine.", "resident")
+    assert stated.points[0].status == "covered"

@@ -557,6 +557,23 @@ def weighted_score(item: PracticeItem, statuses: dict[str, str]) -> float:
     return round(sum(p.weight * CREDIT[statuses[p.id]] for p in points) / total, 3)
 
 
+# A bare run of figures: three or more joined only by commas, "and", "or" or slashes ("41%, 57%, 40% and 47%").
+_FIGURE = r"(?<![\w.])\d+(?:\.\d+)?(?![\d.]*\d)"
+_FIGURE_RUN = re.compile(rf"{_FIGURE}(?:\s*%?\s*(?:,\s*(?:and|or)?|and|or|/)\s*{_FIGURE}){{2,}}", re.I)
+
+
+def shotgun(text: str, needed: Sequence[str]) -> list[str]:
+    """The figures of a bare list in the text that holds the point's figures among more candidates than the
+    point needs: offering every figure in the hope that one is right gives none of them. Empty when the text
+    gives its figures one claim at a time."""
+    wanted = set(needed)
+    for run in _FIGURE_RUN.finditer(text):
+        listed = re.findall(_FIGURE, run.group(0))
+        if len(listed) > len(wanted) and wanted & set(listed):
+            return listed
+    return []
+
+
 class OfflineGrader:
     """Embedding similarity of learner sentences to key points, exact figures, arms checked."""
 
@@ -622,7 +639,15 @@ class OfflineGrader:
                 measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
                 stray = [n for n in numbers_in(unit) if n not in point.numbers and n not in numbers_in(item.question)
                          and ("." in n or n in data or n in measured)]
-                if swaps:
+                listed = shotgun(" ".join(kept), point.numbers)
+                if listed:
+                    found = [n for n in found if n not in listed]
+                    stray = [n for n in listed if n not in point.numbers]
+                if listed and sim >= PARTLY:
+                    status = "incorrect"
+                    note = (f"{len(listed)} candidate figures for {len(point.numbers)}: a list to choose from is not "
+                            f"an answer, and {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not the page's here")
+                elif swaps:
                     status, note = "incorrect", f"arms swapped: {', '.join(swaps)} belong{'s' if len(swaps) == 1 else ''} to the other arm"
                 elif len(found) == len(point.numbers):
                     # Every figure exactly as the page gives it is strong evidence even in few words ("HR 0.65").
