@@ -241,3 +241,27 @@ def test_each_grading_set_is_held_to_its_own_floor():
     assert any("verdict_accuracy 0.800 < 0.85" in f for f in default) and any("gaming" in f for f in default)
     independent = ge.check_grading(result, limits, ge.GRADING_SETS[1])
     assert independent == ["grading evals/grading-independent.jsonl (test): gaming_graded_correct 1 > 0 (maximum)"]
+
+
+def test_an_answer_that_says_both_ways_of_one_claim_is_not_correct(practice):
+    # Both directions of one claim about one subject, in one sentence: the sentence earns nothing.
+    item = practice.item("emilia-attending-discussion")
+    assert practice.grade(item.id, item.model_answer, "attending").verdict == "correct"
+    both = practice.grade(item.id, item.model_answer + " The survival gain was modest and the survival gain was "
+                          "substantial, so I endorse it and discourage it.", "attending")
+    assert both.verdict != "correct" and any("contradicts" in f for f in both.flags)
+    # Opposite directions about different things are a finding, not a contradiction.
+    mixed = practice.grade(item.id, item.model_answer + " Rashes were less frequent with the new drug, and "
+                           "bleeding was more frequent with the new drug.", "attending")
+    assert not mixed.flags
+
+
+def test_a_list_of_candidate_figures_earns_nothing_for_the_figures(practice):
+    # The page's two figures hidden among guesses, none tied to an arm: the point is not earned.
+    shotgun = practice.grade("emilia-recall-finding-1", "Median progression-free survival was 5.9, 9.6, 6.4, 11.2 "
+                             "or 7.7 months; each arm had one of those.", "resident")
+    assert shotgun.points[0].status == "incorrect" and "candidate" in shotgun.points[0].note
+    assert shotgun.verdict == "incorrect"
+    stated = practice.grade("emilia-recall-finding-1", "Median progression-free survival was 9.6 months on T-DM1 "
+                            "and 6.4 months on lapatinib plus capecitabine.", "resident")
+    assert stated.points[0].status == "covered"

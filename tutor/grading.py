@@ -94,8 +94,18 @@ _FUNCTION = frozenset("a an the of to in on with was were is are be been by for 
                       "can will when while whereas since after before if".split())
 _NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|without|failed to|n't|cannot|nobody|none|nothing)\b", re.I)
 # Claim words of a comparison or a verdict (the lexicon's directions), each to its direction and whether it
-# says the opposite.
+# says the opposite. A claim of two words ("advise-against") is read in a text written either way.
 _CLAIM = directions()
+_PHRASES = sorted((w for w in _CLAIM if "-" in w), key=len, reverse=True)
+_PHRASE = re.compile("|".join(r"\b" + r"[\s-]+".join(map(re.escape, w.split("-"))) + r"\b" for w in _PHRASES),
+                     re.I) if _PHRASES else None
+
+
+def _joined(text: str) -> str:
+    """The text with each claim of two words written as the lexicon writes it: "advise against" -> "advise-against"."""
+    if _PHRASE is None:
+        return text
+    return _PHRASE.sub(lambda m: re.sub(r"[\s-]+", "-", m.group(0).lower()), text)
 
 
 def units(answer: str) -> list[str]:
@@ -201,7 +211,7 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     """Content words, and each claim base the sentence makes with one polarity (True: the opposite of the
     base, by an antonym or a negation). "grade 3 or higher" labels, it does not claim; a base said both ways
     in one sentence ("less diarrhea but more thrombocytopenia") is not a claim either."""
-    words = re.findall(r"[a-z][a-z\-']*", unit.lower())
+    words = re.findall(r"[a-z][a-z\-']*", _joined(unit).lower())
     seen: dict[str, set[bool]] = {}
     for i, word in enumerate(words):
         if word not in _CLAIM or (i and words[i - 1] == "or"):
@@ -275,6 +285,39 @@ def denies(unit: str, claim: str) -> bool:
     return bool(denied & asserted)
 
 
+# Where a sentence divides into the claims it strings together: its clauses, and each "and" or comma between them.
+_CONJUNCT = re.compile(r",\s*(?:and\s+)?|\s+and\s+", re.I)
+_HEDGE = frozenset("both either also".split())
+
+
+def _subject(piece: str) -> frozenset[str]:
+    """What a claim is about: its content words, the claim words (and "both", "either") left out."""
+    words, _ = _claims(piece)
+    return frozenset(w for w in words if w not in _HEDGE and w not in _CLAIM)
+
+
+def self_contradictions(answer_units: list[str]) -> set[int]:
+    """The sentences that assert both directions of one claim about one subject: "the effect was large and the
+    effect was small", "I both favour it and advise against it", or the same across two sentences. The subject
+    is the claim's other content words, and must be the same in both; a claim with no subject of its own ("and
+    advise against it") counts only beside another in its own sentence."""
+    pieces: list[tuple[int, frozenset[str], dict[str, bool]]] = []
+    for index, unit in enumerate(answer_units):
+        for clause in clauses(unit):
+            for piece in _CONJUNCT.split(clause):
+                _, claims = _claims(piece)
+                if claims:
+                    pieces.append((index, _subject(piece), claims))
+    found: set[int] = set()
+    for a, (i, subject_a, claims_a) in enumerate(pieces):
+        for j, subject_b, claims_b in pieces[a + 1:]:
+            if subject_a != subject_b or (not subject_a and i != j):
+                continue
+            if any(k in claims_b and claims_b[k] != v for k, v in claims_a.items()):
+                found |= {i, j}
+    return found
+
+
 def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
     """(the sentences that can earn credit, flags for those that cannot)."""
     kept: list[str] = []
@@ -289,6 +332,7 @@ def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
         else:
             kept.append(unit)
     contradicted = {i for i in range(len(kept)) for j in range(len(kept)) if i != j and contradicts(kept[i], kept[j])}
+    contradicted |= self_contradictions(kept)
     if contradicted:
         flags.append("contradicts itself: sentences that say opposite things earn nothing")
         kept = [u for i, u in enumerate(kept) if i not in contradicted]
@@ -513,6 +557,23 @@ def weighted_score(item: PracticeItem, statuses: dict[str, str]) -> float:
     return round(sum(p.weight * CREDIT[statuses[p.id]] for p in points) / total, 3)
 
 
+# A bare run of figures: three or more joined only by commas, "and", "or" or slashes ("41%, 57%, 40% and 47%").
+_FIGURE = r"(?<![\w.])\d+(?:\.\d+)?(?![\d.]*\d)"
+_FIGURE_RUN = re.compile(rf"{_FIGURE}(?:\s*%?\s*(?:,\s*(?:and|or)?|and|or|/)\s*{_FIGURE}){{2,}}", re.I)
+
+
+def shotgun(text: str, needed: Sequence[str]) -> list[str]:
+    """The figures of a bare list in the text that holds the point's figures among more candidates than the
+    point needs: offering every figure in the hope that one is right gives none of them. Empty when the text
+    gives its figures one claim at a time."""
+    wanted = set(needed)
+    for run in _FIGURE_RUN.finditer(text):
+        listed = re.findall(_FIGURE, run.group(0))
+        if len(listed) > len(wanted) and wanted & set(listed):
+            return listed
+    return []
+
+
 class OfflineGrader:
     """Embedding similarity of learner sentences to key points, exact figures, arms checked."""
 
@@ -578,7 +639,15 @@ class OfflineGrader:
                 measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
                 stray = [n for n in numbers_in(unit) if n not in point.numbers and n not in numbers_in(item.question)
                          and ("." in n or n in data or n in measured)]
-                if swaps:
+                listed = shotgun(" ".join(kept), point.numbers)
+                if listed:
+                    found = [n for n in found if n not in listed]
+                    stray = [n for n in listed if n not in point.numbers]
+                if listed and sim >= PARTLY:
+                    status = "incorrect"
+                    note = (f"{len(listed)} candidate figures for {len(point.numbers)}: a list to choose from is not "
+                            f"an answer, and {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not the page's here")
+                elif swaps:
                     status, note = "incorrect", f"arms swapped: {', '.join(swaps)} belong{'s' if len(swaps) == 1 else ''} to the other arm"
                 elif len(found) == len(point.numbers):
                     # Every figure exactly as the page gives it is strong evidence even in few words ("HR 0.65").
