@@ -98,6 +98,25 @@ def test_a_terse_figure_answer_in_shorthand_is_a_statement_not_a_keyword_list(pr
     assert grade.verdict == "correct"
 
 
+@pytest.mark.parametrize("item, answer", [
+    # each figure with a short name or a schedule between it and "vs": still figures set against each other
+    ("emilia-recall-finding-1", "median PFS: T-DM1 9.6 mo vs lap/cap arm 6.4 mo, HR 0.65"),
+    ("destiny-breast03-recall-arms", "T-DXd 5.4 mg/kg IV q3 weeks versus T-DM1 3.6 mg/kg IV q3 weeks"),
+])
+def test_figures_set_against_each_other_across_a_name_are_a_statement(practice, item, answer):
+    grade = practice.grade(item, answer, "fellow")
+    assert not grade.flags, grade.flags
+    assert grade.verdict == "correct"
+
+
+def test_a_negation_written_as_a_contraction_is_not_read_as_the_opposite_claim(practice):
+    # The page says the drug "did not improve" an outcome; "didn't improve" says the same, not the opposite.
+    said = "It didn't improve efficacy over the taxane regimen, so it isn't preferred; keep it for patients who can't have a taxane."
+    grade = practice.grade("marianne-guideline_committee-discussion", said, "guideline_committee")
+    assert all("opposite" not in p.note for p in grade.points)
+    assert grade.score > 0
+
+
 def test_an_opposite_by_prefix_is_a_contradiction(practice):
     grade = practice.grade("destiny-breast03-appraisal-limitation", "Overall survival was mature at this analysis. "
                            "Overall survival was immature at this analysis.", "fellow")

@@ -182,8 +182,10 @@ def copies_question(unit: str, question: str) -> bool:
     return not new_numbers and len(mine & asked) / len(mine) >= 0.8
 
 
-# "9.6 vs 6.4", "22.7 versus 15.8 mo": two figures set against each other state a result, however terse.
-_FIGURE_COMPARISON = re.compile(r"\d[\d.,]*\s*%?\s*(?:months?|mo|m)?\)?\s*(?:vs\.?|versus|v\.?)\s*\(?\.?\d", re.I)
+# "9.6 vs 6.4", "22.7 versus 15.8 mo", "40% vs TPC 47%", "5.4 mg/kg every 3 weeks versus (the other drug) 3.6 mg/kg":
+# two figures set against each other state a result, however terse; a few words may name what each belongs to.
+_FIGURE_COMPARISON = re.compile(r"\d[\d.,]*\s*%?[^\d.;]{0,30}?(?:\bvs\b\.?|\bversus\b|\bv\.|\bcompared (?:with|to)\b)"
+                                r"[^\d;]{0,40}?\d", re.I)
 # "ALPHA-1 14.1 mo", "G3+ AEs: 54.1%": a name given a figure.
 _NAMED_FIGURE = re.compile(r"[A-Za-z][\w\-+]*\s*:?\s+\d[\d.,]*\s*(?:%|months?|mo\b|m\b)"
                            r"|\d[\d.,]*\s*(?:%|months?|mo\b|m\b)\s*(?:with |on |in |for )?[A-Za-z]", re.I)
@@ -265,8 +267,8 @@ def contradicts(a: str, b: str) -> bool:
 
 def opposite(point: str, unit: str) -> bool:
     """The learner's sentence makes a claim of the point the other way round."""
-    _, claims_p = _claims(point)
-    _, claims_u = _claims(unit)
+    _, claims_p = _claims(uncontract(point))
+    _, claims_u = _claims(uncontract(unit))  # "didn't improve" negates as "did not improve" does
     return any(k in claims_u and claims_u[k] != v for k, v in claims_p.items())
 
 
