@@ -53,6 +53,33 @@ def test_swapped_arms_are_incorrect_on_that_point(practice):
     assert right.points[0].status == "covered"
 
 
+def test_a_finding_tied_to_the_wrong_arm_is_incorrect_and_named(practice):
+    # Findings without figures: which toxicity went with which arm is the whole point.
+    wrong = practice.grade("th3resa-recall-finding-4",
+                           "Patients given physician's choice had the thrombocytopenia, while T-DM1 was the arm "
+                           "with neutropenia and diarrhea.", "resident")
+    assert wrong.points[0].status == "incorrect" and wrong.points[0].note.startswith("arms swapped")
+    assert "thrombocytopenia" in wrong.points[0].note and wrong.verdict != "correct"
+    right = practice.grade("th3resa-recall-finding-4",
+                           "Patients given T-DM1 had the thrombocytopenia, while physician's choice was the arm "
+                           "with neutropenia and diarrhea.", "resident")
+    assert right.points[0].status == "covered" and right.verdict == "correct"
+
+
+def test_a_place_in_the_sequence_given_to_the_other_drug_is_incorrect(practice):
+    wrong = practice.grade("destiny-breast03-fellow-discussion",
+                           "T-DM1 is still the preferred second-line choice after a taxane with trastuzumab and "
+                           "pertuzumab. T-DXd gets pushed to later lines.", "fellow")
+    assert all(p.status == "incorrect" and p.note.startswith("arms swapped") for p in wrong.points)
+    assert wrong.verdict == "incorrect"
+    # Setting a drug aside ("replacing T-DM1") ties nothing to it.
+    right = practice.grade("destiny-breast03-fellow-discussion",
+                           "T-DXd, replacing T-DM1, is now the preferred second-line choice after a taxane with "
+                           "trastuzumab and pertuzumab; T-DM1 gets pushed to later lines or to people who cannot "
+                           "take T-DXd because of lung disease.", "fellow")
+    assert not any(p.status == "incorrect" for p in right.points)
+
+
 def test_a_near_figure_does_not_count(practice):
     grade = practice.grade("emilia-recall-finding-1", "Median PFS was 9.5 months with T-DM1 and 6.4 months with "
                            "lapatinib plus capecitabine.", "resident")

@@ -355,6 +355,16 @@ _FOLLOWING = re.compile(r"^\s*(?:%|months?|mo|patients|years?)?\s*(?:of (?:the )
                         r"receiving|treated with|given|in the|for the|with the)\b", re.I)
 
 
+# Where a statement divides into what it says of each arm: its clauses, and each comparison ("than", "versus").
+_TIE_SPLIT = re.compile(r"\s*(?:;|:\s|->|=>|\s-\s|,?\s+(?=(?:so|because|but|while|whereas|although|though|since|"
+                        r"which|meaning|hence|therefore|thus|despite|than|versus|vs\.?|compared)\s))\s*", re.I)
+# Words that set a treatment aside rather than say something of it: "replacing ALPHA-1 as the standard".
+_SET_ASIDE = re.compile(r"\b(?:replac\w*|displac\w*|supplant\w*|instead of|rather than|over|unlike|beat|beating|"
+                        r"outperform\w*|superior to|inferior to|better than|worse than)\s*(?:the\s+)?$", re.I)
+# A clause that carries on what the one before said of its arm ("..., but more thrombocytopenia").
+_CARRY = re.compile(r"^\s*(?:but|and)\b", re.I)
+
+
 def _flat(text: str) -> str:
     return text.replace("’", "'").replace("'s", "s").replace("'", "")
 
@@ -381,6 +391,7 @@ class Arms:
         self._aliases = patterns
         self._pattern = re.compile("|".join(f"(?P<c{i}>{self._alias_re(a)})" for i, (a, _) in enumerate(patterns)),
                                    re.I) if patterns else None
+        self.neutral = neutral_terms(record, self)
 
     @staticmethod
     def _alias_re(alias: str) -> str:
@@ -506,6 +517,57 @@ class Arms:
         same_side = {c for c, s in self.components.items() if s == side_truth}
         return bool((given[0] - truth[0]) & same_side)
 
+    # -- which arm a statement ties a term to ("thrombocytopenia was more common with ALPHA-1") --------
+
+    def _negated(self, segment: str, start: int) -> bool:
+        """A mention the segment denies or sets aside: "who cannot receive ALPHA-1", "not ALPHA-1", "replacing
+        ALPHA-1", "superior to ALPHA-1"."""
+        before = " ".join(segment[:start].split()[-3:])
+        return bool(_NEGATION.search(before) or _SET_ASIDE.search(before))
+
+    def ties(self, text: str, with_figures: bool = False, carry: bool = True) -> dict[str, set[str]]:
+        """term -> the sides the text ties it to. A term is tied to the one arm its clause names (a clause that
+        names both arms ties nothing); a clause that names none and carries on the sentence ("but more
+        thrombocytopenia") keeps the arm before it. "Less X with A" ties X to the other arm, as "more X with B"
+        does: a claim word that says the opposite (the lexicon's directions), or a negated one, turns the side.
+        Clauses with figures are left to `attribute` (each arm has its own figure for the same measure) unless
+        `with_figures`."""
+        out: dict[str, set[str]] = {}
+        sides = sorted(set(self.components.values()))
+        if len(sides) != 2:
+            return out
+        other = {sides[0]: sides[1], sides[1]: sides[0]}
+        for sentence in sentences(_flat(uncontract(text))):
+            carried = None
+            for segment in _TIE_SPLIT.split(sentence):
+                if not segment or not segment.strip():
+                    continue
+                mentions = self._mentions(segment)
+                mentions = [m for m in mentions if not m[3]]  # "the control arm" may be any arm's control
+                live = [m for m in mentions if self.side(m[2]) and not self._negated(segment, m[0])]
+                named = {self.side(m[2]) for m in live}
+                denied = [m for m in mentions if m not in live]
+                if len(named) > 1 or denied and (not live or denied[0][0] < live[0][0]):
+                    carried = None
+                    continue
+                if named:
+                    side = named.pop()
+                elif carry and carried and _CARRY.match(segment) and not mentions:
+                    side = carried
+                else:
+                    carried = None
+                    continue
+                carried = None if denied else side  # "..., displacing ALPHA-1, which had ..." is about ALPHA-1
+                owned = segment[:denied[0][0]] if denied else segment
+                for start, end, _, _ in sorted(mentions, reverse=True):
+                    owned = owned[:start] + f" {_ARM} " + owned[end:] if start < len(owned) else owned
+                if not with_figures and re.search(r"(?<![\w.-])\d(?![\w-]*\s*line)", owned):
+                    continue
+                for term, flipped in _terms(canonical(owned)):
+                    out.setdefault(term, set()).add(other[side] if flipped else side)
+        return out
+
+
 
 def truth_map(record: TrialRecord, arms: Arms) -> dict[str, tuple[frozenset[str], bool]]:
     """Each figure of the page with the arm its findings (then its discussion answers) give it; a figure the
@@ -521,6 +583,77 @@ def truth_map(record: TrialRecord, arms: Arms) -> dict[str, tuple[frozenset[str]
         for number, label in arms.attribute(text).items():
             found.setdefault(number, label)
     return {n: v for n, v in found.items() if n not in clashes and arms.side(v[0])}
+
+
+_ARM = "armref"  # where a clause named its arm
+
+
+def _terms(text: str) -> list[tuple[str, bool]]:
+    """(term, said the opposite way?) for each content word of a clause, and for each claim it makes (as
+    "~base"). A word takes the turn of the nearest run of claim words before it, else of the first after it:
+    "less diarrhea but more thrombocytopenia", "neutropenia was less common"."""
+    words = re.findall(r"[A-Za-z][\w\-']*", _joined(text).lower())
+    runs: list[tuple[int, bool, list[str]]] = []  # (index of its last word, turned?, bases)
+    i = 0
+    while i < len(words):
+        if words[i] in _CLAIM and not (i and words[i - 1] == "or"):
+            j, turned, bases = i, bool(_NEGATION.search(" ".join(words[max(0, i - 3):i]))), []
+            while j < len(words) and words[j] in _CLAIM:
+                base, flipped = _CLAIM[words[j]]
+                turned ^= flipped
+                bases.append(base)
+                j += 1
+            runs.append((j - 1, turned, bases))
+            i = j
+        else:
+            i += 1
+    arms = [k for k, w in enumerate(words) if w == _ARM]
+    negations = [k for k, w in enumerate(words) if _NEGATION.fullmatch(w) or w in ("cannot", "nor")]
+    out: list[tuple[str, bool]] = []
+    for _, turned, bases in runs:
+        out += [("~" + b, turned) for b in dict.fromkeys(bases)]
+    for k, word in enumerate(words):
+        if word in _CLAIM or word in _FUNCTION or word in STOPWORDS or len(word) < 3:
+            continue
+        before = [r for r in runs if r[0] < k]
+        after = [r for r in runs if r[0] > k]
+        turned = before[-1][1] if before else after[0][1] if after else False
+        if word == _ARM or _NEGATION.search(word):
+            continue
+        if not runs and negations and not any(a < k < n for a in arms for n in negations):
+            continue  # "ALPHA-1 did not cause X": only what comes between the arm and the negation is said of it
+        tokens = tokenize(word)
+        if tokens:
+            out.append((tokens[0], turned))
+    return out
+
+
+def neutral_terms(record: TrialRecord, arms: Arms) -> set[str]:
+    """Terms the page itself ties to both arms ("patients", "months", "more"): they tell no arm from the other."""
+    sides: dict[str, set[str]] = {}
+    texts = [record.bottom_line, *record.key_findings, *record.limitations, record.clinical_significance,
+             record.historical_context, *(d.key_response for d in record.discussion)]
+    for text in texts:
+        for term, found in arms.ties(text or "", with_figures=True).items():
+            sides.setdefault(term, set()).update(found)
+    return {t for t, s in sides.items() if len(s) > 1}
+
+
+def swapped_terms(point: str, answer: str, question: str, arms: Arms, neutral: set[str]) -> list[str]:
+    """The point's terms that the answer ties to the other arm than the point does, as the point writes them
+    ("thrombocytopenia"). Terms the question asks about, or that the page ties to both arms, are left out."""
+    asked = set(tokenize(canonical(question)))
+    mine = {t: s for t, s in arms.ties(point).items() if len(s) == 1 and t not in neutral and t not in asked}
+    theirs = arms.ties(answer, carry=False)  # the learner's own clause names the arm
+    names = {w for alias, _ in arms._aliases for w in tokenize(alias)} | \
+        {w for short, long in arms.glossary.items() for w in tokenize(f"{short} {long}")}
+    swapped = [t for t, side in mine.items() if len(theirs.get(t, ())) == 1 and theirs[t] != side and t not in names]
+    surface = {}
+    for word in re.findall(r"[A-Za-z][\w\-']*", canonical(_flat(point))):
+        tokens = tokenize(word)
+        if tokens:
+            surface.setdefault(tokens[0], word.lower())
+    return [surface.get(t, t.lstrip("~")) for t in swapped]
 
 
 # -- the offline grader ----------------------------------------------------------------------------
@@ -665,6 +798,13 @@ class OfflineGrader:
             if status in ("covered", "partly") and (opposite(point.text, unit)
                                                     or claim != point.text and denies(unit, claim)):
                 status, note = "incorrect", "says the opposite of the page"
+            neutral = getattr(arms, "neutral", None)
+            if status in ("covered", "partly") and neutral is not None and not note:
+                turned = swapped_terms(point.text, " ".join(kept), item.question, arms, neutral)
+                if turned:
+                    status = "incorrect"
+                    note = (f"arms swapped: {', '.join(turned)} belong{'s' if len(turned) == 1 else ''} to the other "
+                            f"arm")
             graded.append(PointGrade(id=point.id, text=point.text, status=status, weight=point.weight, note=note,
                                      similarity=round(sim, 3)))
         return graded
