@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
+from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
 from tutor.lexicon import (STOPWORDS, canonical, directions, learn_abbreviations, spell_out, stems, tokenize,
@@ -716,14 +717,10 @@ class OfflineGrader:
 
     def __init__(self, embeddings):
         self.embeddings = embeddings
-        self._cache: dict[str, np.ndarray] = {}
+        self._sentences = SentenceVectors(embeddings)  # bounded: a server grades answers for weeks
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            for text, vector in zip(missing, self.embeddings.embed_documents(missing)):
-                self._cache[text] = np.asarray(vector, dtype=float)
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1))
+        return self._sentences.vectors(texts) if texts else np.zeros((0, 1))
 
     def _similarity(self, text: str, vectors: np.ndarray, said: set[str], asked: set[str], glossary) -> np.ndarray:
         """Similarity of one text (a point or one of its claims) to each window: cosine blended with the share
