@@ -80,6 +80,14 @@ def test_a_place_in_the_sequence_given_to_the_other_drug_is_incorrect(practice):
     assert not any(p.status == "incorrect" for p in right.points)
 
 
+def test_an_answer_with_the_main_result_the_wrong_way_round_is_incorrect_not_partial(practice):
+    # The hazard ratio is right, but the medians are given to the wrong arms: the finding is stated backwards.
+    grade = practice.grade("emilia-recall-finding-1", "Median PFS: lapatinib-capecitabine 9.6 months, T-DM1 6.4 months; "
+                           "HR 0.65.", "resident")
+    assert any(p.status == "incorrect" for p in grade.points)
+    assert grade.verdict == "incorrect"
+
+
 def test_a_near_figure_does_not_count(practice):
     grade = practice.grade("emilia-recall-finding-1", "Median PFS was 9.5 months with T-DM1 and 6.4 months with "
                            "lapatinib plus capecitabine.", "resident")

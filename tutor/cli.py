@@ -287,7 +287,7 @@ def eval_(
     all_sets: Annotated[bool, typer.Option("--all", help="every eval set of the library (per trial, cross-trial, paraphrase, off-topic, specialty), not only dev and held-out")] = False,
     fit_scope: Annotated[bool, typer.Option("--fit-scope", help="refit the in-scope model (tutor/data/scope.json) on the tune split of the sets, then report tune and test figures")] = False,
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="per trial: refit the in-scope model without any case about it, then score its cases")] = False,
-    grading: Annotated[Optional[list[Path]], typer.Option(help="graded practice answers (.jsonl), repeatable; default evals/grading.jsonl, grading-independent.jsonl and grading-blind.jsonl when no --dataset is given")] = None,
+    grading: Annotated[Optional[list[Path]], typer.Option(help="graded practice answers (.jsonl), repeatable; default evals/grading.jsonl and the independent and blind grading sets when no --dataset is given")] = None,
     no_grading: Annotated[bool, typer.Option("--no-grading", help="skip the grading-agreement eval")] = False,
 ):
     """Run eval sets through the tutor; score retrieval, answers, grounding, scope, roles, latency, and the

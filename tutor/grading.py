@@ -675,9 +675,13 @@ def read_figures(answer: str) -> str:
 
 def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]) -> str:
     """correct needs the score, no point stated wrongly, and an answer that neither addressed the grader nor
-    contradicted itself (what is left of such an answer can be partial, never correct)."""
+    contradicted itself (what is left of such an answer can be partial, never correct); an answer that states
+    half of what was asked wrongly is incorrect, whatever else it gets right."""
     wrong = any(p.status == "incorrect" for p in points)
     gamed = any(f.startswith(("addresses the grader", "contradicts itself")) for f in flags)
+    total = sum(p.weight for p in points) or 1.0
+    if sum(p.weight for p in points if p.status == "incorrect") * 2 >= total:
+        return "incorrect"  # half of what was asked stated wrongly (arms swapped, a wrong figure, the opposite claim)
     if score >= CORRECT and not wrong and not gamed:
         return "correct"
     if score >= PARTIAL:

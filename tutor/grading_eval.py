@@ -1,12 +1,11 @@
 """Grading agreement: how often the practice grader gives the verdict a teacher wrote for a learner answer.
 
 evals/grading.jsonl holds answers written from the trial pages (correct, partial, wrong, off-topic,
-arm-swapped, gaming), each with the expected verdict and score; evals/grading-independent.jsonl and
-evals/grading-blind.jsonl hold answers written from the items and pages alone by someone who had not read the
-grader, all held out. The figures:
-verdict accuracy, mean absolute score error, and how many gaming answers were graded correct, per split (tune:
-thresholds may be set on it; test: held out) and overall. The gate in evals/thresholds.json ("grading") holds
-them, set by set.
+arm-swapped, gaming), each with the expected verdict and score; evals/grading-independent.jsonl,
+grading-blind.jsonl and grading-blind2.jsonl hold answers written from the items and pages alone by someone
+who had not read the grader, all held out. The figures: verdict accuracy, mean absolute score error, and how
+many gaming answers were graded correct, per split (tune: thresholds may be set on it; test: held out) and
+overall. The gate in evals/thresholds.json ("grading") holds them, set by set.
 """
 
 from __future__ import annotations
@@ -24,9 +23,9 @@ from tutor.settings import PROJECT_ROOT
 DEFAULT_GRADING = PROJECT_ROOT / "evals" / "grading.jsonl"
 # Every grading set `tutor eval` runs when none is named: the author's set (tune and held-out splits), an
 # independent one written without the grader's rules in view, and a blind one written from the pages and the
-# item list alone (never the code or the other sets); neither of the last two is tuned on.
+# item list alone (never the code or the other sets), twice; none of the last three is tuned on.
 GRADING_SETS = (DEFAULT_GRADING, PROJECT_ROOT / "evals" / "grading-independent.jsonl",
-                PROJECT_ROOT / "evals" / "grading-blind.jsonl")
+                PROJECT_ROOT / "evals" / "grading-blind.jsonl", PROJECT_ROOT / "evals" / "grading-blind2.jsonl")
 GRADING_METRICS = {
     "verdict_accuracy": "share of answers whose verdict (correct, partial, incorrect) is the expected one",
     "score_mae": "mean absolute difference between the grade's score and the expected score (lower is better)",
