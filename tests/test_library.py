@@ -110,6 +110,39 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     assert answer.in_scope and all(s.trial == "LARKSPUR-5" for s in answer.sources)
 
 
+def _cited_trial(answer, line: str) -> str:
+    return answer.sources[int(re.findall(r"\[(\d+)\]", line)[-1]) - 1].trial
+
+
+def test_a_comparison_with_the_fifth_trial_sets_each_trial_s_own_field_side_by_side(make_settings):
+    """Compared on a topic ("more patients", "the bigger study", "the control arms"), each trial's answer is
+    the part of its own page on that topic, cited to it, however the comparison is worded; a trial chosen
+    in the picker ("here") joins the trial the question names."""
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    for page in (ROOT / "knowledge").iterdir():
+        shutil.copy(page, settings.knowledge_dir)
+    shutil.copy(FIXTURES / "larkspur-5-trial-summary.txt", settings.knowledge_dir)
+    tutor = Tutor(settings)
+    cases = [
+        ("Which trial had more patients, LARKSPUR-5 or MARIANNE?", None,
+         {"14,260": "LARKSPUR-5", "1,095": "MARIANNE"}),
+        ("Which was the bigger study, EMILIA or LARKSPUR-5?", None, {"14,260": "LARKSPUR-5", "991": "EMILIA"}),
+        ("What were the control arms in LARKSPUR-5 and EMILIA?", None,
+         {"Warfarin adjusted": "LARKSPUR-5", "Capecitabine (1,000 mg/m2": "EMILIA"}),
+        ("How many patients took part here compared with TH3RESA?", "LARKSPUR-5",
+         {"14,260": "LARKSPUR-5", "602": "TH3RESA"}),
+    ]
+    for question, chosen, figures in cases:
+        answer = tutor.ask(question, "resident", trial=chosen)
+        assert answer.in_scope, question
+        for figure, trial in figures.items():
+            lines = [line for line in answer.answer.splitlines() if figure in line]
+            assert lines, (question, figure, answer.answer)
+            assert all(_cited_trial(answer, line) == trial for line in lines), (question, figure, answer.answer)
+
+
 def test_a_library_of_one_page_in_another_field_is_taught(make_settings):
     """On a page the rules were never tuned on, alone in the library. Words alone tie the new drug's line
     and the control's ("arm"); the lead is the one that means what was asked."""

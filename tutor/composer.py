@@ -39,8 +39,10 @@ _LABEL = re.compile(r"^(Key response|Key result):\s*")
 _EXPLAIN = re.compile(r"^\s*(how|why)\b|\bexplain\b|\bdescribe\b|\bmechanism\b|\bwhat makes\b", re.I)
 _OTHER_TRIALS = re.compile(r"\b(other|related|similar|later|newer|subsequent|earlier|previous|landmark)\b"
                            r"[\w\s-]{0,25}\btrials?\b|\btrials\b", re.I)
+_COMPARING = re.compile(r"\b(?:compar\w*|versus|vs|contrast\w*|differ\w*)\b", re.I)
 SUBJECT_BONUS = 1.5
 NAMED_TRIAL_BONUS = 2.0
+FIGURE_SHARE = 0.8  # side by side, a trial's sentence with a figure leads when it scores this share of its best
 INTENT_BONUS = 1.0  # a sentence from the part of the page the question's intent asks for
 EXPANSION_WEIGHT = 0.5  # words the question implies count half as much as the words it uses
 # The lead: among the sentences chosen by their words, the one whose meaning is nearest the question's,
@@ -293,6 +295,8 @@ class Composer:
         follow_up = bool(prompt.previous) and is_follow_up(question)
         asked = f"{prompt.previous[-1]} {question}" if follow_up else question
         query = self.query(question, prompt.previous[-1] if follow_up else None, glossary)
+        if len(prompt.trials) > 1:
+            query = self._topic_only(query, prompt)
         score = self.scorer(sentences)
         ranked = self._rank(prompt, sentences, query, score, asked)
         if not ranked and prompt.intent and sentences:
@@ -308,7 +312,8 @@ class Composer:
         pages = {p.about for p in prompt.passages if not p.summary}
         name_trial = side_by_side or len(pages) > 1  # passages from several trials: say whose each is
         if side_by_side:
-            chosen = self._side_by_side(ranked, trials, points)
+            figure = bool(_ASKS_FIGURE.search(americanise(spell_out(asked, glossary).lower())))
+            chosen = self._side_by_side(ranked, trials, points, figure)
         else:
             chosen = self._lead_first(ranked[:points], spell_out(asked))
             if _EXPLAIN.search(question):
@@ -339,6 +344,14 @@ class Composer:
             lines += ["", closing]
         return "\n".join(lines)
 
+    @staticmethod
+    def _topic_only(query, prompt: Prompt):
+        """A comparison's words less its framing: the comparing words ("versus", "compared") say that the
+        trials are set side by side, not what is compared."""
+        framing = set(tokenize(" ".join(_COMPARING.findall(prompt.question))))
+        kept = [(g, w) for g, w in query if not g <= framing]
+        return kept or query
+
     def _rank(self, prompt: Prompt, sentences: list[Sentence], query, score, asked: str) -> list[tuple[float, Sentence]]:
         question = prompt.question
         numeric = bool(_NUMERIC_QUESTION.search(question))
@@ -354,6 +367,8 @@ class Composer:
         # Trials: the ones the question names are its subject; a summary of another trial is not the answer.
         abouts = {p.about for p in prompt.passages if p.about}
         named = {t for t in abouts if name_pattern(t).search(asked)} or set(prompt.trials) & abouts
+        if len(prompt.trials) > 1:  # compared side by side: the chosen trial ("here") as much as the one named
+            named |= set(prompt.trials) & abouts
         about_others = bool(_OTHER_TRIALS.search(asked))
         intent_kinds = set(prompt.kinds.split())  # the page parts the question's intent asks for, if given
         ranked = []
@@ -399,13 +414,20 @@ class Composer:
         return [chosen[i] for i in order]
 
     @staticmethod
-    def _side_by_side(ranked, trials: list[str], points: int) -> list[Sentence]:
-        """The best sentences of each trial, in the order the question names them, each from its own page."""
+    def _side_by_side(ranked, trials: list[str], points: int, figure: bool = False) -> list[Sentence]:
+        """The best sentences of each trial, in the order the question names them, each from its own page.
+        Asked for a `figure`, a trial's sentence that gives one comes first when it answers nearly as well
+        as its best: the side by side sets figure against figure."""
         per_trial = max(1, points // len(trials))
         chosen: list[Sentence] = []
         for trial in trials:
-            own = [s for _, s in ranked if s.passage.about == trial and not s.passage.summary]
-            chosen += (own or [s for _, s in ranked if s.passage.about == trial])[:per_trial]
+            own = [(v, s) for v, s in ranked if s.passage.about == trial and not s.passage.summary]
+            own = own or [(v, s) for v, s in ranked if s.passage.about == trial]
+            if figure and own:
+                best = own[0][0]
+                numbered = [(v, s) for v, s in own if _NUMBER.search(_LABEL.sub("", s.text)) and v >= FIGURE_SHARE * best]
+                own = numbered + [pair for pair in own if pair not in numbered]
+            chosen += [s for _, s in own][:per_trial]
         return chosen
 
     def _specialty_sentence(self, focus: str, sentences, chosen, score) -> Sentence | None:

@@ -96,6 +96,11 @@ def is_follow_up(question: str) -> bool:
     return (words <= 8 and bool(_FOLLOW_UP.search(question))) or (words <= 4 and bool(_POINTS_BACK.search(question)))
 
 
+# "compared with BETA-Lung01", "here versus BETA-Lung01", "this trial and BETA-Lung01": a question that
+# sets the chosen trial beside another it names is about both.
+_COMPARES = re.compile(r"\b(compar\w*|versus|vs|contrast\w*|differ\w*|than|relative to|both|each|here|"
+                       r"this (trial|study)|the same)\b", re.I)
+
 _RUN = re.compile(r"[\w-]+")  # a word, or a hyphenated name, whole: what (?<![\w-])...(?![\w-]) bounds
 
 
@@ -234,17 +239,23 @@ class HybridRetriever:
         order = np.argsort(-np.where(mask, cosine, -2.0), kind="stable")[:k]
         return [int(i) for i in order if mask[i]]
 
-    def _rank(self, expanded: str, cosine: np.ndarray, mask: np.ndarray, k: int, reading: Reading | None) -> list[int]:
+    def _rank(self, expanded: str, cosine: np.ndarray, mask: np.ndarray, k: int, reading: Reading | None,
+              topic: tuple[str, np.ndarray] | None = None) -> list[int]:
+        """The best k passages of the mask. `topic` (the query and its similarities without the compared
+        trials' names) is searched as well and fused with the whole question's rankings."""
         pool = max(k * 3, 10)
         rankings = []
-        if self.mode in ("hybrid", "dense"):
-            rankings.append(self._dense(cosine, mask, pool))
-        if self.mode in ("hybrid", "keyword"):
-            rankings.append(self._keyword(expanded, mask, pool))
+        for query, similarity in [(expanded, cosine), *([topic] if topic else [])]:
+            if self.mode in ("hybrid", "dense"):
+                rankings.append(self._dense(similarity, mask, pool))
+            if self.mode in ("hybrid", "keyword"):
+                rankings.append(self._keyword(query, mask, pool))
         fused: dict[int, float] = {}
         for ranking in rankings:
             for rank, idx in enumerate(ranking):
                 fused[idx] = fused.get(idx, 0.0) + 1.0 / (RRF_K + rank + 1)
+        if topic:  # two searches fused: the heading and the intent weigh as much against both
+            fused = {i: v / 2 for i, v in fused.items()}
         for idx, weight in self._heading_hits(expanded).items():  # the question names a section: a top rank
             if mask[idx]:
                 fused[idx] = fused.get(idx, 0.0) + weight / (RRF_K + 1)
@@ -278,10 +289,16 @@ class HybridRetriever:
         # its expansions, which would pull any question towards the sources.
         spelled = spell_out(query, self.glossary)
         expanded = expand(spelled)
-        if expanded == spelled:
-            raw = vector = self.store.embeddings.embed_query(spelled)
+        # A question that may compare trials also searches each trial's page by its topic alone, without
+        # the trials' names: "ALPHA-Lung03 and BETA-Lung01" pull towards the passages that name them.
+        named_now = self.named_trials(query)
+        topic = self._without_trials(expanded, named_now) if len(named_now) > 1 or (named_now and trials) else expanded
+        texts = list(dict.fromkeys([spelled, expanded, topic]))
+        if len(texts) == 1:
+            raw = vector = topic_vector = self.store.embeddings.embed_query(spelled)
         else:  # one batch: the expanded query searches, the raw one judges scope
-            raw, vector = self.store.embeddings.embed_documents([spelled, expanded])
+            vectors = dict(zip(texts, self.store.embeddings.embed_documents(texts)))
+            raw, vector, topic_vector = vectors[spelled], vectors[expanded], vectors[topic]
         t1 = time.perf_counter()
         timings["embed"] = (t1 - t0) * 1000
         if not self.chunks:
@@ -291,7 +308,9 @@ class HybridRetriever:
             reading = self.intents.read(raw)
             named = self.named_trials(query)
             chosen = list(trials or [])
-            if named and chosen and set(named) != set(chosen) and (compare or reading.name == "comparison"):
+            # A chosen trial joins the one the question names only when the question sets them side by side:
+            # "How many took part in BETA-Lung01?" reads like a comparison by meaning, but asks of one trial.
+            if named and chosen and set(named) != set(chosen) and (compare or _COMPARES.search(query)):
                 searched = list(dict.fromkeys(chosen + named))  # "compare it with X" while a trial is chosen
             else:
                 searched = named or chosen
@@ -304,7 +323,12 @@ class HybridRetriever:
             mask = self._mask(searched)
             if compare and len(searched) > 1:
                 each = max(2, math.ceil(k / len(searched)) + (1 if len(searched) <= 2 else 0))
-                chosen_idx = [i for t in searched for i in self._rank(expanded, cosine, self._mask([t]), each, reading)]
+                # Each trial is searched for the question's topic, not for the other trials' names: on
+                # ALPHA-Lung03's page "BETA-Lung01" finds the passages that mention it, not the figures asked.
+                topic_cosine = self.matrix @ np.asarray(topic_vector, dtype=np.float32)
+                chosen_idx = [i for t in searched for i in self._rank(
+                    expanded, cosine, self._mask([t]), each, reading,
+                    (self._without_trials(expanded, [o for o in searched if o != t]), topic_cosine))]
             else:
                 chosen_idx = self._rank(expanded, cosine, mask, k, reading)
             best = float(np.max(np.where(mask, raw_cosine, -1.0))) if mask.any() else 0.0
@@ -321,6 +345,12 @@ class HybridRetriever:
         timings["search"] = (time.perf_counter() - t1) * 1000
         in_scope, why = decide(query, signals, self.relevance_floor, self.scope_model)
         return Retrieval(query, sources, best, bool(sources) and in_scope, timings, searched, reading, why, signals)
+
+    def _without_trials(self, query: str, trials: list[str]) -> str:
+        """The query without these trials' names, however shortened."""
+        for trial in trials:
+            query = self._trial_patterns[trial].sub(" ", query)
+        return query
 
     def _lens_passage(self, lens: str, chosen: list[int]) -> list[int]:
         """The passage, from the pages already chosen, whose words a specialty cares about most; [] when
