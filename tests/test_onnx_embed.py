@@ -53,17 +53,6 @@ def test_onnx_vectors_match_sentence_transformers_on_torch(onnx):
     assert np.allclose(np.asarray(onnx.embed_query(TEXTS[1])), ours[1], atol=1e-5)  # a batch changes nothing
 
 
-def test_a_question_and_its_variants_get_the_vectors_of_one_batch(onnx):
-    # A few texts (a question and its expansion) are embedded each alone, side by side; more go
-    # in padded batches. Retrieval must not depend on which: the vectors are the same to the bit.
-    from tutor.onnx_embed import SIDE_BY_SIDE
-
-    few = onnx.encode(TEXTS[:2])
-    batched = onnx.encode(TEXTS[:2] * SIDE_BY_SIDE)
-    assert np.array_equal(few, batched[:2])
-    assert np.array_equal(few[1], np.asarray(onnx.embed_query(TEXTS[1]), dtype=np.float32))
-
-
 def test_answering_imports_no_torch(settings, tutor, onnx):
     """`tutor ask` and the page's turn (retrieval, specialty lens, offline model) on the onnx runtime."""
     env = {"TUTOR_DATA_DIR": str(settings.data_dir), "TUTOR_MODEL": "offline"}

@@ -17,8 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +37,6 @@ PRECISIONS = ("fp32", "int8")
 # through, so the simpler sharing stays. No spinning: it burns a shared core.
 THREADS = 1
 BATCH = 32
-# A question comes with a variant (its lexicon expansion): two texts in one padded batch cost the
-# longer one twice. With a core to spare they are embedded side by side instead, each alone (the same
-# vectors, to the bit): a search waits for the longer text only. Measured on the dev questions that
-# expand (load 3.4 on 2 cores, interleaved): p50 14.0 -> 11.4 ms, p95 25.8 -> 20.7 ms, for 11% more
-# CPU; a busy helper (other requests embedding) means the padded batch, as before.
-SIDE_BY_SIDE = 4
 
 
 def _manifest(path: Path) -> Path:
@@ -188,10 +180,6 @@ class OnnxEmbeddings(Embeddings):
         return_freed_memory()
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.model = model
-        # One helper thread per spare core, for a question's variants; never queued behind other work.
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        self._helpers = ThreadPoolExecutor(cores - 1, thread_name_prefix="embed") if cores > 1 else None
-        self._idle = threading.Semaphore(max(0, cores - 1))
 
     def _run(self, texts: list[str]) -> np.ndarray:
         encoded = self.tokenizer.encode_batch(texts)
@@ -206,8 +194,6 @@ class OnnxEmbeddings(Embeddings):
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        if 1 < len(texts) <= SIDE_BY_SIDE and self._helpers is not None and self._idle.acquire(blocking=False):
-            return self._side_by_side(texts)
         # Similar lengths batch together: less padding to compute.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = [None] * len(texts)
@@ -216,18 +202,6 @@ class OnnxEmbeddings(Embeddings):
             for i, vector in zip(part, self._run([texts[i] for i in part])):
                 out[i] = vector
         return np.asarray(out, dtype=np.float32)
-
-    def _side_by_side(self, texts: list[str]) -> np.ndarray:
-        """The last text on the (acquired) helper, the others here, each alone: onnxruntime releases the
-        GIL while it computes."""
-        try:
-            job = self._helpers.submit(self._run, texts[-1:])
-        except BaseException:
-            self._idle.release()
-            raise
-        job.add_done_callback(lambda _: self._idle.release())
-        mine = [self._run([text])[0] for text in texts[:-1]]
-        return np.asarray([*mine, job.result()[0]], dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(list(texts)).tolist()
