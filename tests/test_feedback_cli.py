@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.records_db import database_url, postgres  # noqa: F401  (fixtures)
 from tests.test_feedback import answer
+from tutor.errors import DatabaseError
 
 
 @pytest.fixture
@@ -85,6 +86,26 @@ def test_db_upgrade_and_doctor(env):
     assert "is at schema revision 0001 (newest)" in cli("db", "upgrade", env=env).stdout
     doctor = cli("doctor", "--no-chat", env={**env, "TUTOR_MODEL": "offline"})
     assert "ok   database:" in doctor.stdout and "takes writes, schema revision 0001" in doctor.stdout
+
+
+def test_the_doctors_sqlite_check_says_what_the_engines_says(tmp_path):
+    import sqlite3
+
+    from tutor.database import Database
+    from tutor.database_probe import check_sqlite, sqlite_file
+
+    path = tmp_path / "new" / "records.sqlite3"
+    url = f"sqlite:///{path}"
+    assert sqlite_file(url) == path and sqlite_file(f"sqlite:///file:{path}?mode=ro&uri=true") is None
+    assert check_sqlite(path, url) == Database(url).check()  # no tables yet
+    Database(url).ready()
+    assert check_sqlite(path, url) == Database(url).check() == f"{url} answers and takes writes, schema revision 0001"
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0000'")
+    assert check_sqlite(path, url) == Database(url).check()  # behind: names `tutor db upgrade`
+    (tmp_path / "garbage.sqlite3").write_text("not a database " * 100)
+    with pytest.raises(DatabaseError, match="file is not a database"):
+        check_sqlite(tmp_path / "garbage.sqlite3", "garbage")
 
 
 def _free_port() -> int:

@@ -124,3 +124,21 @@ def test_the_store_builds_itself_and_follows_an_edited_knowledge_folder(make_set
     answer = second.ask(question, "fellow")
     assert "602" in answer.answer
     assert any(s.document == "tutortest.md" for s in answer.sources if s.id in answer.citations)
+
+
+
+def test_a_write_through_any_store_on_the_folder_changes_the_revision_others_read(make_settings, tmp_path):
+    # The embedded store's revision is read again only when its database file changed: a write through
+    # another Store on the same folder (a second tutor, the bench's rebuild) must still be seen at once.
+    settings = make_settings()
+    (settings.knowledge_dir / "emilia.md").write_text(TEXT, encoding="utf-8")
+    reader, writer = Store(settings), Store(settings)
+    writer.ingest()
+    seen = reader.revision()
+    assert seen is not None and reader.revision() == seen == writer.revision()
+    for n in (1, 2):
+        (settings.knowledge_dir / "extra.md").write_text(f"# Extra\n\nNote {n} about MARIANNE.\n", encoding="utf-8")
+        writer.ingest()
+        assert reader.revision() != seen
+        seen = reader.revision()
+        assert seen == writer.revision()

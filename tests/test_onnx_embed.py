@@ -31,7 +31,7 @@ def _modules_after(code: str, env: dict | None = None) -> dict:
     """Run `code` in a fresh interpreter; report which heavy packages it imported, at exit."""
     probe = ("import atexit, json, sys\n"
              "atexit.register(lambda: print('MODULES ' + json.dumps({m: m in sys.modules for m in "
-             "('torch', 'sentence_transformers', 'transformers', 'gradio', 'chromadb', 'onnxruntime')}), file=sys.stderr))\n")
+             "('torch', 'sentence_transformers', 'transformers', 'gradio', 'chromadb', 'onnxruntime', 'sqlalchemy')}), file=sys.stderr))\n")
     import os
 
     done = subprocess.run([sys.executable, "-c", probe + code], capture_output=True, text=True, cwd=ROOT,
@@ -81,6 +81,7 @@ def test_light_commands_import_neither_torch_nor_gradio(args, settings, tutor):
     assert not result["torch"] and not result["gradio"] and not result["transformers"]
     # `tutor trials` reads the library the session's tutor saved beside its store.
     assert not result["chromadb"] and not result["onnxruntime"], "no store or model for a listing"
+    assert not result["sqlalchemy"], "the doctor checks a SQLite records file with sqlite3"
 
 
 def test_each_embedder_has_its_own_collection_recorded_in_its_metadata(make_settings, onnx):

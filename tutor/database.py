@@ -15,19 +15,16 @@ from pathlib import Path
 from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event,
                         inspect, text)
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from tutor.database_probe import SCHEMA_HEAD, SQLITE_FILE, cause, database_url, described  # noqa: F401 (re-exported)
 from tutor.errors import ConfigError, DatabaseError
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-SQLITE_FILE = "records.sqlite3"
 PG_MIGRATION_LOCK = 0x7475746F72  # any constant: serialises start-up migrations of several processes
-# The newest migration's revision, so that checking a database (`tutor doctor`) imports no Alembic (a
-# quarter of a second); a test holds it equal to Alembic's head, so a new migration must bump it.
-SCHEMA_HEAD = "0001"
 
 
 class Base(DeclarativeBase):
@@ -74,39 +71,12 @@ class FeedbackTrial(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-def database_url(settings) -> str:
-    """TUTOR_DATABASE_URL, or the SQLite file in the data folder; postgresql:// means psycopg 3."""
-    url = settings.database_url
-    if not url:
-        return f"sqlite:///{Path(settings.data_dir) / SQLITE_FILE}"
-    for bare in ("postgresql://", "postgres://"):
-        if url.startswith(bare):
-            return "postgresql+psycopg://" + url[len(bare):]
-    return url
-
-
 def shown(url: str) -> str:
     """A URL as it may be printed: no password."""
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:  # not a URL: shown as typed, unless it could hold a password
         return url if "@" not in url and ":" not in url.partition("//")[2] else "(unreadable URL)"
-
-
-def cause(exc: BaseException) -> str:
-    """What went wrong, in one line a user can act on."""
-    inner = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
-    message = lines[0] if lines else type(inner).__name__  # psycopg's hint lines add nothing a user can act on
-    lowered = message.lower()
-    if "read-only" in lowered or "readonly" in lowered or "read only" in lowered:
-        return f"the database is read-only ({message[:160]})"
-    lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
-    if lost or ("connection" in lowered and any(w in lowered for w in ("refused", "failed", "closed", "terminat"))):
-        return f"the database cannot be reached ({message[:160]})"
-    if "unable to open database file" in lowered:
-        return f"the database file cannot be opened ({message[:160]})"
-    return message[:240]
 
 
 def make_engine(url: str) -> Engine:
@@ -225,8 +195,8 @@ class Database:
         return self.engine
 
     def check(self) -> str:
-        """Connect, read the schema revision and probe a write (rolled back); a DatabaseError says what fails."""
-        head = SCHEMA_HEAD
+        """Connect, read the schema revision and probe a write (rolled back); a DatabaseError says what fails.
+        (`tutor.database_probe.check_sqlite` is the same check on a plain SQLite file, without SQLAlchemy.)"""
         try:
             with self.engine.connect() as connection:
                 with connection.begin() as transaction:
@@ -239,11 +209,7 @@ class Database:
                     raise DatabaseError("the database is read-only (transaction_read_only is on)")
         except SQLAlchemyError as exc:
             raise DatabaseError(cause(exc)) from exc
-        if current is None:
-            return f"{self.where} answers; its tables are created on start-up or by `tutor db upgrade`"
-        if current != head:
-            return f"{self.where} answers at revision {current}; `tutor db upgrade` (or a start-up) brings it to {head}"
-        return f"{self.where} answers and takes writes, schema revision {current}"
+        return described(self.where, current)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -37,11 +37,17 @@ def diagnose(settings: Settings, chat: bool = True) -> list[Check]:
 
 
 def _database(settings: Settings) -> Check:
-    """The learner-records database answers and takes writes (a probe rolled back)."""
-    from tutor.database import Database, database_url
+    """The learner-records database answers and takes writes (a probe rolled back): a plain SQLite file
+    with sqlite3, any other URL through SQLAlchemy."""
+    from tutor.database_probe import check_sqlite, database_url, sqlite_file
 
+    url = database_url(settings)
     try:
-        return Check("database", True, Database(database_url(settings)).check())
+        if (path := sqlite_file(url)) is not None:
+            return Check("database", True, check_sqlite(path, url))
+        from tutor.database import Database
+
+        return Check("database", True, Database(url).check())
     except TutorError as exc:
         return Check("database", False, f"{exc}; feedback cannot be saved until it is fixed (TUTOR_DATABASE_URL)")
 

@@ -134,20 +134,30 @@ _DEFINED = re.compile(r"((?:[A-Za-z][\w'\-]*\s+){1,6})[(\[]([A-Za-z][A-Za-z0-9\-
 def learn_abbreviations(texts) -> Glossary:
     """Abbreviations a text defines, "long form (SHORT)" or "long form [SHORT]": the long form is the
     shortest run of words before the bracket that starts with the abbreviation's first letter
-    (after Schwartz & Hearst, 2003). "hazard ratio [HR]" -> {"HR": "hazard ratio"}."""
+    (after Schwartz & Hearst, 2003). "hazard ratio [HR]" -> {"HR": "hazard ratio"}. The first
+    definition of a short form wins."""
     found: Glossary = {}
     for text in texts:
-        for match in _DEFINED.finditer(text):
-            short = match.group(2)
-            if not re.search(r"[A-Z]", short[1:] + short[0]) or short.lower() == short:
-                continue
-            words = match.group(1).split()
-            for k in range(1, min(len(words), len(re.sub(r"[^A-Za-z]", "", short)) + 2) + 1):
-                candidate = words[-k:]
-                if candidate[0][0].lower() == short[0].lower():
-                    found.setdefault(short, " ".join(candidate))
-                    break
+        for short, long in _defined(text):
+            found.setdefault(short, long)
     return found
+
+
+@lru_cache(maxsize=16384)
+def _defined(text: str) -> tuple[tuple[str, str], ...]:
+    # Cached per text: every offline turn learns the abbreviations of the passages it was given again.
+    pairs = []
+    for match in _DEFINED.finditer(text):
+        short = match.group(2)
+        if not re.search(r"[A-Z]", short[1:] + short[0]) or short.lower() == short:
+            continue
+        words = match.group(1).split()
+        for k in range(1, min(len(words), len(re.sub(r"[^A-Za-z]", "", short)) + 2) + 1):
+            candidate = words[-k:]
+            if candidate[0][0].lower() == short[0].lower():
+                pairs.append((short, " ".join(candidate)))
+                break
+    return tuple(pairs)
 
 
 @lru_cache(maxsize=64)
@@ -161,11 +171,40 @@ def _patterns(glossary: Glossary | None):
     return _glossary_patterns(tuple(merged.items()))
 
 
+_RUN = re.compile(r"[\w-]+")  # what a short form's (?<![\w-]) ... (?![\w-]) bounds: a whole run
+
+
+@lru_cache(maxsize=64)
+def _glossary_lookup(items: tuple[tuple[str, str], ...]):
+    """What `spell_out` looks up instead of searching the text once per pattern: a short form made of
+    word characters and hyphens matches exactly when a whole run of them in the text is the short
+    form (or it with an "s"), so one scan of the text finds them all; a long form can only match
+    (case aside) where its lower-case letters are in the lower-cased text."""
+    by_run: dict[str, list[int]] = {}
+    other = []  # short forms with other characters: searched as before
+    for i, (short, _) in enumerate(items):
+        if _RUN.fullmatch(short):
+            for run in (short, short + "s"):
+                by_run.setdefault(run, []).append(i)
+        else:
+            other.append(i)
+    longs = [long.lower() if long.isascii() else None for _, long in items]  # None: always searched
+    return by_run, other, longs
+
+
 def spell_out(text: str, glossary: Glossary | None = None) -> str:
     """The text plus the long form of each abbreviation in it and the abbreviation of each long form."""
-    patterns = _patterns(glossary)
-    extra = [long for short_re, _, _, long in patterns if short_re.search(text)]
-    extra += [short for _, long_re, short, _ in patterns if long_re.search(text)]
+    merged = {**base_glossary(), **(glossary or {})}
+    items = tuple(merged.items())
+    patterns = _glossary_patterns(items)
+    by_run, other, longs = _glossary_lookup(items)
+    found = {i for run in set(_RUN.findall(text)) for i in by_run.get(run, ())}
+    found.update(i for i in other if patterns[i][0].search(text))
+    extra = [patterns[i][3] for i in sorted(found)]
+    # An ASCII text matches an ASCII long form case-insensitively only where text.lower() holds it.
+    lowered = text.lower() if text.isascii() else None
+    extra += [short for (_, long_re, short, _), long in zip(patterns, longs)
+              if (lowered is None or long is None or long in lowered) and long_re.search(text)]
     return " ".join([text, *extra])
 
 

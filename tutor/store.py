@@ -7,7 +7,10 @@ server instead. Collections measure cosine distance, so relevance = 1 - distance
 
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -94,6 +97,11 @@ class Store:
         self.embeddings = get_embeddings(settings)
         self.client = chroma_client(settings)
         self.name = collection_name(settings)
+        self._seen: tuple = (None, None)  # (the store's change mark, the revision read with it)
+        self._probe: sqlite3.Connection | None = None  # a read-only connection to the embedded store's file
+        self._probe_file: tuple | None = None
+        self._probe_lock = threading.Lock()
+        self._file = None if settings.chroma_url else (Path(settings.data_dir) / "chroma.sqlite3").resolve()
         try:
             self.vectors = Chroma(
                 client=self.client,
@@ -134,11 +142,38 @@ class Store:
 
     def revision(self) -> str | None:
         """A token that changes with every write through `ingest`, read fresh from Chroma:
-        another process sharing a Chroma server may have written (one small request)."""
+        another process sharing a Chroma server may have written (one small request). On the embedded
+        store it is read again only when its database file changed since (`_changes`)."""
+        changes = self._changes()  # before the read: a write after it is seen at the next call
+        if changes is not None and changes == self._seen[0]:
+            return self._seen[1]
         try:
-            return (self.client.get_collection(self.name).metadata or {}).get("revision")
+            value = (self.client.get_collection(self.name).metadata or {}).get("revision")
         except Exception as exc:
             raise StoreError(f"cannot read collection {self.name!r} ({exc}); {store_fix(self.settings)}") from exc
+        self._seen = (changes, value)
+        return value
+
+    def _changes(self) -> tuple | None:
+        """A mark that changes whenever anything commits to the embedded store's SQLite file, from any
+        connection or process: SQLite's `PRAGMA data_version` (microseconds, where a metadata read through
+        Chroma takes about half a millisecond), with the file's identity (a store moved aside and built
+        again is a new file). None on a Chroma server, or when the file cannot be read: ask Chroma."""
+        if self._file is None:
+            return None
+        try:
+            with self._probe_lock:
+                identity = os.stat(self._file)
+                if self._probe is None or self._probe_file != (identity.st_dev, identity.st_ino):
+                    if self._probe is not None:
+                        self._probe.close()
+                    self._probe = sqlite3.connect(f"{self._file.as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                                                  isolation_level=None)
+                    self._probe_file = (identity.st_dev, identity.st_ino)
+                # fetchall: the statement runs to its end, so no read lock outlives it
+                return (self._probe_file, self._probe.execute("PRAGMA data_version").fetchall()[0][0])
+        except (OSError, ValueError, sqlite3.Error):
+            return None
 
     # -- writing -----------------------------------------------------------------------
 
