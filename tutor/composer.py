@@ -418,7 +418,7 @@ class Composer:
         """The best sentences of each trial, in the order the question names them, each from its own page.
         Asked for a `figure`, a trial's sentence that gives one comes first when it answers nearly as well
         as its best: the side by side sets figure against figure."""
-        per_trial = max(1, points // len(trials))
+        per_trial = max(2, points // len(trials))  # a side-by-side needs what each trial says, and its figure
         chosen: list[Sentence] = []
         for trial in trials:
             own = [(v, s) for v, s in ranked if s.passage.about == trial and not s.passage.summary]
