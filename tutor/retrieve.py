@@ -291,8 +291,8 @@ class HybridRetriever:
         expanded = expand(spelled)
         # A question that may compare trials also searches each trial's page by its topic alone, without
         # the trials' names: "ALPHA-Lung03 and BETA-Lung01" pull towards the passages that name them.
-        named_now = self.named_trials(query)
-        topic = self._without_trials(expanded, named_now) if len(named_now) > 1 or (named_now and trials) else expanded
+        named = self.named_trials(query)
+        topic = self._without_trials(expanded, named) if len(named) > 1 or (named and trials) else expanded
         texts = list(dict.fromkeys([spelled, expanded, topic]))
         if len(texts) == 1:
             raw = vector = topic_vector = self.store.embeddings.embed_query(spelled)
@@ -306,7 +306,6 @@ class HybridRetriever:
             return Retrieval(query, [], 0.0, False, timings)
         with self._lock:
             reading = self.intents.read(raw)
-            named = self.named_trials(query)
             chosen = list(trials or [])
             # A chosen trial joins the one the question names only when the question sets them side by side:
             # "How many took part in BETA-Lung01?" reads like a comparison by meaning, but asks of one trial.
