@@ -119,9 +119,11 @@ def units(answer: str) -> list[str]:
     return out
 
 
+# The words that join the parts of an argument ("X, because Y", "X, so Y"): where sentences, key points and
+# statements about each arm divide.
+_JOINTS = "so|because|but|while|whereas|although|though|since|which|meaning|hence|therefore|thus"
 # Where a sentence divides into clauses: semicolons, colons, brackets, arrows, and the joints of an argument.
-_CLAUSE = re.compile(r"\s*(?:;|:\s|\(|\)|->|=>|\s=\s|\s-\s|,?\s+(?=(?:so|because|but|while|whereas|although|though|since|which|"
-                     r"meaning|hence|therefore|thus|despite)\s))\s*", re.I)
+_CLAUSE = re.compile(rf"\s*(?:;|:\s|\(|\)|->|=>|\s=\s|\s-\s|,?\s+(?=(?:{_JOINTS}|despite)\s))\s*", re.I)
 
 
 def clauses(sentence: str) -> list[str]:
@@ -133,10 +135,8 @@ def clauses(sentence: str) -> list[str]:
 
 # Where a key point divides into its claims: the joints of an argument ("because", "so", "while", ";").
 # Brackets stay with their claim: "(HR closer to 1.0)" says the claim again, it is not one of its own.
-_POINT_JOINT = re.compile(r"\s*(?:;|,?\s+(?=(?:so|because|but|while|whereas|although|though|since|which|meaning|"
-                          r"hence|therefore|thus)\s)|,\s+(?:and|or)\s+(?=\w+\s+\w+))\s*", re.I)
-_LEAD = re.compile(r"^(?:so|because|but|while|whereas|although|though|since|which|meaning|hence|therefore|thus|"
-                   r"and|or)\s+", re.I)
+_POINT_JOINT = re.compile(rf"\s*(?:;|,?\s+(?=(?:{_JOINTS})\s)|,\s+(?:and|or)\s+(?=\w+\s+\w+))\s*", re.I)
+_LEAD = re.compile(rf"^(?:{_JOINTS}|and|or)\s+", re.I)
 
 
 def point_claims(point: str) -> list[str]:
@@ -357,8 +357,8 @@ _FOLLOWING = re.compile(r"^\s*(?:%|months?|mo|patients|years?)?\s*(?:of (?:the )
 
 
 # Where a statement divides into what it says of each arm: its clauses, and each comparison ("than", "versus").
-_TIE_SPLIT = re.compile(r"\s*(?:;|:\s|->|=>|\s-\s|,?\s+(?=(?:so|because|but|while|whereas|although|though|since|"
-                        r"which|meaning|hence|therefore|thus|despite|than|versus|vs\.?|compared)\s))\s*", re.I)
+_TIE_SPLIT = re.compile(rf"\s*(?:;|:\s|->|=>|\s-\s|,?\s+(?=(?:{_JOINTS}|despite|than|versus|vs\.?|compared)\s))\s*",
+                        re.I)
 # Words that set a treatment aside rather than say something of it: "replacing ALPHA-1 as the standard".
 _SET_ASIDE = re.compile(r"\b(?:replac\w*|displac\w*|supplant\w*|instead of|rather than|over|unlike|beat|beating|"
                         r"outperform\w*|superior to|inferior to|better than|worse than)\s*(?:the\s+)?$", re.I)
@@ -392,6 +392,9 @@ class Arms:
         self._aliases = patterns
         self._pattern = re.compile("|".join(f"(?P<c{i}>{self._alias_re(a)})" for i, (a, _) in enumerate(patterns)),
                                    re.I) if patterns else None
+        # the words that name a treatment ("trastuzumab", "T-DM1"), never a finding tied to an arm
+        self.names = {w for alias, _ in patterns for w in tokenize(alias)} | \
+            {w for short, long in glossary.items() for w in tokenize(f"{short} {long}")}
         self.neutral = neutral_terms(record, self)
 
     @staticmethod
@@ -614,13 +617,12 @@ def _terms(text: str) -> list[tuple[str, bool]]:
     for _, turned, bases in runs:
         out += [("~" + b, turned) for b in dict.fromkeys(bases)]
     for k, word in enumerate(words):
-        if word in _CLAIM or word in _FUNCTION or word in STOPWORDS or len(word) < 3:
+        if word in _CLAIM or word in _FUNCTION or word in STOPWORDS or len(word) < 3 or word == _ARM \
+                or _NEGATION.search(word):
             continue
         before = [r for r in runs if r[0] < k]
         after = [r for r in runs if r[0] > k]
         turned = before[-1][1] if before else after[0][1] if after else False
-        if word == _ARM or _NEGATION.search(word):
-            continue
         if not runs and negations and not any(a < k < n for a in arms for n in negations):
             continue  # "ALPHA-1 did not cause X": only what comes between the arm and the negation is said of it
         tokens = tokenize(word)
@@ -640,15 +642,14 @@ def neutral_terms(record: TrialRecord, arms: Arms) -> set[str]:
     return {t for t, s in sides.items() if len(s) > 1}
 
 
-def swapped_terms(point: str, answer: str, question: str, arms: Arms, neutral: set[str]) -> list[str]:
-    """The point's terms that the answer ties to the other arm than the point does, as the point writes them
-    ("thrombocytopenia"). Terms the question asks about, or that the page ties to both arms, are left out."""
+def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: Arms) -> list[str]:
+    """The point's terms that the answer ties to the other arm than the point does (`theirs`: the answer's
+    ties, each clause naming its own arm), as the point writes them ("thrombocytopenia"). Terms the question
+    asks about, that the page ties to both arms, or that name a treatment are left out."""
     asked = set(tokenize(canonical(question)))
-    mine = {t: s for t, s in arms.ties(point).items() if len(s) == 1 and t not in neutral and t not in asked}
-    theirs = arms.ties(answer, carry=False)  # the learner's own clause names the arm
-    names = {w for alias, _ in arms._aliases for w in tokenize(alias)} | \
-        {w for short, long in arms.glossary.items() for w in tokenize(f"{short} {long}")}
-    swapped = [t for t, side in mine.items() if len(theirs.get(t, ())) == 1 and theirs[t] != side and t not in names]
+    mine = {t: s for t, s in arms.ties(point).items() if len(s) == 1 and t not in arms.neutral and t not in asked}
+    swapped = [t for t, side in mine.items() if len(theirs.get(t, ())) == 1 and theirs[t] != side
+               and t not in arms.names]
     surface = {}
     for word in re.findall(r"[A-Za-z][\w\-']*", canonical(_flat(point))):
         tokens = tokenize(word)
@@ -752,6 +753,7 @@ class OfflineGrader:
             vectors = self._vectors(read).T
             for i, point in enumerate(points):
                 sims[i] = self._similarity(point.text, vectors, said, asked, glossary)
+        theirs = None  # which arm the answer ties each of its terms to, read when a point first needs it
         for i, point in enumerate(points):
             if not windows:
                 graded.append(PointGrade(id=point.id, text=point.text, status="missed", weight=point.weight))
@@ -799,9 +801,10 @@ class OfflineGrader:
             if status in ("covered", "partly") and (opposite(point.text, unit)
                                                     or claim != point.text and denies(unit, claim)):
                 status, note = "incorrect", "says the opposite of the page"
-            neutral = getattr(arms, "neutral", None)
-            if status in ("covered", "partly") and neutral is not None and not note:
-                turned = swapped_terms(point.text, " ".join(kept), item.question, arms, neutral)
+            if status in ("covered", "partly") and hasattr(arms, "neutral") and not note:
+                if theirs is None:  # the answer's ties, read once for all its points
+                    theirs = arms.ties(" ".join(kept), carry=False)
+                turned = swapped_terms(point.text, theirs, item.question, arms)
                 if turned:
                     status = "incorrect"
                     note = (f"arms swapped: {', '.join(turned)} belong{'s' if len(turned) == 1 else ''} to the other "
