@@ -392,7 +392,7 @@ class Arms:
         self._aliases = patterns
         self._pattern = re.compile("|".join(f"(?P<c{i}>{self._alias_re(a)})" for i, (a, _) in enumerate(patterns)),
                                    re.I) if patterns else None
-        # the words that name a treatment ("trastuzumab", "T-DM1"), never a finding tied to an arm
+        # the words that name a treatment ("ALPHA-1", "alphazumab"), never a finding tied to an arm
         self.names = {w for alias, _ in patterns for w in tokenize(alias)} | \
             {w for short, long in glossary.items() for w in tokenize(f"{short} {long}")}
         self.neutral = neutral_terms(record, self)
