@@ -42,6 +42,7 @@ _OTHER_TRIALS = re.compile(r"\b(other|related|similar|later|newer|subsequent|ear
 _COMPARING = re.compile(r"\b(?:compar\w*|versus|vs|contrast\w*|differ\w*)\b", re.I)
 SUBJECT_BONUS = 1.5
 NAMED_TRIAL_BONUS = 2.0
+QUOTED_FIGURE_BONUS = 2.0  # a sentence giving the very figure the question quotes ("what does the 12.5% mean?")
 FIGURE_SHARE = 0.8  # side by side, a trial's sentence with a figure leads when it scores this share of its best
 INTENT_BONUS = 1.0  # a sentence from the part of the page the question's intent asks for
 EXPANSION_WEIGHT = 0.5  # words the question implies count half as much as the words it uses
@@ -371,10 +372,16 @@ class Composer:
             named |= set(prompt.trials) & abouts
         about_others = bool(_OTHER_TRIALS.search(asked))
         intent_kinds = set(prompt.kinds.split())  # the page parts the question's intent asks for, if given
+        # Figures the question quotes: the sentence that gives one is where it comes from, whatever its words;
+        # a figure many sentences give ("95%" of every confidence interval) singles none of them out.
+        quoted = set(_NUMBER.findall(question))
+        figures = {id(s): quoted & set(_NUMBER.findall(s.text)) for s in sentences} if quoted else {}
+        spread = {f: sum(f in found for found in figures.values()) for f in quoted}
         ranked = []
         for s in sentences:
             relevance = score(query, s)
-            if relevance <= 0:
+            figure = max((min(1.0, 2 / spread[f]) for f in figures.get(id(s), ())), default=0.0)
+            if relevance <= 0 and not figure:
                 continue
             bonus = 0.3 * (len(prompt.passages) - s.rank) / max(len(prompt.passages), 1)
             if numeric and NUMBER.search(s.text) and (not subject_words or any(g & s.tokens for g in subject_words)):
@@ -383,6 +390,8 @@ class Composer:
                 bonus += SUBJECT_BONUS
             if s.passage.kind in intent_kinds:
                 bonus += INTENT_BONUS
+            lift = QUOTED_FIGURE_BONUS * figure
+            bonus += lift
             value = relevance + bonus
             if named:
                 if s.passage.about in named and not (s.passage.summary and s.passage.about in
@@ -392,10 +401,12 @@ class Composer:
                     value *= 0.2
             elif s.passage.summary and not about_others:
                 value *= 0.3
-            ranked.append((value, s))
-        ranked.sort(key=lambda pair: -pair[0])
-        # Keep sentences that answer about as well as the best one, not the stragglers.
-        return [(value, s) for value, s in ranked if value >= 0.4 * ranked[0][0]] if ranked else []
+            ranked.append((value, s, value - lift))
+        ranked.sort(key=lambda triple: -triple[0])
+        # Keep sentences that answer about as well as the best one, not the stragglers; the quoted figure
+        # orders the sentences but does not raise that bar (the figure's context answers too).
+        bar = 0.4 * max((base for _, _, base in ranked), default=0.0)
+        return [(value, s) for value, s, _ in ranked if value >= bar]
 
     def _lead_first(self, ranked: list[tuple[float, Sentence]], question: str) -> list[Sentence]:
         """The chosen sentences, the one that says most nearly what was asked first: the words pick
