@@ -32,12 +32,12 @@ DEFAULT_DATASET = PROJECT_ROOT / "evals" / "dev.jsonl"
 # left out: its cases only mean something with the injected passage in the knowledge (tests add it).
 DEFAULT_DATASETS = (DEFAULT_DATASET, PROJECT_ROOT / "evals" / "heldout.jsonl")
 # Every set of the library: per trial, across trials, paraphrases, off-topic and specialty questions,
-# and fresh.jsonl to fresh4.jsonl and cross-blind.jsonl, each written by someone who had read only the trial pages
+# and fresh.jsonl to fresh5.jsonl and cross-blind.jsonl, each written by someone who had read only the trial pages
 # (never the code or the sets).
 ALL_DATASETS = (*DEFAULT_DATASETS, *sorted((PROJECT_ROOT / "evals" / "trials").glob("*.jsonl")),
                 *(PROJECT_ROOT / "evals" / f"{name}.jsonl" for name in (
                     "cross-trial", "cross-blind", "paraphrase", "offtopic", "specialty", "scope-tune", "fresh", "fresh2", "fresh3",
-                    "fresh4")))
+                    "fresh4", "fresh5")))
 DEFAULT_THRESHOLDS = PROJECT_ROOT / "evals" / "thresholds.json"
 DEFAULT_OUT = PROJECT_ROOT / "evals" / "runs" / "latest"
 MODELS = ("offline", "mock", "openai")

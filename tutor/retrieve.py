@@ -261,12 +261,17 @@ class HybridRetriever:
                 fused[idx] = fused.get(idx, 0.0) + weight / (RRF_K + 1)
         if reading and reading.kinds and not reading.out_of_scope:
             # The parts of a page that answer what is asked ("was it blinded?" -> the design field), weighed
-            # by how sure the reading is; within them, the closest in meaning first.
+            # by how sure the reading is; within them, ranked by meaning (the question's, or its topic's
+            # without the trial's name): a field as short as "Design: RCT, Double-Blind." is close in rank,
+            # not in cosine.
             confidence = min(1.0, max(0.0, reading.margin * 10))
-            for idx in np.flatnonzero(mask & np.isin(self._kinds, reading.kinds)):
-                idx = int(idx)
-                if idx in fused or cosine[idx] > 0.2:
-                    fused[idx] = fused.get(idx, 0.0) + INTENT_WEIGHT * confidence * max(float(cosine[idx]), 0) / (RRF_K + 1)
+            nearest = np.maximum(cosine, topic[1]) if topic else cosine
+            parts = np.flatnonzero(mask & np.isin(self._kinds, reading.kinds))
+            # Parts that make up much of a page (findings and discussion) say less about where the answer is
+            # than a single field does: the boost is shared among them.
+            share = min(1.0, k / max(len(parts), 1))
+            for rank, idx in enumerate(sorted((int(i) for i in parts), key=lambda i: -nearest[i])[:k]):
+                fused[idx] = fused.get(idx, 0.0) + INTENT_WEIGHT * confidence * share / (RRF_K + 1 + rank)
         for idx in fused:
             if self._asks_only[idx]:  # a discussion prompt shares the question's words but answers nothing
                 fused[idx] *= PROMPT_ONLY_WEIGHT
@@ -292,7 +297,7 @@ class HybridRetriever:
         # A question that may compare trials also searches each trial's page by its topic alone, without
         # the trials' names: "ALPHA-Lung03 and BETA-Lung01" pull towards the passages that name them.
         named = self.named_trials(query)
-        topic = self._without_trials(expanded, named) if len(named) > 1 or (named and trials) else expanded
+        topic = self._without_trials(expanded, named) if named else expanded
         texts = list(dict.fromkeys([spelled, expanded, topic]))
         if len(texts) == 1:
             raw = vector = topic_vector = self.store.embeddings.embed_query(spelled)
@@ -328,6 +333,11 @@ class HybridRetriever:
                 chosen_idx = [i for t in searched for i in self._rank(
                     expanded, cosine, self._mask([t]), each, reading,
                     (self._without_trials(expanded, [o for o in searched if o != t]), topic_cosine))]
+            elif topic != expanded:
+                # A question that names its trial is searched without the name as well: within that trial's
+                # pages the name only pulls towards the passages that repeat it, not to what is asked.
+                topic_cosine = self.matrix @ np.asarray(topic_vector, dtype=np.float32)
+                chosen_idx = self._rank(expanded, cosine, mask, k, reading, (topic, topic_cosine))
             else:
                 chosen_idx = self._rank(expanded, cosine, mask, k, reading)
             best = float(np.max(np.where(mask, raw_cosine, -1.0))) if mask.any() else 0.0
