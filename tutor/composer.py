@@ -169,8 +169,13 @@ def _quote(words: list[str]) -> str:
 
 def _names_a_page(s: Sentence) -> bool:
     """The title of a page, or the line that opens a related trial's summary ("Summary from ...")."""
-    return s.passage.kind == "publication" and not NUMBER.search(s.text) or (
-        s.passage.kind == "related" and s.passage.text.startswith(s.text))
+    return s.passage.kind in ("publication", "related") and s.passage.text.startswith(s.text)
+
+
+def _only_names(s: Sentence) -> bool:
+    """A line that names a page and says nothing else: a title, or a related trial's opening line without
+    its year, size and journal (which are facts)."""
+    return _names_a_page(s) and (s.passage.kind == "publication" or not NUMBER.search(s.text))
 
 
 def _is_statement(sentence: str) -> bool:
@@ -422,7 +427,9 @@ class Composer:
         floor = float(cosine.min())
         cosine = [floor if _names_a_page(s) else c for s, c in zip(chosen, cosine)]
         order = sorted(range(len(chosen)), key=lambda i: -(ranked[i][0] / best + LEAD_MEANING * float(cosine[i])))
-        return [chosen[i] for i in order]
+        chosen = [chosen[i] for i in order]
+        # A title names what the page is about; it never answers first when a sentence of substance was chosen.
+        return sorted(chosen, key=_only_names)
 
     @staticmethod
     def _side_by_side(ranked, trials: list[str], points: int, figure: bool = False) -> list[Sentence]:
