@@ -280,8 +280,12 @@ class Composer:
             if not re.search(rf"\b{re.escape(endpoint)}", asked):
                 continue
             keys = [set(tokenize(e)) - measures() for e in (endpoint, *fields)]
-            if not any(k <= w for k in keys for w in numbered):
-                missing.append(f'"{endpoint}"')
+            # "the median overall survival" is not answered by a 12-month survival rate: a median asked for
+            # needs a sentence that gives the endpoint's median.
+            median = bool(re.search(rf"\bmedian\b[\w\s-]{{0,12}}\b{re.escape(endpoint)}", asked))
+            need = set(tokenize("median")) if median else set()
+            if not any(k | need <= w for k in keys for w in numbered):
+                missing.append(f'"median {endpoint}"' if median else f'"{endpoint}"')
         # A clinical topic the passages name but never with a number ("neuropathy" among the side effects).
         for word in TOKEN.findall(americanise(question.lower())):
             stem = set(tokenize(word)) & topics()
