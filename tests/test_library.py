@@ -104,7 +104,10 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     results, summary = ev.evaluate(tutor, ev.load_cases([FIXTURES / "fifth-trial.jsonl"]))
     overall = summary["overall"]
     # The four trials' held-out figures: fact coverage 0.77-0.89, scope 0.91-1.00 (README, "Evals").
-    assert overall["fact_coverage"] >= 0.75 and overall["scope_accuracy"] >= 0.9, summary["failing_cases"]
+    assert overall["fact_coverage"] >= 0.8 and overall["scope_accuracy"] >= 0.9, summary["failing_cases"]
+    # Nothing it could answer is refused: "does the warfarin arm's time in therapeutic range undermine the
+    # bleeding result?" nearly restates a passage, though the intent bank reads it as another subject.
+    assert overall["false_refusal"] == 0.0 and overall["false_answer"] == 0.0, summary["failing_cases"]
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
     answer = tutor.ask("What was the primary efficacy result?", "resident", trial="LARKSPUR-5")
     assert answer.in_scope and all(s.trial == "LARKSPUR-5" for s in answer.sources)
