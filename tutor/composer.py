@@ -19,7 +19,7 @@ from tutor.grounding import NUMBER
 from tutor.guard import speaks_to_the_model
 from tutor.lexicon import (
     TOKEN, abbreviations_in, americanise, base_glossary, expand, expanded_words, expansions, learn_abbreviations, measures,
-    figures, name_pattern, spell_out, term_groups, tokenize, topics,
+    figures, name_pattern, phrasing, spell_out, term_groups, tokenize, topics,
 )
 from tutor.retrieve import heading_terms, heading_words, is_follow_up, names_heading, query_words
 
@@ -110,6 +110,7 @@ class Prompt:
     kinds: str = ""  # the page parts (chunk kinds) that answer the intent, space-separated
     trials: list[str] = field(default_factory=list)
     lens: str = ""
+    arms: frozenset[str] = frozenset()  # the words that name the trials' treatments
     task_count: int = 0
     focus: list[str] | None = None
     previous: list[str] = field(default_factory=list)  # the learner's earlier questions, oldest first
@@ -134,7 +135,8 @@ def parse_prompt(messages: list[BaseMessage]) -> Prompt:
         attrs = {k: html.unescape(v) for k, v in _ATTR.findall(match.group(1))}
     prompt = Prompt(passages, learner, question, intent=attrs.get("intent", ""), kinds=attrs.get("kinds", ""),
                     trials=[t for t in attrs.get("trials", "").split("; ") if t], lens=attrs.get("lens", ""),
-                    previous=[h.strip() for h in humans[:-1]], instructions=system)
+                    previous=[h.strip() for h in humans[:-1]], instructions=system,
+                    arms=frozenset(attrs.get("arms", "").split()))
     if task := _TASK.search(human):
         prompt.task_count = int(task.group(1))
         prompt.lens = dict(_ATTR.findall(task.group(2))).get("lens", "")
@@ -221,13 +223,18 @@ class Composer:
         return score
 
     @staticmethod
-    def query(question: str, before: str | None, glossary=None) -> list[tuple[set[str], float]]:
-        """The question's words at full weight, its measures ("rate", "median") at half; what its
-        expansions add, and for a follow-up ("and the hazard ratio?") the words of the question
-        `before` it, at half weight too."""
+    def query(question: str, before: str | None, glossary=None, arms: frozenset[str] = frozenset()) -> list[tuple[set[str], float]]:
+        """The question's words at full weight, its measures ("rate", "median") and the names of the
+        trial's treatments (which say which arm, not what is asked of it) at half; what its expansions
+        add, and for a follow-up ("and the hazard ratio?") the words of the question `before` it, at
+        half weight too."""
         spelled = spell_out(question, glossary)
-        generic = measures()
-        query = [(group, EXPANSION_WEIGHT if group <= generic else 1.0) for group in term_groups(spelled)]
+        groups = term_groups(spelled)
+        # A treatment's name is the subject itself when little else is asked ("how much ALPHA-1 was given?").
+        if sum(1 for g in groups if not g <= measures() | phrasing() | arms) < 2:
+            arms = frozenset()
+        generic = measures() | arms
+        query = [(group, EXPANSION_WEIGHT if group <= generic else 1.0) for group in groups]
         implied = [(words, None) for words in expansions(spelled)]
         if before:
             spelled_before = spell_out(before, glossary)
@@ -304,7 +311,9 @@ class Composer:
         question = prompt.question
         follow_up = bool(prompt.previous) and is_follow_up(question)
         asked = f"{prompt.previous[-1]} {question}" if follow_up else question
-        query = self.query(question, prompt.previous[-1] if follow_up else None, glossary)
+        # Side by side, the treatments' names tell the trials apart: they keep their full weight.
+        arms = prompt.arms if len(prompt.trials) < 2 else frozenset()
+        query = self.query(question, prompt.previous[-1] if follow_up else None, glossary, arms)
         if len(prompt.trials) > 1:
             query = self._topic_only(query, prompt)
         score = self.scorer(sentences)

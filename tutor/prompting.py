@@ -119,12 +119,14 @@ def history_messages(history: Iterable, budget_tokens: int) -> list[BaseMessage]
 def question_messages(
     template: str, role: Role, specialty: str | None, sources: Sequence[Source], question: str,
     history: Iterable = (), history_tokens: int = 1500, intent: str = "", kinds: Sequence[str] = (),
-    trials: Sequence[str] = (), lens: str = "",
+    trials: Sequence[str] = (), lens: str = "", arms: Sequence[str] = (),
 ) -> list[BaseMessage]:
     """`intent`: what the question asks for, and `kinds` the parts of a page that answer it; `trials`: the
-    trials it is about (two or more: answer each side by side); `lens`: what matters to the learner's specialty."""
+    trials it is about (two or more: answer each side by side); `lens`: what matters to the learner's specialty;
+    `arms`: the words that name the passages' trials' treatments."""
     attributes = (f' intent="{html.escape(intent)}" kinds="{html.escape(" ".join(kinds))}"'
-                  f' trials="{html.escape("; ".join(trials))}" lens="{html.escape(lens)}"')
+                  f' trials="{html.escape("; ".join(trials))}" lens="{html.escape(lens)}"'
+                  f' arms="{html.escape(" ".join(arms))}"')
     return [
         system_message(template, role, specialty),
         *history_messages(history, history_tokens),

@@ -126,6 +126,21 @@ class Retrieval:
     signals: Signals | None = None  # what the scope decision weighed
 
 
+def _arm_words(chunks: list[Chunk], glossary: dict[str, str]) -> dict[str, frozenset[str]]:
+    """The words that name each trial's treatments: the drug names and abbreviations of its own page's
+    intervention and comparator fields ("ALPHA-1", "alphazumab"), with each abbreviation's long form."""
+    drug_word = drug_pattern()[1]
+    arms: dict[str, set[str]] = {}
+    for c in chunks:
+        if c.kind in ("design.intervention", "design.comparator") and c.about == c.trial:
+            text = c.text.split(":", 1)[-1]
+            words = drug_word.findall(text) + [f"{short} {long}" for short, long in glossary.items()
+                                               if re.search(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text)
+                                               or long.lower() in text.lower()]
+            arms.setdefault(c.trial, set()).update(tokenize(" ".join(words)))
+    return {trial: frozenset(words) for trial, words in arms.items()}
+
+
 class HybridRetriever:
     def __init__(self, store: Store, top_k: int = 4, relevance_floor: float = 0.3, mode: str = "hybrid"):
         self.store = store
@@ -166,6 +181,7 @@ class HybridRetriever:
             pages = list(dict.fromkeys(c.trial for c in chunks if c.trial))
             summarised = [a for a in dict.fromkeys(c.about for c in chunks if c.about) if a not in pages]
             stub = np.array([c.about != c.trial and c.about in pages for c in chunks], dtype=bool)
+            arms = _arm_words(chunks, glossary)
             with self._lock:
                 self.chunks: list[Chunk] = chunks
                 self.by_id = {c.id: i for i, c in enumerate(chunks)}
@@ -180,6 +196,7 @@ class HybridRetriever:
                 self._asked_words = set(tokenize(question_words(list(self.intents.intents.values()))))
                 self._asks_only, self._stub = asks_only, stub
                 self.trial_pages, self.trial_mentions = pages, summarised
+                self.arm_words = arms
                 self._trial_patterns = {name: name_pattern(name) for name in pages + summarised}
                 self._about = np.array([c.about.lower() for c in chunks])
                 self._kinds = np.array([c.kind for c in chunks])

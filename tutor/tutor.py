@@ -165,7 +165,9 @@ class Tutor:
         messages = question_messages(self.template, learner, specialty, retrieval.sources, question,
                                      history, self.settings.history_tokens, intent=intent,
                                      kinds=retrieval.reading.kinds if retrieval.reading else (),
-                                     trials=retrieval.trials, lens=self.lens.concerns(specialty))
+                                     trials=retrieval.trials, lens=self.lens.concerns(specialty),
+                                     arms=sorted(set().union(*(self.retriever.arm_words.get(s.trial, ())
+                                                               for s in retrieval.sources))))
         t0 = time.perf_counter()
         parts: list[str] = []
         cut: str | None = None  # why the answer stopped early, when it did
