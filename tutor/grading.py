@@ -45,7 +45,8 @@ PARTLY = 0.38
 MEANING = 0.78
 FIGURES_FLOOR = 0.25  # a point whose every figure is given exactly needs only this much similarity
 # Verdict from the score: correct at or above CORRECT (with no point stated wrongly), partial at or above PARTIAL.
-CORRECT = 0.65
+# The examiners of every grading set call two points of three partial (their correct answers score 0.9 or more).
+CORRECT = 0.7
 PARTIAL = 0.2
 
 
@@ -150,6 +151,12 @@ def point_claims(point: str) -> list[str]:
     parts = [_LEAD.sub("", p.strip(" ,.;")) for p in parts]
     parts = [p for p in parts if len(p.split()) >= 4]
     return parts if len(parts) > 1 else [point]
+
+
+def ended(kept: list[str]) -> str:
+    """The kept units as one text that still divides into them: a bullet or a line without a full stop
+    gets one, so what it says of an arm does not run on into the next."""
+    return " ".join(u if u.rstrip()[-1:] in ".!?" else u.rstrip() + "." for u in kept)
 
 
 def candidate_units(kept: list[str]) -> list[str]:
@@ -347,13 +354,17 @@ def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
 _DOSE_STOP = re.compile(r"\b(?:intravenously|orally|every|once|twice|daily|in|on|chosen|most|at|given|for)\b|(?<![\w-])\d", re.I)
 _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arm|group)\b", re.I)),
                  ("B", re.compile(r"\b(?:control|comparator|standard)(?: arm| group)?\b", re.I)))
-_SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|than|whereas|while)(?=\W)|;|,\s+(?=\d)|\band\b", re.I)
+_SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|against|than|whereas|while)(?=\W)|;|,\s+(?=\d)|\band\b",
+                    re.I)
 # A statistic of the comparison, not a value of one arm: "HR 0.65", "hazard ratio [HR], 0.65", "95% CI, 0.55", "P < 0.001".
 _STATISTIC = re.compile(r"(?:\bHR|hazard ratio|\bCI|confidence interval|\bP\s*[<=>]|odds ratio|\bOR)\W*(?:\[\w+\])?"
-                        r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+$", re.I)
-_COMPARATIVE = re.compile(r"^\s*(?:compared (?:to|with)|versus|vs\.?|than)", re.I)
+                        r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+$"
+                        # the interval written after its estimate: "HR 0.65 (0.55-0.77)", "HR 0.65 (95% CI 0.55"
+                        r"|(?:\bHR|hazard ratio|odds ratio)\W*(?:of|was|=)?\s*\d[\d.]*\s*[(\[,;]\s*"
+                        r"(?:95\s*%\s*(?:CI|confidence interval)\W*)?$|\d\s*[-\u2013]\s*$", re.I)
+_COMPARATIVE = re.compile(r"^\s*(?:compared (?:to|with)|versus|vs\.?|against|than)", re.I)
 _FOLLOWING = re.compile(r"^\s*(?:%|months?|mo|patients|years?)?\s*(?:of (?:the )?patients\s+)?(?:with|on|in|for|"
-                        r"receiving|treated with|given|in the|for the|with the)\b", re.I)
+                        r"receiving|treated with|given|in the|for the|with the|of the)\b", re.I)
 
 
 # Where a statement divides into what it says of each arm: its clauses, and each comparison ("than", "versus").
@@ -474,6 +485,8 @@ class Arms:
             previous_label = None
             for a, b in zip(cuts, cuts[1:]):
                 segment = sentence[a:b]
+                if segment.startswith(";"):  # a clause of its own: what came before named its own arm
+                    first_label = previous_label = None
                 mentions = self._mentions(segment)
                 numbers = [m for m in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", segment)]
                 label = None
@@ -737,11 +750,24 @@ class OfflineGrader:
         blend = 0.5 * meaning + 0.5 * lexical
         return np.where(meaning >= MEANING, np.maximum(blend, meaning), blend)
 
+    @staticmethod
+    def _answers_other(number: str, index: int, windows: list[str], sims: np.ndarray, points) -> bool:
+        """The figure belongs to another key point: the shortest stretch of the answer that gives it reads
+        closer to a point whose text holds that figure than to this one (the hazard ratio given beside the
+        medians is the hazard ratio's point, not a wrong median)."""
+        holding = [k for k, w in enumerate(windows) if number in numbers_in(w)]
+        if not holding:
+            return False
+        shortest = min(holding, key=lambda k: len(windows[k]))
+        return any(j != index and number in numbers_in(p.text) and sims[j][shortest] > sims[index][shortest]
+                   for j, p in enumerate(points))
+
     def statuses(self, item: PracticeItem, kept: list[str], arms: Arms, truth: dict) -> list[PointGrade]:
         points = item.rubric.points
         windows = candidate_units(kept)
         given = set(numbers_in(" ".join(kept)))
-        attributed = arms.attribute(" ".join(kept)) if kept else {}
+        whole = ended(kept)
+        attributed = arms.attribute(whole) if kept else {}
         data = set(truth) | {n for p in points for n in p.numbers}
         graded = []
         if windows:
@@ -777,6 +803,8 @@ class OfflineGrader:
                 measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
                 stray = [n for n in numbers_in(unit) if n not in point.numbers and n not in numbers_in(item.question)
                          and ("." in n or n in data or n in measured)]
+                others = [n for n in stray if self._answers_other(n, i, windows, sims, points)]
+                stray = [n for n in stray if n not in others]
                 listed = shotgun(" ".join(kept), point.numbers)
                 if listed:
                     found = [n for n in found if n not in listed]
@@ -796,14 +824,25 @@ class OfflineGrader:
                 elif found:
                     status = "partly" if sim >= PARTLY else status
                     note = f"figure missing: the page gives {len(point.numbers)}, the answer {len(found)}"
+                elif others and not stray:
+                    # the nearest stretch gives figures, but another point's: it reads alike, it says nothing here
+                    status, note = "missed", "the figures are missing"
                 elif status == "covered":
                     status, note = "partly", "the figures are missing"
             if status in ("covered", "partly") and (opposite(point.text, unit)
                                                     or claim != point.text and denies(unit, claim)):
                 status, note = "incorrect", "says the opposite of the page"
+            if status in ("covered", "partly"):
+                # A figure the point gives one arm (needed or not: "about 8 per antibody"), given to the other.
+                turned = [n for n in figures(point.text) if n in given and n not in point.numbers
+                          and n in attributed and n in truth and arms.swapped(attributed[n], truth[n])]
+                if turned:
+                    status = "incorrect"
+                    note = (f"arms swapped: {', '.join(turned)} belong{'s' if len(turned) == 1 else ''} to the other "
+                            f"arm")
             if status in ("covered", "partly") and hasattr(arms, "neutral") and not note:
                 if theirs is None:  # the answer's ties, read once for all its points
-                    theirs = arms.ties(" ".join(kept), carry=False)
+                    theirs = arms.ties(whole, carry=False)
                 turned = swapped_terms(point.text, theirs, item.question, arms)
                 if turned:
                     status = "incorrect"
