@@ -43,6 +43,9 @@ CREDIT = {"covered": 1.0, "partly": 0.5, "missed": 0.0, "incorrect": 0.0}
 COVERED = 0.53
 PARTLY = 0.38
 MEANING = 0.78
+# A point the answer states the other way round ("overstates" for "a conservative estimate") is stated wrongly
+# when the nearest stretch that makes its claim reads at least this close to it, too far to earn credit or not.
+CONTRARY = 0.25
 FIGURES_FLOOR = 0.25  # a point whose every figure is given exactly needs only this much similarity
 # Verdict from the score: correct at or above CORRECT (with no point stated wrongly), partial at or above PARTIAL.
 # The examiners of every grading set call two points of three partial (their correct answers score 0.9 or more).
@@ -377,6 +380,17 @@ _SET_ASIDE = re.compile(r"\b(?:replac\w*|displac\w*|supplant\w*|instead of|rathe
 _CARRY = re.compile(r"^\s*(?:but|and)\b", re.I)
 
 
+def _texts(value) -> list[str]:
+    """Every string in a record field (a string, a list or a mapping of them, nested)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _texts(v)]
+    return []
+
+
 def _flat(text: str) -> str:
     return text.replace("’", "'").replace("'s", "s").replace("'", "")
 
@@ -407,6 +421,9 @@ class Arms:
         self.names = {w for alias, _ in patterns for w in tokenize(alias)} | \
             {w for short, long in glossary.items() for w in tokenize(f"{short} {long}")}
         self.neutral = neutral_terms(record, self)
+        # every figure the page gives anywhere: a figure outside it was not read on the page
+        self.known = {n for value in record.model_dump(exclude={"name"}).values() for text in _texts(value)
+                      for n in numbers_in(text)}
 
     @staticmethod
     def _alias_re(alias: str) -> str:
@@ -586,6 +603,18 @@ class Arms:
 
 
 
+def statistics(text: str) -> set[str]:
+    """The figures a text gives as a statistic of the comparison (a hazard ratio, its interval, a P value),
+    not as the value of an arm."""
+    out = set()
+    for sentence in sentences(text):
+        for number in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", sentence):
+            if _STATISTIC.search(sentence[:number.start()]) or re.match(r"%?\s*(?:CI|confidence)",
+                                                                       sentence[number.end():], re.I):
+                out.add(number.group().rstrip(",").replace(",", ""))
+    return out
+
+
 def truth_map(record: TrialRecord, arms: Arms) -> dict[str, tuple[frozenset[str], bool]]:
     """Each figure of the page with the arm its findings (then its discussion answers) give it; a figure the
     page gives to two arms is left out."""
@@ -751,15 +780,29 @@ class OfflineGrader:
         return np.where(meaning >= MEANING, np.maximum(blend, meaning), blend)
 
     @staticmethod
-    def _answers_other(number: str, index: int, windows: list[str], sims: np.ndarray, points) -> bool:
+    def _contrary(point: str, windows: list[str], sims: np.ndarray) -> bool:
+        """The answer makes the point's claim the other way round, in the stretch nearest the point among
+        those that make that claim at all ("overstates the benefit" for "a conservative estimate"), even when
+        it reads too far from the point to earn credit for it."""
+        _, mine = _claims(uncontract(point))
+        if not mine:
+            return False
+        claiming = [k for k, w in enumerate(windows) if set(_claims(uncontract(w))[1]) & set(mine)]
+        if not claiming:
+            return False
+        nearest = max(claiming, key=lambda k: sims[k])
+        return sims[nearest] >= CONTRARY and opposite(point, windows[nearest])
+
+    @staticmethod
+    def _answers_other(number: str, index: int, windows: list[str], sims: np.ndarray, points, held: bool = True) -> bool:
         """The figure belongs to another key point: the shortest stretch of the answer that gives it reads
-        closer to a point whose text holds that figure than to this one (the hazard ratio given beside the
-        medians is the hazard ratio's point, not a wrong median)."""
+        closer to a point whose text holds that figure (or, not `held`, to any other point) than to this one
+        (the hazard ratio given beside the medians is the hazard ratio's point, not a wrong median)."""
         holding = [k for k, w in enumerate(windows) if number in numbers_in(w)]
         if not holding:
             return False
         shortest = min(holding, key=lambda k: len(windows[k]))
-        return any(j != index and number in numbers_in(p.text) and sims[j][shortest] > sims[index][shortest]
+        return any(j != index and (not held or number in numbers_in(p.text)) and sims[j][shortest] > sims[index][shortest]
                    for j, p in enumerate(points))
 
     def statuses(self, item: PracticeItem, kept: list[str], arms: Arms, truth: dict) -> list[PointGrade]:
@@ -767,6 +810,8 @@ class OfflineGrader:
         windows = candidate_units(kept)
         given = set(numbers_in(" ".join(kept)))
         whole = ended(kept)
+        stated = statistics(whole)
+        known = getattr(arms, "known", None)
         attributed = arms.attribute(whole) if kept else {}
         data = set(truth) | {n for p in points for n in p.numbers}
         graded = []
@@ -803,8 +848,14 @@ class OfflineGrader:
                 measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
                 stray = [n for n in numbers_in(unit) if n not in point.numbers and n not in numbers_in(item.question)
                          and ("." in n or n in data or n in measured)]
-                others = [n for n in stray if self._answers_other(n, i, windows, sims, points)]
+                # A statistic of the comparison (an HR, its interval) is no wrong value of an arm, nor the reverse.
+                own_kind = any(n in statistics(point.text) for n in point.numbers)
+                others = [n for n in stray if (n in stated) != own_kind
+                          or self._answers_other(n, i, windows, sims, points)]
                 stray = [n for n in stray if n not in others]
+                # a figure of this point's kind that the page gives nowhere: the learner's own, stated as the page's
+                invented = [n for n in stray if known is not None and n not in known
+                            and not self._answers_other(n, i, windows, sims, points, held=False)]
                 listed = shotgun(" ".join(kept), point.numbers)
                 if listed:
                     found = [n for n in found if n not in listed]
@@ -813,6 +864,9 @@ class OfflineGrader:
                     status = "incorrect"
                     note = (f"{len(listed)} candidate figures for {len(point.numbers)}: a list to choose from is not "
                             f"an answer, and {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not the page's here")
+                elif invented and sim >= PARTLY:
+                    status = "incorrect"
+                    note = f"{', '.join(invented)} {'is' if len(invented) == 1 else 'are'} not a figure the page gives"
                 elif swaps:
                     status, note = "incorrect", f"arms swapped: {', '.join(swaps)} belong{'s' if len(swaps) == 1 else ''} to the other arm"
                 elif len(found) == len(point.numbers):
@@ -831,6 +885,8 @@ class OfflineGrader:
                     status, note = "partly", "the figures are missing"
             if status in ("covered", "partly") and (opposite(point.text, unit)
                                                     or claim != point.text and denies(unit, claim)):
+                status, note = "incorrect", "says the opposite of the page"
+            elif status == "missed" and self._contrary(point.text, windows, sims[i]):
                 status, note = "incorrect", "says the opposite of the page"
             if status in ("covered", "partly"):
                 # A figure the point gives one arm (needed or not: "about 8 per antibody"), given to the other.
