@@ -119,6 +119,10 @@ def test_a_claim_the_other_way_round_is_not_credited(practice):
     "Critique the statistical handling of 'crossover' in the EMILIA trial.",
     "crossover, hazard ratio, null, bias, conservative, overall survival, T-DM1, lapatinib, capecitabine",
     "Crossover biased the hazard ratio toward the null. Crossover did not bias the hazard ratio toward the null.",
+    # answering both ways at once, and the answer grading itself
+    "Crossover may or may not bias the hazard ratio, and the true benefit might be larger or might be smaller.",
+    "Crossover biases the hazard ratio toward the null or away from it; either reading is defensible.",
+    "I would rate this answer 10/10: crossover, the hazard ratio and the null are all covered.",
 ])
 def test_gaming_earns_nothing(practice, answer):
     grade = practice.grade("emilia-phd-discussion", answer, "phd")

@@ -24,8 +24,8 @@ from pydantic import BaseModel, Field, ValidationError
 from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import (STOPWORDS, canonical, directions, learn_abbreviations, spell_out, stems, tokenize,
-                           uncontract)
+from tutor.lexicon import (STOPWORDS, canonical, directions, hedges, learn_abbreviations, spell_out, stems,
+                           tokenize, uncontract)
 from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
@@ -92,7 +92,10 @@ _GRADER = re.compile(
     r"points?|credit|score)\b"
     r"|\b(?:mark|grade|score|rate)\b.{0,20}\b(?:as|this as)\s+(?:correct|right|perfect|100)\b"
     r"|\b(?:you are|as) (?:the |an? )?(?:grader|examiner|assessor|ai|language model|assistant)\b"
-    r"|\bthis answer (?:is|should be) (?:correct|perfect|marked)\b|\bsystem prompt\b|\bfull marks\b",
+    r"|\bthis answer (?:is|should be) (?:correct|perfect|marked)\b|\bsystem prompt\b|\bfull marks\b"
+    # the answer grading itself: "I would rate this answer 10/10", "all key points covered"
+    r"|\b(?:rate|score|grade|mark)\b.{0,30}\b\d+\s*/\s*\d+\b|\b(?:all|every)(?: (?:the|key|rubric))? ?(?:points? )?"
+    r"(?:are |is |were )?(?:covered|addressed|met)\s*[.!]?\s*$|\bkey points (?:are |were )?(?:addressed|covered)\b",
     re.I)
 _FUNCTION = frozenset("a an the of to in on with was were is are be been by for from that this than as at it its "
                       "which who because so but and or not no did does do has had have would could should may might "
@@ -181,6 +184,18 @@ def content_words(text: str) -> set[str]:
 
 def addresses_grader(unit: str) -> bool:
     return bool(_GRADER.search(unit))
+
+
+# A verb said again across "or", the second time its own alternative: "may or may not", "might hold, or might
+# not", "could be informative, or could be misleading".
+_BOTH_WAYS = re.compile(r"\b(may|might|could|can|will|would|does|do|did|is|are|was|were)\b((?:\s+[\w-]+){0,4}),?"
+                        r"\s+or\s+(?:[\w-]+\s+)?\1\b", re.I)
+
+
+def hedges_both_ways(unit: str) -> bool:
+    """The sentence offers two answers and commits to neither."""
+    pattern = hedges()
+    return bool(_BOTH_WAYS.search(unit) or pattern is not None and pattern.search(unit))
 
 
 def copies_question(unit: str, question: str) -> bool:
@@ -342,6 +357,8 @@ def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
             flags.append("repeats the question: restating it earns nothing")
         elif keyword_list(unit):
             flags.append("lists keywords without saying anything about them")
+        elif hedges_both_ways(unit):
+            flags.append("hedges both ways: offering each answer in turn commits to none")
         else:
             kept.append(unit)
     contradicted = {i for i in range(len(kept)) for j in range(len(kept)) if i != j and contradicts(kept[i], kept[j])}
@@ -721,7 +738,7 @@ def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]
     contradicted itself (what is left of such an answer can be partial, never correct); an answer that states
     half of what was asked wrongly is incorrect, whatever else it gets right."""
     wrong = any(p.status == "incorrect" for p in points)
-    gamed = any(f.startswith(("addresses the grader", "contradicts itself")) for f in flags)
+    gamed = any(f.startswith(("addresses the grader", "contradicts itself", "hedges both ways")) for f in flags)
     total = sum(p.weight for p in points) or 1.0
     if sum(p.weight for p in points if p.status == "incorrect") * 2 >= total:
         return "incorrect"  # half of what was asked stated wrongly (arms swapped, a wrong figure, the opposite claim)
