@@ -323,3 +323,25 @@ def test_a_list_of_candidate_figures_earns_nothing_for_the_figures(practice):
     stated = practice.grade("emilia-recall-finding-1", "Median progression-free survival was 9.6 months on T-DM1 "
                             "and 6.4 months on lapatinib plus capecitabine.", "resident")
     assert stated.points[0].status == "covered"
+
+
+def test_the_wrong_assessor_is_a_wrong_design_claim(practice):
+    # The page: progression by investigator assessment. Central independent review is another design.
+    central = practice.grade("th3resa-appraisal-endpoints", "Progression-free survival and overall survival were "
+                             "co-primary, with progression judged centrally by an independent committee.", "fellow")
+    local = practice.grade("th3resa-appraisal-endpoints", "Progression-free survival by investigator assessment, with "
+                           "overall survival as a co-primary endpoint.", "fellow")
+    assert central.points[0].status == "incorrect" and central.verdict == "incorrect"
+    assert local.points[0].status == "covered" and local.verdict == "correct"
+
+
+def test_the_choice_the_page_turns_down_is_not_credited(practice):
+    # The page: keep targeting HER2 rather than switching to chemotherapy alone.
+    item = practice.item("th3resa-attending-discussion")
+    turned = practice.grade(item.id, "After several HER2 regimens the trial says to stop HER2 therapy and switch the "
+                            "patient to chemotherapy alone, which still delays progression and extends survival.",
+                            "attending")
+    kept = practice.grade(item.id, "Further HER2-directed therapy still delays progression and extends survival after "
+                          "several lines, so keep targeting HER2 instead of switching to chemotherapy alone.", "attending")
+    assert any(p.status == "incorrect" and "turns down" in p.note for p in turned.points)
+    assert turned.verdict != "correct" and kept.verdict == "correct"

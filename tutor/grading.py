@@ -313,6 +313,28 @@ def denies(unit: str, claim: str) -> bool:
     return bool(denied & asserted)
 
 
+# What a point turns down: "continuing X rather than switching to Y", "X instead of Y".
+_REJECTING = r"(?:rather than|instead of|in place of|as opposed to)"
+_REJECTED = re.compile(rf"\b{_REJECTING}\s+((?:(?!\b(?:{_JOINTS}|when|if|unless|and|as)\b)[^,;.()])+)", re.I)
+
+
+def takes_rejected(point: str, unit: str) -> bool:
+    """The learner's sentence makes the choice the point turns down: "switch to Y" where the point says "X
+    rather than switching to Y". Every word of the turned-down choice is there, and not turned down, denied
+    or set aside in the sentence itself."""
+    said = stems(unit)
+    for match in _REJECTED.finditer(point):
+        wanted = {w for w in stems(match.group(1)) if w not in _AUXILIARY} - set(stems(" ".join(_FUNCTION)))
+        if len(wanted) < 2 or not wanted <= said:
+            continue
+        words = re.findall(r"[\w'-]+", uncontract(unit).lower())
+        first = next(k for k, w in enumerate(words) if stems(w) & wanted)
+        before = " ".join(words[max(0, first - 4):first])
+        if not (re.search(rf"\b{_REJECTING}(?:\s+\w+)?\s*$", before) or _NEGATION.search(before) or _SET_ASIDE.search(before)):
+            return True
+    return False
+
+
 # Where a sentence divides into the claims it strings together: its clauses, and each "and" or comma between them.
 _CONJUNCT = re.compile(r",\s*(?:and\s+)?|\s+and\s+", re.I)
 _HEDGE = frozenset("both either also".split())
@@ -905,6 +927,8 @@ class OfflineGrader:
                 status, note = "incorrect", "says the opposite of the page"
             elif status == "missed" and self._contrary(point.text, windows, sims[i]):
                 status, note = "incorrect", "says the opposite of the page"
+            if status in ("covered", "partly") and takes_rejected(point.text, unit):
+                status, note = "incorrect", "makes the choice the page turns down"
             if status in ("covered", "partly"):
                 # A figure the point gives one arm (needed or not: "about 8 per antibody"), given to the other.
                 turned = [n for n in figures(point.text) if n in given and n not in point.numbers
