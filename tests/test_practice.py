@@ -345,3 +345,25 @@ def test_the_choice_the_page_turns_down_is_not_credited(practice):
                           "several lines, so keep targeting HER2 instead of switching to chemotherapy alone.", "attending")
     assert any(p.status == "incorrect" and "turns down" in p.note for p in turned.points)
     assert turned.verdict != "correct" and kept.verdict == "correct"
+
+
+def test_more_of_a_toxicity_than_the_other_arm_ties_it_to_the_arm_not_named(practice):
+    # "more X than on B" says X went with the other arm, as "more X with A" does.
+    item = practice.item("emilia-attending-discussion")
+    point = next(p.id for p in item.rubric.points if "diarrhea" in p.text)
+    more = practice.grade(item.id, "Patients had more diarrhoea and hand-foot syndrome than on lapatinib plus "
+                          "capecitabine, a real cost to daily life.", "attending")
+    less = practice.grade(item.id, "Patients had less diarrhoea and hand-foot syndrome than on lapatinib plus "
+                          "capecitabine, which had wrecked daily life.", "attending")
+    assert next(p for p in more.points if p.id == point).status == "incorrect"
+    assert next(p for p in less.points if p.id == point).status in ("covered", "partly")
+
+
+def test_a_hazard_ratio_beside_the_medians_is_not_a_wrong_median(practice):
+    # The HR is the effect estimate's point; it neither spoils the medians' point nor belongs to an arm.
+    item = practice.item("emilia-recall-finding-2")
+    grade = practice.grade(item.id, "Overall survival favoured T-DM1, hazard ratio 0.68 (95% CI 0.55 to 0.85). "
+                           "I do not recall the medians.", "resident")
+    statuses = {p.id: p.status for p in grade.points}
+    assert "incorrect" not in statuses.values() and "covered" in statuses.values()
+    assert grade.verdict == "partial"

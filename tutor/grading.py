@@ -459,6 +459,10 @@ class Arms:
         # the words that name a treatment ("ALPHA-1", "alphazumab"), never a finding tied to an arm
         self.names = {w for alias, _ in patterns for w in tokenize(alias)} | \
             {w for short, long in glossary.items() for w in tokenize(f"{short} {long}")}
+        for text in (record.intervention or "", record.comparator or ""):  # "treatment of ALPHA's choice"
+            head = re.sub(r"\([^()]*\)", " ", re.split(r",\s", text, maxsplit=1)[0])
+            stop = _DOSE_STOP.search(head)
+            self.names |= set(tokenize(head[:stop.start()] if stop else head))
         self.neutral = neutral_terms(record, self)
         # every figure the page gives anywhere: a figure outside it was not read on the page
         self.known = {n for value in record.model_dump(exclude={"name"}).values() for text in _texts(value)
@@ -612,6 +616,7 @@ class Arms:
         other = {sides[0]: sides[1], sides[1]: sides[0]}
         for sentence in sentences(_flat(uncontract(text))):
             carried = None
+            unnamed = None  # a claim that names no arm, until a comparison names the one it is set against
             for segment in _TIE_SPLIT.split(sentence):
                 if not segment or not segment.strip():
                     continue
@@ -621,14 +626,22 @@ class Arms:
                 named = {self.side(m[2]) for m in live}
                 denied = [m for m in mentions if m not in live]
                 if len(named) > 1 or denied and (not live or denied[0][0] < live[0][0]):
-                    carried = None
+                    carried = unnamed = None
                     continue
                 if named:
                     side = named.pop()
+                    if unnamed is not None and _COMPARATIVE.match(segment):
+                        # "more X than with ALPHA-1": X goes with the other arm ("less X than ..." with this one)
+                        for term, flipped in unnamed:
+                            out.setdefault(term, set()).add(side if flipped else other[side])
+                    unnamed = None
                 elif carry and carried and _CARRY.match(segment) and not mentions:
                     side = carried
                 else:
                     carried = None
+                    terms = [] if mentions or (not with_figures and re.search(r"(?<![\w.-])\d", segment)) else \
+                        _terms(canonical(segment))
+                    unnamed = terms if any(t.startswith("~") for t, _ in terms) else None
                     continue
                 carried = None if denied else side  # "..., displacing ALPHA-1, which had ..." is about ALPHA-1
                 owned = segment[:denied[0][0]] if denied else segment
@@ -883,7 +896,8 @@ class OfflineGrader:
             note = ""
             if point.numbers:
                 found = [n for n in point.numbers if n in given]
-                swaps = [n for n in found if n in attributed and n in truth and arms.swapped(attributed[n], truth[n])]
+                swaps = [n for n in found if n in attributed and n in truth and arms.swapped(attributed[n], truth[n])
+                         and n not in stated and n not in statistics(point.text)]  # an HR is no arm's
                 measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
                 stray = [n for n in numbers_in(unit) if n not in point.numbers and n not in numbers_in(item.question)
                          and ("." in n or n in data or n in measured)]
@@ -932,6 +946,7 @@ class OfflineGrader:
             if status in ("covered", "partly"):
                 # A figure the point gives one arm (needed or not: "about 8 per antibody"), given to the other.
                 turned = [n for n in figures(point.text) if n in given and n not in point.numbers
+                          and n not in stated and n not in statistics(point.text)
                           and n in attributed and n in truth and arms.swapped(attributed[n], truth[n])]
                 if turned:
                     status = "incorrect"
