@@ -245,7 +245,7 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
         if word not in _CLAIM or (i and words[i - 1] == "or"):
             continue
         base, flipped = _CLAIM[word]
-        negated = bool(_NEGATION.search(" ".join(words[max(0, i - 3):i])))
+        negated = bool(_NEGATION.search(" ".join(words[max(0, i - 4):i])))
         seen.setdefault(base, set()).add(flipped != negated)
     plain = {w for w in words if w not in _FUNCTION and w not in STOPWORDS and w not in _CLAIM}
     return plain, {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
@@ -695,7 +695,7 @@ def _terms(text: str) -> list[tuple[str, bool]]:
     i = 0
     while i < len(words):
         if words[i] in _CLAIM and not (i and words[i - 1] == "or"):
-            j, turned, bases = i, bool(_NEGATION.search(" ".join(words[max(0, i - 3):i]))), []
+            j, turned, bases = i, bool(_NEGATION.search(" ".join(words[max(0, i - 4):i]))), []
             while j < len(words) and words[j] in _CLAIM:
                 base, flipped = _CLAIM[words[j]]
                 turned ^= flipped
