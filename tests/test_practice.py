@@ -367,3 +367,17 @@ def test_a_hazard_ratio_beside_the_medians_is_not_a_wrong_median(practice):
     statuses = {p.id: p.status for p in grade.points}
     assert "incorrect" not in statuses.values() and "covered" in statuses.values()
     assert grade.verdict == "partial"
+
+
+def test_an_arm_is_given_only_by_naming_its_treatment(practice):
+    # "What did the trial compare": the comparator is its treatment, not a description of it.
+    right = practice.grade("emilia-recall-arms", "T-DM1 every three weeks against lapatinib plus capecitabine.",
+                           "resident")
+    vague = practice.grade("emilia-recall-arms", "T-DM1 every three weeks against the usual oral combination.",
+                           "resident")
+    other = practice.grade("emilia-recall-arms", "T-DM1 every three weeks against trastuzumab plus paclitaxel.",
+                           "resident")
+    assert right.verdict == "correct"
+    assert vague.points[1].status == "missed" and vague.verdict == "partial"
+    assert other.points[1].status == "incorrect" and "paclitaxel" in other.points[1].note
+    assert other.verdict == "incorrect"

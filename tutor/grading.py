@@ -24,8 +24,8 @@ from pydantic import BaseModel, Field, ValidationError
 from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import (STOPWORDS, canonical, directions, hedges, learn_abbreviations, spell_out, stems,
-                           tokenize, uncontract)
+from tutor.lexicon import (STOPWORDS, canonical, directions, drug_pattern, hedges, learn_abbreviations, spell_out,
+                           stems, tokenize, uncontract)
 from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
@@ -217,6 +217,10 @@ _NAMED_FIGURE = re.compile(r"[A-Za-z][\w\-+]*\s*:?\s+\d[\d.,]*\s*(?:%|months?|mo
                            r"|\d[\d.,]*\s*(?:%|months?|mo\b|m\b)\s*(?:with |on |in |for )?[A-Za-z]", re.I)
 
 
+# Words that relate one term to another ("ALPHA-1 against betanib plus gammaxel"): grammar, in a terse statement.
+_RELATING = frozenset("against versus vs plus every per".split())
+
+
 def keyword_list(unit: str) -> bool:
     """Terms strung together without a statement: many short fragments and almost no function words. Figures
     set against each other, or most fragments giving a name its figure, are a terse statement, not a list."""
@@ -228,7 +232,7 @@ def keyword_list(unit: str) -> bool:
     words = re.findall(r"[\w\-.%]+", unit)
     if len(words) < 5:
         return False
-    function = sum(w.lower() in _FUNCTION for w in words) / len(words)
+    function = sum(w.lower() in _FUNCTION or w.lower() in _RELATING for w in words) / len(words)
     short = sum(len(f.split()) <= 3 for f in fragments) / max(len(fragments), 1)
     if len(fragments) >= 4 and short >= 0.75 and function < 0.12:
         return True
@@ -754,6 +758,9 @@ def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: 
 
 # -- the offline grader ----------------------------------------------------------------------------
 
+# A key point that is a field of the page: "Comparator: ...", "Sample: ...".
+_FIELD = re.compile(r"^[A-Z][A-Za-z ]{2,24}:\s")
+
 
 def clean_answer(answer: str) -> str:
     if not isinstance(answer, str) or not answer.strip():
@@ -962,6 +969,35 @@ class OfflineGrader:
                             f"arm")
             graded.append(PointGrade(id=point.id, text=point.text, status=status, weight=point.weight, note=note,
                                      similarity=round(sim, 3)))
+        return self._treatments_named(points, graded, kept, arms)
+
+    @staticmethod
+    def _treatments_named(points, graded: list[PointGrade], kept: list[str], arms: Arms) -> list[PointGrade]:
+        """A field of the page that is a treatment ("Comparator: ALPHA-1 plus betanib") is given only by naming
+        it: an answer that names none of its treatments has not given it, and one that names a treatment no
+        such field holds instead ("against gammaxel") has given the wrong one."""
+        if not kept or not hasattr(arms, "_mentions"):
+            return graded
+        answer = canonical(" ".join(kept))
+        drugs = drug_pattern()[1]
+
+        def named(text: str) -> tuple[set[str], set[str]]:  # (arm components, drug words)
+            return ({c for _, _, comps, generic in arms._mentions(_flat(text)) if not generic for c in comps},
+                    {w.lower() for w in drugs.findall(text)})
+
+        fields = {k: named(p.text) for k, p in enumerate(points) if _FIELD.match(p.text)}
+        fields = {k: v for k, v in fields.items() if v[0] or v[1]}
+        if not fields:
+            return graded
+        comps, words = named(answer)
+        arm_words = {w for c in arms.components for w in c.lower().split()}  # shared ones tell no arm apart
+        foreign = words - {w for _, field_words in fields.values() for w in field_words} - arm_words
+        for k, (field_comps, field_words) in fields.items():
+            if field_comps & comps or (field_words - arm_words) & words or graded[k].status == "incorrect":
+                continue
+            graded[k].status = "incorrect" if foreign else "missed"
+            graded[k].note = (f"names {', '.join(sorted(foreign))}, not this arm's treatment" if foreign
+                              else "the treatment is not named")
         return graded
 
 
