@@ -381,3 +381,14 @@ def test_an_arm_is_given_only_by_naming_its_treatment(practice):
     assert vague.points[1].status == "missed" and vague.verdict == "partial"
     assert other.points[1].status == "incorrect" and "paclitaxel" in other.points[1].note
     assert other.verdict == "incorrect"
+
+
+def test_what_another_trial_found_earns_no_point_of_this_one(practice):
+    # EMILIA's page names CLEOPATRA as a related trial: its findings are not EMILIA's.
+    item = practice.item("emilia-recall-finding-1")
+    other = practice.grade(item.id, "CLEOPATRA showed that adding pertuzumab improved progression-free survival "
+                           "over trastuzumab and docetaxel.", "resident")
+    own = practice.grade(item.id, "Median progression-free survival was 9.6 months with T-DM1 versus 6.4 months with "
+                         "lapatinib plus capecitabine, unlike the first-line setting of CLEOPATRA.", "resident")
+    assert other.score == 0 and other.verdict == "incorrect"
+    assert own.points[0].status == "covered"

@@ -24,8 +24,8 @@ from pydantic import BaseModel, Field, ValidationError
 from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import (STOPWORDS, canonical, directions, drug_pattern, hedges, learn_abbreviations, spell_out,
-                           stems, tokenize, uncontract)
+from tutor.lexicon import (STOPWORDS, canonical, directions, drug_pattern, hedges, learn_abbreviations, name_pattern,
+                           spell_out, stems, tokenize, uncontract)
 from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
@@ -468,6 +468,8 @@ class Arms:
             stop = _DOSE_STOP.search(head)
             self.names |= set(tokenize(head[:stop.start()] if stop else head))
         self.neutral = neutral_terms(record, self)
+        self.trial = record.name
+        self.others = {r.name: name_pattern(r.name) for r in record.related if r.name and r.name != record.name}
         # every figure the page gives anywhere: a figure outside it was not read on the page
         self.known = {n for value in record.model_dump(exclude={"name"}).values() for text in _texts(value)
                       for n in numbers_in(text)}
@@ -758,6 +760,25 @@ def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: 
 
 # -- the offline grader ----------------------------------------------------------------------------
 
+def about_other_trials(windows: list[str], kept: list[str], points, arms) -> np.ndarray:
+    """[point, window] True where the window is about another trial the page names (its sentences name that
+    trial, and neither this one nor its arms; a clause is about what its sentence is about) and the point does
+    not name it: what another trial found earns no point of this one."""
+    out = np.zeros((len(points), len(windows)), dtype=bool)
+    others = getattr(arms, "others", None)
+    if not others:
+        return out
+    mine = name_pattern(arms.trial)
+    for k, window in enumerate(windows):
+        context = " ".join(u for u in kept if window in u or u in window)
+        named = [n for n, pattern in others.items() if pattern.search(context)]
+        if not named or mine.search(context) or any(not generic for *_, generic in arms._mentions(_flat(context))):
+            continue  # this trial, or its arms, named too: the other trial is context
+        for i, point in enumerate(points):
+            out[i, k] = not any(others[n].search(point.text) for n in named)
+    return out
+
+
 # A key point that is a field of the page: "Comparator: ...", "Sample: ...".
 _FIELD = re.compile(r"^[A-Z][A-Za-z ]{2,24}:\s")
 
@@ -881,8 +902,9 @@ class OfflineGrader:
             said = set(tokenize(canonical(spell_out(" ".join(kept), glossary))))
             asked = set(tokenize(canonical(spell_out(item.question, glossary))))
             vectors = self._vectors(read).T
+            elsewhere = about_other_trials(windows, kept, points, arms)
             for i, point in enumerate(points):
-                sims[i] = self._similarity(point.text, vectors, said, asked, glossary)
+                sims[i] = self._similarity(point.text, vectors, said, asked, glossary) * ~elsewhere[i]
         theirs = None  # which arm the answer ties each of its terms to, read when a point first needs it
         for i, point in enumerate(points):
             if not windows:
@@ -895,7 +917,7 @@ class OfflineGrader:
             if main != point.text and sim < COVERED:
                 # A point leads with its claim; what follows is its reason or its consequence. A learner who
                 # makes the claim plainly has made the point, in however few of the point's words.
-                lead = self._similarity(main, vectors, said, asked, glossary)
+                lead = self._similarity(main, vectors, said, asked, glossary) * ~elsewhere[i]
                 if lead.max() >= COVERED:
                     best = int(np.argmax(lead))
                     sim, unit, claim = float(lead[best]), windows[best], main
