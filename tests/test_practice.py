@@ -392,3 +392,13 @@ def test_what_another_trial_found_earns_no_point_of_this_one(practice):
                          "lapatinib plus capecitabine, unlike the first-line setting of CLEOPATRA.", "resident")
     assert other.score == 0 and other.verdict == "incorrect"
     assert own.points[0].status == "covered"
+
+
+def test_an_arm_cast_in_the_other_arms_role_is_a_swap(practice):
+    swapped = practice.grade("th3resa-recall-arms", "Physician's choice was the experimental arm, and T-DM1 3.6 mg/kg "
+                             "every three weeks served as the control arm.", "resident")
+    assert all(p.status == "incorrect" and "role" in p.note for p in swapped.points)
+    assert swapped.verdict == "incorrect"
+    right = practice.grade("th3resa-recall-arms", "T-DM1 3.6 mg/kg every three weeks was the experimental arm, and "
+                           "physician's choice served as the control arm.", "resident")
+    assert not any(p.status == "incorrect" for p in right.points)

@@ -400,6 +400,9 @@ def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
 _DOSE_STOP = re.compile(r"\b(?:intravenously|orally|every|once|twice|daily|in|on|chosen|most|at|given|for)\b|(?<![\w-])\d", re.I)
 _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arm|group)\b", re.I)),
                  ("B", re.compile(r"\b(?:control|comparator|standard)(?: arm| group)?\b", re.I)))
+# An arm said to play a role: "... was the control arm", "... served as the experimental arm", "... as comparator".
+_ROLE = re.compile(r"\b(?:was|were|is|as|being|served as|acted as)\s+(?:the\s+|an?\s+)?"
+                   r"(?P<role>control|comparator|experimental|investigational)(?:\s+(?:arm|group|treatment))?\b", re.I)
 _SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|against|than|whereas|while)(?=\W)|;|,\s+(?=\d)|\band\b",
                     re.I)
 # A statistic of the comparison, not a value of one arm: "HR 0.65", "hazard ratio [HR], 0.65", "95% CI, 0.55", "P < 0.001".
@@ -599,6 +602,19 @@ class Arms:
             return False
         same_side = {c for c, s in self.components.items() if s == side_truth}
         return bool((given[0] - truth[0]) & same_side)
+
+    def roles_swapped(self, text: str) -> set[str]:
+        """The components a text casts in the other arm's role: "ALPHA-1 was the control arm" when ALPHA-1 is
+        the intervention, "betanib served as the experimental arm" when it is the comparator."""
+        out: set[str] = set()
+        flat = _flat(text)
+        for match in _ROLE.finditer(flat):
+            role = "A" if match.group("role").lower().startswith(("experimental", "investigational")) else "B"
+            before = self._mentions(flat[max(0, match.start() - 60):match.start()])
+            named = [m for m in before if not m[3]]
+            if named and self.side(named[-1][2]) and self.side(named[-1][2]) != role:
+                out |= set(named[-1][2])
+        return out
 
     # -- which arm a statement ties a term to ("thrombocytopenia was more common with ALPHA-1") --------
 
@@ -1007,14 +1023,19 @@ class OfflineGrader:
             return ({c for _, _, comps, generic in arms._mentions(_flat(text)) if not generic for c in comps},
                     {w.lower() for w in drugs.findall(text)})
 
-        fields = {k: named(p.text) for k, p in enumerate(points) if _FIELD.match(p.text)}
+        # the field's value leads with its treatment ("Comparator: betanib plus ..."), not a design that names one
+        fields = {k: named(re.split(r",\s", p.text, maxsplit=1)[0]) for k, p in enumerate(points) if _FIELD.match(p.text)}
         fields = {k: v for k, v in fields.items() if v[0] or v[1]}
         if not fields:
             return graded
         comps, words = named(answer)
         arm_words = {w for c in arms.components for w in c.lower().split()}  # shared ones tell no arm apart
         foreign = words - {w for _, field_words in fields.values() for w in field_words} - arm_words
+        turned = arms.roles_swapped(answer) if hasattr(arms, "roles_swapped") else set()
         for k, (field_comps, field_words) in fields.items():
+            if field_comps & turned and graded[k].status != "incorrect":
+                graded[k].status, graded[k].note = "incorrect", "arms swapped: the other arm's role is given to it"
+                continue
             if field_comps & comps or (field_words - arm_words) & words or graded[k].status == "incorrect":
                 continue
             graded[k].status = "incorrect" if foreign else "missed"
