@@ -402,3 +402,21 @@ def test_an_arm_cast_in_the_other_arms_role_is_a_swap(practice):
     right = practice.grade("th3resa-recall-arms", "T-DM1 3.6 mg/kg every three weeks was the experimental arm, and "
                            "physician's choice served as the control arm.", "resident")
     assert not any(p.status == "incorrect" for p in right.points)
+
+
+def test_arms_joined_by_a_hyphen_are_read_as_arms(practice):
+    # "lapatinib-capecitabine" names the control arm as "lapatinib plus capecitabine" does.
+    right = practice.grade("emilia-recall-finding-1", "T-DM1 patients went 9.6 months before progressing, "
+                           "lapatinib-capecitabine patients only 6.4; HR 0.65.", "resident")
+    swapped = practice.grade("emilia-recall-finding-1", "Lapatinib-capecitabine patients went 9.6 months before "
+                             "progressing, T-DM1 patients only 6.4; HR 0.65.", "resident")
+    assert right.verdict == "correct" and swapped.points[0].status == "incorrect"
+
+
+def test_a_drug_put_into_an_arm_in_place_of_its_own_is_a_wrong_arm(practice):
+    wrong = practice.grade("marianne-recall-arms", "T-DM1 with or without pertuzumab against trastuzumab plus "
+                           "capecitabine.", "resident")
+    right = practice.grade("marianne-recall-arms", "T-DM1 with or without pertuzumab against trastuzumab plus "
+                           "docetaxel or paclitaxel.", "resident")
+    assert wrong.points[1].status == "incorrect" and "capecitabine" in wrong.points[1].note
+    assert right.verdict == "correct"

@@ -480,8 +480,10 @@ class Arms:
     @staticmethod
     def _alias_re(alias: str) -> str:
         words = _flat(alias).split()
-        return r"(?<![\w-])" + r"\s+".join(re.escape(w[:-1]) + "s?" if len(w) > 3 and w.endswith("s") else
-                                           re.escape(w) for w in words) + r"(?![\w-])"
+        # a word of its own, or one of two names joined by a hyphen ("betanib-gammaxel"), not part of a longer name
+        return r"(?:(?<![\w-])|(?<=[A-Za-z]{3}-))" + r"\s+".join(
+            re.escape(w[:-1]) + "s?" if len(w) > 3 and w.endswith("s") else re.escape(w) for w in words) + \
+            r"(?:(?![\w-])|(?=-[A-Za-z]{3}))"
 
     @staticmethod
     def _phrases(text: str, glossary: dict[str, str], longs: dict[str, str]) -> list[list[str]]:
@@ -876,10 +878,12 @@ class OfflineGrader:
         return np.where(meaning >= MEANING, np.maximum(blend, meaning), blend)
 
     @staticmethod
-    def _contrary(point: str, windows: list[str], sims: np.ndarray) -> bool:
+    def _contrary(point: str, windows: list[str], sims: np.ndarray, floor: float = CONTRARY) -> bool:
         """The answer makes the point's claim the other way round, in the stretch nearest the point among
         those that make that claim at all ("overstates the benefit" for "a conservative estimate"), even when
-        it reads too far from the point to earn credit for it."""
+        it reads too far from the point to earn credit for it. A field of the page ("Design: RCT, open-label")
+        is terse, so reads far from any sentence: what the answer says of its claim contradicts it at any
+        distance (floor 0)."""
         _, mine = _claims(uncontract(point))
         if not mine:
             return False
@@ -887,7 +891,7 @@ class OfflineGrader:
         if not claiming:
             return False
         nearest = max(claiming, key=lambda k: sims[k])
-        return sims[nearest] >= CONTRARY and opposite(point, windows[nearest])
+        return sims[nearest] >= floor and opposite(point, windows[nearest])
 
     @staticmethod
     def _answers_other(number: str, index: int, windows: list[str], sims: np.ndarray, points, held: bool = True) -> bool:
@@ -984,7 +988,8 @@ class OfflineGrader:
             if status in ("covered", "partly") and (opposite(point.text, unit)
                                                     or claim != point.text and denies(unit, claim)):
                 status, note = "incorrect", "says the opposite of the page"
-            elif status == "missed" and self._contrary(point.text, windows, sims[i]):
+            elif status == "missed" and self._contrary(point.text, windows, sims[i],
+                                                       0.0 if _FIELD.match(point.text) else CONTRARY):
                 status, note = "incorrect", "says the opposite of the page"
             if status in ("covered", "partly") and takes_rejected(point.text, unit):
                 status, note = "incorrect", "makes the choice the page turns down"
@@ -1032,12 +1037,22 @@ class OfflineGrader:
         arm_words = {w for c in arms.components for w in c.lower().split()}  # shared ones tell no arm apart
         foreign = words - {w for _, field_words in fields.values() for w in field_words} - arm_words
         turned = arms.roles_swapped(answer) if hasattr(arms, "roles_swapped") else set()
+        # a drug no field holds, joined to an arm's own ("betanib plus gammaxel"): put into that arm
+        flat = _flat(answer)
+        joined = set()
+        for start, end, mention, generic in arms._mentions(flat):
+            after = re.match(r"\s*(?:plus|\+|and|with|/|-)\s*(?:an?\s+)?([A-Za-z][\w-]*)", flat[end:], re.I)
+            before = re.search(r"([A-Za-z][\w-]*)\s*(?:plus|\+|and|with|/|-)\s*$", flat[:start], re.I)
+            if not generic and any(m and m.group(1).lower() in foreign for m in (after, before)):
+                joined.add(arms.side(mention))
         for k, (field_comps, field_words) in fields.items():
             if field_comps & turned and graded[k].status != "incorrect":
                 graded[k].status, graded[k].note = "incorrect", "arms swapped: the other arm's role is given to it"
                 continue
-            if field_comps & comps or (field_words - arm_words) & words or graded[k].status == "incorrect":
+            if graded[k].status == "incorrect" or (field_words - arm_words) & words:
                 continue
+            if field_comps & comps and arms.side(frozenset(field_comps)) not in joined:
+                continue  # named, and no other drug put into its arm
             graded[k].status = "incorrect" if foreign else "missed"
             graded[k].note = (f"names {', '.join(sorted(foreign))}, not this arm's treatment" if foreign
                               else "the treatment is not named")
