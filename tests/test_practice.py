@@ -420,3 +420,14 @@ def test_a_drug_put_into_an_arm_in_place_of_its_own_is_a_wrong_arm(practice):
                            "docetaxel or paclitaxel.", "resident")
     assert wrong.points[1].status == "incorrect" and "capecitabine" in wrong.points[1].note
     assert right.verdict == "correct"
+
+
+def test_two_arms_in_one_clause_each_keep_what_is_said_of_them(practice):
+    # "A stays first, and B moves later": the place in the sequence given to the other drug, in one clause.
+    item = practice.item("destiny-breast03-fellow-discussion")
+    turned = practice.grade(item.id, "T-DM1 stays the preferred second-line drug and T-DXd moves to later lines, "
+                            "for patients who cannot receive T-DM1.", "fellow")
+    kept = practice.grade(item.id, "T-DXd is now the preferred second-line drug and T-DM1 moves to later lines, or to "
+                          "patients who cannot receive T-DXd such as those with pre-existing lung disease.", "fellow")
+    assert turned.verdict == "incorrect" and any("swapped" in p.note for p in turned.points)
+    assert kept.verdict == "correct"

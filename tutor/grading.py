@@ -626,6 +626,24 @@ class Arms:
         before = " ".join(segment[:start].split()[-3:])
         return bool(_NEGATION.search(before) or _SET_ASIDE.search(before))
 
+    def _by_arm(self, segments: list[str]) -> list[str]:
+        """Segments that name both arms divided where a statement about the second begins ("A stays first, and B
+        moves later" -> "A stays first", "and B moves later"): at an "and" or a comma just before its name."""
+        out = []
+        for segment in segments:
+            mentions = [m for m in self._mentions(segment) if not m[3] and self.side(m[2])]
+            cut = 0
+            for start, _, comps, _ in mentions[1:]:
+                if self.side(comps) == self.side(mentions[0][2]):
+                    continue
+                joint = re.search(r"(?:,\s*(?:and|but|while)?|\s(?:and|but|while))\s+(?:the\s+)?$", segment[cut:start], re.I)
+                if joint:
+                    out.append(segment[cut:cut + joint.start()])
+                    cut += joint.start()
+                break
+            out.append(segment[cut:])
+        return [s for s in out if s.strip()]
+
     def ties(self, text: str, with_figures: bool = False, carry: bool = True) -> dict[str, set[str]]:
         """term -> the sides the text ties it to. A term is tied to the one arm its clause names (a clause that
         names both arms ties nothing); a clause that names none and carries on the sentence ("but more
@@ -641,7 +659,7 @@ class Arms:
         for sentence in sentences(_flat(uncontract(text))):
             carried = None
             unnamed = None  # a claim that names no arm, until a comparison names the one it is set against
-            for segment in _TIE_SPLIT.split(sentence):
+            for segment in self._by_arm(_TIE_SPLIT.split(sentence)):
                 if not segment or not segment.strip():
                     continue
                 mentions = self._mentions(segment)
