@@ -431,3 +431,27 @@ def test_two_arms_in_one_clause_each_keep_what_is_said_of_them(practice):
                           "patients who cannot receive T-DXd such as those with pre-existing lung disease.", "fellow")
     assert turned.verdict == "incorrect" and any("swapped" in p.note for p in turned.points)
     assert kept.verdict == "correct"
+
+
+@pytest.mark.parametrize("item, answer", [
+    ("emilia-resident-discussion", "PFS and OS were the co-primary endpoints; T-DM1 improved both (9.6 vs 6.4 months "
+     "and 30.9 vs 25.1 months), had fewer grade 3-4 events (41% vs 57%), less diarrhea and hand-foot syndrome, but "
+     "more thrombocytopenia and raised aminotransferases."),
+    ("marianne-resident-discussion", "Severe adverse events were less common with T-DM1 (45.4%) and T-DM1 plus "
+     "pertuzumab (46.2%) than with trastuzumab and a taxane (54.1%); T-DM1 spares the taxane neuropathy and hair loss."),
+    ("destiny-breast03-resident-discussion", "Watch for ILD/pneumonitis: 10.5% with T-DXd vs 1.9% with T-DM1, so any "
+     "new cough, dyspnoea or fever means prompt imaging and holding the drug; nausea, vomiting and fatigue are common "
+     "on T-DXd, and grade 3-4 drug-related events were similar (45.1% vs 39.8%)."),
+])
+def test_figures_read_with_the_arm_of_their_own_clause(practice, item, answer):
+    # Each pair of figures goes with the arms its own clause names, not the arms of an earlier clause.
+    grade = practice.grade(item, answer, "resident")
+    assert grade.verdict == "correct" and not any(p.status == "incorrect" for p in grade.points)
+
+
+def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
+    grade = practice.grade("destiny-breast03-med_student-discussion", "T-DM1 has the cleavable linker and the "
+                           "bystander effect with about 8 payload molecules, whereas T-DXd keeps its microtubule "
+                           "inhibitor inside the cell on a non-cleavable linker.", "med_student")
+    assert any(p.status == "incorrect" and "swapped" in p.note for p in grade.points)
+    assert grade.verdict == "incorrect"

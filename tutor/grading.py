@@ -403,14 +403,17 @@ _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|interventi
 # An arm said to play a role: "... was the control arm", "... served as the experimental arm", "... as comparator".
 _ROLE = re.compile(r"\b(?:was|were|is|as|being|served as|acted as)\s+(?:the\s+|an?\s+)?"
                    r"(?P<role>control|comparator|experimental|investigational)(?:\s+(?:arm|group|treatment))?\b", re.I)
-_SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|against|than|whereas|while)(?=\W)|;|,\s+(?=\d)|\band\b",
-                    re.I)
+# (A closing bracket ends the comparison it held: "(9.6 vs 6.4 months), had fewer events (41% vs 57%)".)
+_SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|against|than|whereas|while)(?=\W)|;|,\s+(?=\d)|\band\b"
+                    r"|(?<=\))\s*,", re.I)
 # A statistic of the comparison, not a value of one arm: "HR 0.65", "hazard ratio [HR], 0.65", "95% CI, 0.55", "P < 0.001".
 _STATISTIC = re.compile(r"(?:\bHR|hazard ratio|\bCI|confidence interval|\bP\s*[<=>]|odds ratio|\bOR)\W*(?:\[\w+\])?"
                         r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+$"
                         # the interval written after its estimate: "HR 0.65 (0.55-0.77)", "HR 0.65 (95% CI 0.55"
                         r"|(?:\bHR|hazard ratio|odds ratio)\W*(?:of|was|=)?\s*\d[\d.]*\s*[(\[,;]\s*"
                         r"(?:95\s*%\s*(?:CI|confidence interval)\W*)?$|\d\s*[-\u2013]\s*$", re.I)
+# "and a taxane (": one more part of the arm just named, not a statement of its own.
+_PART_OF_ARM = re.compile(r"^\s*and\s+(?:a|an|the)\s+[\w-]+\s*\(?\s*$", re.I)
 _COMPARATIVE = re.compile(r"^\s*(?:compared (?:to|with)|versus|vs\.?|against|than)", re.I)
 _FOLLOWING = re.compile(r"^\s*(?:%|months?|mo|patients|years?)?\s*(?:of (?:the )?patients\s+)?(?:with|on|in|for|"
                         r"receiving|treated with|given|in the|for the|with the|of the)\b", re.I)
@@ -544,7 +547,8 @@ class Arms:
             # "less frequent with A than with B (40% vs 47%)": the figures follow the arms' order.
             for pair in re.finditer(r"\(\s*(\d[\d.,]*)%?\s*(?:vs\.?|versus)\s*(\d[\d.,]*)%?\s*\)", sentence):
                 named = []
-                for _, _, comps, generic in self._mentions(sentence[:pair.start()]):
+                clause = re.split(r";|:\s", sentence[:pair.start()])[-1]  # the arms of its own clause
+                for _, _, comps, generic in self._mentions(clause):
                     if not named or self.side(named[-1][0]) != self.side(comps):
                         named.append((comps, generic))
                 if len(named) >= 2:
@@ -554,6 +558,7 @@ class Arms:
             cuts = [0] + [m.start() for m in _SPLIT.finditer(sentence)] + [len(sentence)]
             first_label = None
             previous_label = None
+            named_before = False  # the segment before named its arm
             for a, b in zip(cuts, cuts[1:]):
                 segment = sentence[a:b]
                 if segment.startswith(";"):  # a clause of its own: what came before named its own arm
@@ -584,6 +589,8 @@ class Arms:
                         side = self.side(previous_label[0])
                         other = frozenset(c for c, s in self.components.items() if side and s != side)
                         label = (other, True) if other else None
+                    elif named_before and _PART_OF_ARM.match(segment[:number.start()]):
+                        label = previous_label  # "than with ALPHA-1 and a taxane (54.1%)": that arm's own part
                     elif first_label is not None and not _COMPARATIVE.match(segment):
                         label = first_label
                     if label is not None:
@@ -593,6 +600,7 @@ class Arms:
                 if label is not None:
                     previous_label = label
                     first_label = first_label or label
+                named_before = bool(mentions) and label is not None
         return out
 
     def swapped(self, given: tuple[frozenset[str], bool], truth: tuple[frozenset[str], bool]) -> bool:
@@ -681,7 +689,7 @@ class Arms:
                     side = carried
                 else:
                     carried = None
-                    terms = [] if mentions or (not with_figures and re.search(r"(?<![\w.-])\d", segment)) else \
+                    terms = [] if mentions or (not with_figures and figures(segment)) else \
                         _terms(canonical(segment))
                     unnamed = terms if any(t.startswith("~") for t, _ in terms) else None
                     continue
@@ -689,7 +697,7 @@ class Arms:
                 owned = segment[:denied[0][0]] if denied else segment
                 for start, end, _, _ in sorted(mentions, reverse=True):
                     owned = owned[:start] + f" {_ARM} " + owned[end:] if start < len(owned) else owned
-                if not with_figures and re.search(r"(?<![\w.-])\d(?![\w-]*\s*line)", owned):
+                if not with_figures and figures(owned):  # a measure each arm has: `attribute` reads it
                     continue
                 for term, flipped in _terms(canonical(owned)):
                     out.setdefault(term, set()).add(other[side] if flipped else side)
@@ -771,7 +779,8 @@ def neutral_terms(record: TrialRecord, arms: Arms) -> set[str]:
     """Terms the page itself ties to both arms ("patients", "months", "more"): they tell no arm from the other."""
     sides: dict[str, set[str]] = {}
     texts = [record.bottom_line, *record.key_findings, *record.limitations, record.clinical_significance,
-             record.historical_context, *(d.key_response for d in record.discussion)]
+             record.historical_context, *(d.key_response for d in record.discussion),
+             record.intervention or "", record.comparator or ""]  # each arm's own field: its dose and schedule
     for text in texts:
         for term, found in arms.ties(text or "", with_figures=True).items():
             sides.setdefault(term, set()).update(found)
