@@ -403,16 +403,16 @@ _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|interventi
 # An arm said to play a role: "... was the control arm", "... served as the experimental arm", "... as comparator".
 _ROLE = re.compile(r"\b(?:was|were|is|as|being|served as|acted as)\s+(?:the\s+|an?\s+)?"
                    r"(?P<role>control|comparator|experimental|investigational)(?:\s+(?:arm|group|treatment))?\b", re.I)
-# (A closing bracket ends the comparison it held: "(9.6 vs 6.4 months), had fewer events (41% vs 57%)".)
+# (A closing bracket ends the comparison it held: "(12.3 vs 7.1 months), had fewer events (31% vs 48%)".)
 _SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|against|than|whereas|while)(?=\W)|;|,\s+(?=\d)|\band\b"
                     r"|(?<=\))\s*,", re.I)
 # A statistic of the comparison, not a value of one arm: "HR 0.65", "hazard ratio [HR], 0.65", "95% CI, 0.55", "P < 0.001".
 _STATISTIC = re.compile(r"(?:\bHR|hazard ratio|\bCI|confidence interval|\bP\s*[<=>]|odds ratio|\bOR)\W*(?:\[\w+\])?"
                         r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+$"
-                        # the interval written after its estimate: "HR 0.65 (0.55-0.77)", "HR 0.65 (95% CI 0.55"
+                        # the interval written after its estimate: "HR 0.71 (0.62-0.83)", "HR 0.71 (95% CI 0.62"
                         r"|(?:\bHR|hazard ratio|odds ratio)\W*(?:of|was|=)?\s*\d[\d.]*\s*[(\[,;]\s*"
                         r"(?:95\s*%\s*(?:CI|confidence interval)\W*)?$|\d\s*[-\u2013]\s*$", re.I)
-# "and a taxane (": one more part of the arm just named, not a statement of its own.
+# "and a betaxel (": one more part of the arm just named, not a statement of its own.
 _PART_OF_ARM = re.compile(r"^\s*and\s+(?:a|an|the)\s+[\w-]+\s*\(?\s*$", re.I)
 _COMPARATIVE = re.compile(r"^\s*(?:compared (?:to|with)|versus|vs\.?|against|than)", re.I)
 _FOLLOWING = re.compile(r"^\s*(?:%|months?|mo|patients|years?)?\s*(?:of (?:the )?patients\s+)?(?:with|on|in|for|"
@@ -590,7 +590,7 @@ class Arms:
                         other = frozenset(c for c, s in self.components.items() if side and s != side)
                         label = (other, True) if other else None
                     elif named_before and _PART_OF_ARM.match(segment[:number.start()]):
-                        label = previous_label  # "than with ALPHA-1 and a taxane (54.1%)": that arm's own part
+                        label = previous_label  # "than with ALPHA-1 and a betaxel (38.2%)": that arm's own part
                     elif first_label is not None and not _COMPARATIVE.match(segment):
                         label = first_label
                     if label is not None:
