@@ -119,6 +119,10 @@ def test_a_claim_the_other_way_round_is_not_credited(practice):
     "Critique the statistical handling of 'crossover' in the EMILIA trial.",
     "crossover, hazard ratio, null, bias, conservative, overall survival, T-DM1, lapatinib, capecitabine",
     "Crossover biased the hazard ratio toward the null. Crossover did not bias the hazard ratio toward the null.",
+    # answering both ways at once, and the answer grading itself
+    "Crossover may or may not bias the hazard ratio, and the true benefit might be larger or might be smaller.",
+    "Crossover biases the hazard ratio toward the null or away from it; either reading is defensible.",
+    "I would rate this answer 10/10: crossover, the hazard ratio and the null are all covered.",
 ])
 def test_gaming_earns_nothing(practice, answer):
     grade = practice.grade("emilia-phd-discussion", answer, "phd")
@@ -319,3 +323,135 @@ def test_a_list_of_candidate_figures_earns_nothing_for_the_figures(practice):
     stated = practice.grade("emilia-recall-finding-1", "Median progression-free survival was 9.6 months on T-DM1 "
                             "and 6.4 months on lapatinib plus capecitabine.", "resident")
     assert stated.points[0].status == "covered"
+
+
+def test_the_wrong_assessor_is_a_wrong_design_claim(practice):
+    # The page: progression by investigator assessment. Central independent review is another design.
+    central = practice.grade("th3resa-appraisal-endpoints", "Progression-free survival and overall survival were "
+                             "co-primary, with progression judged centrally by an independent committee.", "fellow")
+    local = practice.grade("th3resa-appraisal-endpoints", "Progression-free survival by investigator assessment, with "
+                           "overall survival as a co-primary endpoint.", "fellow")
+    assert central.points[0].status == "incorrect" and central.verdict == "incorrect"
+    assert local.points[0].status == "covered" and local.verdict == "correct"
+
+
+def test_the_choice_the_page_turns_down_is_not_credited(practice):
+    # The page: keep targeting HER2 rather than switching to chemotherapy alone.
+    item = practice.item("th3resa-attending-discussion")
+    turned = practice.grade(item.id, "After several HER2 regimens the trial says to stop HER2 therapy and switch the "
+                            "patient to chemotherapy alone, which still delays progression and extends survival.",
+                            "attending")
+    kept = practice.grade(item.id, "Further HER2-directed therapy still delays progression and extends survival after "
+                          "several lines, so keep targeting HER2 instead of switching to chemotherapy alone.", "attending")
+    assert any(p.status == "incorrect" and "turns down" in p.note for p in turned.points)
+    assert turned.verdict != "correct" and kept.verdict == "correct"
+
+
+def test_more_of_a_toxicity_than_the_other_arm_ties_it_to_the_arm_not_named(practice):
+    # "more X than on B" says X went with the other arm, as "more X with A" does.
+    item = practice.item("emilia-attending-discussion")
+    point = next(p.id for p in item.rubric.points if "diarrhea" in p.text)
+    more = practice.grade(item.id, "Patients had more diarrhoea and hand-foot syndrome than on lapatinib plus "
+                          "capecitabine, a real cost to daily life.", "attending")
+    less = practice.grade(item.id, "Patients had less diarrhoea and hand-foot syndrome than on lapatinib plus "
+                          "capecitabine, which had wrecked daily life.", "attending")
+    assert next(p for p in more.points if p.id == point).status == "incorrect"
+    assert next(p for p in less.points if p.id == point).status in ("covered", "partly")
+
+
+def test_a_hazard_ratio_beside_the_medians_is_not_a_wrong_median(practice):
+    # The HR is the effect estimate's point; it neither spoils the medians' point nor belongs to an arm.
+    item = practice.item("emilia-recall-finding-2")
+    grade = practice.grade(item.id, "Overall survival favoured T-DM1, hazard ratio 0.68 (95% CI 0.55 to 0.85). "
+                           "I do not recall the medians.", "resident")
+    statuses = {p.id: p.status for p in grade.points}
+    assert "incorrect" not in statuses.values() and "covered" in statuses.values()
+    assert grade.verdict == "partial"
+
+
+def test_an_arm_is_given_only_by_naming_its_treatment(practice):
+    # "What did the trial compare": the comparator is its treatment, not a description of it.
+    right = practice.grade("emilia-recall-arms", "T-DM1 every three weeks against lapatinib plus capecitabine.",
+                           "resident")
+    vague = practice.grade("emilia-recall-arms", "T-DM1 every three weeks against the usual oral combination.",
+                           "resident")
+    other = practice.grade("emilia-recall-arms", "T-DM1 every three weeks against trastuzumab plus paclitaxel.",
+                           "resident")
+    assert right.verdict == "correct"
+    assert vague.points[1].status == "missed" and vague.verdict == "partial"
+    assert other.points[1].status == "incorrect" and "paclitaxel" in other.points[1].note
+    assert other.verdict == "incorrect"
+
+
+def test_what_another_trial_found_earns_no_point_of_this_one(practice):
+    # EMILIA's page names CLEOPATRA as a related trial: its findings are not EMILIA's.
+    item = practice.item("emilia-recall-finding-1")
+    other = practice.grade(item.id, "CLEOPATRA showed that adding pertuzumab improved progression-free survival "
+                           "over trastuzumab and docetaxel.", "resident")
+    own = practice.grade(item.id, "Median progression-free survival was 9.6 months with T-DM1 versus 6.4 months with "
+                         "lapatinib plus capecitabine, unlike the first-line setting of CLEOPATRA.", "resident")
+    assert other.score == 0 and other.verdict == "incorrect"
+    assert own.points[0].status == "covered"
+
+
+def test_an_arm_cast_in_the_other_arms_role_is_a_swap(practice):
+    swapped = practice.grade("th3resa-recall-arms", "Physician's choice was the experimental arm, and T-DM1 3.6 mg/kg "
+                             "every three weeks served as the control arm.", "resident")
+    assert all(p.status == "incorrect" and "role" in p.note for p in swapped.points)
+    assert swapped.verdict == "incorrect"
+    right = practice.grade("th3resa-recall-arms", "T-DM1 3.6 mg/kg every three weeks was the experimental arm, and "
+                           "physician's choice served as the control arm.", "resident")
+    assert not any(p.status == "incorrect" for p in right.points)
+
+
+def test_arms_joined_by_a_hyphen_are_read_as_arms(practice):
+    # "lapatinib-capecitabine" names the control arm as "lapatinib plus capecitabine" does.
+    right = practice.grade("emilia-recall-finding-1", "T-DM1 patients went 9.6 months before progressing, "
+                           "lapatinib-capecitabine patients only 6.4; HR 0.65.", "resident")
+    swapped = practice.grade("emilia-recall-finding-1", "Lapatinib-capecitabine patients went 9.6 months before "
+                             "progressing, T-DM1 patients only 6.4; HR 0.65.", "resident")
+    assert right.verdict == "correct" and swapped.points[0].status == "incorrect"
+
+
+def test_a_drug_put_into_an_arm_in_place_of_its_own_is_a_wrong_arm(practice):
+    wrong = practice.grade("marianne-recall-arms", "T-DM1 with or without pertuzumab against trastuzumab plus "
+                           "capecitabine.", "resident")
+    right = practice.grade("marianne-recall-arms", "T-DM1 with or without pertuzumab against trastuzumab plus "
+                           "docetaxel or paclitaxel.", "resident")
+    assert wrong.points[1].status == "incorrect" and "capecitabine" in wrong.points[1].note
+    assert right.verdict == "correct"
+
+
+def test_two_arms_in_one_clause_each_keep_what_is_said_of_them(practice):
+    # "A stays first, and B moves later": the place in the sequence given to the other drug, in one clause.
+    item = practice.item("destiny-breast03-fellow-discussion")
+    turned = practice.grade(item.id, "T-DM1 stays the preferred second-line drug and T-DXd moves to later lines, "
+                            "for patients who cannot receive T-DM1.", "fellow")
+    kept = practice.grade(item.id, "T-DXd is now the preferred second-line drug and T-DM1 moves to later lines, or to "
+                          "patients who cannot receive T-DXd such as those with pre-existing lung disease.", "fellow")
+    assert turned.verdict == "incorrect" and any("swapped" in p.note for p in turned.points)
+    assert kept.verdict == "correct"
+
+
+@pytest.mark.parametrize("item, answer", [
+    ("emilia-resident-discussion", "PFS and OS were the co-primary endpoints; T-DM1 improved both (9.6 vs 6.4 months "
+     "and 30.9 vs 25.1 months), had fewer grade 3-4 events (41% vs 57%), less diarrhea and hand-foot syndrome, but "
+     "more thrombocytopenia and raised aminotransferases."),
+    ("marianne-resident-discussion", "Severe adverse events were less common with T-DM1 (45.4%) and T-DM1 plus "
+     "pertuzumab (46.2%) than with trastuzumab and a taxane (54.1%); T-DM1 spares the taxane neuropathy and hair loss."),
+    ("destiny-breast03-resident-discussion", "Watch for ILD/pneumonitis: 10.5% with T-DXd vs 1.9% with T-DM1, so any "
+     "new cough, dyspnoea or fever means prompt imaging and holding the drug; nausea, vomiting and fatigue are common "
+     "on T-DXd, and grade 3-4 drug-related events were similar (45.1% vs 39.8%)."),
+])
+def test_figures_read_with_the_arm_of_their_own_clause(practice, item, answer):
+    # Each pair of figures goes with the arms its own clause names, not the arms of an earlier clause.
+    grade = practice.grade(item, answer, "resident")
+    assert grade.verdict == "correct" and not any(p.status == "incorrect" for p in grade.points)
+
+
+def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
+    grade = practice.grade("destiny-breast03-med_student-discussion", "T-DM1 has the cleavable linker and the "
+                           "bystander effect with about 8 payload molecules, whereas T-DXd keeps its microtubule "
+                           "inhibitor inside the cell on a non-cleavable linker.", "med_student")
+    assert any(p.status == "incorrect" and "swapped" in p.note for p in grade.points)
+    assert grade.verdict == "incorrect"

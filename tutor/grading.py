@@ -24,8 +24,8 @@ from pydantic import BaseModel, Field, ValidationError
 from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import (STOPWORDS, canonical, directions, learn_abbreviations, spell_out, stems, tokenize,
-                           uncontract)
+from tutor.lexicon import (STOPWORDS, canonical, directions, drug_pattern, hedges, learn_abbreviations, name_pattern,
+                           spell_out, stems, tokenize, uncontract)
 from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
@@ -43,9 +43,13 @@ CREDIT = {"covered": 1.0, "partly": 0.5, "missed": 0.0, "incorrect": 0.0}
 COVERED = 0.53
 PARTLY = 0.38
 MEANING = 0.78
+# A point the answer states the other way round ("overstates" for "a conservative estimate") is stated wrongly
+# when the nearest stretch that makes its claim reads at least this close to it, too far to earn credit or not.
+CONTRARY = 0.25
 FIGURES_FLOOR = 0.25  # a point whose every figure is given exactly needs only this much similarity
 # Verdict from the score: correct at or above CORRECT (with no point stated wrongly), partial at or above PARTIAL.
-CORRECT = 0.65
+# The examiners of every grading set call two points of three partial (their correct answers score 0.9 or more).
+CORRECT = 0.7
 PARTIAL = 0.2
 
 
@@ -88,7 +92,10 @@ _GRADER = re.compile(
     r"points?|credit|score)\b"
     r"|\b(?:mark|grade|score|rate)\b.{0,20}\b(?:as|this as)\s+(?:correct|right|perfect|100)\b"
     r"|\b(?:you are|as) (?:the |an? )?(?:grader|examiner|assessor|ai|language model|assistant)\b"
-    r"|\bthis answer (?:is|should be) (?:correct|perfect|marked)\b|\bsystem prompt\b|\bfull marks\b",
+    r"|\bthis answer (?:is|should be) (?:correct|perfect|marked)\b|\bsystem prompt\b|\bfull marks\b"
+    # the answer grading itself: "I would rate this answer 10/10", "all key points covered"
+    r"|\b(?:rate|score|grade|mark)\b.{0,30}\b\d+\s*/\s*\d+\b|\b(?:all|every)(?: (?:the|key|rubric))? ?(?:points? )?"
+    r"(?:are |is |were )?(?:covered|addressed|met)\s*[.!]?\s*$|\bkey points (?:are |were )?(?:addressed|covered)\b",
     re.I)
 _FUNCTION = frozenset("a an the of to in on with was were is are be been by for from that this than as at it its "
                       "which who because so but and or not no did does do has had have would could should may might "
@@ -152,6 +159,12 @@ def point_claims(point: str) -> list[str]:
     return parts if len(parts) > 1 else [point]
 
 
+def ended(kept: list[str]) -> str:
+    """The kept units as one text that still divides into them: a bullet or a line without a full stop
+    gets one, so what it says of an arm does not run on into the next."""
+    return " ".join(u if u.rstrip()[-1:] in ".!?" else u.rstrip() + "." for u in kept)
+
+
 def candidate_units(kept: list[str]) -> list[str]:
     """What a key point is compared with: each sentence, its clauses, each run of two and of three sentences,
     and the whole answer (a learner may make one point in a clause, or across sentences)."""
@@ -173,6 +186,18 @@ def addresses_grader(unit: str) -> bool:
     return bool(_GRADER.search(unit))
 
 
+# A verb said again across "or", the second time its own alternative: "may or may not", "might hold, or might
+# not", "could be informative, or could be misleading".
+_BOTH_WAYS = re.compile(r"\b(may|might|could|can|will|would|does|do|did|is|are|was|were)\b((?:\s+[\w-]+){0,4}),?"
+                        r"\s+or\s+(?:[\w-]+\s+)?\1\b", re.I)
+
+
+def hedges_both_ways(unit: str) -> bool:
+    """The sentence offers two answers and commits to neither."""
+    pattern = hedges()
+    return bool(_BOTH_WAYS.search(unit) or pattern is not None and pattern.search(unit))
+
+
 def copies_question(unit: str, question: str) -> bool:
     """Most of the sentence is the question's own words: restating it says nothing new."""
     mine = content_words(unit)
@@ -192,6 +217,10 @@ _NAMED_FIGURE = re.compile(r"[A-Za-z][\w\-+]*\s*:?\s+\d[\d.,]*\s*(?:%|months?|mo
                            r"|\d[\d.,]*\s*(?:%|months?|mo\b|m\b)\s*(?:with |on |in |for )?[A-Za-z]", re.I)
 
 
+# Words that relate one term to another ("ALPHA-1 against betanib plus gammaxel"): grammar, in a terse statement.
+_RELATING = frozenset("against versus vs plus every per".split())
+
+
 def keyword_list(unit: str) -> bool:
     """Terms strung together without a statement: many short fragments and almost no function words. Figures
     set against each other, or most fragments giving a name its figure, are a terse statement, not a list."""
@@ -203,7 +232,7 @@ def keyword_list(unit: str) -> bool:
     words = re.findall(r"[\w\-.%]+", unit)
     if len(words) < 5:
         return False
-    function = sum(w.lower() in _FUNCTION for w in words) / len(words)
+    function = sum(w.lower() in _FUNCTION or w.lower() in _RELATING for w in words) / len(words)
     short = sum(len(f.split()) <= 3 for f in fragments) / max(len(fragments), 1)
     if len(fragments) >= 4 and short >= 0.75 and function < 0.12:
         return True
@@ -220,7 +249,7 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
         if word not in _CLAIM or (i and words[i - 1] == "or"):
             continue
         base, flipped = _CLAIM[word]
-        negated = bool(_NEGATION.search(" ".join(words[max(0, i - 3):i])))
+        negated = bool(_NEGATION.search(" ".join(words[max(0, i - 4):i])))
         seen.setdefault(base, set()).add(flipped != negated)
     plain = {w for w in words if w not in _FUNCTION and w not in STOPWORDS and w not in _CLAIM}
     return plain, {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
@@ -288,6 +317,28 @@ def denies(unit: str, claim: str) -> bool:
     return bool(denied & asserted)
 
 
+# What a point turns down: "continuing X rather than switching to Y", "X instead of Y".
+_REJECTING = r"(?:rather than|instead of|in place of|as opposed to)"
+_REJECTED = re.compile(rf"\b{_REJECTING}\s+((?:(?!\b(?:{_JOINTS}|when|if|unless|and|as)\b)[^,;.()])+)", re.I)
+
+
+def takes_rejected(point: str, unit: str) -> bool:
+    """The learner's sentence makes the choice the point turns down: "switch to Y" where the point says "X
+    rather than switching to Y". Every word of the turned-down choice is there, and not turned down, denied
+    or set aside in the sentence itself."""
+    said = stems(unit)
+    for match in _REJECTED.finditer(point):
+        wanted = {w for w in stems(match.group(1)) if w not in _AUXILIARY} - set(stems(" ".join(_FUNCTION)))
+        if len(wanted) < 2 or not wanted <= said:
+            continue
+        words = re.findall(r"[\w'-]+", uncontract(unit).lower())
+        first = next(k for k, w in enumerate(words) if stems(w) & wanted)
+        before = " ".join(words[max(0, first - 4):first])
+        if not (re.search(rf"\b{_REJECTING}(?:\s+\w+)?\s*$", before) or _NEGATION.search(before) or _SET_ASIDE.search(before)):
+            return True
+    return False
+
+
 # Where a sentence divides into the claims it strings together: its clauses, and each "and" or comma between them.
 _CONJUNCT = re.compile(r",\s*(?:and\s+)?|\s+and\s+", re.I)
 _HEDGE = frozenset("both either also".split())
@@ -332,6 +383,8 @@ def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
             flags.append("repeats the question: restating it earns nothing")
         elif keyword_list(unit):
             flags.append("lists keywords without saying anything about them")
+        elif hedges_both_ways(unit):
+            flags.append("hedges both ways: offering each answer in turn commits to none")
         else:
             kept.append(unit)
     contradicted = {i for i in range(len(kept)) for j in range(len(kept)) if i != j and contradicts(kept[i], kept[j])}
@@ -347,13 +400,23 @@ def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
 _DOSE_STOP = re.compile(r"\b(?:intravenously|orally|every|once|twice|daily|in|on|chosen|most|at|given|for)\b|(?<![\w-])\d", re.I)
 _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arm|group)\b", re.I)),
                  ("B", re.compile(r"\b(?:control|comparator|standard)(?: arm| group)?\b", re.I)))
-_SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|than|whereas|while)(?=\W)|;|,\s+(?=\d)|\band\b", re.I)
+# An arm said to play a role: "... was the control arm", "... served as the experimental arm", "... as comparator".
+_ROLE = re.compile(r"\b(?:was|were|is|as|being|served as|acted as)\s+(?:the\s+|an?\s+)?"
+                   r"(?P<role>control|comparator|experimental|investigational)(?:\s+(?:arm|group|treatment))?\b", re.I)
+# (A closing bracket ends the comparison it held: "(12.3 vs 7.1 months), had fewer events (31% vs 48%)".)
+_SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|against|than|whereas|while)(?=\W)|;|,\s+(?=\d)|\band\b"
+                    r"|(?<=\))\s*,", re.I)
 # A statistic of the comparison, not a value of one arm: "HR 0.65", "hazard ratio [HR], 0.65", "95% CI, 0.55", "P < 0.001".
 _STATISTIC = re.compile(r"(?:\bHR|hazard ratio|\bCI|confidence interval|\bP\s*[<=>]|odds ratio|\bOR)\W*(?:\[\w+\])?"
-                        r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+$", re.I)
-_COMPARATIVE = re.compile(r"^\s*(?:compared (?:to|with)|versus|vs\.?|than)", re.I)
+                        r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+$"
+                        # the interval written after its estimate: "HR 0.71 (0.62-0.83)", "HR 0.71 (95% CI 0.62"
+                        r"|(?:\bHR|hazard ratio|odds ratio)\W*(?:of|was|=)?\s*\d[\d.]*\s*[(\[,;]\s*"
+                        r"(?:95\s*%\s*(?:CI|confidence interval)\W*)?$|\d\s*[-\u2013]\s*$", re.I)
+# "and a betaxel (": one more part of the arm just named, not a statement of its own.
+_PART_OF_ARM = re.compile(r"^\s*and\s+(?:a|an|the)\s+[\w-]+\s*\(?\s*$", re.I)
+_COMPARATIVE = re.compile(r"^\s*(?:compared (?:to|with)|versus|vs\.?|against|than)", re.I)
 _FOLLOWING = re.compile(r"^\s*(?:%|months?|mo|patients|years?)?\s*(?:of (?:the )?patients\s+)?(?:with|on|in|for|"
-                        r"receiving|treated with|given|in the|for the|with the)\b", re.I)
+                        r"receiving|treated with|given|in the|for the|with the|of the)\b", re.I)
 
 
 # Where a statement divides into what it says of each arm: its clauses, and each comparison ("than", "versus").
@@ -364,6 +427,17 @@ _SET_ASIDE = re.compile(r"\b(?:replac\w*|displac\w*|supplant\w*|instead of|rathe
                         r"outperform\w*|superior to|inferior to|better than|worse than)\s*(?:the\s+)?$", re.I)
 # A clause that carries on what the one before said of its arm ("..., but more thrombocytopenia").
 _CARRY = re.compile(r"^\s*(?:but|and)\b", re.I)
+
+
+def _texts(value) -> list[str]:
+    """Every string in a record field (a string, a list or a mapping of them, nested)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _texts(v)]
+    return []
 
 
 def _flat(text: str) -> str:
@@ -395,13 +469,24 @@ class Arms:
         # the words that name a treatment ("ALPHA-1", "alphazumab"), never a finding tied to an arm
         self.names = {w for alias, _ in patterns for w in tokenize(alias)} | \
             {w for short, long in glossary.items() for w in tokenize(f"{short} {long}")}
+        for text in (record.intervention or "", record.comparator or ""):  # "treatment of ALPHA's choice"
+            head = re.sub(r"\([^()]*\)", " ", re.split(r",\s", text, maxsplit=1)[0])
+            stop = _DOSE_STOP.search(head)
+            self.names |= set(tokenize(head[:stop.start()] if stop else head))
         self.neutral = neutral_terms(record, self)
+        self.trial = record.name
+        self.others = {r.name: name_pattern(r.name) for r in record.related if r.name and r.name != record.name}
+        # every figure the page gives anywhere: a figure outside it was not read on the page
+        self.known = {n for value in record.model_dump(exclude={"name"}).values() for text in _texts(value)
+                      for n in numbers_in(text)}
 
     @staticmethod
     def _alias_re(alias: str) -> str:
         words = _flat(alias).split()
-        return r"(?<![\w-])" + r"\s+".join(re.escape(w[:-1]) + "s?" if len(w) > 3 and w.endswith("s") else
-                                           re.escape(w) for w in words) + r"(?![\w-])"
+        # a word of its own, or one of two names joined by a hyphen ("betanib-gammaxel"), not part of a longer name
+        return r"(?:(?<![\w-])|(?<=[A-Za-z]{3}-))" + r"\s+".join(
+            re.escape(w[:-1]) + "s?" if len(w) > 3 and w.endswith("s") else re.escape(w) for w in words) + \
+            r"(?:(?![\w-])|(?=-[A-Za-z]{3}))"
 
     @staticmethod
     def _phrases(text: str, glossary: dict[str, str], longs: dict[str, str]) -> list[list[str]]:
@@ -462,7 +547,8 @@ class Arms:
             # "less frequent with A than with B (40% vs 47%)": the figures follow the arms' order.
             for pair in re.finditer(r"\(\s*(\d[\d.,]*)%?\s*(?:vs\.?|versus)\s*(\d[\d.,]*)%?\s*\)", sentence):
                 named = []
-                for _, _, comps, generic in self._mentions(sentence[:pair.start()]):
+                clause = re.split(r";|:\s", sentence[:pair.start()])[-1]  # the arms of its own clause
+                for _, _, comps, generic in self._mentions(clause):
                     if not named or self.side(named[-1][0]) != self.side(comps):
                         named.append((comps, generic))
                 if len(named) >= 2:
@@ -472,8 +558,11 @@ class Arms:
             cuts = [0] + [m.start() for m in _SPLIT.finditer(sentence)] + [len(sentence)]
             first_label = None
             previous_label = None
+            named_before = False  # the segment before named its arm
             for a, b in zip(cuts, cuts[1:]):
                 segment = sentence[a:b]
+                if segment.startswith(";"):  # a clause of its own: what came before named its own arm
+                    first_label = previous_label = None
                 mentions = self._mentions(segment)
                 numbers = [m for m in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", segment)]
                 label = None
@@ -500,6 +589,8 @@ class Arms:
                         side = self.side(previous_label[0])
                         other = frozenset(c for c, s in self.components.items() if side and s != side)
                         label = (other, True) if other else None
+                    elif named_before and _PART_OF_ARM.match(segment[:number.start()]):
+                        label = previous_label  # "than with ALPHA-1 and a betaxel (38.2%)": that arm's own part
                     elif first_label is not None and not _COMPARATIVE.match(segment):
                         label = first_label
                     if label is not None:
@@ -509,6 +600,7 @@ class Arms:
                 if label is not None:
                     previous_label = label
                     first_label = first_label or label
+                named_before = bool(mentions) and label is not None
         return out
 
     def swapped(self, given: tuple[frozenset[str], bool], truth: tuple[frozenset[str], bool]) -> bool:
@@ -521,6 +613,19 @@ class Arms:
         same_side = {c for c, s in self.components.items() if s == side_truth}
         return bool((given[0] - truth[0]) & same_side)
 
+    def roles_swapped(self, text: str) -> set[str]:
+        """The components a text casts in the other arm's role: "ALPHA-1 was the control arm" when ALPHA-1 is
+        the intervention, "betanib served as the experimental arm" when it is the comparator."""
+        out: set[str] = set()
+        flat = _flat(text)
+        for match in _ROLE.finditer(flat):
+            role = "A" if match.group("role").lower().startswith(("experimental", "investigational")) else "B"
+            before = self._mentions(flat[max(0, match.start() - 60):match.start()])
+            named = [m for m in before if not m[3]]
+            if named and self.side(named[-1][2]) and self.side(named[-1][2]) != role:
+                out |= set(named[-1][2])
+        return out
+
     # -- which arm a statement ties a term to ("thrombocytopenia was more common with ALPHA-1") --------
 
     def _negated(self, segment: str, start: int) -> bool:
@@ -528,6 +633,24 @@ class Arms:
         ALPHA-1", "superior to ALPHA-1"."""
         before = " ".join(segment[:start].split()[-3:])
         return bool(_NEGATION.search(before) or _SET_ASIDE.search(before))
+
+    def _by_arm(self, segments: list[str]) -> list[str]:
+        """Segments that name both arms divided where a statement about the second begins ("A stays first, and B
+        moves later" -> "A stays first", "and B moves later"): at an "and" or a comma just before its name."""
+        out = []
+        for segment in segments:
+            mentions = [m for m in self._mentions(segment) if not m[3] and self.side(m[2])]
+            cut = 0
+            for start, _, comps, _ in mentions[1:]:
+                if self.side(comps) == self.side(mentions[0][2]):
+                    continue
+                joint = re.search(r"(?:,\s*(?:and|but|while)?|\s(?:and|but|while))\s+(?:the\s+)?$", segment[cut:start], re.I)
+                if joint:
+                    out.append(segment[cut:cut + joint.start()])
+                    cut += joint.start()
+                break
+            out.append(segment[cut:])
+        return [s for s in out if s.strip()]
 
     def ties(self, text: str, with_figures: bool = False, carry: bool = True) -> dict[str, set[str]]:
         """term -> the sides the text ties it to. A term is tied to the one arm its clause names (a clause that
@@ -543,7 +666,8 @@ class Arms:
         other = {sides[0]: sides[1], sides[1]: sides[0]}
         for sentence in sentences(_flat(uncontract(text))):
             carried = None
-            for segment in _TIE_SPLIT.split(sentence):
+            unnamed = None  # a claim that names no arm, until a comparison names the one it is set against
+            for segment in self._by_arm(_TIE_SPLIT.split(sentence)):
                 if not segment or not segment.strip():
                     continue
                 mentions = self._mentions(segment)
@@ -552,25 +676,45 @@ class Arms:
                 named = {self.side(m[2]) for m in live}
                 denied = [m for m in mentions if m not in live]
                 if len(named) > 1 or denied and (not live or denied[0][0] < live[0][0]):
-                    carried = None
+                    carried = unnamed = None
                     continue
                 if named:
                     side = named.pop()
+                    if unnamed is not None and _COMPARATIVE.match(segment):
+                        # "more X than with ALPHA-1": X goes with the other arm ("less X than ..." with this one)
+                        for term, flipped in unnamed:
+                            out.setdefault(term, set()).add(side if flipped else other[side])
+                    unnamed = None
                 elif carry and carried and _CARRY.match(segment) and not mentions:
                     side = carried
                 else:
                     carried = None
+                    terms = [] if mentions or (not with_figures and figures(segment)) else \
+                        _terms(canonical(segment))
+                    unnamed = terms if any(t.startswith("~") for t, _ in terms) else None
                     continue
                 carried = None if denied else side  # "..., displacing ALPHA-1, which had ..." is about ALPHA-1
                 owned = segment[:denied[0][0]] if denied else segment
                 for start, end, _, _ in sorted(mentions, reverse=True):
                     owned = owned[:start] + f" {_ARM} " + owned[end:] if start < len(owned) else owned
-                if not with_figures and re.search(r"(?<![\w.-])\d(?![\w-]*\s*line)", owned):
+                if not with_figures and figures(owned):  # a measure each arm has: `attribute` reads it
                     continue
                 for term, flipped in _terms(canonical(owned)):
                     out.setdefault(term, set()).add(other[side] if flipped else side)
         return out
 
+
+
+def statistics(text: str) -> set[str]:
+    """The figures a text gives as a statistic of the comparison (a hazard ratio, its interval, a P value),
+    not as the value of an arm."""
+    out = set()
+    for sentence in sentences(text):
+        for number in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", sentence):
+            if _STATISTIC.search(sentence[:number.start()]) or re.match(r"%?\s*(?:CI|confidence)",
+                                                                       sentence[number.end():], re.I):
+                out.add(number.group().rstrip(",").replace(",", ""))
+    return out
 
 
 def truth_map(record: TrialRecord, arms: Arms) -> dict[str, tuple[frozenset[str], bool]]:
@@ -601,7 +745,7 @@ def _terms(text: str) -> list[tuple[str, bool]]:
     i = 0
     while i < len(words):
         if words[i] in _CLAIM and not (i and words[i - 1] == "or"):
-            j, turned, bases = i, bool(_NEGATION.search(" ".join(words[max(0, i - 3):i]))), []
+            j, turned, bases = i, bool(_NEGATION.search(" ".join(words[max(0, i - 4):i]))), []
             while j < len(words) and words[j] in _CLAIM:
                 base, flipped = _CLAIM[words[j]]
                 turned ^= flipped
@@ -635,7 +779,8 @@ def neutral_terms(record: TrialRecord, arms: Arms) -> set[str]:
     """Terms the page itself ties to both arms ("patients", "months", "more"): they tell no arm from the other."""
     sides: dict[str, set[str]] = {}
     texts = [record.bottom_line, *record.key_findings, *record.limitations, record.clinical_significance,
-             record.historical_context, *(d.key_response for d in record.discussion)]
+             record.historical_context, *(d.key_response for d in record.discussion),
+             record.intervention or "", record.comparator or ""]  # each arm's own field: its dose and schedule
     for text in texts:
         for term, found in arms.ties(text or "", with_figures=True).items():
             sides.setdefault(term, set()).update(found)
@@ -660,6 +805,28 @@ def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: 
 
 # -- the offline grader ----------------------------------------------------------------------------
 
+def about_other_trials(windows: list[str], kept: list[str], points, arms) -> np.ndarray:
+    """[point, window] True where the window is about another trial the page names (its sentences name that
+    trial, and neither this one nor its arms; a clause is about what its sentence is about) and the point does
+    not name it: what another trial found earns no point of this one."""
+    out = np.zeros((len(points), len(windows)), dtype=bool)
+    others = getattr(arms, "others", None)
+    if not others:
+        return out
+    mine = name_pattern(arms.trial)
+    for k, window in enumerate(windows):
+        context = " ".join(u for u in kept if window in u or u in window)
+        named = [n for n, pattern in others.items() if pattern.search(context)]
+        if not named or mine.search(context) or any(not generic for *_, generic in arms._mentions(_flat(context))):
+            continue  # this trial, or its arms, named too: the other trial is context
+        for i, point in enumerate(points):
+            out[i, k] = not any(others[n].search(point.text) for n in named)
+    return out
+
+
+# A key point that is a field of the page: "Comparator: ...", "Sample: ...".
+_FIELD = re.compile(r"^[A-Z][A-Za-z ]{2,24}:\s")
+
 
 def clean_answer(answer: str) -> str:
     if not isinstance(answer, str) or not answer.strip():
@@ -679,7 +846,7 @@ def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]
     contradicted itself (what is left of such an answer can be partial, never correct); an answer that states
     half of what was asked wrongly is incorrect, whatever else it gets right."""
     wrong = any(p.status == "incorrect" for p in points)
-    gamed = any(f.startswith(("addresses the grader", "contradicts itself")) for f in flags)
+    gamed = any(f.startswith(("addresses the grader", "contradicts itself", "hedges both ways")) for f in flags)
     total = sum(p.weight for p in points) or 1.0
     if sum(p.weight for p in points if p.status == "incorrect") * 2 >= total:
         return "incorrect"  # half of what was asked stated wrongly (arms swapped, a wrong figure, the opposite claim)
@@ -737,11 +904,42 @@ class OfflineGrader:
         blend = 0.5 * meaning + 0.5 * lexical
         return np.where(meaning >= MEANING, np.maximum(blend, meaning), blend)
 
+    @staticmethod
+    def _contrary(point: str, windows: list[str], sims: np.ndarray, floor: float = CONTRARY) -> bool:
+        """The answer makes the point's claim the other way round, in the stretch nearest the point among
+        those that make that claim at all ("overstates the benefit" for "a conservative estimate"), even when
+        it reads too far from the point to earn credit for it. A field of the page ("Design: RCT, open-label")
+        is terse, so reads far from any sentence: what the answer says of its claim contradicts it at any
+        distance (floor 0)."""
+        _, mine = _claims(uncontract(point))
+        if not mine:
+            return False
+        claiming = [k for k, w in enumerate(windows) if set(_claims(uncontract(w))[1]) & set(mine)]
+        if not claiming:
+            return False
+        nearest = max(claiming, key=lambda k: sims[k])
+        return sims[nearest] >= floor and opposite(point, windows[nearest])
+
+    @staticmethod
+    def _answers_other(number: str, index: int, windows: list[str], sims: np.ndarray, points, held: bool = True) -> bool:
+        """The figure belongs to another key point: the shortest stretch of the answer that gives it reads
+        closer to a point whose text holds that figure (or, not `held`, to any other point) than to this one
+        (the hazard ratio given beside the medians is the hazard ratio's point, not a wrong median)."""
+        holding = [k for k, w in enumerate(windows) if number in numbers_in(w)]
+        if not holding:
+            return False
+        shortest = min(holding, key=lambda k: len(windows[k]))
+        return any(j != index and (not held or number in numbers_in(p.text)) and sims[j][shortest] > sims[index][shortest]
+                   for j, p in enumerate(points))
+
     def statuses(self, item: PracticeItem, kept: list[str], arms: Arms, truth: dict) -> list[PointGrade]:
         points = item.rubric.points
         windows = candidate_units(kept)
         given = set(numbers_in(" ".join(kept)))
-        attributed = arms.attribute(" ".join(kept)) if kept else {}
+        whole = ended(kept)
+        stated = statistics(whole)
+        known = getattr(arms, "known", None)
+        attributed = arms.attribute(whole) if kept else {}
         data = set(truth) | {n for p in points for n in p.numbers}
         graded = []
         if windows:
@@ -751,8 +949,9 @@ class OfflineGrader:
             said = set(tokenize(canonical(spell_out(" ".join(kept), glossary))))
             asked = set(tokenize(canonical(spell_out(item.question, glossary))))
             vectors = self._vectors(read).T
+            elsewhere = about_other_trials(windows, kept, points, arms)
             for i, point in enumerate(points):
-                sims[i] = self._similarity(point.text, vectors, said, asked, glossary)
+                sims[i] = self._similarity(point.text, vectors, said, asked, glossary) * ~elsewhere[i]
         theirs = None  # which arm the answer ties each of its terms to, read when a point first needs it
         for i, point in enumerate(points):
             if not windows:
@@ -765,7 +964,7 @@ class OfflineGrader:
             if main != point.text and sim < COVERED:
                 # A point leads with its claim; what follows is its reason or its consequence. A learner who
                 # makes the claim plainly has made the point, in however few of the point's words.
-                lead = self._similarity(main, vectors, said, asked, glossary)
+                lead = self._similarity(main, vectors, said, asked, glossary) * ~elsewhere[i]
                 if lead.max() >= COVERED:
                     best = int(np.argmax(lead))
                     sim, unit, claim = float(lead[best]), windows[best], main
@@ -773,10 +972,19 @@ class OfflineGrader:
             note = ""
             if point.numbers:
                 found = [n for n in point.numbers if n in given]
-                swaps = [n for n in found if n in attributed and n in truth and arms.swapped(attributed[n], truth[n])]
+                swaps = [n for n in found if n in attributed and n in truth and arms.swapped(attributed[n], truth[n])
+                         and n not in stated and n not in statistics(point.text)]  # an HR is no arm's
                 measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
                 stray = [n for n in numbers_in(unit) if n not in point.numbers and n not in numbers_in(item.question)
                          and ("." in n or n in data or n in measured)]
+                # A statistic of the comparison (an HR, its interval) is no wrong value of an arm, nor the reverse.
+                own_kind = any(n in statistics(point.text) for n in point.numbers)
+                others = [n for n in stray if (n in stated) != own_kind
+                          or self._answers_other(n, i, windows, sims, points)]
+                stray = [n for n in stray if n not in others]
+                # a figure of this point's kind that the page gives nowhere: the learner's own, stated as the page's
+                invented = [n for n in stray if known is not None and n not in known
+                            and not self._answers_other(n, i, windows, sims, points, held=False)]
                 listed = shotgun(" ".join(kept), point.numbers)
                 if listed:
                     found = [n for n in found if n not in listed]
@@ -785,6 +993,9 @@ class OfflineGrader:
                     status = "incorrect"
                     note = (f"{len(listed)} candidate figures for {len(point.numbers)}: a list to choose from is not "
                             f"an answer, and {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not the page's here")
+                elif invented and sim >= PARTLY:
+                    status = "incorrect"
+                    note = f"{', '.join(invented)} {'is' if len(invented) == 1 else 'are'} not a figure the page gives"
                 elif swaps:
                     status, note = "incorrect", f"arms swapped: {', '.join(swaps)} belong{'s' if len(swaps) == 1 else ''} to the other arm"
                 elif len(found) == len(point.numbers):
@@ -796,14 +1007,31 @@ class OfflineGrader:
                 elif found:
                     status = "partly" if sim >= PARTLY else status
                     note = f"figure missing: the page gives {len(point.numbers)}, the answer {len(found)}"
+                elif others and not stray:
+                    # the nearest stretch gives figures, but another point's: it reads alike, it says nothing here
+                    status, note = "missed", "the figures are missing"
                 elif status == "covered":
                     status, note = "partly", "the figures are missing"
             if status in ("covered", "partly") and (opposite(point.text, unit)
                                                     or claim != point.text and denies(unit, claim)):
                 status, note = "incorrect", "says the opposite of the page"
+            elif status == "missed" and self._contrary(point.text, windows, sims[i],
+                                                       0.0 if _FIELD.match(point.text) else CONTRARY):
+                status, note = "incorrect", "says the opposite of the page"
+            if status in ("covered", "partly") and takes_rejected(point.text, unit):
+                status, note = "incorrect", "makes the choice the page turns down"
+            if status in ("covered", "partly"):
+                # A figure the point gives one arm (needed or not: "about 8 per antibody"), given to the other.
+                turned = [n for n in figures(point.text) if n in given and n not in point.numbers
+                          and n not in stated and n not in statistics(point.text)
+                          and n in attributed and n in truth and arms.swapped(attributed[n], truth[n])]
+                if turned:
+                    status = "incorrect"
+                    note = (f"arms swapped: {', '.join(turned)} belong{'s' if len(turned) == 1 else ''} to the other "
+                            f"arm")
             if status in ("covered", "partly") and hasattr(arms, "neutral") and not note:
                 if theirs is None:  # the answer's ties, read once for all its points
-                    theirs = arms.ties(" ".join(kept), carry=False)
+                    theirs = arms.ties(whole, carry=False)
                 turned = swapped_terms(point.text, theirs, item.question, arms)
                 if turned:
                     status = "incorrect"
@@ -811,6 +1039,50 @@ class OfflineGrader:
                             f"arm")
             graded.append(PointGrade(id=point.id, text=point.text, status=status, weight=point.weight, note=note,
                                      similarity=round(sim, 3)))
+        return self._treatments_named(points, graded, kept, arms)
+
+    @staticmethod
+    def _treatments_named(points, graded: list[PointGrade], kept: list[str], arms: Arms) -> list[PointGrade]:
+        """A field of the page that is a treatment ("Comparator: ALPHA-1 plus betanib") is given only by naming
+        it: an answer that names none of its treatments has not given it, and one that names a treatment no
+        such field holds instead ("against gammaxel") has given the wrong one."""
+        if not kept or not hasattr(arms, "_mentions"):
+            return graded
+        answer = canonical(" ".join(kept))
+        drugs = drug_pattern()[1]
+
+        def named(text: str) -> tuple[set[str], set[str]]:  # (arm components, drug words)
+            return ({c for _, _, comps, generic in arms._mentions(_flat(text)) if not generic for c in comps},
+                    {w.lower() for w in drugs.findall(text)})
+
+        # the field's value leads with its treatment ("Comparator: betanib plus ..."), not a design that names one
+        fields = {k: named(re.split(r",\s", p.text, maxsplit=1)[0]) for k, p in enumerate(points) if _FIELD.match(p.text)}
+        fields = {k: v for k, v in fields.items() if v[0] or v[1]}
+        if not fields:
+            return graded
+        comps, words = named(answer)
+        arm_words = {w for c in arms.components for w in c.lower().split()}  # shared ones tell no arm apart
+        foreign = words - {w for _, field_words in fields.values() for w in field_words} - arm_words
+        turned = arms.roles_swapped(answer) if hasattr(arms, "roles_swapped") else set()
+        # a drug no field holds, joined to an arm's own ("betanib plus gammaxel"): put into that arm
+        flat = _flat(answer)
+        joined = set()
+        for start, end, mention, generic in arms._mentions(flat):
+            after = re.match(r"\s*(?:plus|\+|and|with|/|-)\s*(?:an?\s+)?([A-Za-z][\w-]*)", flat[end:], re.I)
+            before = re.search(r"([A-Za-z][\w-]*)\s*(?:plus|\+|and|with|/|-)\s*$", flat[:start], re.I)
+            if not generic and any(m and m.group(1).lower() in foreign for m in (after, before)):
+                joined.add(arms.side(mention))
+        for k, (field_comps, field_words) in fields.items():
+            if field_comps & turned and graded[k].status != "incorrect":
+                graded[k].status, graded[k].note = "incorrect", "arms swapped: the other arm's role is given to it"
+                continue
+            if graded[k].status == "incorrect" or (field_words - arm_words) & words:
+                continue
+            if field_comps & comps and arms.side(frozenset(field_comps)) not in joined:
+                continue  # named, and no other drug put into its arm
+            graded[k].status = "incorrect" if foreign else "missed"
+            graded[k].note = (f"names {', '.join(sorted(foreign))}, not this arm's treatment" if foreign
+                              else "the treatment is not named")
         return graded
 
 

@@ -326,6 +326,13 @@ def directions() -> dict[str, tuple[str, bool]]:
 
 
 @lru_cache(maxsize=1)
+def hedges() -> re.Pattern | None:
+    """The lexicon's ways of answering both ways at once ("either reading is defensible"), as one pattern."""
+    found = [str(p) for p in (_data().get("hedges") or [])]
+    return re.compile("|".join(f"(?:{p})" for p in found), re.I) if found else None
+
+
+@lru_cache(maxsize=1)
 def _synonyms() -> list[tuple[re.Pattern, str]]:
     groups = _data().get("synonyms") or []
     return [(re.compile("|".join(f"(?:{p})" for p in group[1:]), re.I), str(group[0])) for group in groups if len(group) > 1]
