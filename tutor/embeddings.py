@@ -110,8 +110,9 @@ def embedding_name(settings: Settings) -> str:
 
 
 class SentenceVectors:
-    """Unit vectors of sentences, kept for reuse: the library's sentences come back turn after turn, so a
-    warm turn embeds only the question. Bounded, so a long-running server does not grow without end."""
+    """Unit vectors of sentences, kept for reuse: the library's sentences come back turn after turn, and
+    the question comes with the vector retrieval made of it (`remember`), so a warm turn embeds nothing
+    here. Bounded, so a long-running server does not grow without end."""
 
     def __init__(self, embeddings: Embeddings, size: int = 20_000):
         self.embeddings = embeddings
@@ -125,14 +126,27 @@ class SentenceVectors:
         with self._lock:
             new = [t for t in dict.fromkeys(texts) if t not in self._vectors]
         if new:
-            got = np.asarray(self.embeddings.embed_documents(new), dtype=np.float32)
-            got /= np.linalg.norm(got, axis=1, keepdims=True) + 1e-12
-            with self._lock:
-                if len(self._vectors) + len(new) > self.size:
-                    self._vectors.clear()
-                self._vectors.update(zip(new, got))
+            self._keep(new, self.embeddings.embed_documents(new))
         with self._lock:
             return np.stack([self._vectors[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
+
+    def remember(self, texts: list[str], vectors) -> None:
+        """Keep vectors this embedder already made of these texts (retrieval's of a question), so asking for
+        them again costs nothing. A text already kept keeps its vector."""
+        with self._lock:
+            new = [(t, v) for t, v in zip(texts, vectors) if t not in self._vectors]
+        if new:
+            self._keep([t for t, _ in new], [v for _, v in new])
+
+    def _keep(self, texts: list[str], vectors) -> None:
+        import numpy as np
+
+        got = np.asarray(vectors, dtype=np.float32)
+        got /= np.linalg.norm(got, axis=1, keepdims=True) + 1e-12
+        with self._lock:
+            if len(self._vectors) + len(texts) > self.size:
+                self._vectors.clear()
+            self._vectors.update(zip(texts, got))
 
     def similarity(self, text: str, texts: list[str]):
         """The cosine of `text` to each of `texts`."""
