@@ -16,6 +16,11 @@ import os
 import re
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from an offline tool
+# Gradio's queue summarises its recent events with pandas after every event (a DataFrame and a group-by over up to
+# 10,000 of them: 3.4 ms of CPU a turn at 100 events, 10 ms at 10,000) for its monitoring dashboard, which the page
+# turns off (`launch`). Summarised never; at most one event remembered for it.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(2**62))
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1")
 
 
 def _skip_stub_writing() -> None:
@@ -54,6 +59,21 @@ def _skip_stub_writing() -> None:
 
 
 _skip_stub_writing()
+
+
+def _known_absent(*names: str) -> None:
+    """Record optional modules that are not installed as absent (None in sys.modules: an import of one fails at
+    once). Gradio imports matplotlib, to switch its backend, around every event it runs; where it is not installed,
+    each attempt searched every folder of the path again (2 ms of CPU a turn)."""
+    import importlib.util
+    import sys
+
+    for name in names:
+        if name not in sys.modules and importlib.util.find_spec(name) is None:
+            sys.modules[name] = None
+
+
+_known_absent("matplotlib")
 
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
@@ -581,7 +601,7 @@ def launch(demo: gr.Blocks, host: str, port: int, auth=None) -> str:
     # The page has no file input: the upload route is refused outright (and capped to 0 bytes behind that).
     middleware = [Middleware(limits.RequestLimits, max_bytes=getattr(demo, "max_request_bytes", 1_000_000))]
     _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS + PRACTICE_CSS, js=PAGE_JS,
-                            footer_links=["api"], auth=auth,
+                            footer_links=["api"], auth=auth, enable_monitoring=False,
                             auth_message="Trial Tutor: sign in with the name and password you were given." if auth else None,
                             prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False,
                             max_file_size=0, app_kwargs={"middleware": middleware})
