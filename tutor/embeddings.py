@@ -156,6 +156,10 @@ class SavedVectors:
         with self._lock:
             try:
                 return work(self._connection())
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    self._broken = True  # another process writing at length only skips this time
+                return default
             except (sqlite3.Error, OSError):
                 self._broken = True
                 return default
