@@ -157,8 +157,9 @@ class SavedVectors:
             try:
                 return work(self._connection())
             except sqlite3.OperationalError as exc:
+                # Another process holding the file for longer than the timeout only skips it this time.
                 if "locked" not in str(exc) and "busy" not in str(exc):
-                    self._broken = True  # another process writing at length only skips this time
+                    self._broken = True
                 return default
             except (sqlite3.Error, OSError):
                 self._broken = True
