@@ -191,3 +191,11 @@ def test_an_unknown_trial_is_the_cli_s_error(client, tutor, endpoint):
         client.predict(*args, "DESTINY-Breast09", api_name=endpoint)
     assert str(error.value) == str(expected.value)
     assert all(name in str(error.value) for name in ("EMILIA", DB03, "TH3RESA", "MARIANNE"))
+
+
+def test_gradios_traffic_monitoring_is_off(served, client):
+    """Gradio's monitoring dashboard (per-endpoint traffic and timings, a link printed to the server's console) is
+    not part of the page: it answers 403, and the page keeps no traffic summary for it."""
+    client.predict(PFS, "resident", "", api_name="/ask")
+    for path in ("monitoring", "monitoring/summary"):
+        assert httpx.get(served[0] + path, timeout=10).status_code == 403

@@ -285,3 +285,19 @@ def test_the_scope_reply_names_each_trial_once(tutor):
 ])
 def test_requests_for_something_other_than_an_answer_are_out_of_scope(tutor, question):
     assert tutor.ask(question, "resident").in_scope is False
+
+
+def test_a_turn_embeds_the_question_once(tutor, monkeypatch):
+    """Retrieval's vector of the question is the one the offline model weighs the answer's sentences against:
+    the question is not run through the embedding model a second time."""
+    question = "How long was the median overall survival in each arm?"
+    tutor.ask(question.replace("How long was", "What was"), "resident")  # the passages' sentences, embedded once
+    embeddings = tutor.store.embeddings
+    embedded: list[str] = []
+    documents, query = embeddings.embed_documents, embeddings.embed_query
+    monkeypatch.setattr(embeddings, "embed_documents", lambda texts: embedded.extend(texts) or documents(texts))
+    monkeypatch.setattr(embeddings, "embed_query", lambda text: embedded.append(text) or query(text))
+    answer = tutor.ask(question, "resident")
+    assert "30.9" in answer.answer
+    assert any(question in text for text in embedded)
+    assert len(embedded) == len(set(embedded)), embedded  # retrieval's texts (the question, its expansion), once each

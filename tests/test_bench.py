@@ -99,12 +99,14 @@ def test_load_on_in_process_threads_answers_every_turn(settings, tutor):
     for level in (one, three):
         assert level["errors"] == 0 and level["first_errors"] == []
         assert level["turns_per_s"] > 0 and level["p50_ms"] <= level["p95_ms"]
+        assert level["process_cpu_ms_per_turn"] > 0  # what a turn cost the cores, beside the wall clock
     assert set(load["speedup_vs_1_user"]) == {"1", "3"}
     for moment in ("start", "end"):
         assert set(results["system_load"][moment]) == {"1m", "5m", "15m", "cores"}
         assert results["system_load"][moment]["cores"] == os.cpu_count()
     table = markdown(results)
     assert "## Load: concurrent users (in-process Tutor threads)" in table and "System load average" in table
+    assert "process CPU ms/turn" in table
     assert "load: 3 user(s) x 3 turns" in said
 
 

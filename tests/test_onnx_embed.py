@@ -120,3 +120,44 @@ def test_cli_names_a_bad_runtime_setting():
     assert result.returncode == 2
     assert "TUTOR_EMBEDDING_RUNTIME=tensorflow is not allowed: use one of onnx, torch" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+class CountingEmbeddings:
+    """A stand-in embedder that records what it was asked to embed."""
+
+    def __init__(self):
+        self.embedded: list[str] = []
+
+    def embed_documents(self, texts):
+        self.embedded += texts
+        return [[len(t), t.count("a") + 1.0, t.count(" ") + 2.0] for t in texts]
+
+
+LIBRARY = ["Drug A was given at 3.6 mg/kg every 21 days.", "Drug B was given daily at 1,250 mg."]
+
+
+def test_the_librarys_sentences_are_embedded_once_for_every_later_process(tmp_path):
+    from tutor.embeddings import SavedVectors, SentenceVectors
+
+    path = tmp_path / "sentences.sqlite3"
+    first = CountingEmbeddings()
+    before = SentenceVectors(first, saved=SavedVectors(path)).similarity("How was drug A dosed?", LIBRARY, library=True)
+    assert sorted(first.embedded) == sorted(["How was drug A dosed?", *LIBRARY])
+
+    later = CountingEmbeddings()  # a new process: a server restarted, a `tutor ask`, an eval run
+    after = SentenceVectors(later, saved=SavedVectors(path)).similarity("How was drug A dosed?", LIBRARY, library=True)
+    assert later.embedded == ["How was drug A dosed?"]  # the learner's question only: the sentences were saved
+    assert after.tobytes() == before.tobytes()  # the very same cosines
+    written = b"".join(p.read_bytes() for p in tmp_path.iterdir())  # the database and its journal
+    assert b"dosed" not in written and b"Drug" not in written  # no text is written, only vectors by a hash of it
+
+
+def test_a_damaged_saved_vectors_file_only_means_embedding_again(tmp_path):
+    from tutor.embeddings import SavedVectors, SentenceVectors
+
+    path = tmp_path / "sentences.sqlite3"
+    path.write_bytes(b"not a database " * 100)
+    embedder = CountingEmbeddings()
+    cosines = SentenceVectors(embedder, saved=SavedVectors(path)).similarity("How was drug B dosed?", LIBRARY,
+                                                                            library=True)
+    assert len(cosines) == 2 and sorted(embedder.embedded) == sorted(["How was drug B dosed?", *LIBRARY])

@@ -16,6 +16,64 @@ import os
 import re
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from an offline tool
+# Gradio's queue summarises its recent events with pandas after every event (a DataFrame and a group-by over up to
+# 10,000 of them: 3.4 ms of CPU a turn at 100 events, 10 ms at 10,000) for its monitoring dashboard, which the page
+# turns off (`launch`). Summarised never; at most one event remembered for it.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(2**62))
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1")
+
+
+def _skip_stub_writing() -> None:
+    """Gradio's component metaclass rewrites its own type stubs (`.pyi`, beside its sources) at every import: for
+    each of its ~80 components it reads and parses the component's source file, renders a template and compares
+    the stub. Developer tooling: 1.9 s of the 4.0 s of CPU `import gradio` takes here, at every start of the page
+    (and a server that writes into its own site-packages). The function is replaced by a no-op once the gradio
+    module defining it has run; a gradio without it is imported as it is."""
+    import importlib.abc
+    import importlib.machinery
+    import sys
+
+    name = "gradio.component_meta"
+    if name in sys.modules:
+        return
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, fullname, path, target=None):
+            if fullname != name:
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+            run = getattr(getattr(spec, "loader", None), "exec_module", None)
+            if run is None:
+                return spec
+
+            def exec_module(module):
+                run(module)
+                if callable(getattr(module, "create_or_modify_pyi", None)):
+                    module.create_or_modify_pyi = lambda *args, **kwargs: None
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+    sys.meta_path.insert(0, Finder())
+
+
+_skip_stub_writing()
+
+
+def _known_absent(*names: str) -> None:
+    """Record optional modules that are not installed as absent (None in sys.modules: an import of one fails at
+    once). Gradio imports matplotlib, to switch its backend, around every event it runs; where it is not installed,
+    each attempt searched every folder of the path again (2 ms of CPU a turn)."""
+    import importlib.util
+    import sys
+
+    for name in names:
+        if name not in sys.modules and importlib.util.find_spec(name) is None:
+            sys.modules[name] = None
+
+
+_known_absent("matplotlib")
 
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
@@ -543,7 +601,7 @@ def launch(demo: gr.Blocks, host: str, port: int, auth=None) -> str:
     # The page has no file input: the upload route is refused outright (and capped to 0 bytes behind that).
     middleware = [Middleware(limits.RequestLimits, max_bytes=getattr(demo, "max_request_bytes", 1_000_000))]
     _, url, _ = demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS + PRACTICE_CSS, js=PAGE_JS,
-                            footer_links=["api"], auth=auth,
+                            footer_links=["api"], auth=auth, enable_monitoring=False,
                             auth_message="Trial Tutor: sign in with the name and password you were given." if auth else None,
                             prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False,
                             max_file_size=0, app_kwargs={"middleware": middleware})

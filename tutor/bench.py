@@ -419,10 +419,10 @@ class Bench:
             result["serve"] = {"skipped": "`tutor serve` is not available"}
             return result
         self.say("cold: `tutor serve`, polling the page, then one question")
-        with served(self.settings) as server:
-            from gradio_client import Client
+        import gradio_client  # noqa: F401  (imported now, not on the clock between the page and the question)
 
-            client = Client(server.url, verbose=False, analytics_enabled=False)
+        with served(self.settings) as server:
+            client = loopback_client(server.url)
             answer = client.predict(q.question, q.role, "", api_name="/ask")
             first_answer = time.perf_counter() - server.started
             result["serve"] = {"page_s": round(server.page_s, 2), "first_answer_s": round(first_answer, 2),
@@ -436,7 +436,8 @@ class Bench:
         specialties = ["", "oncology pharmacy", "cardio-oncology", ""]
         result: dict = {"levels": {}}
 
-        def run_levels(make_user: Callable[[int], Callable[[str, str, str], object]], cleanup=lambda: None):
+        def run_levels(make_user: Callable[[int], Callable[[str, str, str], object]], pids: dict[str, int],
+                       cleanup=lambda: None):
             for n in self.users:
                 per_user = max(3, turns_per_user // n)
                 self.say(f"load: {n} user(s) x {per_user} turns")
@@ -468,36 +469,40 @@ class Bench:
                 for thread in threads:
                     thread.start()
                 deadline[0] = time.monotonic() + seconds_per_level
+                cpu = {side: cpu_seconds(pid) for side, pid in pids.items()}
                 t0 = time.perf_counter()
                 start.wait()
                 for thread in threads:
                     thread.join()
                 wall = time.perf_counter() - t0
+                turns = max(1, len(latencies))
                 result["levels"][str(n)] = {
                     "users": n, "turns": len(latencies), "seconds": round(wall, 2),
                     "turns_per_s": round(len(latencies) / wall, 2), **latency(latencies),
                     "errors": len(errors), "first_errors": errors[:3],
+                    # CPU (user + system) per turn: the server's and the simulated users', on the same cores
+                    **{f"{side}_cpu_ms_per_turn": round((cpu_seconds(pid) - cpu[side]) * 1000 / turns, 1)
+                       for side, pid in pids.items()},
                 }
             cleanup()
 
         if self.load_via == "serve" or (self.load_via == "auto" and serve_available()):
             with served(self.settings) as server:
-                from gradio_client import Client
-
                 result["target"] = f"`tutor serve` on loopback ({server.url}), gradio_client, api_name=/ask"
                 result["concurrency_setting"] = self.settings.concurrency
 
                 def make_user(_u):
-                    client = Client(server.url, verbose=False, analytics_enabled=False)
+                    client = loopback_client(server.url)
                     return lambda question, role, specialty: client.predict(question, role, specialty, api_name="/ask")
 
-                run_levels(make_user)
+                run_levels(make_user, {"server": server.rss.process.pid, "users": os.getpid()})
                 result["server_peak_rss_mb"] = server.rss.peak_mb
         else:
             tutor = self.tutor
             result["target"] = "in-process Tutor threads" + ("" if self.load_via == "threads" else
                                                               " (`tutor serve` is not available)")
-            run_levels(lambda _u: lambda question, role, specialty: tutor.ask(question, role, specialty or None).model_dump())
+            run_levels(lambda _u: lambda question, role, specialty: tutor.ask(question, role, specialty or None).model_dump(),
+                       {"process": os.getpid()})
         levels = result["levels"]
         if "1" in levels and levels["1"]["turns_per_s"]:
             result["speedup_vs_1_user"] = {n: round(v["turns_per_s"] / levels["1"]["turns_per_s"], 2) for n, v in levels.items()}
@@ -659,26 +664,48 @@ def child_env(settings: Settings, **extra: str) -> dict:
 
 
 class PeakRSS:
-    """Peak resident memory of a process and its children, sampled every 20 ms."""
+    """Peak resident memory of a process and its children: the kernel's own high-water mark of each (VmHWM,
+    exact, nothing missed between samples), read every 20 ms while it runs; the children are looked up every
+    half second (finding them reads every process's /proc entry: 2-3 ms of CPU, on the cores being measured)."""
 
     def __init__(self, pid: int):
         import psutil
 
         self.process = psutil.Process(pid)
         self.peak = 0
+        self._peaks: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def _high_water(process) -> int:
+        try:
+            with open(f"/proc/{process.pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            pass
+        return process.memory_info().rss  # no /proc (not Linux): the resident size now
 
     def _sample(self) -> None:
         import psutil
 
+        children: list = []
+        tick = 0
         while not self._stop.is_set():
             try:
-                rss = self.process.memory_info().rss + sum(
-                    c.memory_info().rss for c in self.process.children(recursive=True))
-                self.peak = max(self.peak, rss)
+                if tick % 25 == 0:
+                    children = self.process.children(recursive=True)
+                for process in [self.process, *children]:
+                    try:
+                        self._peaks[process.pid] = max(self._peaks.get(process.pid, 0), self._high_water(process))
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, sum(self._peaks.values()))
             except psutil.Error:
                 pass
+            tick += 1
             self._stop.wait(0.02)
 
     @property
@@ -692,6 +719,26 @@ class PeakRSS:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def loopback_client(url: str):
+    """A gradio_client on the served page. Plain HTTP on loopback, so no certificate store: with one (its default),
+    every request it sends opens a new HTTP client that loads the whole CA bundle, about 70 ms of CPU per turn on
+    the cores the server shares, more than the server spends answering it."""
+    from gradio_client import Client
+
+    return Client(url, verbose=False, analytics_enabled=False, ssl_verify=False)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (its threads included)."""
+    import psutil
+
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system
 
 
 def serve_available() -> bool:
@@ -723,6 +770,9 @@ def served(settings: Settings, deadline_s: float = 120.0) -> Iterator[Served]:
     import httpx
 
     port = free_port()
+    # One client for every poll: httpx.get makes a new one each time, loading the whole CA bundle (about 45 ms of
+    # CPU a poll, half a core at this rate, taken from the server being timed). Plain HTTP on loopback.
+    poller = httpx.Client(verify=False, timeout=2)
     log = tempfile.TemporaryFile(mode="w+")
     started = time.perf_counter()
     process = subprocess.Popen([*tutor_command(), "serve"], stdout=log, stderr=subprocess.STDOUT,
@@ -735,7 +785,7 @@ def served(settings: Settings, deadline_s: float = 120.0) -> Iterator[Served]:
                     log.seek(0)
                     raise RuntimeError(f"`tutor serve` exited ({process.returncode}): {log.read()[-800:]}")
                 try:
-                    if httpx.get(url + "/", timeout=2).status_code == 200:
+                    if poller.get(url + "/").status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
@@ -751,6 +801,7 @@ def served(settings: Settings, deadline_s: float = 120.0) -> Iterator[Served]:
             process.kill()
             process.wait(15)
         log.close()
+        poller.close()
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -835,9 +886,11 @@ def markdown(results: dict) -> str:
             lines += [f"`tutor serve`: skipped ({r['serve']['skipped']}).", ""]
     if r := results.get("load"):
         lines.append(f"## Load: concurrent users ({r['target']})")
-        table(["users", "turns", "turns/s", "speed-up", "p50 ms", "p95 ms", "errors"],
+        sides = [k for k in next(iter(r["levels"].values()), {}) if k.endswith("_cpu_ms_per_turn")]
+        table(["users", "turns", "turns/s", "speed-up", "p50 ms", "p95 ms", "errors",
+               *(f"{k.split('_')[0]} CPU ms/turn" for k in sides)],
               [[v["users"], v["turns"], v["turns_per_s"], r.get("speedup_vs_1_user", {}).get(n), v.get("p50_ms"),
-                v.get("p95_ms"), v["errors"]] for n, v in r["levels"].items()])
+                v.get("p95_ms"), v["errors"], *(v.get(k) for k in sides)] for n, v in r["levels"].items()])
     if r := results.get("scale"):
         lines.append(f"## Scale: knowledge multiplied with synthetic trial documents ({r['store']})")
         table(["factor", "documents", "chunks", "ingest s", "ingest chunks/s", "index build ms", "hybrid p50 ms",

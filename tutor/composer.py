@@ -434,7 +434,7 @@ class Composer:
         if self.meaning is None or len(chosen) < 2:
             return chosen
         best = ranked[0][0] or 1.0
-        cosine = self.meaning.similarity(question, [s.text for s in chosen])
+        cosine = self.meaning.similarity(question, [s.text for s in chosen], library=True)
         # A line that only names a page (its title, the header of a related trial's summary) shares the
         # question's names, not its meaning: the meaning moves it no higher than the weakest candidate.
         floor = float(cosine.min())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from tutor.errors import ConfigError
@@ -109,36 +110,151 @@ def embedding_name(settings: Settings) -> str:
     return settings.embedding_model if runtime == "torch" else f"{settings.embedding_model}/{runtime}"
 
 
-class SentenceVectors:
-    """Unit vectors of sentences, kept for reuse: the library's sentences come back turn after turn, so a
-    warm turn embeds only the question. Bounded, so a long-running server does not grow without end."""
+def saved_vectors(embeddings: Embeddings) -> SavedVectors | None:
+    """The vectors of the library's sentences this embedder saved for later processes (beside an exported
+    onnx model); None for an embedder that saves none."""
+    where = getattr(embeddings, "vectors_file", None)
+    return SavedVectors(where()) if callable(where) else None
 
-    def __init__(self, embeddings: Embeddings, size: int = 20_000):
+
+class SavedVectors:
+    """Unit vectors of texts on disk, by a hash of the text (the text itself is not stored): what one process
+    embedded of the library's sentences, the next finds instead of embedding it again. A SQLite file, so
+    processes sharing it (a server, `tutor ask`, an eval) read and add at once. Anything that goes wrong with the
+    file (read-only folder, damaged file) turns it off for this process: the vectors are then computed, as
+    without it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._db = None
+        self._broken = False
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(text: str) -> bytes:
+        import hashlib
+
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+    def _connection(self):
+        import sqlite3
+
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=5, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # a cache: a vector lost to a power cut is computed again
+            db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID")
+            self._db = db
+        return self._db
+
+    def _guarded(self, work, default):
+        import sqlite3
+
+        if self._broken:
+            return default
+        with self._lock:
+            try:
+                return work(self._connection())
+            except sqlite3.OperationalError as exc:
+                # Another process holding the file for longer than the timeout only skips it this time.
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    self._broken = True
+                return default
+            except (sqlite3.Error, OSError):
+                self._broken = True
+                return default
+
+    def get(self, texts: list[str]) -> dict:
+        """The saved vectors of these texts, by text (float32); texts never saved are left out."""
+        import numpy as np
+
+        keys = {self.key(t): t for t in texts}
+
+        def read(db):
+            found = {}
+            items = list(keys)
+            for start in range(0, len(items), 500):  # SQLite's limit on bound parameters
+                part = items[start:start + 500]
+                rows = db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)
+                found.update((keys[k], np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+            return found
+
+        return self._guarded(read, {}) if texts else {}
+
+    def put(self, texts: list[str], vectors) -> None:
+        import numpy as np
+
+        rows = [(self.key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in zip(texts, vectors)]
+
+        def write(db):
+            db.executemany("INSERT OR IGNORE INTO vectors (key, vector) VALUES (?, ?)", rows)
+
+        if rows:
+            self._guarded(write, None)
+
+
+class SentenceVectors:
+    """Unit vectors of sentences, kept for reuse: the library's sentences come back turn after turn, and
+    the question comes with the vector retrieval made of it (`remember`), so a warm turn embeds nothing
+    here. Bounded, so a long-running server does not grow without end. With `saved` (a `SavedVectors`), the
+    texts a caller marks as the library's are kept on disk as well, for the next process."""
+
+    def __init__(self, embeddings: Embeddings, size: int = 20_000, saved: SavedVectors | None = None):
         self.embeddings = embeddings
         self.size = size
+        self.saved = saved
         self._vectors: dict[str, object] = {}
         self._lock = threading.Lock()
 
-    def vectors(self, texts: list[str]):
+    def vectors(self, texts: list[str], library: Collection[str] = ()):
+        """The unit vectors of `texts`; those of them in `library` (the library's own sentences, never a
+        learner's words) are read from and added to the saved vectors, when there are any."""
         import numpy as np
 
         with self._lock:
             new = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        saving = [t for t in new if t in library] if self.saved is not None else []
+        if saving:
+            found = self.saved.get(saving)
+            self._put(list(found), list(found.values()))  # unit vectors already, kept as they were saved
+            new = [t for t in new if t not in found]
+            saving = [t for t in saving if t not in found]
         if new:
-            got = np.asarray(self.embeddings.embed_documents(new), dtype=np.float32)
-            got /= np.linalg.norm(got, axis=1, keepdims=True) + 1e-12
-            with self._lock:
-                if len(self._vectors) + len(new) > self.size:
-                    self._vectors.clear()
-                self._vectors.update(zip(new, got))
+            got = dict(zip(new, self._keep(new, self.embeddings.embed_documents(new))))
+            if saving:
+                self.saved.put(saving, [got[t] for t in saving])
         with self._lock:
             return np.stack([self._vectors[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
 
-    def similarity(self, text: str, texts: list[str]):
-        """The cosine of `text` to each of `texts`."""
+    def remember(self, texts: list[str], vectors) -> None:
+        """Keep vectors this embedder already made of these texts (retrieval's of a question), so asking for
+        them again costs nothing. A text already kept keeps its vector."""
+        with self._lock:
+            new = [(t, v) for t, v in zip(texts, vectors) if t not in self._vectors]
+        if new:
+            self._keep([t for t, _ in new], [v for _, v in new])
+
+    def _keep(self, texts: list[str], vectors):
+        """Keep these texts' vectors, made unit length; returns them."""
+        import numpy as np
+
+        got = np.asarray(vectors, dtype=np.float32)
+        got /= np.linalg.norm(got, axis=1, keepdims=True) + 1e-12
+        self._put(texts, got)
+        return got
+
+    def _put(self, texts: list[str], vectors) -> None:
+        with self._lock:
+            if len(self._vectors) + len(texts) > self.size:
+                self._vectors.clear()
+            self._vectors.update(zip(texts, vectors))
+
+    def similarity(self, text: str, texts: list[str], library: bool = False):
+        """The cosine of `text` to each of `texts`; `library`: the `texts` are the library's own sentences."""
         import numpy as np
 
         if not texts:
             return np.zeros(0, dtype=np.float32)
-        vectors = self.vectors([text, *texts])
+        vectors = self.vectors([text, *texts], library=set(texts) if library else ())
         return vectors[1:] @ vectors[0]

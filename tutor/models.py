@@ -79,12 +79,11 @@ class MockTutorModel(OfflineTutorModel):
         return f"{first.text} [{first.n}]"
 
 
-def make_model(settings: Settings, embeddings=None) -> BaseChatModel:
-    """The chat model the settings ask for; the offline model reads meaning with `embeddings`, if given."""
+def make_model(settings: Settings, meaning=None) -> BaseChatModel:
+    """The chat model the settings ask for; the offline model reads meaning with `meaning` (an
+    `embeddings.SentenceVectors`, the store's: it holds the vectors retrieval made), if given."""
     if settings.model == "offline":
-        from tutor.embeddings import SentenceVectors
-
-        return OfflineTutorModel(meaning=SentenceVectors(embeddings) if embeddings is not None else None)
+        return OfflineTutorModel(meaning=meaning)
     if settings.model == "mock":
         return MockTutorModel()
     if settings.model == "openai":

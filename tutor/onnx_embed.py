@@ -210,8 +210,7 @@ class OnnxEmbeddings(Embeddings):
         """The vectors of a fixed bank of texts (the intent examples, the specialties), computed once per
         model and saved beside it: every start would embed the same few hundred texts again (half a second
         on one core). Keyed by the model file and the texts, so a new export or an edited bank recomputes."""
-        stat = self.model.stat()
-        key = hashlib.sha256(f"{self.model.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        key = self._model_key()
         for text in texts:
             key.update(text.encode() + b"\0")
         path = self.model.parent / "banks" / f"{key.hexdigest()[:24]}.npy"
@@ -230,6 +229,16 @@ class OnnxEmbeddings(Embeddings):
         except OSError:
             pass  # a read-only models folder: computed at each start, as before
         return vectors
+
+    def _model_key(self):
+        """A hash of the exported model file's identity: what is saved of its vectors is keyed by it."""
+        stat = self.model.stat()
+        return hashlib.sha256(f"{self.model.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+
+    def vectors_file(self) -> Path:
+        """Where this model's vectors of the library's sentences are saved (`embeddings.SavedVectors`): beside
+        the model, so a new export starts afresh."""
+        return self.model.parent / "sentences" / f"{self._model_key().hexdigest()[:24]}.sqlite3"
 
     def embed_query(self, text: str) -> list[float]:
         return self._run([text])[0].tolist()

@@ -321,6 +321,9 @@ class HybridRetriever:
         else:  # one batch: the expanded query searches, the raw one judges scope
             vectors = dict(zip(texts, self.store.embeddings.embed_documents(texts)))
             raw, vector, topic_vector = vectors[spelled], vectors[expanded], vectors[topic]
+        # The question as asked is what the offline model weighs the answer's sentences against: kept, it
+        # is not embedded a second time in the same turn.
+        self.store.sentences.remember([spelled], [raw])
         t1 = time.perf_counter()
         timings["embed"] = (t1 - t0) * 1000
         if not self.chunks:

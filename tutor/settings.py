@@ -44,7 +44,8 @@ class Settings(BaseSettings):
                             "vectors slightly off fp32)",
     )
     models_dir: Path = Field(PROJECT_ROOT / ".tutor" / "models",
-                             description="folder of exported ONNX models (made on first use from the bundled model)")
+                             description="folder of exported ONNX models (made on first use from the bundled model) "
+                                         "and their saved vectors of the library's sentences")
 
     # Retrieval
     top_k: int = Field(4, ge=1, le=20, description="passages given to the model per question")

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from tutor import library
-from tutor.embeddings import embedding_name, embedding_runtime, get_embeddings
+from tutor.embeddings import SentenceVectors, embedding_name, embedding_runtime, get_embeddings, saved_vectors
 from tutor.errors import ConfigError, IngestError, StoreError
 from tutor.knowledge_files import document_id, find_files, knowledge_fingerprint  # noqa: F401  (tutor.py reads it here)
 from tutor.schema import Chunk
@@ -95,6 +95,10 @@ class Store:
         self.embedding = embedding_name(settings)
         self.runtime = embedding_runtime(settings)
         self.embeddings = get_embeddings(settings)
+        # Unit vectors of texts this embedder has made: retrieval keeps the question's here, and the
+        # offline model reads it back instead of embedding the question again; the library's sentences
+        # the offline model weighs are saved for the next process too.
+        self.sentences = SentenceVectors(self.embeddings, saved=saved_vectors(self.embeddings))
         self.client = chroma_client(settings)
         self.name = collection_name(settings)
         self._seen: tuple = (None, None)  # (the store's change mark, the revision read with it)

@@ -41,7 +41,7 @@ class Tutor:
         self.roles: dict[str, Role] = load_roles(self.settings.prompts_dir)
         self.template = load_system_template(self.settings.prompts_dir)
         self.store = store or Store(self.settings)
-        self.model = model or make_model(self.settings, self.store.embeddings)
+        self.model = model or make_model(self.settings, self.store.sentences)
         self.ensure_fresh()
         self.retriever = retriever or HybridRetriever(
             self.store, self.settings.top_k, self.settings.relevance_floor
