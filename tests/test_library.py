@@ -90,18 +90,24 @@ def test_starters_follow_the_trial_and_the_role(tutor):
     assert tutor.starters("phd", "TH3RESA")[0].startswith("TH3RESA allowed crossover")
 
 
-def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
-    """A made-up trial in another disease, never seen by the rules: facts, citations and scope."""
+def _library_with(make_settings, page: str, trial: str, cases: str):
+    """The four trials' library plus one page copied in as a user would, and its cases scored."""
     from tutor import evaluate as ev
     from tutor.tutor import Tutor
 
     settings = make_settings()
-    for page in (ROOT / "knowledge").iterdir():
-        shutil.copy(page, settings.knowledge_dir)
-    shutil.copy(FIXTURES / "larkspur-5-trial-summary.txt", settings.knowledge_dir)
+    for known in (ROOT / "knowledge").iterdir():
+        shutil.copy(known, settings.knowledge_dir)
+    shutil.copy(FIXTURES / page, settings.knowledge_dir)
     tutor = Tutor(settings)
-    assert "LARKSPUR-5" in tutor.trial_names()
-    results, summary = ev.evaluate(tutor, ev.load_cases([FIXTURES / "fifth-trial.jsonl"]))
+    assert trial in tutor.trial_names()
+    _, summary = ev.evaluate(tutor, ev.load_cases([FIXTURES / cases]))
+    return tutor, summary
+
+
+def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
+    """A made-up trial in another disease, never seen by the rules: facts, citations and scope."""
+    tutor, summary = _library_with(make_settings, "larkspur-5-trial-summary.txt", "LARKSPUR-5", "fifth-trial.jsonl")
     overall = summary["overall"]
     # The four trials' held-out figures: fact coverage 0.77-0.89, scope 0.91-1.00 (README, "Evals").
     assert overall["fact_coverage"] >= 0.8 and overall["scope_accuracy"] >= 0.9, summary["failing_cases"]
@@ -116,20 +122,11 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
 def test_a_sixth_trial_page_nobody_tuned_on_is_answered_from_its_own_page(make_settings):
     """TIDEWELL-3, a made-up psychiatry trial with a randomized-withdrawal design, was written with its 35
     questions from the page layout alone, after the rules were written; its failures are never read, so it
-    measures a page the tutor has never seen (first run 0.638 fact coverage, 0.724 after this round's
-    retrieval work; README, "Evals")."""
-    from tutor import evaluate as ev
-    from tutor.tutor import Tutor
-
-    settings = make_settings()
-    for page in (ROOT / "knowledge").iterdir():
-        shutil.copy(page, settings.knowledge_dir)
-    shutil.copy(FIXTURES / "tidewell-3-trial-summary.txt", settings.knowledge_dir)
-    tutor = Tutor(settings)
-    assert "TIDEWELL-3" in tutor.trial_names()
-    results, summary = ev.evaluate(tutor, ev.load_cases([FIXTURES / "sixth-trial.jsonl"]))
+    measures a page the tutor has never seen (first run 0.638 fact coverage and 0.886 scope, 0.759 and 0.943
+    after this round's work; README, "Generalisation")."""
+    _, summary = _library_with(make_settings, "tidewell-3-trial-summary.txt", "TIDEWELL-3", "sixth-trial.jsonl")
     overall = summary["overall"]
-    assert overall["fact_coverage"] >= 0.70 and overall["scope_accuracy"] >= 0.88, summary["failing_cases"]
+    assert overall["fact_coverage"] >= 0.74 and overall["scope_accuracy"] >= 0.92, summary["failing_cases"]
     assert overall["false_answer"] == 0.0
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
 
