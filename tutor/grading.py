@@ -889,16 +889,22 @@ def read_figures(answer: str) -> str:
     return re.sub(r"(?<![\w.])\.(\d)", r"0.\1", answer)
 
 
+_NO_FIGURES = ("the figures are missing", "figure missing", "the exact figures are missing")
+
+
 def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]) -> str:
     """correct needs the score, no point stated wrongly, and an answer that neither addressed the grader nor
     contradicted itself (what is left of such an answer can be partial, never correct); an answer that states
-    half of what was asked wrongly is incorrect, whatever else it gets right."""
+    half of what was asked wrongly is incorrect, whatever else it gets right. A point that needs figures and is
+    made without them ("the hazard ratio was 0.6; I don't recall the medians") leaves the answer partial: the
+    figures are what such a point asks for."""
     wrong = any(p.status == "incorrect" for p in points)
+    unfigured = any(p.status == "partly" and p.note.startswith(_NO_FIGURES) for p in points)
     gamed = any(f.startswith(("addresses the grader", "contradicts itself", "hedges both ways")) for f in flags)
     total = sum(p.weight for p in points) or 1.0
     if sum(p.weight for p in points if p.status == "incorrect") * 2 >= total:
         return "incorrect"  # half of what was asked stated wrongly (arms swapped, a wrong figure, the opposite claim)
-    if score >= CORRECT and not wrong and not gamed:
+    if score >= CORRECT and not wrong and not gamed and not unfigured:
         return "correct"
     if score >= PARTIAL:
         return "partial"
@@ -1069,8 +1075,9 @@ class OfflineGrader:
             if status in ("covered", "partly") and takes_rejected(point.text, unit):
                 status, note = "incorrect", "makes the choice the page turns down"
             if status in ("covered", "partly"):
-                # A figure the point gives one arm (needed or not: "about 8 per antibody"), given to the other.
-                turned = [n for n in figures(point.text) if n in given and n not in point.numbers
+                # A figure the point gives one arm (needed or not: "about 8 per antibody"; a dose), given to the other.
+                own = dict.fromkeys([*figures(point.text), *(m.group(1) for m in _DOSE.finditer(point.text))])
+                turned = [n for n in own if n in given and n not in point.numbers
                           and n not in stated and n not in statistics(point.text)
                           and n in attributed and n in truth and arms.swapped(attributed[n], truth[n])]
                 if turned:
