@@ -219,7 +219,7 @@ _NAMED_FIGURE = re.compile(r"[A-Za-z][\w\-+]*\s*:?\s+\d[\d.,]*\s*(?:%|months?|mo
 
 
 # Words that relate one term to another ("ALPHA-1 against betanib plus gammaxel"): grammar, in a terse statement.
-_RELATING = frozenset("against versus vs plus every per".split())
+_RELATING = frozenset("against versus vs plus every per over".split())
 
 
 def keyword_list(unit: str) -> bool:
@@ -230,7 +230,7 @@ def keyword_list(unit: str) -> bool:
     fragments = [f for f in re.split(r"[,;/|+]|\s-\s|\s{2,}", unit) if f.strip()]
     if len(fragments) >= 2 and sum(bool(_NAMED_FIGURE.search(f)) for f in fragments) * 2 >= len(fragments):
         return False
-    words = re.findall(r"[\w\-.%]+", unit)
+    words = re.findall(r"[\w\-.%]*\w[\w\-.%]*", unit)  # a full stop alone is no word
     if len(words) < 5:
         return False
     function = sum(w.lower() in _FUNCTION or w.lower() in _RELATING for w in words) / len(words)
@@ -771,7 +771,7 @@ def truth_map(record: TrialRecord, arms: Arms) -> dict[str, tuple[frozenset[str]
         label = (frozenset(c for c, s in arms.components.items() if s == side), True)
         for number in numbers - doses["B" if side == "A" else "A"]:
             if label[0]:
-                found.setdefault(number, label)
+                found.setdefault(number, label)  # a dose that is also a finding's figure keeps the finding's arm
     return {n: v for n, v in found.items() if n not in clashes and arms.side(v[0])}
 
 
@@ -1136,6 +1136,10 @@ class OfflineGrader:
             if graded[k].status == "incorrect" or (field_words - arm_words) & words:
                 continue
             if field_comps & comps and arms.side(frozenset(field_comps)) not in joined:
+                if field_comps <= comps and graded[k].status in ("missed", "partly") and not graded[k].note:
+                    # every treatment of the field named (by any of its names), none put into it: given, however
+                    # far the answer's words read from the field's terse ones
+                    graded[k].status = "covered"
                 continue  # named, and no other drug put into its arm
             graded[k].status = "incorrect" if foreign else "missed"
             graded[k].note = (f"names {', '.join(sorted(foreign))}, not this arm's treatment" if foreign
