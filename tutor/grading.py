@@ -904,6 +904,9 @@ def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]
     total = sum(p.weight for p in points) or 1.0
     if sum(p.weight for p in points if p.status == "incorrect") * 2 >= total:
         return "incorrect"  # half of what was asked stated wrongly (arms swapped, a wrong figure, the opposite claim)
+    if any(p.status == "incorrect" and p.note.startswith("arms swapped") for p in points) and \
+            not any(p.status == "covered" for p in points):
+        return "incorrect"  # the one claim it makes outright has the arms the wrong way round; the rest only touched
     if score >= CORRECT and not wrong and not gamed and not unfigured:
         return "correct"
     if score >= PARTIAL:
