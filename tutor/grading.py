@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import (STOPWORDS, canonical, directions, drug_pattern, hedges, learn_abbreviations, name_pattern,
+from tutor.lexicon import (STOPWORDS, brands, canonical, directions, drug_pattern, hedges, learn_abbreviations, name_pattern,
                            spell_out, stems, tokenize, uncontract)
 from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
@@ -94,7 +94,7 @@ _GRADER = re.compile(
     r"|\b(?:you are|as) (?:the |an? )?(?:grader|examiner|assessor|ai|language model|assistant)\b"
     r"|\bthis answer (?:is|should be) (?:correct|perfect|marked)\b|\bsystem prompt\b|\bfull marks\b"
     # the answer grading itself: "I would rate this answer 10/10", "all key points covered"
-    r"|\b(?:rate|score|grade|mark)\b.{0,30}\b\d+\s*/\s*\d+\b|\b(?:all|every)(?: (?:the|key|rubric))? ?(?:points? )?"
+    r"|\b(?:rate|score|grade|mark)\b(?!\s*[0-5]\s*(?:/|-|to|or|and)\s*[0-5]\b).{0,30}\b\d+\s*/\s*\d+\b|\b(?:all|every)(?: (?:the|key|rubric))? ?(?:points? )?"
     r"(?:are |is |were )?(?:covered|addressed|met)\s*[.!]?\s*$|\bkey points (?:are |were )?(?:addressed|covered)\b",
     re.I)
 _FUNCTION = frozenset("a an the of to in on with was were is are be been by for from that this than as at it its "
@@ -210,15 +210,16 @@ def copies_question(unit: str, question: str) -> bool:
 
 # "9.6 vs 6.4", "22.7 versus 15.8 mo", "40% vs TPC 47%", "5.4 mg/kg every 3 weeks versus (the other drug) 3.6 mg/kg":
 # two figures set against each other state a result, however terse; a few words may name what each belongs to.
-_FIGURE_COMPARISON = re.compile(r"\d[\d.,]*\s*%?[^\d.;]{0,30}?(?:\bvs\b\.?|\bversus\b|\bv\.|\bcompared (?:with|to)\b)"
+_FIGURE_COMPARISON = re.compile(r"\d[\d.,]*\s*%?[^\d.;]{0,30}?(?:\bvs\b\.?|\bversus\b|\bv\b\.?|\bcompared (?:with|to)\b)"
                                 r"[^\d;]{0,40}?\d", re.I)
-# "ALPHA-1 14.1 mo", "G3+ AEs: 54.1%": a name given a figure.
+# "ALPHA-1 14.1 mo", "G3+ AEs: 54.1%", "ALPHA-1 14.1" (a decimal closing its fragment): a name given a figure.
 _NAMED_FIGURE = re.compile(r"[A-Za-z][\w\-+]*\s*:?\s+\d[\d.,]*\s*(?:%|months?|mo\b|m\b)"
+                           r"|[A-Za-z][\w\-+]*\s*:?\s+\d+\.\d+\s*[.!]?\s*$"
                            r"|\d[\d.,]*\s*(?:%|months?|mo\b|m\b)\s*(?:with |on |in |for )?[A-Za-z]", re.I)
 
 
 # Words that relate one term to another ("ALPHA-1 against betanib plus gammaxel"): grammar, in a terse statement.
-_RELATING = frozenset("against versus vs plus every per".split())
+_RELATING = frozenset("against versus vs plus every per over".split())
 
 
 def keyword_list(unit: str) -> bool:
@@ -229,7 +230,7 @@ def keyword_list(unit: str) -> bool:
     fragments = [f for f in re.split(r"[,;/|+]|\s-\s|\s{2,}", unit) if f.strip()]
     if len(fragments) >= 2 and sum(bool(_NAMED_FIGURE.search(f)) for f in fragments) * 2 >= len(fragments):
         return False
-    words = re.findall(r"[\w\-.%]+", unit)
+    words = re.findall(r"[\w\-.%]*\w[\w\-.%]*", unit)  # a full stop alone is no word
     if len(words) < 5:
         return False
     function = sum(w.lower() in _FUNCTION or w.lower() in _RELATING for w in words) / len(words)
@@ -239,11 +240,19 @@ def keyword_list(unit: str) -> bool:
     return function == 0 and len(words) >= 8  # a run of terms with no grammar at all
 
 
+# "too small (a gap) to be significant" says "not significant": the claim it names, denied.
+_TOO = re.compile(r"\btoo\s+[a-z-]+(?:\s+an?\s+[a-z-]+)?\s+to\s+(?:be\s+|have\s+(?:been\s+)?)?", re.I)
+
+
+def _too(text: str) -> str:
+    return _TOO.sub("not ", text)
+
+
 def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     """Content words, and each claim base the sentence makes with one polarity (True: the opposite of the
     base, by an antonym or a negation). "grade 3 or higher" labels, it does not claim; a base said both ways
     in one sentence ("less diarrhea but more thrombocytopenia") is not a claim either."""
-    words = re.findall(r"[a-z][a-z\-']*", _joined(unit).lower())
+    words = re.findall(r"[a-z][a-z\-']*", _joined(_too(unit)).lower())
     seen: dict[str, set[bool]] = {}
     for i, word in enumerate(words):
         if word not in _CLAIM or (i and words[i - 1] == "or"):
@@ -365,7 +374,11 @@ def self_contradictions(answer_units: list[str]) -> set[int]:
     found: set[int] = set()
     for a, (i, subject_a, claims_a) in enumerate(pieces):
         for j, subject_b, claims_b in pieces[a + 1:]:
-            if subject_a != subject_b or (not subject_a and i != j):
+            # In one sentence a claim about a part of the subject ("it", "the difference") is about it still:
+            # "the difference was significant, and it was not significant".
+            related = subject_a == subject_b or i == j and subject_a and subject_b and (
+                subject_a <= subject_b or subject_b <= subject_a)
+            if not related or (not subject_a and i != j):
                 continue
             if any(k in claims_b and claims_b[k] != v for k, v in claims_a.items()):
                 found |= {i, j}
@@ -455,13 +468,15 @@ class Arms:
         longs = {v.lower(): k for k, v in glossary.items()}
         self.components: dict[str, str] = {}  # component id -> side
         patterns: list[tuple[str, str]] = []  # (alias, component id)
-        for side, text in (("A", record.intervention or ""), ("B", record.comparator or "")):
-            for alias_group in self._phrases(text, glossary, longs):
-                cid = alias_group[0]
-                if cid in self.components and self.components[cid] != side:
-                    continue
-                self.components[cid] = side
-                patterns += [(alias, cid) for alias in alias_group]
+        groups = [(side, group) for side, text in (("A", record.intervention or ""), ("B", record.comparator or ""))
+                  for group in self._phrases(text, glossary, longs)]
+        groups = self._more_names([g for _, g in groups], sides=[s for s, _ in groups])
+        for side, alias_group in groups:
+            cid = alias_group[0]
+            if cid in self.components and self.components[cid] != side:
+                continue
+            self.components[cid] = side
+            patterns += [(alias, cid) for alias in alias_group]
         patterns.sort(key=lambda p: -len(p[0]))
         self._aliases = patterns
         self._pattern = re.compile("|".join(f"(?P<c{i}>{self._alias_re(a)})" for i, (a, _) in enumerate(patterns)),
@@ -481,10 +496,26 @@ class Arms:
                       for n in numbers_in(text)}
 
     @staticmethod
+    def _more_names(groups: list[list[str]], sides: list[str]) -> list[tuple[str, list[str]]]:
+        """Each treatment's names as learners also write them: its brand names (the lexicon's), and the one
+        word after the first of a drug name of two or more ("zetansine" for "alphazumab zetansine": the first
+        word, the antibody, is a drug of its own) that no other treatment's name holds."""
+        is_drug = drug_pattern()[0]
+        words_of = [{w for alias in g for w in alias.split()} for g in groups]
+        out = []
+        for k, group in enumerate(groups):
+            more = [brand for brand, generic in brands().items() if generic in group]
+            others = set().union(*(w for j, w in enumerate(words_of) if j != k)) if len(groups) > 1 else set()
+            more += [w for alias in group if len(alias.split()) > 1 for w in alias.split()[1:]
+                     if len(w) >= 6 and is_drug.search(w) and w not in others and w not in group]
+            out.append((sides[k], list(dict.fromkeys(group + more))))
+        return out
+
+    @staticmethod
     def _alias_re(alias: str) -> str:
         words = _flat(alias).split()
         # a word of its own, or one of two names joined by a hyphen ("betanib-gammaxel"), not part of a longer name
-        return r"(?:(?<![\w-])|(?<=[A-Za-z]{3}-))" + r"\s+".join(
+        return r"(?:(?<![\w-])|(?<=[A-Za-z]{3}-))" + r"[\s-]+".join(
             re.escape(w[:-1]) + "s?" if len(w) > 3 and w.endswith("s") else re.escape(w) for w in words) + \
             r"(?:(?![\w-])|(?=-[A-Za-z]{3}))"
 
@@ -717,6 +748,9 @@ def statistics(text: str) -> set[str]:
     return out
 
 
+_DOSE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:mg|mcg|\u00b5g|g/m|IU\b|units?\b)", re.I)
+
+
 def truth_map(record: TrialRecord, arms: Arms) -> dict[str, tuple[frozenset[str], bool]]:
     """Each figure of the page with the arm its findings (then its discussion answers) give it; a figure the
     page gives to two arms is left out."""
@@ -730,6 +764,14 @@ def truth_map(record: TrialRecord, arms: Arms) -> dict[str, tuple[frozenset[str]
     for text in (d.key_response for d in record.discussion):  # figures the findings do not give
         for number, label in arms.attribute(text).items():
             found.setdefault(number, label)
+    # each arm's dose, from its own field: "5.4 mg/kg" is the intervention's whatever arm a learner gives it
+    doses = {side: {m.group(1) for m in _DOSE.finditer(text or "")}
+             for side, text in (("A", record.intervention), ("B", record.comparator))}
+    for side, numbers in doses.items():
+        label = (frozenset(c for c, s in arms.components.items() if s == side), True)
+        for number in numbers - doses["B" if side == "A" else "A"]:
+            if label[0]:
+                found.setdefault(number, label)  # a dose that is also a finding's figure keeps the finding's arm
     return {n: v for n, v in found.items() if n not in clashes and arms.side(v[0])}
 
 
@@ -740,7 +782,7 @@ def _terms(text: str) -> list[tuple[str, bool]]:
     """(term, said the opposite way?) for each content word of a clause, and for each claim it makes (as
     "~base"). A word takes the turn of the nearest run of claim words before it, else of the first after it:
     "less diarrhea but more thrombocytopenia", "neutropenia was less common"."""
-    words = re.findall(r"[A-Za-z][\w\-']*", _joined(text).lower())
+    words = re.findall(r"[A-Za-z][\w\-']*", _joined(_too(text)).lower())
     runs: list[tuple[int, bool, list[str]]] = []  # (index of its last word, turned?, bases)
     i = 0
     while i < len(words):
@@ -787,6 +829,12 @@ def neutral_terms(record: TrialRecord, arms: Arms) -> set[str]:
     return {t for t, s in sides.items() if len(s) > 1}
 
 
+# Words that relate the arms to each other ("the same control", "the other arm", "each arm") or name an arm's role
+# ("control patients"): said of both arms alike, or naming one, they are no finding of either.
+_RELATIONAL = frozenset(t for w in "same other each both either another control comparator experimental "
+                        "investigational".split() for t in tokenize(w))
+
+
 def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: Arms) -> list[str]:
     """The point's terms that the answer ties to the other arm than the point does (`theirs`: the answer's
     ties, each clause naming its own arm), as the point writes them ("thrombocytopenia"). Terms the question
@@ -794,7 +842,7 @@ def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: 
     asked = set(tokenize(canonical(question)))
     mine = {t: s for t, s in arms.ties(point).items() if len(s) == 1 and t not in arms.neutral and t not in asked}
     swapped = [t for t, side in mine.items() if len(theirs.get(t, ())) == 1 and theirs[t] != side
-               and t not in arms.names]
+               and t not in arms.names and t not in _RELATIONAL]
     surface = {}
     for word in re.findall(r"[A-Za-z][\w\-']*", canonical(_flat(point))):
         tokens = tokenize(word)
@@ -841,16 +889,25 @@ def read_figures(answer: str) -> str:
     return re.sub(r"(?<![\w.])\.(\d)", r"0.\1", answer)
 
 
+_NO_FIGURES = ("the figures are missing", "figure missing", "the exact figures are missing")
+
+
 def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]) -> str:
     """correct needs the score, no point stated wrongly, and an answer that neither addressed the grader nor
     contradicted itself (what is left of such an answer can be partial, never correct); an answer that states
-    half of what was asked wrongly is incorrect, whatever else it gets right."""
+    half of what was asked wrongly is incorrect, whatever else it gets right. A point that needs figures and is
+    made without them ("the hazard ratio was 0.6; I don't recall the medians") leaves the answer partial: the
+    figures are what such a point asks for."""
     wrong = any(p.status == "incorrect" for p in points)
+    unfigured = any(p.status == "partly" and p.note.startswith(_NO_FIGURES) for p in points)
     gamed = any(f.startswith(("addresses the grader", "contradicts itself", "hedges both ways")) for f in flags)
     total = sum(p.weight for p in points) or 1.0
     if sum(p.weight for p in points if p.status == "incorrect") * 2 >= total:
         return "incorrect"  # half of what was asked stated wrongly (arms swapped, a wrong figure, the opposite claim)
-    if score >= CORRECT and not wrong and not gamed:
+    if any(p.status == "incorrect" and p.note.startswith("arms swapped") for p in points) and \
+            not any(p.status == "covered" for p in points):
+        return "incorrect"  # the one claim it makes outright has the arms the wrong way round; the rest only touched
+    if score >= CORRECT and not wrong and not gamed and not unfigured:
         return "correct"
     if score >= PARTIAL:
         return "partial"
@@ -1021,15 +1078,18 @@ class OfflineGrader:
             if status in ("covered", "partly") and takes_rejected(point.text, unit):
                 status, note = "incorrect", "makes the choice the page turns down"
             if status in ("covered", "partly"):
-                # A figure the point gives one arm (needed or not: "about 8 per antibody"), given to the other.
-                turned = [n for n in figures(point.text) if n in given and n not in point.numbers
+                # A figure the point gives one arm (needed or not: "about 8 per antibody"; a dose), given to the other.
+                own = dict.fromkeys([*figures(point.text), *(m.group(1) for m in _DOSE.finditer(point.text))])
+                turned = [n for n in own if n in given and n not in point.numbers
                           and n not in stated and n not in statistics(point.text)
                           and n in attributed and n in truth and arms.swapped(attributed[n], truth[n])]
                 if turned:
                     status = "incorrect"
                     note = (f"arms swapped: {', '.join(turned)} belong{'s' if len(turned) == 1 else ''} to the other "
                             f"arm")
-            if status in ("covered", "partly") and hasattr(arms, "neutral") and not note:
+            # (A point whose figures are missing is still checked: what the answer says of each arm in words.)
+            if status in ("covered", "partly") and hasattr(arms, "neutral") and (
+                    not note or note.startswith(("the figures are missing", "figure missing"))):
                 if theirs is None:  # the answer's ties, read once for all its points
                     theirs = arms.ties(whole, carry=False)
                 turned = swapped_terms(point.text, theirs, item.question, arms)
@@ -1079,6 +1139,10 @@ class OfflineGrader:
             if graded[k].status == "incorrect" or (field_words - arm_words) & words:
                 continue
             if field_comps & comps and arms.side(frozenset(field_comps)) not in joined:
+                if field_comps <= comps and graded[k].status in ("missed", "partly") and not graded[k].note:
+                    # every treatment of the field named (by any of its names), none put into it: given, however
+                    # far the answer's words read from the field's terse ones
+                    graded[k].status = "covered"
                 continue  # named, and no other drug put into its arm
             graded[k].status = "incorrect" if foreign else "missed"
             graded[k].note = (f"names {', '.join(sorted(foreign))}, not this arm's treatment" if foreign

@@ -325,6 +325,11 @@ def directions() -> dict[str, tuple[str, bool]]:
     return out
 
 
+def brands() -> dict[str, str]:
+    """Brand name -> generic name(s), lower case: "alphacyla" -> "alphazumab zetansine"."""
+    return {str(b).lower(): str(g).lower() for b, g in (_data().get("brands") or {}).items()}
+
+
 @lru_cache(maxsize=1)
 def hedges() -> re.Pattern | None:
     """The lexicon's ways of answering both ways at once ("either reading is defensible"), as one pattern."""
