@@ -231,7 +231,8 @@ class Composer:
         spelled = spell_out(question, glossary)
         groups = term_groups(spelled)
         # A treatment's name is the subject itself when little else is asked ("how much ALPHA-1 was given?").
-        if sum(1 for g in groups if not g <= measures() | phrasing() | arms) < 2:
+        said_anyway = measures() | phrasing() | arms
+        if sum(1 for g in groups if not g <= said_anyway) < 2:
             arms = frozenset()
         generic = measures() | arms
         query = [(group, EXPANSION_WEIGHT if group <= generic else 1.0) for group in groups]

@@ -311,8 +311,8 @@ class HybridRetriever:
         # its expansions, which would pull any question towards the sources.
         spelled = spell_out(query, self.glossary)
         expanded = expand(spelled)
-        # A question that may compare trials also searches each trial's page by its topic alone, without
-        # the trials' names: "ALPHA-Lung03 and BETA-Lung01" pull towards the passages that name them.
+        # A question that names trials also searches their pages by its topic alone, without the names:
+        # "ALPHA-Lung03 and BETA-Lung01" pull towards the passages that name them, not to what is asked.
         named = self.named_trials(query)
         topic = self._without_trials(expanded, named) if named else expanded
         texts = list(dict.fromkeys([spelled, expanded, topic]))
