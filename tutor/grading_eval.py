@@ -46,6 +46,7 @@ class GradingCase(BaseModel):
     expected_verdict: Literal["correct", "partial", "incorrect"]
     expected_score: float = Field(ge=0, le=1)
     split: Literal["tune", "test"] = "test"
+    note: str = ""  # the writer's reason for a verdict a reader might doubt
 
 
 def load_grading(path: Path | None = None) -> list[GradingCase]:
