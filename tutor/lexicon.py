@@ -42,6 +42,69 @@ def rarity(word: str) -> float:
     return min(1.0, max(0.0, (6.0 - zipf_frequency(word, "en", wordlist="small")) / 4.0))
 
 
+class Speller:
+    """Mends a question's misspellings of the words its library uses ("maintanance", "side effcts"): a
+    word within one edit (two, for a word of ten letters or more) of exactly one word the library or its
+    example questions use, with the same first letter, is read as that word. Everyday words, forms of
+    the library's words ("relapsed"), names (a capital inside the question, or several) and words far
+    from any of the library's ("pembrolizumab") are left as written, so a question about another subject
+    stays one. Edit distance by RapidFuzz (a transposition counts as one edit)."""
+
+    _WORD = re.compile(r"(?<!\w)[A-Za-z]{4,}(?!\w)")
+
+    def __init__(self, words):
+        from collections import Counter
+
+        words = [w.lower() for w in words]
+        self._stems = frozenset(t for w in set(words) for t in tokenize(w))
+        # Only a word that says what is asked is a mend: never a word as common as "here" or "which".
+        counts = Counter(w for w in words if len(w) >= 4 and w.isalpha() and not _everyday(w, 6.0))
+        self._counts = counts
+        self._by_start: dict[tuple[str, int], list[str]] = {}
+        for word in counts:
+            self._by_start.setdefault((word[0], len(word)), []).append(word)
+        self._mended: dict[str, str | None] = {}
+
+    def correct(self, text: str) -> str:
+        """The text with each misspelt word replaced by the library's word; unchanged when none is."""
+        return self._WORD.sub(lambda m: self._mend(m.group(0), m.start() == 0), text)
+
+    def _mend(self, word: str, first: bool) -> str:
+        lower = word.lower()
+        if (word[0].isupper() and not first) or sum(c.isupper() for c in word) > 1:
+            return word  # a name ("Hera", "HERA")
+        if _everyday(lower) or set(tokenize(lower)) <= self._stems:
+            return word  # an everyday word, or a form of a word the library uses ("relapsed")
+        if lower not in self._mended:
+            self._mended[lower] = self._nearest(lower)
+        fixed = self._mended[lower]
+        if fixed is None:
+            return word
+        return fixed.capitalize() if word[0].isupper() and not word.isupper() else fixed
+
+    def _nearest(self, word: str) -> str | None:
+        from rapidfuzz.distance import DamerauLevenshtein
+
+        most = 1 if len(word) < 10 else 2
+        candidates = [w for n in range(len(word) - most, len(word) + most + 1) for w in self._by_start.get((word[0], n), ())]
+        scored = sorted((DamerauLevenshtein.distance(word, w, score_cutoff=most), -self._counts[w], w) for w in candidates)
+        scored = [s for s in scored if s[0] <= most]
+        if not scored:
+            return None
+        best = scored[0]
+        if any(d == best[0] and tokenize(w) != tokenize(best[2]) for d, _, w in scored[1:]):
+            return None  # two different words as near: no guess ("effect" and "effects" are one word)
+        return best[2]
+
+
+@lru_cache(maxsize=8192)
+def _everyday(word: str, zipf: float = 3.0) -> bool:
+    """A word of everyday English ("form", "worse"): never a misspelling, whatever the library uses."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") >= zipf
+
+
 def _words(key: str) -> list[str]:
     return str(_data()[key]).split()
 

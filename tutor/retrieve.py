@@ -23,7 +23,7 @@ from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading, question_words
 from tutor.lexicon import (
     STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expand, expanded_words, learn_abbreviations, measures, name_pattern,
-    phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated, translated_phrases, without_asker,
+    Speller, phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated, translated_phrases, without_asker,
 )
 from tutor.schema import Chunk, Source
 from tutor.specialty import names_specialty
@@ -194,6 +194,7 @@ class HybridRetriever:
                 # A word learners use of any trial is a trial question's word even when these pages never
                 # use it: a library of one page in another field still knows "dosed", "blinded", "control".
                 self._asked_words = set(tokenize(question_words(list(self.intents.intents.values()))))
+                self._all_asked = " ".join(e for i in self.intents.intents.values() for e in i.examples).lower()
                 self._asks_only, self._stub = asks_only, stub
                 self.trial_pages, self.trial_mentions = pages, summarised
                 self.arm_words = arms
@@ -204,6 +205,7 @@ class HybridRetriever:
                 self._by_heading_term = by_term(heading for heading, _ in self._headings)
                 self._text = americanise(" ".join(c.text for c in chunks).lower())
                 self._runs = frozenset(_RUN.findall(self._text))  # the text's whole words and hyphenated names
+                self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {self._all_asked}"))
                 self._version = version
 
     @property
