@@ -205,6 +205,7 @@ class HybridRetriever:
                 self._by_heading_term = by_term(heading for heading, _ in self._headings)
                 self._text = americanise(" ".join(c.text for c in chunks).lower())
                 self._runs = frozenset(_RUN.findall(self._text))  # the text's whole words and hyphenated names
+                self.intents.cover(matrix)
                 self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {self._all_asked}"))
                 self._version = version
 
