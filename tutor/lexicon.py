@@ -346,7 +346,8 @@ def measures() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def topics() -> frozenset[str]:
-    return frozenset(tokenize(" ".join(_words("topics"))))
+    # a hyphenated topic counts whole: "cost-effective" makes "effect" no topic of its own
+    return frozenset(t for w in _words("topics") for t in tokenize(w)[: 1 if "-" in w else None])
 
 
 @lru_cache(maxsize=1)

@@ -83,6 +83,8 @@ def heading_terms(section: str) -> frozenset[str]:
     return frozenset(t for t in tokenize(leaf) if not t.isdigit())
 
 
+_TIME_POINT = re.compile(r"\b(?:before|after|at|since|until|following|prior to)\s+(?:the\s+)?[\w-]+", re.I)
+
 # "And the hazard ratio?", "what about OS?", "same for the control arm": a question that leans on
 # the one before it.
 _FOLLOW_UP = re.compile(r"^\s*(and|also|what about|how about|what of|same for|and what about|then)\b", re.I)
@@ -434,6 +436,8 @@ class HybridRetriever:
     def _heading_hits(self, query: str) -> dict[int, float]:
         """Chunks whose own heading the query names: in full ("Overall Survival", "ALPHA
         Trial"), or two of its three words or more ("quality of life" for "Quality of Life Paradigm")."""
+        # "before randomization", "at baseline": a point in time, not the part of the page asked about
+        query = _TIME_POINT.sub(" ", query)
         terms, words = set(tokenize(query)), query_words(query)
         hits = {}
         # Only a heading that shares a term with the query can be named by it: looked up, not scanned.
