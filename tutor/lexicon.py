@@ -58,7 +58,7 @@ class Speller:
         words = [w.lower() for w in words]
         self._stems = frozenset(t for w in set(words) for t in tokenize(w))
         # Only a word that says what is asked is a mend: never a word as common as "here" or "which".
-        counts = Counter(w for w in words if len(w) >= 4 and w.isalpha() and not _everyday(w, 6.0))
+        counts = Counter(w for w in words if len(w) >= 4 and w.isalpha() and not everyday(w, 6.0))
         self._counts = counts
         self._by_start: dict[tuple[str, int], list[str]] = {}
         for word in counts:
@@ -73,7 +73,7 @@ class Speller:
         lower = word.lower()
         if (word[0].isupper() and not first) or sum(c.isupper() for c in word) > 1:
             return word  # a name ("Hera", "HERA")
-        if _everyday(lower) or set(tokenize(lower)) <= self._stems:
+        if everyday(lower) or set(tokenize(lower)) <= self._stems:
             return word  # an everyday word, or a form of a word the library uses ("relapsed")
         if lower not in self._mended:
             self._mended[lower] = self._nearest(lower)
@@ -98,7 +98,7 @@ class Speller:
 
 
 @lru_cache(maxsize=8192)
-def _everyday(word: str, zipf: float = 3.0) -> bool:
+def everyday(word: str, zipf: float = 3.0) -> bool:
     """A word of everyday English ("form", "worse"): never a misspelling, whatever the library uses."""
     from wordfreq import zipf_frequency
 

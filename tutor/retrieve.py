@@ -23,7 +23,7 @@ from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading, question_words
 from tutor.lexicon import (
     STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expand, expanded_words, learn_abbreviations, measures, name_pattern,
-    Speller, phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated, translated_phrases, without_asker,
+    Speller, everyday, phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated, translated_phrases, without_asker,
 )
 from tutor.schema import Chunk, Source
 from tutor.specialty import names_specialty
@@ -143,6 +143,27 @@ def _arm_words(chunks: list[Chunk], glossary: dict[str, str]) -> dict[str, froze
     return {trial: frozenset(words) for trial, words in arms.items()}
 
 
+_DOSED = re.compile(r"([A-Za-z][\w-]{3,})\s*(?:\([^)]{1,30}\)\s*)?\d+(?:\.\d+)?\s*(?:mg|g|mcg|µg|μg|iu|units?|ml)\b", re.I)
+_DEFINED_SHORT = re.compile(r"\(([A-Za-z]+[-\d][\w-]{0,8})\)")  # a code with a hyphen or digit: "(AZ-1)", not "(CrCl)"
+
+
+def _drug_trials(chunks: list[Chunk]) -> dict[str, str]:
+    """The treatments only one trial of the library gives ("alphazumab" -> "ALPHA-Lung03"): the names in
+    its own intervention and comparator fields, known by a drug stem, by the dose that follows them
+    ("quelvaprant 20 mg") or as the abbreviation they define ("(AZ-1)"). A question naming one asks
+    about that trial; a treatment several trials give names none of them."""
+    drug_word = drug_pattern()[1]
+    trials: dict[str, set[str]] = {}
+    for c in chunks:
+        if c.kind in ("design.intervention", "design.comparator") and c.about == c.trial:
+            text = c.text.split(":", 1)[-1]
+            names = drug_word.findall(text) + [m.group(1) for m in _DOSED.finditer(text)] + _DEFINED_SHORT.findall(text)
+            for name in names:
+                if not everyday(name.lower()):
+                    trials.setdefault(name.lower(), set()).add(c.trial)
+    return {name: next(iter(owners)) for name, owners in trials.items() if len(owners) == 1}
+
+
 class HybridRetriever:
     def __init__(self, store: Store, top_k: int = 4, relevance_floor: float = 0.3, mode: str = "hybrid"):
         self.store = store
@@ -184,6 +205,7 @@ class HybridRetriever:
             summarised = [a for a in dict.fromkeys(c.about for c in chunks if c.about) if a not in pages]
             stub = np.array([c.about != c.trial and c.about in pages for c in chunks], dtype=bool)
             arms = _arm_words(chunks, glossary)
+            drugs = _drug_trials(chunks)
             with self._lock:
                 self.chunks: list[Chunk] = chunks
                 self.by_id = {c.id: i for i, c in enumerate(chunks)}
@@ -201,6 +223,9 @@ class HybridRetriever:
                 self.trial_pages, self.trial_mentions = pages, summarised
                 self.arm_words = arms
                 self._trial_patterns = {name: name_pattern(name) for name in pages + summarised}
+                self._drugs = drugs
+                self._drug_pattern = (re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(drugs, key=len, reverse=True)))
+                                                 + r")(?![\w-])", re.I) if drugs else None)
                 self._about = np.array([c.about.lower() for c in chunks])
                 self._kinds = np.array([c.kind for c in chunks])
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
@@ -233,10 +258,13 @@ class HybridRetriever:
                 return name
         raise InputError(f"unknown trial {trial!r}; choose one of: {', '.join(self.trial_pages) or 'none (the library is empty)'}")
 
-    def named_trials(self, question: str) -> list[str]:
-        """The library's trials a question names, in the order it names them."""
+    def named_trials(self, question: str, by_treatment: bool = False) -> list[str]:
+        """The library's trials a question names, in the order it names them; `by_treatment`: and those
+        it names by a treatment only they give ("alphazumab" for ALPHA-Lung03)."""
         found = [(m.start(), name) for name, pattern in self._trial_patterns.items() if (m := pattern.search(question))]
-        return [name for _, name in sorted(found)]
+        if by_treatment and self._drug_pattern is not None:
+            found += [(m.start(), self._drugs[m.group(1).lower()]) for m in self._drug_pattern.finditer(question)]
+        return list(dict.fromkeys(name for _, name in sorted(found)))
 
     def _mask(self, trials: list[str]) -> np.ndarray:
         """Passages about these trials: from their own pages when the library has them."""
@@ -343,6 +371,10 @@ class HybridRetriever:
                 searched = list(dict.fromkeys(chosen + named))  # "compare it with X" while a trial is chosen
             else:
                 searched = named or chosen
+            if not searched and compare is None and reading.name == "comparison":
+                # "alphazumab dose, and what was the comparator?" reads like a comparison, but of the one trial
+                # that gives alphazumab, not of the whole library
+                searched = self.named_trials(query, by_treatment=True)
             if compare is None:
                 compare = len(searched) > 1 or (not searched and reading.name == "comparison" and len(self.trial_pages) > 1)
             if compare and not searched:
@@ -371,8 +403,8 @@ class HybridRetriever:
             sources = [self._source(i, cosine) for i in chosen_idx]
             # Judged on the question's own words: what its expansions add ("dose" -> "intravenously") is the
             # lexicon's wording, not the asker's, and a page that never uses it is not foreign to the question.
-            coverage, unknown = self._coverage(spelled)
             names, diseases = self._unknown_names(query)
+            coverage, unknown = self._coverage(spelled)
             signals = Signals(best=best, coverage=coverage, unknown_rarity=self._rarity(spelled, unknown),
                               unknown_names=names, trials_named=named,
                               names_known=self._distinctive_match(query), reading=reading, unknown_diseases=diseases)

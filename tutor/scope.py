@@ -29,11 +29,14 @@ DATA = Path(__file__).with_name("data") / "scope.json"
 # signal for the model, not a verdict on its own.
 _RELATIVE = (r"(mother|father|mom|mum|dad|wife|husband|partner|sister|brother|friend|aunt|uncle|daughter|son|"
              r"grand\w+|relative|child|kid|neighbou?r|boss|colleague|cousin)")
-_PATIENT = (r"\b(I'?m|I am) (pregnant|on|taking|receiving|being treated|a patient|diagnosed|\d+)\b"
+_PATIENT = (r"\b(I'?m|I am) (pregnant|on|taking|receiving|being treated|a patient|diagnosed|\d+|diabetic|asthmatic|epileptic|"
+            r"an?aemic|hypertensive|depressed|immunocompromised)\b"
             r"|\bI weigh \d|\bI (have|had|was|got|relapsed|finished|started|took)\b(?! (a |some |one |two |few )?(questions?|quer|doubt))"
             r"|\bI'?ve (just )?(been|had|got|started|finished)\b"
             r"|\bmy (own |next |first )?(cancer|tumou?rs?|treatment|therapy|chemo\w*|infusions?|doses?|cycles?|oncologist|"
-            r"doctor|platelets|scans?|hands|feet|liver|heart|lungs?|side effects|bloods?|results)\b"
+            r"doctor|platelets|scans?|hands|feet|liver|heart|lungs?|side effects|bloods?|results|kidneys?|insulin|"
+            r"medications?|meds|medicines?|pills?|tablets?|injections?|prescriptions?|blood (sugar|pressure)|sugars?|"
+            r"diabetes|depression|infection|condition|illness|disease|diagnosis|symptoms|GP|nurse|specialist)\b"
             r"|\bfor me\b|\bI personally\b|\bme personally\b|\bI'?m (a|the) patient\b"
             rf"|\bmy {_RELATIVE}s?\b|\b{_RELATIVE}s? of mine\b|\b(mum|mom|dad)'?s\b")
 _DECISION = (r"\b(should|shall|can|could|may|must|ought)\b|\bis (it|this|that) (safe|ok|okay|wise|right|fine|good)\b"
