@@ -197,6 +197,9 @@ class HybridRetriever:
                 t for c in chunks for t in tokenize(" ".join(_NAME.findall(c.text) + drug_word.findall(c.text)))
                 if len(t) > 2 and not t.isdigit()
             }
+            # a treatment known by the dose that follows it ("quelvaprant 20 mg") is a name the sources use
+            names |= {t for c in chunks for m in _DOSED.finditer(c.text) if not everyday(m.group(1).lower())
+                      for t in tokenize(m.group(1))}
             if chunks:
                 bm25.index(corpus, show_progress=False)
             asks_only = np.array([is_prompt_only(c.text) for c in chunks], dtype=bool)
