@@ -448,7 +448,7 @@ class HybridRetriever:
         # A specialty the learner names ("as a nephrologist") says who asks, not what about.
         query = without_asker(query)
         who = {t for w in TOKEN.findall(americanise(query.lower())) if names_specialty(w) for t in tokenize(w)}
-        return {t for t in tokenize(query) if len(t) > 1 and not t.isdigit() and t not in phrasing()
+        return {t for t in tokenize(query) if len(t) > 1 and not t[0].isdigit() and t not in phrasing()
                 and t not in measures() and t not in self._short_forms and not re.search(r"[\-/]", t)
                 and t not in who}
 
@@ -505,8 +505,8 @@ class HybridRetriever:
         for name in [*_NAME.findall(query), *drug_word.findall(query)]:
             if name[0].isdigit() or (len(name) < 4 and not is_drug.search(name)):
                 continue  # numbers are checked by the numeric guard; short acronyms (MD, UK) are too common
-            if name.upper() in self._upper_short_forms:
-                continue  # an abbreviation the pages define ("PFS", "ABC-1") is known
+            if name.upper() in self._upper_short_forms or translated(name):
+                continue  # an abbreviation the pages define ("PFS", "ABC-1") or the lexicon reads ("LFTs") is known
             if any(p.fullmatch(name) for p in self._trial_patterns.values()):
                 continue  # a trial of the library, as learners shorten it
             if set(tokenize(name)) <= topics():
