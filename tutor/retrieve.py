@@ -148,10 +148,10 @@ _DEFINED_SHORT = re.compile(r"\(([A-Za-z]+[-\d][\w-]{0,8})\)")  # a code with a 
 
 
 def _drug_trials(chunks: list[Chunk]) -> dict[str, str]:
-    """The treatments only one trial of the library gives ("alphazumab" -> "ALPHA-Lung03"): the names in
-    its own intervention and comparator fields, known by a drug stem, by the dose that follows them
-    ("quelvaprant 20 mg") or as the abbreviation they define ("(AZ-1)"). A question naming one asks
-    about that trial; a treatment several trials give names none of them."""
+    """The treatments of the library's trials, each with the one trial that gives it ("alphazumab" ->
+    "ALPHA-Lung03"), or "" when several do: the names in each page's own intervention and comparator
+    fields, known by a drug stem, by the dose that follows them ("quelvaprant 20 mg") or as the
+    abbreviation they define ("(AZ-1)")."""
     drug_word = drug_pattern()[1]
     trials: dict[str, set[str]] = {}
     for c in chunks:
@@ -161,7 +161,8 @@ def _drug_trials(chunks: list[Chunk]) -> dict[str, str]:
             for name in names:
                 if not everyday(name.lower()):
                     trials.setdefault(name.lower(), set()).add(c.trial)
-    return {name: next(iter(owners)) for name, owners in trials.items() if len(owners) == 1}
+    # a treatment several trials give names none of them, and keeps a question that names it library-wide
+    return {name: (next(iter(owners)) if len(owners) == 1 else "") for name, owners in trials.items()}
 
 
 class HybridRetriever:
@@ -262,11 +263,14 @@ class HybridRetriever:
         raise InputError(f"unknown trial {trial!r}; choose one of: {', '.join(self.trial_pages) or 'none (the library is empty)'}")
 
     def named_trials(self, question: str, by_treatment: bool = False) -> list[str]:
-        """The library's trials a question names, in the order it names them; `by_treatment`: and those
-        it names by a treatment only they give ("alphazumab" for ALPHA-Lung03)."""
+        """The library's trials a question names, in the order it names them; `by_treatment`: when it names
+        none, those it names by treatments only they give ("alphazumab" for ALPHA-Lung03), unless it also
+        names one several trials give."""
         found = [(m.start(), name) for name, pattern in self._trial_patterns.items() if (m := pattern.search(question))]
-        if by_treatment and self._drug_pattern is not None:
-            found += [(m.start(), self._drugs[m.group(1).lower()]) for m in self._drug_pattern.finditer(question)]
+        if by_treatment and not found and self._drug_pattern is not None:
+            treated = [(m.start(), self._drugs[m.group(1).lower()]) for m in self._drug_pattern.finditer(question)]
+            if all(name for _, name in treated):  # "T-DXd rather than T-DM1": T-DM1 is given in several trials
+                found = treated
         return list(dict.fromkeys(name for _, name in sorted(found)))
 
     def _mask(self, trials: list[str]) -> np.ndarray:
@@ -373,11 +377,9 @@ class HybridRetriever:
             if named and chosen and set(named) != set(chosen) and (compare or _COMPARES.search(query)):
                 searched = list(dict.fromkeys(chosen + named))  # "compare it with X" while a trial is chosen
             else:
-                searched = named or chosen
-            if not searched and compare is None and reading.name == "comparison":
-                # "alphazumab dose, and what was the comparator?" reads like a comparison, but of the one trial
-                # that gives alphazumab, not of the whole library
-                searched = self.named_trials(query, by_treatment=True)
+                # "alphazumab dose, and what was the comparator?": the one trial that gives alphazumab, when every
+                # treatment the question names is given in one trial only
+                searched = named or chosen or self.named_trials(query, by_treatment=True)
             if compare is None:
                 compare = len(searched) > 1 or (not searched and reading.name == "comparison" and len(self.trial_pages) > 1)
             if compare and not searched:
