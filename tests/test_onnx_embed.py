@@ -53,6 +53,22 @@ def test_onnx_vectors_match_sentence_transformers_on_torch(onnx):
     assert np.allclose(np.asarray(onnx.embed_query(TEXTS[1])), ours[1], atol=1e-5)  # a batch changes nothing
 
 
+def test_texts_embedded_together_get_the_vectors_each_gets_alone(onnx):
+    """A question's few texts share one run (one sequence, or a padded batch past PACK_TOKENS): the vectors,
+    and so every ranking made with them, are those of each text embedded on its own, to the bit."""
+    from tutor.onnx_embed import PACK_TOKENS
+
+    question = ["How long did patients on ALPHA-1 go before their cancer got worse?",
+                "How long did patients on ALPHA-1 go before their cancer got worse? progression-free survival",
+                "Was it blinded?"]
+    alone = np.stack([onnx._run([text])[0] for text in question])
+    assert onnx._run(question).tobytes() == alone.tobytes()
+    assert onnx._run(question[::-1]).tobytes() == alone[::-1].tobytes()
+    long = [f"{text} {'and the hazard ratio for overall survival ' * 12}" for text in question]
+    assert sum(len(onnx.tokenizer.encode(t).ids) for t in long) > PACK_TOKENS  # too long to share a sequence
+    assert onnx._run(long).tobytes() == np.stack([onnx._run([t])[0] for t in long]).tobytes()
+
+
 def test_answering_imports_no_torch(settings, tutor, onnx):
     """`tutor ask` and the page's turn (retrieval, specialty lens, offline model) on the onnx runtime."""
     env = {"TUTOR_DATA_DIR": str(settings.data_dir), "TUTOR_MODEL": "offline"}
