@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import itertools
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -41,20 +41,24 @@ PRECISIONS = ("fp32", "int8")
 # through, so the simpler sharing stays. No spinning: it burns a shared core.
 THREADS = 1
 BATCH = 32
-# A question's few texts (as asked, expanded, without a trial's name) are embedded in one run, one after the
-# other in a single sequence, each attending only to itself, rather than as a batch padded to the longest: a
-# run costs about 3.2 ms of CPU whatever its length (it reads the weights) plus 0.28 ms a token it computes,
-# padding included. Up to PACK_TOKENS tokens in all (attention grows with the square of the sequence; a
-# batch of passages is padded as before). Each text starts at a multiple of ALIGN tokens (unread filler
-# between): attention's sums then add the same numbers in the same order as when the text runs alone, and
-# the vectors are the same to the bit (measured on 3,171 texts of the eval questions; at 2 about a third
-# differ by up to 1.2e-7).
+# Texts embedded together share rows of one run, one after the other, each attending only to itself, rather
+# than a row each padded to the longest: a run costs about 3.2 ms of CPU whatever its length (it reads the
+# weights) plus 0.28 ms a token it computes, padding included, so a question's few texts (as asked, expanded,
+# without a trial's name) take one row. Rows hold up to PACK_TOKENS tokens (attention grows with the square of
+# a row's length). Each text starts at a multiple of ALIGN tokens (unread filler between): attention's sums
+# then add the same numbers in the same order as when the text runs alone, and the vectors are the same to
+# the bit (measured on 3,171 texts of the eval questions; at 2 about a third differ by up to 1.2e-7).
 PACK_TOKENS = 256
 ALIGN = 4
 # ORT fuses the embeddings' sum and layer norm into one kernel when the positions are an input, which
 # rounds differently (1e-7) from the graph of format 2: kept apart, the vectors are those of the stores
 # built before format 3.
 UNFUSED = ["SkipLayerNormFusion"]
+# Concurrent questions share runs (`SharedRuns`): a call of at most SHARED_TEXTS texts (a question's) that finds
+# as many runs going as there are cores waits, and the next run embeds every text waiting, for however many
+# questions (the same vectors to the bit, above). Two to four dev questions in one run cost 0.78-0.82 of their
+# separate runs' CPU (the weights are read once; load 6). A lone question runs at once.
+SHARED_TEXTS = 8
 
 
 def _manifest(path: Path) -> Path:
@@ -203,41 +207,32 @@ class OnnxEmbeddings(Embeddings):
         return_freed_memory()
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.model = model
+        self._shared = SharedRuns(self._run, max(1, _cores() // threads))
 
     def _run(self, texts: list[str]) -> np.ndarray:
-        """The unit vectors of `texts`, in one run of the model."""
+        """The unit vectors of `texts`, in one run of the model: the texts one after the other in rows of at most
+        PACK_TOKENS tokens (a longer text has a row of its own), each text's tokens attending only to each other
+        and numbered from 0, as if alone; the filler (to the next multiple of ALIGN, and to the longest row)
+        attends only to itself."""
         ids = [e.ids for e in self.tokenizer.encode_batch(texts)]
-        starts = list(itertools.accumulate((-(-len(i) // ALIGN) * ALIGN for i in ids[:-1]), initial=0))
-        if len(ids) > 1 and starts[-1] + len(ids[-1]) <= PACK_TOKENS:
-            return self._packed(ids, starts)
-        longest = max(len(i) for i in ids)
-        tokens = np.full((len(ids), longest), self.pad, dtype=np.int64)
-        mask = np.zeros((len(ids), longest), dtype=bool)
-        for row, i in enumerate(ids):
-            tokens[row, :len(i)] = i
-            mask[row, :len(i)] = True
-        # Every token attends to the text's own tokens, not to the padding after them.
-        pairs = np.ascontiguousarray(np.broadcast_to(mask[:, None, None, :], (len(ids), 1, longest, longest)))
-        positions = np.ascontiguousarray(np.broadcast_to(np.arange(longest, dtype=np.int64), tokens.shape))
+        rows = _rows([len(i) for i in ids])
+        width = max(start + len(ids[i]) for row in rows for i, start in row)
+        tokens = np.full((len(rows), width), self.pad, dtype=np.int64)
+        positions = np.zeros((len(rows), width), dtype=np.int64)
+        group = np.tile(np.arange(width, dtype=np.int64) + len(ids), (len(rows), 1))  # filler: one group a token
+        for r, row in enumerate(rows):
+            for i, start in row:
+                end = start + len(ids[i])
+                tokens[r, start:end] = ids[i]
+                positions[r, start:end] = np.arange(len(ids[i]))
+                group[r, start:end] = i
+        pairs = group[:, None, :, None] == group[:, None, None, :]
         hidden = self._hidden(tokens, pairs, positions)
-        return _unit(_mean(hidden, mask))
-
-    def _packed(self, ids: list[list[int]], starts: list[int]) -> np.ndarray:
-        """Texts one after the other in one sequence, each text's tokens attending only to each other and
-        numbered from 0, as if alone; the filler to the next multiple of ALIGN attends only to itself."""
-        end = starts[-1] + len(ids[-1])
-        tokens = np.full(end, self.pad, dtype=np.int64)
-        positions = np.zeros(end, dtype=np.int64)
-        group = np.arange(end) + len(ids)  # filler: a group of its own per token
-        for n, (start, i) in enumerate(zip(starts, ids)):
-            tokens[start:start + len(i)] = i
-            positions[start:start + len(i)] = np.arange(len(i))
-            group[start:start + len(i)] = n
-        pairs = (group[:, None] == group[None, :])[None, None]
-        hidden = self._hidden(tokens[None], pairs, positions[None])[0]
-        pooled = [_mean(hidden[None, start:start + len(i)], np.ones((1, len(i)), dtype=bool))[0]
-                  for start, i in zip(starts, ids)]
-        return _unit(np.stack(pooled))
+        pooled = np.empty((len(ids), hidden.shape[-1]), dtype=np.float32)
+        for r, row in enumerate(rows):
+            for i, start in row:
+                pooled[i] = _mean(hidden[r:r + 1, start:start + len(ids[i])], np.ones((1, len(ids[i])), dtype=bool))[0]
+        return _unit(pooled)
 
     def _hidden(self, tokens: np.ndarray, pairs: np.ndarray, positions: np.ndarray) -> np.ndarray:
         feed = {"input_ids": tokens, "attention_mask": pairs, "token_type_ids": np.zeros_like(tokens),
@@ -247,6 +242,8 @@ class OnnxEmbeddings(Embeddings):
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
+        if len(texts) <= SHARED_TEXTS:
+            return np.asarray(self._shared(list(texts)), dtype=np.float32)
         # Similar lengths batch together: less padding to compute.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = [None] * len(texts)
@@ -294,7 +291,101 @@ class OnnxEmbeddings(Embeddings):
         return self.model.parent / "sentences" / f"{self._model_key().hexdigest()[:24]}.sqlite3"
 
     def embed_query(self, text: str) -> list[float]:
-        return self._run([text])[0].tolist()
+        return self._shared([text])[0].tolist()
+
+
+class SharedRuns:
+    """Model runs shared by the threads that ask for them at once. At most `slots` runs go at a time (a core
+    each); a caller that finds them all going waits, and when a run ends, one waiting caller starts the next,
+    taking every text waiting by then. Each caller gets its own texts' vectors (or the run's error)."""
+
+    def __init__(self, run, slots: int):
+        self._run = run
+        self.slots = slots
+        self.changed = threading.Condition()  # notified whenever a caller arrives or a run ends
+        self.waiting: list[_Job] = []
+        self._going = 0  # slots taken: runs going, and callers handed a slot that have not started theirs
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        job = _Job(texts)
+        with self.changed:
+            self.waiting.append(job)
+            if self._going < self.slots:
+                self._going += 1
+                job.leads = True
+            self.changed.notify_all()
+        while True:
+            if job.leads:
+                self._next_run(job)
+            with self.changed:
+                self.changed.wait_for(lambda: job.done or job.leads)
+                if not job.leads:
+                    break
+        if job.error is not None:
+            raise job.error
+        return job.vectors
+
+    def _next_run(self, leader: _Job) -> None:
+        """Run the model once on every text waiting, then hand the slot to the next caller waiting, if any."""
+        with self.changed:
+            leader.leads = False
+            batch, self.waiting = self.waiting, []
+        vectors, error = None, None
+        if batch:
+            try:
+                vectors = self._run([text for job in batch for text in job.texts])
+            except BaseException as exc:  # every caller of the run hears of it; the slot is passed on below
+                error = exc
+        with self.changed:
+            start = 0
+            for job in batch:
+                job.vectors = None if error is not None else vectors[start:start + len(job.texts)].copy()
+                job.error, job.done = error, True
+                start += len(job.texts)
+            # a caller already handed a slot (not yet running) is not handed another
+            following = next((job for job in self.waiting if not job.leads), None)
+            if following is None:
+                self._going -= 1
+            else:
+                following.leads = True
+            self.changed.notify_all()
+
+
+class _Job:
+    __slots__ = ("texts", "vectors", "error", "done", "leads")
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        self.vectors = None
+        self.error = None
+        self.done = False
+        self.leads = False
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _rows(lengths: list[int]) -> list[list[tuple[int, int]]]:
+    """Texts (by their token counts) placed in rows of at most PACK_TOKENS tokens, each starting at a multiple of
+    ALIGN, longest first, each into the first row it fits: [(text index, start), ...] per row."""
+    rows: list[list[tuple[int, int]]] = []
+    ends: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        for r, end in enumerate(ends):
+            start = -(-end // ALIGN) * ALIGN
+            if start + lengths[i] <= PACK_TOKENS:
+                rows[r].append((i, start))
+                ends[r] = start + lengths[i]
+                break
+        else:
+            rows.append([(i, 0)])
+            ends.append(lengths[i])
+    return rows
 
 
 def _mean(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
