@@ -104,28 +104,34 @@ def export(source: Path, target: Path, precision: str) -> Path:
 
     class LastHiddenState(torch.nn.Module):
         # torch.onnx.export passes positional arguments; a transformers 5 BertModel wants keywords. A 4-D
-        # attention mask is used as given (which token attends to which), so texts can share a sequence.
+        # attention mask is used as given (which token attends to which), so texts can share a row.
         def __init__(self, model):
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids, position_ids):
+        def forward(self, input_ids, attention_mask, token_type_ids, position_ids=None):
             return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
                               position_ids=position_ids).last_hidden_state
 
     model = AutoModel.from_pretrained(str(source)).eval()
-    names = ["input_ids", "attention_mask", "token_type_ids", "position_ids"]
     example = torch.ones(2, 16, dtype=torch.long)
-    pairs = torch.ones(2, 1, 16, 16, dtype=torch.bool)
-    axes = {n: {0: "batch", 1: "tokens"} for n in ["input_ids", "token_type_ids", "position_ids", "last_hidden_state"]}
-    axes["attention_mask"] = {0: "batch", 2: "tokens", 3: "keys"}
+    if precision == "int8":
+        # int8 keeps format 2's graph (a padding mask, no positions): quantised, any change to the float graph
+        # moves its vectors by up to 0.02, and its evals were measured on that graph. It never shares rows.
+        names, inputs = ["input_ids", "attention_mask", "token_type_ids"], (example, example, torch.zeros_like(example))
+        axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
+    else:
+        names = ["input_ids", "attention_mask", "token_type_ids", "position_ids"]
+        inputs = (example, torch.ones(2, 1, 16, 16, dtype=torch.bool), torch.zeros_like(example),
+                  torch.arange(16).expand(2, 16))
+        axes = {n: {0: "batch", 1: "tokens"} for n in ["input_ids", "token_type_ids", "position_ids", "last_hidden_state"]}
+        axes["attention_mask"] = {0: "batch", 2: "tokens", 3: "keys"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         fp32 = tmp if precision == "fp32" else tmp.with_name(tmp.stem + ".fp32.onnx")
         torch.onnx.export(
-            LastHiddenState(model), (example, pairs, torch.zeros_like(example), torch.arange(16).expand(2, 16)),
-            str(fp32), input_names=names, output_names=["last_hidden_state"], opset_version=OPSET, dynamo=False,
-            dynamic_axes=axes,
+            LastHiddenState(model), inputs, str(fp32), input_names=names, output_names=["last_hidden_state"],
+            opset_version=OPSET, dynamo=False, dynamic_axes=axes,
         )
     if precision == "int8":
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -202,8 +208,12 @@ class OnnxEmbeddings(Embeddings):
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Dynamic int8 quantisation scales each run's activations by their range over the whole run, so a text's
+        # vector depends on the texts beside it: an int8 model embeds as format 2 did (a row a text, padded to
+        # the longest), and a question's texts share a run with no other question's.
+        self.quantized = _read_json(_manifest(model)).get("precision") == "int8"
         self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"],
-                                            disabled_optimizers=UNFUSED)
+                                            disabled_optimizers=None if self.quantized else UNFUSED)
         return_freed_memory()
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.model = model
@@ -215,6 +225,8 @@ class OnnxEmbeddings(Embeddings):
         and numbered from 0, as if alone; the filler (to the next multiple of ALIGN, and to the longest row)
         attends only to itself."""
         ids = [e.ids for e in self.tokenizer.encode_batch(texts)]
+        if self.quantized:
+            return self._padded(ids)
         rows = _rows([len(i) for i in ids])
         width = max(start + len(ids[i]) for row in rows for i, start in row)
         tokens = np.full((len(rows), width), self.pad, dtype=np.int64)
@@ -234,6 +246,18 @@ class OnnxEmbeddings(Embeddings):
                 pooled[i] = _mean(hidden[r:r + 1, start:start + len(ids[i])], np.ones((1, len(ids[i])), dtype=bool))[0]
         return _unit(pooled)
 
+    def _padded(self, ids: list[list[int]]) -> np.ndarray:
+        """Format 2's run (the int8 model's): a row a text, padded to the longest, with a padding mask."""
+        longest = max(len(i) for i in ids)
+        tokens = np.full((len(ids), longest), self.pad, dtype=np.int64)
+        mask = np.zeros((len(ids), longest), dtype=np.int64)
+        for row, i in enumerate(ids):
+            tokens[row, :len(i)] = i
+            mask[row, :len(i)] = 1
+        feed = {"input_ids": tokens, "attention_mask": mask, "token_type_ids": np.zeros_like(tokens)}
+        hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        return _unit(_mean(hidden, mask))
+
     def _hidden(self, tokens: np.ndarray, pairs: np.ndarray, positions: np.ndarray) -> np.ndarray:
         feed = {"input_ids": tokens, "attention_mask": pairs, "token_type_ids": np.zeros_like(tokens),
                 "position_ids": positions}
@@ -242,7 +266,7 @@ class OnnxEmbeddings(Embeddings):
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        if len(texts) <= SHARED_TEXTS:
+        if len(texts) <= SHARED_TEXTS and not self.quantized:
             return np.asarray(self._shared(list(texts)), dtype=np.float32)
         # Similar lengths batch together: less padding to compute.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -291,7 +315,7 @@ class OnnxEmbeddings(Embeddings):
         return self.model.parent / "sentences" / f"{self._model_key().hexdigest()[:24]}.sqlite3"
 
     def embed_query(self, text: str) -> list[float]:
-        return self._shared([text])[0].tolist()
+        return (self._run if self.quantized else self._shared)([text])[0].tolist()
 
 
 class SharedRuns:
