@@ -285,9 +285,17 @@ def _expansions() -> list[tuple[re.Pattern, str]]:
     return [(re.compile(pattern, re.I), words) for pattern, words in [*_data()["expansions"], *brands]]
 
 
+@lru_cache(maxsize=1024)
+def _fitting(query: str) -> tuple[int, ...]:
+    """The positions of the expansions whose pattern the text matches. Cached: a turn asks it of the same
+    question several times (retrieval, scope and the offline model), each a scan of every pattern."""
+    return tuple(i for i, (pattern, _) in enumerate(_expansions()) if pattern.search(query))
+
+
 def expansions(query: str) -> list[str]:
     """What each expansion that fits the question adds, one string per expansion."""
-    return [words for pattern, words in _expansions() if pattern.search(query)]
+    table = _expansions()
+    return [table[i][1] for i in _fitting(query)]
 
 
 def expand(query: str) -> str:
@@ -304,7 +312,8 @@ def translated_phrases(query: str) -> set[str]:
     """The words of each phrase in the question that the lexicon translates as a whole ("liver enzyme"
     -> transaminases); a pattern's wildcard part ("how does ... work") is not translated."""
     words: set[str] = set()
-    for pattern, _ in _expansions():
+    table = _expansions()
+    for pattern, _ in (table[i] for i in _fitting(query)):  # a pattern that does not fit has no match to read
         if ".{" in pattern.pattern or ".*" in pattern.pattern:
             continue
         for match in pattern.finditer(query):
@@ -315,7 +324,8 @@ def translated_phrases(query: str) -> set[str]:
 def expanded_words(query: str) -> set[str]:
     """The question's own words that an expansion stands for ("shrink" in "shrink tumours")."""
     covered: set[str] = set()
-    for pattern, _ in _expansions():
+    table = _expansions()
+    for pattern, _ in (table[i] for i in _fitting(query)):
         for match in pattern.finditer(query):
             covered.update(tokenize(match.group(0)))
     return covered
@@ -357,6 +367,7 @@ def drug_pattern() -> tuple[re.Pattern, re.Pattern]:
     return re.compile(rf"(?:{stems})s?$", re.I), re.compile(rf"\b[A-Za-z]{{3,}}(?:{stems})s?\b", re.I)
 
 
+@lru_cache(maxsize=1024)  # a library's few trial names, asked for several times a turn
 def name_pattern(name: str) -> re.Pattern:
     """A trial's name as learners type it: "ALPHA-Lung03", "alpha lung 03", "Alpha-Lung-03", "AL-03"."""
     parts = [p for p in re.split(r"[\s\-_]+|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", name) if p]

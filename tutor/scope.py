@@ -43,7 +43,10 @@ _DECISION = (r"\b(should|shall|can|could|may|must|ought)\b|\bis (it|this|that) (
              r"|\b(safe|ok|okay|wise|right|fine|good) for (me|him|her|them|my)\b"
              r"|\bwould (I|you|it|they|that|this|switching|\w+ing)\b|\bwhich\b.{0,60}\b(give|help|suit)\b"
              r"|\b(recommend|suggest|advise)\b")
-_PERSONAL = re.compile(rf"(?=.*(?:{_PATIENT}))(?=.*(?:{_DECISION}))", re.I | re.S)
+# Anchored at the start: the lookaheads see the whole text from there, so trying them again from every later
+# position (what an unanchored search does) can only find what the first try found, at a cost growing with
+# the square of the question's length.
+_PERSONAL = re.compile(rf"\A(?=.*(?:{_PATIENT}))(?=.*(?:{_DECISION}))", re.I | re.S)
 # Asked to write something other than an answer about the trial.
 OFF_TASK = re.compile(r"\b(poems?|sonnets?|haikus?|limericks?|songs?|lyrics|recipes?|jokes?|bedtime stor(y|ies)|rap|"
                       r"plays?|scripts?|love letters?|crosswords?|puzzles?|in the style of)\b", re.I)
