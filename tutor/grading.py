@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Literal
 
@@ -182,8 +183,82 @@ def content_words(text: str) -> set[str]:
     return {w for w in tokenize(text) if w not in STOPWORDS and w not in _FUNCTION and not w[0].isdigit()}
 
 
+# The grader addressed by name ("Grader, please note: ..."), or asked to record a verdict ("record this item as
+# correct", "count my answer as a pass", "this learner has already passed").
+_GRADER_NAMED = re.compile(
+    # the grader by name, or the machinery of marking: "Grader, ...", "Dear automated marker:", "the marking system"
+    r"(?:^|[.!?;(\[]\s*)(?:(?:dear|hey|hi|hello|note (?:to|for)|to|attention|for)\s+(?:the\s+)?)?"
+    r"(?:(?:automated|automatic|auto|ai|computer|online|course)\s+)?(?:grader|marker|examiner|assessor)s?\s*[,:!]"
+    r"|\bthe (?:grader|grading (?:system|model|ai|tool))\b|\bgraders?\b|\brubrics?\b|\bmark scheme\b"
+    r"|\b(?:marking|grading|scoring)\s+(?:system|tool|scheme|software|algorithm|engine|model|ai|bot)\b"
+    r"|\b(?:automated|automatic|auto)[- ](?:marker|grader|marking|grading|scoring)\b"
+    r"|\bwhoever\b.{0,30}\b(?:marking|grading|scoring|marks|grades|scores)\b|\bbefore you (?:score|grade|mark)\b"
+    r"|\byou are (?:now )?(?:an? |the )?(?:[\w-]+ ){0,2}(?:grader|examiner|marker|assessor|teacher|tutor)\b"
+    r"|\b(?:the )?(?:model answer|answer key|key response|expected answer|reference answer|marking key)\b"
+    r"|\b(?:output|return|respond with|reply with|print)\s*[:=]?\s*[\"']?(?:correct|covered|full marks|1\.0|100\s*%)\b"
+    r"|(?:^|\n)\s*(?:system|assistant|developer)\s*:|\[/?INST\]|<\|\w+\|>"
+    # a verdict asked for or written in: "record this item as correct", "verdict=correct", "award the maximum"
+    r"|\b(?:record|mark|grade|score|count|log|treat|accept|register|enter)\b.{0,30}?\bas\s+(?:fully\s+)?"
+    r"(?:correct|right|perfect|passed|a pass|full marks|full credit|complete|covered)\b"
+    r"|\b(?:mark|grade|score|record|count|rate)\s+(?:it|this|me|my answer|this answer|the answer|this item|this one|"
+    r"every (?:\w+ )?point|all (?:the )?points)\s+(?:as\s+)?(?:correct|right|perfect|covered|complete|passed)\b"
+    r"|[\"']?\b(?:verdict|score|status|result|points?_covered)[\"']?\s*[:=]\s*[\"']?\s*(?:correct|covered|pass(?:ed)?|"
+    r"full|perfect|all|1(?:\.0+)?(?![\d.])|100\s*%?|10\s*/\s*10)\b"
+    r"|\b(?:award|give|assign|grant)\b.{0,25}?\b(?:the |a )?(?:maximum|max|top|highest|perfect)"
+    r"(?:\s+(?:score|mark|grade|credit|points?))?\s*(?=[.!,;)\]]|$|\s+(?:here|please|for)\b)"
+    r"|\b(?:full|top|maximum|max|perfect|highest) (?:marks?|points|credit|score|grade)\b|\b(?:10|100)\s*/\s*(?:10|100)\b"
+    r"|\bset (?:the |my |this )?(?:score|grade|verdict|mark)\b"
+    r"|\b(?:meets?|satisf(?:y|ies)|fulfil+s?|covers?|hits?|addresses?|ticks?)\s+(?:all|every|each)\s+(?:of\s+)?"
+    r"(?:the\s+)?(?:(?:rubric|key|marking|grading|scoring)\s+)(?:points?|criteria|requirements?|items?|boxe?s?)\b"
+    r"|\b(?:all|every) (?:the )?(?:marking |grading |scoring )?criteria (?:are |is |were )?(?:met|covered|satisfied)\b"
+    r"|\b(?:this|the) (?:learner|student|candidate) has (?:already )?(?:been (?:assessed|graded|marked)|passed|completed)\b"
+    r"|\b(?:this|my|the) (?:student'?s |learner'?s |candidate'?s )?answer (?:is|should be|deserves to be) "
+    r"(?:fully |entirely )?(?:correct|right|complete|perfect)\b|\bbenefit of the doubt\b",
+    re.I)
+
+
 def addresses_grader(unit: str) -> bool:
-    return bool(_GRADER.search(unit))
+    return bool(_GRADER.search(unit) or _GRADER_NAMED.search(unit))
+
+
+# What the answer said, pointed back at: "that", "all of this", "everything above", "those figures", "my answer".
+_SAID = (r"(?:all (?:of )?(?:that|this|those|these|it|the above)|everything(?: (?:above|I (?:just )?(?:said|wrote)))?"
+         r"|the above|what I (?:just |have )?(?:said|wrote|written)|my (?:whole |previous |above )?(?:answer|figures|"
+         r"numbers|points?|claims?)|(?:those|these|the|all|my|all the) (?:figures|numbers|statements|claims|points|"
+         r"facts|results)(?: above| I gave)?|(?:it|that|this|them|those|these) all|that|this|those|these|it)")
+_FALSITY = r"(?:wrong|false|untrue|incorrect|made[- ]up|invented|fabricated|nonsense|rubbish|a joke|a lie|lies)"
+_TRUTH = r"(?:true|correct|right|accurate|real|so)"
+# A retraction: the answer declares what it said untrue ("Actually, none of that is true.", "Those figures are
+# wrong, though:", "Scratch that.", "I take it back", "I made those up"). It closes its clause: "this is not true
+# for patients with ..." qualifies a claim, it takes nothing back.
+_RETRACTION = re.compile(
+    rf"(?:^|[;:,\u2014]\s*|\s-\s)(?:(?:actually|but|however|though|sorry|oops|wait|oh|ok|okay|well|in fact|honestly|"
+    rf"to be honest|then again|on second thoughts?)\W+)*"
+    rf"(?:{_SAID}(?:\s*['\u2019](?:s|re)|\s+(?:is|are|was|were))\s+(?:(?:all|actually|completely|entirely|totally|"
+    rf"just|simply|obviously|of course)\s+)*(?:{_FALSITY}|not {_TRUTH}|n['\u2019]t {_TRUTH})"
+    rf"|{_SAID}\s+(?:is|are|was|were)n['\u2019]t\s+(?:(?:all|actually|really)\s+)*{_TRUTH}"
+    rf"|none of {_SAID}\s+(?:is|are|was|were|holds?|(?:is|are) (?:actually|really))\s*(?:{_TRUTH}|up)?"
+    rf"|(?:scratch|strike|cross out|forget|disregard|ignore|delete) {_SAID}"
+    rf"|I take {_SAID} back|I(?:\s+just)? made {_SAID} up|(?:just|only) (?:kidding|joking)"
+    rf"|I(?: was|['\u2019]m| am)(?: just| only)? (?:kidding|joking|lying)"
+    rf"|I(?: was|['\u2019]m| am) wrong(?: about (?:all (?:of )?)?{_SAID})?"
+    rf"|all (?:of it )?{_FALSITY}"
+    rf"|{_SAID}(?:\s*['\u2019]s|\s+(?:is|was|are|were))\s+not what (?:happened|the (?:trial|study|page) (?:found|showed|reported))"
+    rf"|none of {_SAID}\s+(?:happened|applies|apply|holds|stands|is so)"
+    rf"|the (?:opposite|reverse|other way (?:a)?round)(?: of {_SAID})? (?:is|was) (?:actually |in fact )?(?:true|the case|correct|right))"
+    rf"(?:\s*,?\s*(?:though|actually|anyway|sorry|of course|either|then|in fact))?\s*(?=[.!?:;,\u2014]|\s-\s|$)",
+    re.I)
+
+
+# A retraction of what follows: "None of the following is true:".
+_RETRACTS_AHEAD = re.compile(r"\b(?:none of the following (?:is|are|was|were) (?:true|correct|right|accurate)"
+                             r"|(?:all (?:of )?)?the following (?:is|are|was|were) (?:all )?(?:false|wrong|untrue|made up|"
+                             r"incorrect|not true|invented|fabricated))\b", re.I)
+
+
+def retracts(unit: str) -> re.Match | None:
+    """Where the sentence takes back what the answer said: "Actually, none of that is true."."""
+    return _RETRACTION.search(unit)
 
 
 # A verb said again across "or", the second time its own alternative: "may or may not", "might hold, or might
@@ -192,10 +267,24 @@ _BOTH_WAYS = re.compile(r"\b(may|might|could|can|will|would|does|do|did|is|are|w
                         r"\s+or\s+(?:[\w-]+\s+)?\1\b", re.I)
 
 
+def _either_way(unit: str) -> bool:
+    """A claim word and its opposite offered as alternatives: "open-label or double-blind", "longer or
+    shorter", "better or worse"."""
+    words = re.findall(r"[a-z][a-z\-']*", _joined(unit.lower()))
+    for i, word in enumerate(words):
+        if word != "or":
+            continue
+        before = [_CLAIM[w] for w in words[max(0, i - 3):i] if w in _CLAIM]
+        after = [_CLAIM[w] for w in words[i + 1:i + 4] if w in _CLAIM]
+        if any(b[0] == a[0] and b[1] != a[1] for b in before for a in after):
+            return True
+    return False
+
+
 def hedges_both_ways(unit: str) -> bool:
     """The sentence offers two answers and commits to neither."""
     pattern = hedges()
-    return bool(_BOTH_WAYS.search(unit) or pattern is not None and pattern.search(unit))
+    return bool(_BOTH_WAYS.search(unit) or _either_way(unit) or pattern is not None and pattern.search(unit))
 
 
 def copies_question(unit: str, question: str) -> bool:
@@ -233,11 +322,28 @@ def keyword_list(unit: str) -> bool:
     words = re.findall(r"[\w\-.%]*\w[\w\-.%]*", unit)  # a full stop alone is no word
     if len(words) < 5:
         return False
-    function = sum(w.lower() in _FUNCTION or w.lower() in _RELATING for w in words) / len(words)
+    # "X and Y and Z and W": a chain of three or more "and"s (or "or"s) joins terms, not statements
+    chained = len(re.findall(r"\b(?:and|or)\b", unit, re.I)) >= 3
+    if chained:
+        fragments = [f for f in re.split(r"[,;/|+]|\s-\s|\s{2,}|\b(?:and|or)\b", unit, flags=re.I) if f.strip()]
+    glue = {"and", "or"} if chained else set()
+    function = sum((w.lower() in _FUNCTION or w.lower() in _RELATING) and w.lower() not in glue for w in words) / len(words)
     short = sum(len(f.split()) <= 3 for f in fragments) / max(len(fragments), 1)
     if len(fragments) >= 4 and short >= 0.75 and function < 0.12:
         return True
+    if len(fragments) >= 6 and all(len(f.split()) <= 2 for f in re.split(r":\s", ",".join(fragments)) for f in
+                                   f.split(",") if f.strip()):
+        return True  # nothing but terms, however many of them are grammar words ("because, neither, arm, ...")
+    if len(words) >= 12 and function <= 0.08 and not re.search(r"[,;:()]", unit):
+        return True  # a long run of terms, hardly a grammatical word and no punctuation to divide its parts
     return function == 0 and len(words) >= 8  # a run of terms with no grammar at all
+
+
+def term_lines(answer_units: list[str]) -> bool:
+    """Most of the answer is bare terms a line each ("- crossover", "- bias", "- null", ...): a keyword list
+    written down the page."""
+    terse = [u for u in answer_units if len(u.split()) <= 3 and not _FIGURE_COMPARISON.search(u)]
+    return len(terse) >= 4 and len(terse) * 4 >= len(answer_units) * 3
 
 
 # "too small (a gap) to be significant" says "not significant": the claim it names, denied.
@@ -248,18 +354,27 @@ def _too(text: str) -> str:
     return _TOO.sub("not ", text)
 
 
+# "It is not true that X", "it is false that X": X denied as a whole, whatever its own words say.
+_DENIED_WHOLE = re.compile(r"\b(?:it|that)(?:\s+is|\s+was|'s)\s+(?:not\s+(?:the\s+case|true|correct|right|so)|false|untrue|"
+                           r"incorrect|wrong)\s+that\b|\bthere is no truth (?:in|to) (?:the (?:claim|idea) )?that\b", re.I)
+
+
 def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     """Content words, and each claim base the sentence makes with one polarity (True: the opposite of the
     base, by an antonym or a negation). "grade 3 or higher" labels, it does not claim; a base said both ways
-    in one sentence ("less diarrhea but more thrombocytopenia") is not a claim either."""
-    words = re.findall(r"[a-z][a-z\-']*", _joined(_too(unit)).lower())
+    in one sentence ("less diarrhea but more thrombocytopenia") is not a claim either. What follows "it is not
+    true that" is said the other way."""
+    text = _joined(_too(unit)).lower()
+    whole = _DENIED_WHOLE.search(text)
+    words = re.findall(r"[a-z][a-z\-']*", text)
+    denied_from = len(re.findall(r"[a-z][a-z\-']*", text[:whole.end()])) if whole else len(words)
     seen: dict[str, set[bool]] = {}
     for i, word in enumerate(words):
         if word not in _CLAIM or (i and words[i - 1] == "or"):
             continue
         base, flipped = _CLAIM[word]
-        negated = bool(_NEGATION.search(" ".join(words[max(0, i - 4):i])))
-        seen.setdefault(base, set()).add(flipped != negated)
+        negated = bool(_NEGATION.search(" ".join(words[max(denied_from if i >= denied_from else 0, i - 4):i])))
+        seen.setdefault(base, set()).add((flipped != negated) != (i >= denied_from))
     plain = {w for w in words if w not in _FUNCTION and w not in STOPWORDS and w not in _CLAIM}
     return plain, {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
 
@@ -291,10 +406,16 @@ def contradicts(a: str, b: str) -> bool:
     a, b = _unprefix(a, b), _unprefix(b, a)
     words_a, claims_a = _claims(a)
     words_b, claims_b = _claims(b)
-    # The same statement with and without a negation: "X biased the HR" / "X did not bias the HR".
+    # The same statement with and without a negation: "X biased the HR" / "X did not bias the HR"; or the
+    # negated one says less ("ILD occurred in 10.5% with X" / "ILD did not occur with X").
     stems_a, stems_b = (stems(_NEGATION.sub(" ", t)) - _AUXILIARY for t in (a, b))
-    if stems_a and stems_a == stems_b and bool(_NEGATION.search(a)) != bool(_NEGATION.search(b)):
-        return True
+    if stems_a and bool(_NEGATION.search(a)) != bool(_NEGATION.search(b)):
+        if stems_a == stems_b:
+            return True
+        negated, plain = (stems_a, stems_b) if _NEGATION.search(a) else (stems_b, stems_a)
+        content = {w for w in negated if w not in _FUNCTION and w not in STOPWORDS}
+        if len(content) >= 3 and negated <= plain and len(_NEGATION.findall(a + " " + b)) == 1:
+            return True
     rest_a, rest_b = words_a - set(_CLAIM), words_b - set(_CLAIM)
     shared = rest_a & rest_b
     same_subject = rest_a == rest_b  # "The trial was open-label." / "The trial was blinded."
@@ -354,9 +475,11 @@ _HEDGE = frozenset("both either also".split())
 
 
 def _subject(piece: str) -> frozenset[str]:
-    """What a claim is about: its content words, the claim words (and "both", "either") left out."""
+    """What a claim is about: the stems of its content words, the claim words, negations (and "both", "either")
+    left out: "both arms were noninferior" and "neither arm was noninferior" are about the same arms."""
     words, _ = _claims(piece)
-    return frozenset(w for w in words if w not in _HEDGE and w not in _CLAIM)
+    return frozenset(stem for w in words if w not in _HEDGE and w not in _CLAIM and not _NEGATION.fullmatch(w)
+                     for stem in stems(w))
 
 
 def self_contradictions(answer_units: list[str]) -> set[int]:
@@ -385,11 +508,124 @@ def self_contradictions(answer_units: list[str]) -> set[int]:
     return found
 
 
-def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
-    """(the sentences that can earn credit, flags for those that cannot)."""
+# "X is the preferred second-line therapy": a definite description given to a named treatment (or measure). The
+# article says there is one: given to two different names, in the same tense, the answer says both ways who it is.
+_DEFINITE = re.compile(r"(?P<name>[A-Za-z][\w-]*)\s+(?:(?P<now>is|remains|stays|'s|\u2019s)|(?P<then>was|became|remained))"
+                       r"\s+(?:now\s+|still\s+|currently\s+)?the\s+(?P<what>(?:[\w-]+\s*){1,5}?)"
+                       r"(?=\s*(?:[,;:.!?()]|$|\b(?:and|but|while|whereas|so|because|after|before|for|in|with|until|since)\b))",
+                       re.I)
+_SHARED = re.compile(r"\b(?:also|too|as well|both|co-[\w-]+|likewise|equally|another|other|either)\b", re.I)
+
+
+def definite_clashes(answer_units: list[str]) -> set[int]:
+    """The sentences that give one definite description to two different names ("ALPHA-1 is the preferred
+    second-line therapy" / "betanib remains the preferred second-line therapy")."""
+    said: list[tuple[int, str, bool, frozenset[str]]] = []
+    for index, unit in enumerate(answer_units):
+        if _SHARED.search(unit):
+            continue
+        for match in _DEFINITE.finditer(unit):
+            name = match.group("name")
+            if name.lower() in _FUNCTION or name.lower() in STOPWORDS or name.lower() in ("this", "which", "what", "there") \
+                    or not (re.search(r"[A-Z\d]", name) or drug_pattern()[0].search(name)):
+                continue  # a name: capitals, a figure, or a drug's ending
+            what = frozenset(stems(match.group("what"))) - _AUXILIARY
+            if what:
+                said.append((index, name.lower(), bool(match.group("now")), what))
+    found: set[int] = set()
+    for a, (i, name_a, now_a, what_a) in enumerate(said):
+        for j, name_b, now_b, what_b in said[a + 1:]:
+            if name_a != name_b and now_a == now_b and what_a == what_b:
+                found |= {i, j}
+    return found
+
+
+# Claims that compare the two arms: one of them holds for one arm only ("PFS was longer with ALPHA-1").
+_COMPARING = frozenset(("more", "longer", "better"))
+_THAN = re.compile(r"\b(?:than|over|versus|vs\.?|compared (?:with|to)|(?:superior|inferior|preferable|noninferior) to)\b",
+                   re.I)
+
+
+def _compared_side(text: str, arms) -> str | None:
+    """The one arm a claim is about: the only arm the text names, or the one it names before "than"."""
+    if arms is None or not hasattr(arms, "_mentions"):
+        return None
+    flat = _flat(uncontract(text))
+    mentions = [m for m in arms._mentions(flat) if not m[3] and arms.side(m[2])]
+    than = _THAN.search(flat)
+    if than:
+        mentions = [m for m in mentions if m[0] < than.start()]
+    sides = {arms.side(m[2]) for m in mentions}
+    if len(sides) != 1 or any(arms._negated(flat, m[0]) for m in mentions):
+        return None
+    return sides.pop()
+
+
+def arm_clashes(answer_units: list[str], arms) -> set[int]:
+    """The sentences that make one comparison of the arms both ways: "PFS was longer with ALPHA-1" and "PFS was
+    longer with betanib" (a comparison of two arms goes one way), also within a sentence ("response was higher
+    with ALPHA-1 and it was also higher with betanib"). A claim is about the arm its clause names (the one
+    before "than" when it names both); its subject is its other content words, the arms' names left out."""
+    if arms is None or not hasattr(arms, "_mentions"):
+        return set()
+    pieces: list[tuple[int, str, frozenset[str], dict[str, bool]]] = []
+    for index, unit in enumerate(answer_units):
+        flat = _flat(uncontract(unit))
+        for clause in clauses(flat):
+            for piece in _CONJUNCT.split(clause):
+                claims = {k: v for k, v in _claims(piece)[1].items() if k in _COMPARING}
+                if not claims:
+                    continue
+                mentions = [m for m in arms._mentions(piece) if not m[3] and arms.side(m[2])]
+                than = _THAN.search(piece)
+                if than:
+                    mentions = [m for m in mentions if m[0] < than.start()]
+                sides = {arms.side(m[2]) for m in mentions}
+                if len(sides) != 1 or any(arms._negated(piece, m[0]) for m in mentions):
+                    continue
+                rest = piece[:than.start()] if than else piece
+                for start, end, _, _ in sorted(mentions, reverse=True):
+                    rest = rest[:start] + " " + rest[end:]
+                subject = frozenset(w for w in _subject(rest) if w not in _RELATING)
+                pieces.append((index, sides.pop(), subject, claims))
+    found: set[int] = set()
+    for a, (i, side_a, subject_a, claims_a) in enumerate(pieces):
+        for j, side_b, subject_b, claims_b in pieces[a + 1:]:
+            # the same subject (none at all: the arms compared as a whole), or in one sentence a part of it ("it")
+            related = subject_a == subject_b or i == j and (not subject_a or not subject_b)
+            if related and side_a != side_b and any(claims_b.get(k) == v for k, v in claims_a.items()):
+                found |= {i, j}
+    return found
+
+
+def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]:
+    """(the sentences that can earn credit, flags for those that cannot). With the trial's `arms`, a comparison
+    of the arms made both ways is a contradiction too."""
     kept: list[str] = []
     flags: list[str] = []
-    for unit in units(answer):
+    withdrawn = False
+    every = units(answer)
+    if term_lines(every):
+        flags.append("lists keywords without saying anything about them")
+        every = [u for u in every if len(u.split()) > 3]
+    for unit in every:
+        if withdrawn:
+            continue
+        ahead = _RETRACTS_AHEAD.search(unit)
+        if ahead:  # what follows is declared untrue: none of it is graded
+            flags.append("takes back what it said: claims withdrawn earn nothing")
+            withdrawn = True
+            unit = unit[:ahead.start()]
+            if len(unit.split()) < 3:
+                continue
+        taken_back = retracts(unit)
+        if taken_back:
+            # What came before is withdrawn; what the sentence goes on to say after the retraction stands.
+            flags.append("takes back what it said: claims withdrawn earn nothing")
+            kept = []
+            unit = unit[taken_back.end():].strip(" ,.;:!?\u2014-")
+            if len(unit.split()) < 3:
+                continue
         if addresses_grader(unit):
             flags.append("addresses the grader: instructions to the grader earn nothing")
         elif copies_question(unit, question):
@@ -400,8 +636,14 @@ def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
             flags.append("hedges both ways: offering each answer in turn commits to none")
         else:
             kept.append(unit)
-    contradicted = {i for i in range(len(kept)) for j in range(len(kept)) if i != j and contradicts(kept[i], kept[j])}
-    contradicted |= self_contradictions(kept)
+    if any(f.startswith("addresses the grader") for f in flags):
+        kept = []  # an answer that tells its grader what to award has set itself aside: none of it is graded
+    # Two sentences about different arms may make one claim opposite ways ("longer with ALPHA-1", "shorter with
+    # betanib"): that is one comparison said twice; the same way about both arms is the contradiction.
+    sides = [_compared_side(u, arms) for u in kept]
+    contradicted = {i for i in range(len(kept)) for j in range(len(kept)) if i != j and contradicts(kept[i], kept[j])
+                    and not (sides[i] and sides[j] and sides[i] != sides[j])}
+    contradicted |= self_contradictions(kept) | definite_clashes(kept) | arm_clashes(kept, arms)
     if contradicted:
         flags.append("contradicts itself: sentences that say opposite things earn nothing")
         kept = [u for i, u in enumerate(kept) if i not in contradicted]
@@ -876,12 +1118,17 @@ def about_other_trials(windows: list[str], kept: list[str], points, arms) -> np.
 _FIELD = re.compile(r"^[A-Z][A-Za-z ]{2,24}:\s")
 
 
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
 def clean_answer(answer: str) -> str:
     if not isinstance(answer, str) or not answer.strip():
         raise InputError("the answer is empty; write your answer to the practice question")
     if len(answer) > MAX_ANSWER:
         raise InputError(f"the answer is {len(answer)} characters; keep it to {MAX_ANSWER} or fewer")
-    return answer.strip()
+    # Letters as they read: compatibility forms folded ("ﬁ", full-width letters), invisible characters dropped
+    # (a zero-width space inside "ign\u200bore" hides nothing from the screen).
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", answer)).strip()
 
 
 def read_figures(answer: str) -> str:
@@ -1250,8 +1497,8 @@ def finish(item: PracticeItem, role: str, points: list[PointGrade], flags: list[
 def grade_offline(grader: OfflineGrader, item: PracticeItem, record: TrialRecord, answer: str, role: str,
                   reveal: bool = False, note: str | None = None) -> Grade:
     answer = read_figures(clean_answer(answer))
-    kept, flags = screen(answer, item.question)
     arms = Arms(record)
+    kept, flags = screen(answer, item.question, arms)
     points = grader.statuses(item, kept, arms, truth_map(record, arms))
     return finish(item, role, points, flags, " ".join(kept), reveal, "offline", note)
 
@@ -1326,7 +1573,7 @@ def grade_openai(model, offline: OfflineGrader, item: PracticeItem, record: Tria
     from tutor.models import model_label
 
     answer = read_figures(clean_answer(answer))
-    kept, flags = screen(answer, item.question)
+    kept, flags = screen(answer, item.question, Arms(record))
     label = f"openai:{model_label(model)}"
     if not kept:
         return finish(item, role, offline.statuses(item, kept, Arms(record), {}), flags, "", reveal, label)
