@@ -121,3 +121,13 @@ def test_a_list_inside_a_sentence_is_still_a_statement(practice):
     grade = practice.grade("th3resa-recall-finding-4", "The physician's choice arm had more neutropenia, diarrhea, "
                            "and febrile neutropenia, while T-DM1 had more thrombocytopenia.", "resident")
     assert not grade.flags and grade.score > 0
+
+
+def test_an_answer_in_another_language_is_asked_for_in_english(practice):
+    spanish = ("La trombocitopenia fue la toxicidad principal con T-DM1, por eso se controlan las plaquetas antes de "
+               "cada dosis; los eventos de grado 3 o más fueron menos frecuentes que con la elección del médico.")
+    grade = practice.grade("th3resa-resident-discussion", spanish, "resident")
+    assert grade.score == 0 and any("English" in f for f in grade.flags)
+    # Terse English full of names and abbreviations is English.
+    terse = practice.grade("emilia-recall-finding-1", "mPFS 9.6 vs 6.4 mo (T-DM1 vs L+C), HR 0.65", "resident")
+    assert not terse.flags

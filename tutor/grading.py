@@ -26,7 +26,7 @@ from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
 from tutor.lexicon import (STOPWORDS, brands, canonical, directions, drug_pattern, hedges, learn_abbreviations, name_pattern,
-                           spell_out, stems, tokenize, uncontract)
+                           not_english, spell_out, stems, tokenize, uncontract)
 from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
@@ -603,6 +603,8 @@ def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]
     of the arms made both ways is a contradiction too."""
     kept: list[str] = []
     flags: list[str] = []
+    if not_english(answer):
+        return [], ["not in English: the grader reads answers in English, the language of the trial pages"]
     withdrawn = False
     every = units(answer)
     if term_lines(every):
