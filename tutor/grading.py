@@ -52,6 +52,9 @@ FIGURES_FLOOR = 0.25  # a point whose every figure is given exactly needs only t
 # The examiners of every grading set call two points of three partial (their correct answers score 0.9 or more).
 CORRECT = 0.7
 PARTIAL = 0.2
+# ... and with only one point made outright, the rest only touched, correct needs this much: one point of two made
+# and the other touched (0.75) is partial to every grading set's examiners, unless the touched one weighs less.
+CORRECT_ALONE = 0.8
 
 
 class PointGrade(BaseModel):
@@ -432,7 +435,7 @@ def opposite(point: str, unit: str) -> bool:
     return any(k in claims_u and claims_u[k] != v for k, v in claims_p.items())
 
 
-_DENIAL = re.compile(r"\b(?:no longer|not|no|never|cannot|none|nothing)\s+"
+_DENIAL = re.compile(r"\b(?:no longer|not|no|never|neither|nor|cannot|none|nothing)\s+"
                      r"(?:(?:be|been|have|has|had|any|a|an|the|much|really|necessarily|at all|to)\s+)*"
                      r"([a-z][a-z\-]{3,})", re.I)
 
@@ -443,7 +446,9 @@ def denies(unit: str, claim: str) -> bool:
     something else ("cells without HER2 are spared")."""
     unit, claim = uncontract(unit), uncontract(claim)
     denied = {w for m in _DENIAL.finditer(unit) for w in stems(m.group(1))} - _AUXILIARY
-    asserted = stems(claim) - {w for m in _DENIAL.finditer(claim) for w in stems(m.group(1))}
+    # what the claim itself denies: a negation's next few words ("neither ALPHA-1 arm beat ..." does not assert "beat")
+    scoped = {w for m in _NEGATION.finditer(claim) for w in stems(" ".join(claim[m.end():].split()[:4]))}
+    asserted = stems(claim) - scoped - {w for m in _DENIAL.finditer(claim) for w in stems(m.group(1))}
     return bool(denied & asserted)
 
 
@@ -1141,12 +1146,13 @@ def read_figures(answer: str) -> str:
 _NO_FIGURES = ("the figures are missing", "figure missing", "the exact figures are missing")
 
 
-def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]) -> str:
+def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str], any_point: bool = False) -> str:
     """correct needs the score, no point stated wrongly, and an answer that neither addressed the grader nor
     contradicted itself (what is left of such an answer can be partial, never correct); an answer that states
     half of what was asked wrongly is incorrect, whatever else it gets right. A point that needs figures and is
     made without them ("the hazard ratio was 0.6; I don't recall the medians") leaves the answer partial: the
-    figures are what such a point asks for."""
+    figures are what such a point asks for. An answer that makes one point outright and only touches the rest
+    needs CORRECT_ALONE, unless that point is all the rubric asks (or, `any_point`, any one point is a full answer)."""
     wrong = any(p.status == "incorrect" for p in points)
     unfigured = any(p.status == "partly" and p.note.startswith(_NO_FIGURES) for p in points)
     gamed = any(f.startswith(("addresses the grader", "contradicts itself", "hedges both ways")) for f in flags)
@@ -1156,7 +1162,9 @@ def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]
     if any(p.status == "incorrect" and p.note.startswith("arms swapped") for p in points) and \
             not any(p.status == "covered" for p in points):
         return "incorrect"  # the one claim it makes outright has the arms the wrong way round; the rest only touched
-    if score >= CORRECT and not wrong and not gamed and not unfigured:
+    made = sum(p.status == "covered" for p in points)
+    enough = score >= CORRECT_ALONE or score >= CORRECT and (made >= min(2, len(points)) or any_point)
+    if enough and not wrong and not gamed and not unfigured:
         return "correct"
     if score >= PARTIAL:
         return "partial"
@@ -1305,8 +1313,10 @@ class OfflineGrader:
                 elif swaps:
                     status, note = "incorrect", f"arms swapped: {', '.join(swaps)} belong{'s' if len(swaps) == 1 else ''} to the other arm"
                 elif len(found) == len(point.numbers):
-                    # Every figure exactly as the page gives it is strong evidence even in few words ("HR 0.65").
-                    status = "covered" if sim >= FIGURES_FLOOR else "partly"
+                    # Every figure exactly as the page gives it is strong evidence even in few words ("HR 0.65"); a
+                    # point that is its figure and hardly a word more ("Sample: 1,095 patients") is made by it.
+                    bare = len(content_words(_FIELD.sub("", point.text))) <= 1
+                    status = "covered" if sim >= FIGURES_FLOOR or bare else "partly"
                 elif stray and sim >= PARTLY:
                     status = "incorrect"
                     note = f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not the page's figure here"
@@ -1455,7 +1465,7 @@ def finish(item: PracticeItem, role: str, points: list[PointGrade], flags: list[
            reveal: bool, grader: str, note: str | None = None) -> Grade:
     statuses = {p.id: p.status for p in points}
     score = 0.0 if not answer else weighted_score(item, statuses)
-    verdict = verdict_for(score, points, flags)
+    verdict = verdict_for(score, points, flags, any_point=item.rubric.mode == "any")
     revealed = reveal or verdict == "correct"
     sources = [{"n": n, "section": p.section, "text": p.text, "id": p.id} for n, p in enumerate(item.passages, 1)]
     rubric = {p.id: p for p in item.rubric.points}

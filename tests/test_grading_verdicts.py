@@ -1,0 +1,40 @@
+"""The practice grader's verdicts on answers that are partly right or wrong in one place: the verdict a teacher
+would give. Every answer here was written for these tests from the trial pages, never copied from a grading set."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def practice(tutor):
+    return tutor.practice
+
+
+def test_one_point_of_two_made_and_the_other_only_touched_is_partial(practice):
+    touched = practice.grade("destiny-breast03-fellow-discussion",
+                             "T-DXd is now the preferred second-line drug, so T-DM1 comes later in the sequence.", "fellow")
+    assert [p.status for p in touched.points] == ["covered", "partly"]
+    assert touched.verdict == "partial"
+    both = practice.grade("destiny-breast03-fellow-discussion",
+                          "T-DXd is now the preferred second-line drug. T-DM1 has moved to later lines, or to patients "
+                          "who cannot have T-DXd, such as those with serious lung disease where interstitial lung "
+                          "disease is a worry.", "fellow")
+    assert both.verdict == "correct"
+
+
+def test_a_point_that_is_its_figure_is_made_by_the_exact_figure(practice):
+    grade = practice.grade("marianne-recall-design", "Randomised, three arms, with the T-DM1 arms blinded for "
+                           "pertuzumab by placebo; 1,095 patients.", "resident")
+    assert grade.verdict == "correct"
+    wrong = practice.grade("marianne-recall-design", "Randomised, three arms, with the T-DM1 arms blinded for "
+                           "pertuzumab by placebo; 1,195 patients.", "resident")
+    assert wrong.verdict != "correct"
+
+
+def test_a_denial_the_page_makes_too_is_no_opposite(practice):
+    # The page: "neither T-DM1 arm beat" the control. Saying it did not beat the control agrees with it.
+    grade = practice.grade("marianne-fellow-discussion", "T-DM1 didn't beat trastuzumab plus a taxane, and the "
+                           "control arm lacked pertuzumab, so MARIANNE could not displace the CLEOPATRA regimen.",
+                           "fellow")
+    assert grade.points[0].status == "covered" and "opposite" not in grade.points[0].note
