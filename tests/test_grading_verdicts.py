@@ -38,3 +38,18 @@ def test_a_denial_the_page_makes_too_is_no_opposite(practice):
                            "control arm lacked pertuzumab, so MARIANNE could not displace the CLEOPATRA regimen.",
                            "fellow")
     assert grade.points[0].status == "covered" and "opposite" not in grade.points[0].note
+
+
+def test_properties_given_to_the_wrong_drug_are_swapped_even_beside_a_figure(practice):
+    # The key point ties the microtubule payload and the non-cleavable linker to one drug in a sentence that also
+    # gives a figure (drug molecules per antibody); giving them to the other drug is the arms swapped.
+    swapped = practice.grade("destiny-breast03-med_student-discussion", "T-DXd carries a microtubule inhibitor on a "
+                             "non-cleavable linker, so its payload stays inside the targeted cell, while T-DM1 has a "
+                             "cleavable linker and a topoisomerase I inhibitor payload that kills nearby cells.",
+                             "med_student")
+    assert all(p.status == "incorrect" and "swapped" in p.note for p in swapped.points)
+    right = practice.grade("destiny-breast03-med_student-discussion", "T-DM1 carries a microtubule inhibitor on a "
+                           "non-cleavable linker, so its payload stays inside the targeted cell, while T-DXd has a "
+                           "cleavable linker and a topoisomerase I inhibitor payload that kills nearby cells too.",
+                           "med_student")
+    assert right.verdict == "correct"

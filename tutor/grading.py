@@ -682,8 +682,10 @@ _FOLLOWING = re.compile(r"^\s*(?:%|months?|mo|patients|years?)?\s*(?:of (?:the )
 
 
 # Where a statement divides into what it says of each arm: its clauses, and each comparison ("than", "versus").
-_TIE_SPLIT = re.compile(rf"\s*(?:;|:\s|->|=>|\s-\s|,?\s+(?=(?:{_JOINTS}|despite|than|versus|vs\.?|compared)\s))\s*",
-                        re.I)
+# (A closing bracket ends what it held: "(... versus 3.6 months with betanib) and had fewer ..." goes on about
+# the arm before the bracket, not the one inside it.)
+_TIE_SPLIT = re.compile(rf"\s*(?:;|:\s|->|=>|\s-\s|,?\s+(?=(?:{_JOINTS}|despite|than|versus|vs\.?|compared)\s)"
+                        rf"|(?<=\))\s*,?\s+(?=and\s))\s*", re.I)
 # Words that set a treatment aside rather than say something of it: "replacing ALPHA-1 as the standard".
 _SET_ASIDE = re.compile(r"\b(?:replac\w*|displac\w*|supplant\w*|instead of|rather than|over|unlike|beat|beating|"
                         r"outperform\w*|superior to|inferior to|better than|worse than)\s*(?:the\s+)?$", re.I)
@@ -1089,7 +1091,7 @@ def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: 
     ties, each clause naming its own arm), as the point writes them ("thrombocytopenia"). Terms the question
     asks about, that the page ties to both arms, or that name a treatment are left out."""
     asked = set(tokenize(canonical(question)))
-    mine = {t: s for t, s in arms.ties(point).items() if len(s) == 1 and t not in arms.neutral and t not in asked}
+    mine = {t: s for t, s in arms.ties(point, with_figures=True, carry=False).items() if len(s) == 1 and t not in arms.neutral and t not in asked}
     swapped = [t for t, side in mine.items() if len(theirs.get(t, ())) == 1 and theirs[t] != side
                and t not in arms.names and t not in _RELATIONAL]
     surface = {}
