@@ -53,3 +53,19 @@ def test_properties_given_to_the_wrong_drug_are_swapped_even_beside_a_figure(pra
                            "cleavable linker and a topoisomerase I inhibitor payload that kills nearby cells too.",
                            "med_student")
     assert right.verdict == "correct"
+
+
+def test_roles_swapped_between_a_trial_arm_and_the_newer_drug_it_is_set_against(practice):
+    # The item sets a drug that is no arm of the trial (the newer conjugate) against the trial's own drug: giving
+    # each the other's place in the guidelines is the arms swapped, as for the trial's own arms.
+    swapped = practice.grade("emilia-guideline_committee-discussion", "EMILIA gave T-DM1 level 1, category 1 evidence "
+                             "in the second line. Since the newer guidelines, T-DM1 is the preferred second-line "
+                             "choice, and T-DXd is a recommended option kept for the third line or for patients with "
+                             "pulmonary fibrosis.", "guideline_committee")
+    assert swapped.verdict == "incorrect"
+    assert any("swapped" in p.note for p in swapped.points)
+    right = practice.grade("emilia-guideline_committee-discussion", "EMILIA gave T-DM1 level 1, category 1 evidence "
+                           "in the second line. Since the newer guidelines, T-DXd is the preferred second-line choice, "
+                           "and T-DM1 is a recommended option kept for the third line or for patients with pulmonary "
+                           "fibrosis.", "guideline_committee")
+    assert right.verdict == "correct"

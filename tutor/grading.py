@@ -688,7 +688,8 @@ _TIE_SPLIT = re.compile(rf"\s*(?:;|:\s|->|=>|\s-\s|,?\s+(?=(?:{_JOINTS}|despite|
                         rf"|(?<=\))\s*,?\s+(?=and\s))\s*", re.I)
 # Words that set a treatment aside rather than say something of it: "replacing ALPHA-1 as the standard".
 _SET_ASIDE = re.compile(r"\b(?:replac\w*|displac\w*|supplant\w*|instead of|rather than|over|unlike|beat|beating|"
-                        r"outperform\w*|superior to|inferior to|better than|worse than)\s*(?:the\s+)?$", re.I)
+                        r"outperform\w*|superior to|inferior to|better than|worse than|contraindicat\w*\s+(?:to|for|with)|"
+                        r"unsuitable for|ineligible for|intoleran\w*\s+(?:of|to)|avoid\w*)\s*(?:the\s+)?$", re.I)
 # A clause that carries on what the one before said of its arm ("..., but more thrombocytopenia").
 _CARRY = re.compile(r"^\s*(?:but|and)\b", re.I)
 
@@ -715,6 +716,7 @@ class Arms:
     def __init__(self, record: TrialRecord):
         glossary = learn_abbreviations([record.title, record.bottom_line, record.intervention or "",
                                         record.comparator or "", *record.key_findings])
+        self.record = record
         self.glossary = glossary
         longs = {v.lower(): k for k, v in glossary.items()}
         self.components: dict[str, str] = {}  # component id -> side
@@ -1102,6 +1104,38 @@ def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: 
     return [surface.get(t, t.lstrip("~")) for t in swapped]
 
 
+def rival_arms(item: PracticeItem, arms: Arms) -> Arms | None:
+    """The item's own contest: when its key points set a treatment that is no arm of the trial (one the page
+    defines, "ALPHA-2 (alphazumab deruxtecan)") against one of the trial's arms, the two as arms of their own,
+    so a learner who gives what the key points say of one to the other is caught as for the trial's arms ("the
+    newer drug is now preferred and the older moved later", said the other way round)."""
+    record = getattr(arms, "record", None)
+    if record is None:
+        return None
+    texts = [item.question, *(p.text for p in item.rubric.points)]
+    glossary = learn_abbreviations(texts)
+    is_drug = drug_pattern()[1]
+    rival = next(((short, long) for short, long in glossary.items() if is_drug.search(long)
+                  and not arms._mentions(_flat(short)) and not arms._mentions(_flat(long))
+                  and any(re.search(rf"(?<![\w-]){re.escape(short)}(?![\w-])", p.text) for p in item.rubric.points)), None)
+    if rival is None:
+        return None
+    # the arm the key points name most is the one the rival is set against
+    counts: dict[str, int] = {}
+    for point in item.rubric.points:
+        for *_, comps, generic in arms._mentions(_flat(point.text)):
+            side = arms.side(comps)
+            if side and not generic:
+                counts[side] = counts.get(side, 0) + 1
+    if not counts:
+        return None
+    side = max(counts, key=counts.get)
+    mine = record.intervention if side == "A" else record.comparator
+    contest = record.model_copy(update={"intervention": mine, "comparator": f"{rival[1]} ({rival[0]})"})
+    made = Arms(contest)
+    return made if len(set(made.components.values())) == 2 else None
+
+
 # -- the offline grader ----------------------------------------------------------------------------
 
 def about_other_trials(windows: list[str], kept: list[str], points, arms) -> np.ndarray:
@@ -1269,6 +1303,7 @@ class OfflineGrader:
             for i, point in enumerate(points):
                 sims[i] = self._similarity(point.text, vectors, said, asked, glossary) * ~elsewhere[i]
         theirs = None  # which arm the answer ties each of its terms to, read when a point first needs it
+        rival, theirs_rival = None, {}
         for i, point in enumerate(points):
             if not windows:
                 graded.append(PointGrade(id=point.id, text=point.text, status="missed", weight=point.weight))
@@ -1348,12 +1383,17 @@ class OfflineGrader:
                     status = "incorrect"
                     note = (f"arms swapped: {', '.join(turned)} belong{'s' if len(turned) == 1 else ''} to the other "
                             f"arm")
-            # (A point whose figures are missing is still checked: what the answer says of each arm in words.)
+            # (A point whose figures are missing is still checked: what the answer says of each arm in words, and
+            # of a treatment the item sets against one of them.)
             if status in ("covered", "partly") and hasattr(arms, "neutral") and (
                     not note or note.startswith(("the figures are missing", "figure missing"))):
                 if theirs is None:  # the answer's ties, read once for all its points
                     theirs = arms.ties(whole, carry=False)
+                    rival = rival_arms(item, arms)
+                    theirs_rival = rival.ties(whole, carry=False) if rival else {}
                 turned = swapped_terms(point.text, theirs, item.question, arms)
+                if not turned and rival is not None:
+                    turned = swapped_terms(point.text, theirs_rival, item.question, rival)
                 if turned:
                     status = "incorrect"
                     note = (f"arms swapped: {', '.join(turned)} belong{'s' if len(turned) == 1 else ''} to the other "
