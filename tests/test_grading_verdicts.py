@@ -69,3 +69,11 @@ def test_roles_swapped_between_a_trial_arm_and_the_newer_drug_it_is_set_against(
                            "and T-DM1 is a recommended option kept for the third line or for patients with pulmonary "
                            "fibrosis.", "guideline_committee")
     assert right.verdict == "correct"
+
+
+def test_another_findings_figures_given_after_the_claim_are_wrong_figures(practice):
+    # The claim reads like the point; its figures, after a colon, are the page's progression-free survival ones.
+    grade = practice.grade("emilia-recall-finding-2", "Survival overall favoured T-DM1: a median of 9.6 months "
+                           "against 6.4 months with lapatinib plus capecitabine.", "resident")
+    assert grade.points[0].status == "incorrect" and "not the page's figure" in grade.points[0].note
+    assert grade.verdict == "incorrect"

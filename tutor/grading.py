@@ -1326,7 +1326,10 @@ class OfflineGrader:
                 swaps = [n for n in found if n in attributed and n in truth and arms.swapped(attributed[n], truth[n])
                          and n not in stated and n not in statistics(point.text)]  # an HR is no arm's
                 measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
-                stray = [n for n in numbers_in(unit) if n not in point.numbers and n not in numbers_in(item.question)
+                # the figures of the stretch that makes the point, or of its sentence when the stretch gives none
+                # ("OS was better with ALPHA-1: the median was X vs Y" gives its figures after the colon)
+                scope = unit if numbers_in(unit) else next((k for k in kept if unit in k), unit)
+                stray = [n for n in numbers_in(scope) if n not in point.numbers and n not in numbers_in(item.question)
                          and ("." in n or n in data or n in measured)]
                 # A statistic of the comparison (an HR, its interval) is no wrong value of an arm, nor the reverse.
                 own_kind = any(n in statistics(point.text) for n in point.numbers)
