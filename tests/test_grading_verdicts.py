@@ -77,3 +77,14 @@ def test_another_findings_figures_given_after_the_claim_are_wrong_figures(practi
                            "against 6.4 months with lapatinib plus capecitabine.", "resident")
     assert grade.points[0].status == "incorrect" and "not the page's figure" in grade.points[0].note
     assert grade.verdict == "incorrect"
+
+
+def test_an_answer_that_denies_what_the_question_states_earns_nothing_for_it(practice):
+    # The question calls the drug one built on trastuzumab; saying it is not is wrong about the trial, however
+    # close the rest of the sentence reads to the key point.
+    denied = practice.grade("th3resa-med_student-discussion", "T-DM1 is not built on trastuzumab at all: it carries "
+                            "its payload on pertuzumab, so resistance to trastuzumab is irrelevant.", "med_student")
+    assert denied.score == 0 and any("question" in f for f in denied.flags)
+    # A question that only asks ("was it blinded?") takes nothing as given: "not blinded" answers it.
+    design = practice.grade("emilia-recall-design", "Randomised, not blinded (open label), 991 patients.", "resident")
+    assert not design.flags and design.verdict == "correct"

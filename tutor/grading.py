@@ -513,6 +513,46 @@ def self_contradictions(answer_units: list[str]) -> set[int]:
     return found
 
 
+# A yes-or-no question asks, it takes nothing as given: "was it blinded" leaves the answer free to deny it.
+_ASKS = re.compile(r"^\s*(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|might|may)\b", re.I)
+_AUXILIARY_WORDS = frozenset("is are was were be been being do does did can could should would will shall has have had "
+                             "might may must get gets got".split())
+# A denial qualified by how far or where ("cannot be applied directly", "not generalisable to ...") narrows a
+# premise rather than denying it.
+_QUALIFIED = re.compile(r"^\W*(?:directly|fully|entirely|completely|simply|to|in|for|outside|beyond|generally|broadly|"
+                        r"always|necessarily|everywhere|routinely|equally|as|without|unless|until|yet)\b", re.I)
+
+
+def premises(question: str) -> set[str]:
+    """The stems of what the question states or takes as given: the words of its statements ("The trial enrolled
+    patients whose disease had progressed on X."), and in its questions the participles that describe what is
+    asked about ("a drug built on X", "the dose given"); what it only asks about ("did it change practice?",
+    "was it blinded?") or denies is left out."""
+    out: set[str] = set()
+    for sentence in re.split(r"(?<=[.?!])\s+", uncontract(question)):
+        if not sentence.rstrip().endswith("?"):
+            scoped = {w for m in _NEGATION.finditer(sentence) for w in stems(" ".join(sentence[m.end():].split()[:4]))}
+            out |= {w for w in stems(sentence) if len(w) >= 4} - scoped - _AUXILIARY
+            continue
+        words = re.findall(r"[A-Za-z][\w'-]*", sentence)
+        for k, word in enumerate(words):
+            before = {w.lower() for w in words[max(0, k - 2):k]}
+            if re.fullmatch(r"[a-z]{3,}(?:ed|en|lt|wn)", word) and not before & _AUXILIARY_WORDS \
+                    and not _NEGATION.search(" ".join(words[max(0, k - 3):k])):
+                out |= stems(word) - _AUXILIARY
+    return out
+
+
+def denies_premise(unit: str, given: set[str]) -> bool:
+    """The sentence denies what the question states ("it isn't really built on X" to "why could a drug built on
+    X still work?"): the page wrote the question, so what it takes as given is the trial's."""
+    text = uncontract(unit)
+    for match in _DENIAL.finditer(text):
+        if stems(match.group(1)) & given - _AUXILIARY and not _QUALIFIED.match(text[match.end():]):
+            return True
+    return False
+
+
 # "X is the preferred second-line therapy": a definite description given to a named treatment (or measure). The
 # article says there is one: given to two different names, in the same tense, the answer says both ways who it is.
 _DEFINITE = re.compile(r"(?P<name>[A-Za-z][\w-]*)\s+(?:(?P<now>is|remains|stays|'s|\u2019s)|(?P<then>was|became|remained))"
@@ -611,6 +651,7 @@ def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]
     if not_english(answer):
         return [], ["not in English: the grader reads answers in English, the language of the trial pages"]
     withdrawn = False
+    given = premises(question)
     every = units(answer)
     if term_lines(every):
         flags.append("lists keywords without saying anything about them")
@@ -641,6 +682,8 @@ def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]
             flags.append("lists keywords without saying anything about them")
         elif hedges_both_ways(unit):
             flags.append("hedges both ways: offering each answer in turn commits to none")
+        elif denies_premise(unit, given):
+            flags.append("denies what the question states: the question's own premise is the trial's")
         else:
             kept.append(unit)
     if any(f.startswith("addresses the grader") for f in flags):
