@@ -88,3 +88,15 @@ def test_an_answer_that_denies_what_the_question_states_earns_nothing_for_it(pra
     # A question that only asks ("was it blinded?") takes nothing as given: "not blinded" answers it.
     design = practice.grade("emilia-recall-design", "Randomised, not blinded (open label), 991 patients.", "resident")
     assert not design.flags and design.verdict == "correct"
+
+
+def test_naming_one_of_two_co_primary_endpoints_is_partial(practice):
+    one = practice.grade("emilia-appraisal-endpoints", "Progression-free survival, read by independent review.",
+                         "resident")
+    assert one.verdict == "partial" and "overall survival" in one.points[0].note
+    both = practice.grade("emilia-appraisal-endpoints", "PFS by independent review, and OS.", "resident")
+    assert both.verdict == "correct"
+    # What the field marks secondary is not asked for: the primary endpoint alone is the whole answer.
+    primary = practice.grade("destiny-breast03-appraisal-endpoints", "Progression-free survival, assessed by "
+                             "blinded independent central review.", "resident")
+    assert primary.verdict == "correct"

@@ -25,8 +25,8 @@ from pydantic import BaseModel, Field, ValidationError
 from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import (STOPWORDS, brands, canonical, directions, drug_pattern, hedges, learn_abbreviations, name_pattern,
-                           not_english, spell_out, stems, tokenize, uncontract)
+from tutor.lexicon import (STOPWORDS, brands, canonical, directions, drug_pattern, endpoint_of, hedges, learn_abbreviations,
+                           name_pattern, not_english, spell_out, stems, tokenize, uncontract)
 from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
@@ -1446,7 +1446,31 @@ class OfflineGrader:
                             f"arm")
             graded.append(PointGrade(id=point.id, text=point.text, status=status, weight=point.weight, note=note,
                                      similarity=round(sim, 3)))
-        return self._treatments_named(points, graded, kept, arms)
+        return self._every_measure_named(points, self._treatments_named(points, graded, kept, arms), kept, arms)
+
+    @staticmethod
+    def _every_measure_named(points, graded: list[PointGrade], kept: list[str], arms: Arms) -> list[PointGrade]:
+        """A field of the page that names two measures or more as one ("Outcome: progression-free survival and
+        overall survival"; what it marks secondary left out) is given in full only by naming each: an answer
+        that names one of them has given part of it."""
+        if not kept:
+            return graded
+        glossary = getattr(arms, "glossary", None)
+        said = set(tokenize(canonical(spell_out(" ".join(kept), glossary))))
+        for k, point in enumerate(points):
+            if not _FIELD.match(point.text) or graded[k].status != "covered":
+                continue
+            value = _FIELD.sub("", point.text)
+            parts = [p for p in value.split(";") if not re.search(r"\(\s*secondary\s*\)", p, re.I)]
+            items = [i for part in parts for i in re.split(r",\s*(?:and\s+)?|\s+and\s+", re.sub(r"\([^()]*\)", "", part))
+                     if i.strip()]
+            measures = [endpoint_of(i) for i in items]
+            if len(items) < 2 or not all(measures):
+                continue
+            missing = [m.lower() for m in measures if not set(tokenize(m)) <= said]
+            if missing and len(missing) < len(measures):
+                graded[k].status, graded[k].note = "partly", f"names part of it: {', '.join(missing)} missing"
+        return graded
 
     @staticmethod
     def _treatments_named(points, graded: list[PointGrade], kept: list[str], arms: Arms) -> list[PointGrade]:
@@ -1502,8 +1526,6 @@ class OfflineGrader:
 
 def measure(text: str, item: PracticeItem) -> str:
     """What a point measures, for a hint: "progression-free survival", "the hazard ratio"."""
-    from tutor.lexicon import endpoint_of
-
     glossary = learn_abbreviations([text, item.model_answer, item.question, *(p.text for p in item.passages)])
     for short, long in glossary.items():
         if re.search(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text) and " " in long and short not in ("HR", "CI"):
