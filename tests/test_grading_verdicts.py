@@ -100,3 +100,11 @@ def test_naming_one_of_two_co_primary_endpoints_is_partial(practice):
     primary = practice.grade("destiny-breast03-appraisal-endpoints", "Progression-free survival, assessed by "
                              "blinded independent central review.", "resident")
     assert primary.verdict == "correct"
+
+
+def test_another_library_trials_results_earn_no_point_of_this_one(practice):
+    # The page never names the other trial; the library does, and its figures are none of this page's.
+    other = practice.grade("th3resa-fellow-discussion", "In MARIANNE, first-line T-DM1 kept quality of life for 7.7 "
+                           "months versus 3.6 months with trastuzumab and a taxane, so it suits patients across "
+                           "pretreated and untreated HER2-positive disease.", "fellow")
+    assert other.score == 0 and other.verdict == "incorrect"

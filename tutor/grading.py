@@ -1190,11 +1190,15 @@ def about_other_trials(windows: list[str], kept: list[str], points, arms) -> np.
     if not others:
         return out
     mine = name_pattern(arms.trial)
+    known = getattr(arms, "known", None)
     for k, window in enumerate(windows):
         context = " ".join(u for u in kept if window in u or u in window)
         named = [n for n, pattern in others.items() if pattern.search(context)]
-        if not named or mine.search(context) or any(not generic for *_, generic in arms._mentions(_flat(context))):
-            continue  # this trial, or its arms, named too: the other trial is context
+        # figures this page never gives: the other trial's own results, whatever arm they are put beside
+        foreign = known is not None and any(n not in known for n in figures(context))
+        if not named or mine.search(context) or not foreign and any(
+                not generic for *_, generic in arms._mentions(_flat(context))):
+            continue  # this trial, or its arms with its own figures, named too: the other trial is context
         for i, point in enumerate(points):
             out[i, k] = not any(others[n].search(point.text) for n in named)
     return out
@@ -1616,10 +1620,18 @@ def finish(item: PracticeItem, role: str, points: list[PointGrade], flags: list[
                  note=note, revealed=revealed, model_answer=item.model_answer if revealed else None)
 
 
-def grade_offline(grader: OfflineGrader, item: PracticeItem, record: TrialRecord, answer: str, role: str,
-                  reveal: bool = False, note: str | None = None) -> Grade:
-    answer = read_figures(clean_answer(answer))
+def trial_arms(record: TrialRecord, library: Sequence[str] = ()) -> Arms:
+    """The trial's arms, knowing every other trial of the library by name too (what a learner says of one of
+    them is about that trial, not this one)."""
     arms = Arms(record)
+    arms.others.update({name: name_pattern(name) for name in library if name and name != record.name})
+    return arms
+
+
+def grade_offline(grader: OfflineGrader, item: PracticeItem, record: TrialRecord, answer: str, role: str,
+                  reveal: bool = False, note: str | None = None, library: Sequence[str] = ()) -> Grade:
+    answer = read_figures(clean_answer(answer))
+    arms = trial_arms(record, library)
     kept, flags = screen(answer, item.question, arms)
     points = grader.statuses(item, kept, arms, truth_map(record, arms))
     return finish(item, role, points, flags, " ".join(kept), reveal, "offline", note)
@@ -1689,7 +1701,7 @@ def parse_model_grade(text: str, item: PracticeItem) -> dict[str, ModelPoint]:
 
 
 def grade_openai(model, offline: OfflineGrader, item: PracticeItem, record: TrialRecord, answer: str, role: str,
-                 reveal: bool = False) -> Grade:
+                 reveal: bool = False, library: Sequence[str] = ()) -> Grade:
     """The model grades the rubric; the figure checks and the anti-gaming screen still hold. A failed or
     malformed grade falls back to the offline grader, and the grade says so."""
     from tutor.models import model_label
@@ -1705,12 +1717,13 @@ def grade_openai(model, offline: OfflineGrader, item: PracticeItem, record: Tria
         judged = parse_model_grade(str(reply.content), item)
     except (TutorError, ValueError) as exc:
         return grade_offline(offline, item, record, answer, role, reveal,
-                             note=f"graded offline: the openai grade failed ({exc})")
+                             note=f"graded offline: the openai grade failed ({exc})", library=library)
     except Exception as exc:  # the client's own errors: still a grade, from the offline grader
         return grade_offline(offline, item, record, answer, role, reveal,
-                             note=f"graded offline: the openai grade failed ({type(exc).__name__}: {exc})")
+                             note=f"graded offline: the openai grade failed ({type(exc).__name__}: {exc})",
+                             library=library)
     # The exact-figure and arm checks are not the model's to waive.
-    arms = Arms(record)
+    arms = trial_arms(record, library)
     checked = {p.id: p for p in offline.statuses(item, kept, arms, truth_map(record, arms))}
     points = []
     for point in item.rubric.points:
