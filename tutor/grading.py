@@ -214,6 +214,11 @@ _GRADER_NAMED = re.compile(
     r"|\b(?:meets?|satisf(?:y|ies)|fulfil+s?|covers?|hits?|addresses?|ticks?)\s+(?:all|every|each)\s+(?:of\s+)?"
     r"(?:the\s+)?(?:(?:rubric|key|marking|grading|scoring)\s+)(?:points?|criteria|requirements?|items?|boxe?s?)\b"
     r"|\b(?:all|every) (?:the )?(?:marking |grading |scoring )?criteria (?:are |is |were )?(?:met|covered|satisfied)\b"
+    r"|\b(?:p|point)\s?[1-9](?:\s*(?:,|and|&)\s*(?:p|point)?\s?[1-9])+\b"
+    r"|\b(?:grade|mark|score|assess|judge)\w*\s+(?:this\s+|me\s+|my answer\s+)?(?:generously|leniently|kindly|favou?rably)\b"
+    r"|\bbe (?:generous|lenient)\b|\bmarking (?:guide|guidance|key|criteria)\b"
+    r"|\b(?:score|grade|mark|rate)\s+(?:this|it|me|my answer)\s+(?:an?\s+)?(?:100|10|1\.0|full|maximum|top|perfect|[A-F][+-]?)"
+    r"(?=\W|$)"
     r"|\b(?:this|the) (?:learner|student|candidate) has (?:already )?(?:been (?:assessed|graded|marked)|passed|completed)\b"
     r"|\b(?:this|my|the) (?:student'?s |learner'?s |candidate'?s )?answer (?:is|should be|deserves to be) "
     r"(?:fully |entirely )?(?:correct|right|complete|perfect)\b|\bbenefit of the doubt\b",
@@ -225,9 +230,12 @@ def addresses_grader(unit: str) -> bool:
 
 
 # What the answer said, pointed back at: "that", "all of this", "everything above", "those figures", "my answer".
-_SAID = (r"(?:all (?:of )?(?:that|this|those|these|it|the above)|everything(?: (?:above|I (?:just )?(?:said|wrote)))?"
-         r"|the above|what I (?:just |have )?(?:said|wrote|written)|my (?:whole |previous |above )?(?:answer|figures|"
-         r"numbers|points?|claims?)|(?:those|these|the|all|my|all the) (?:figures|numbers|statements|claims|points|"
+_SAID = (r"(?:all (?:of )?(?:that|this|those|these|it|the above)"
+         r"|(?:everything|all|anything)(?: (?:that )?I(?:['\u2019]ve| have)? (?:just )?(?:said|wrote|written|put|claimed|stated))?"
+         r"(?: (?:above|here|so far))?"
+         r"|the above(?: answer| text)?|(?:the|my) (?:above|previous|preceding) (?:answer|text|statements?|sentences?)"
+         r"|what I (?:just |have )?(?:said|wrote|written)|my (?:whole |previous |above )?(?:answer|figures|"
+         r"numbers|points?|claims?)(?: above| here)?|(?:those|these|the|all|my|all the) (?:figures|numbers|statements|claims|points|"
          r"facts|results)(?: above| I gave)?|(?:it|that|this|them|those|these) all|that|this|those|these|it)")
 _FALSITY = r"(?:wrong|false|untrue|incorrect|made[- ]up|invented|fabricated|nonsense|rubbish|a joke|a lie|lies)"
 _TRUTH = r"(?:true|correct|right|accurate|real|so)"
@@ -248,6 +256,8 @@ _RETRACTION = re.compile(
     rf"|all (?:of it )?{_FALSITY}"
     rf"|{_SAID}(?:\s*['\u2019]s|\s+(?:is|was|are|were))\s+not what (?:happened|the (?:trial|study|page) (?:found|showed|reported))"
     rf"|none of {_SAID}\s+(?:happened|applies|apply|holds|stands|is so)"
+    rf"|none of which (?:is|are|was|were) (?:actually |really )?{_TRUTH}"
+    rf"|the truth is the (?:opposite|reverse)|reverse {_SAID}"
     rf"|the (?:opposite|reverse|other way (?:a)?round)(?: of {_SAID})? (?:is|was) (?:actually |in fact )?(?:true|the case|correct|right))"
     rf"(?:\s*,?\s*(?:though|actually|anyway|sorry|of course|either|then|in fact))?\s*(?=[.!?:;,\u2014]|\s-\s|$)",
     re.I)
@@ -587,6 +597,7 @@ def definite_clashes(answer_units: list[str]) -> set[int]:
 
 # Claims that compare the two arms: one of them holds for one arm only ("PFS was longer with ALPHA-1").
 _COMPARING = frozenset(("more", "longer", "better"))
+_FAVOUR = {"longer": "better"}  # "improved PFS with ALPHA-1" and "longer PFS with betanib" are the same claim's two sides
 _THAN = re.compile(r"\b(?:than|over|versus|vs\.?|compared (?:with|to)|(?:superior|inferior|preferable|noninferior) to)\b",
                    re.I)
 
@@ -618,10 +629,10 @@ def arm_clashes(answer_units: list[str], arms) -> set[int]:
         flat = _flat(uncontract(unit))
         for clause in clauses(flat):
             for piece in _CONJUNCT.split(clause):
-                claims = {k: v for k, v in _claims(piece)[1].items() if k in _COMPARING}
+                claims = {_FAVOUR.get(k, k): v for k, v in _claims(piece)[1].items() if k in _COMPARING}
                 if not claims:
                     continue
-                mentions = [m for m in arms._mentions(piece) if not m[3] and arms.side(m[2])]
+                mentions = [m for m in arms._mentions(piece) if arms.side(m[2])]  # "the control arm" too
                 than = _THAN.search(piece)
                 if than:
                     mentions = [m for m in mentions if m[0] < than.start()]
@@ -636,8 +647,10 @@ def arm_clashes(answer_units: list[str], arms) -> set[int]:
     found: set[int] = set()
     for a, (i, side_a, subject_a, claims_a) in enumerate(pieces):
         for j, side_b, subject_b, claims_b in pieces[a + 1:]:
-            # the same subject (none at all: the arms compared as a whole), or in one sentence a part of it ("it")
-            related = subject_a == subject_b or i == j and (not subject_a or not subject_b)
+            # the same subject (none at all: the arms compared as a whole), or one more closely said ("median
+            # PFS" / "PFS"); in one sentence a part of it ("it")
+            related = subject_a == subject_b or subject_a and subject_b and (subject_a <= subject_b or subject_b <= subject_a) \
+                or i == j and (not subject_a or not subject_b)
             if related and side_a != side_b and any(claims_b.get(k) == v for k, v in claims_a.items()):
                 found |= {i, j}
     return found
