@@ -219,6 +219,16 @@ _GRADER_NAMED = re.compile(
     r"|\bbe (?:generous|lenient)\b|\bmarking (?:guide|guidance|key|criteria)\b"
     r"|\b(?:score|grade|mark|rate)\s+(?:this|it|me|my answer)\s+(?:an?\s+)?(?:100|10|1\.0|full|maximum|top|perfect|[A-F][+-]?)"
     r"(?=\W|$)"
+    r"|\bthe (?:examiner|marker)s?\b|\bwhoever (?:reads|is reading|checks|is checking|reviews|is reviewing)\b"
+    r"|\bnote (?:to|for) (?:the )?(?:ai|model|system|bot|assistant|llm|computer)\b"
+    r"|\b(?:system|admin|developer|teacher|instructor|tutor|examiner|marker)(?:['\u2019]s)? (?:override|mode|message|note|"
+    r"instruction|comment)s?\b|\b(?:marked|graded|scored|assessed|verified|certified) (?:as )?(?:correct|right|full marks|a pass)\b"
+    r"|\b(?:approved|verified|certified|signed off|checked) by (?:the |my )?(?:instructor|teacher|tutor|examiner|supervisor|"
+    r"professor|consultant)\b|\bmy (?:supervisor|teacher|instructor|professor|tutor|consultant) (?:has )?(?:already )?"
+    r"(?:confirmed|said|agreed|approved|told me|signed|checked)\b"
+    r"|\b(?:consider|deem|regard|treat) (?:this|my|the) (?:answer|response|item|attempt) (?:as )?(?:fully )?"
+    r"(?:complete|correct|right|full|perfect|passed)\b|\bdeserves? (?:a |an )?(?:pass|full|top|perfect|maximum|high)\b"
+    r"|\b(?:key |rubric )?points?\s*[:=-]\s*(?:all )?(?:covered|addressed|met)\b"
     r"|\b(?:this|the) (?:learner|student|candidate) has (?:already )?(?:been (?:assessed|graded|marked)|passed|completed)\b"
     r"|\b(?:this|my|the) (?:student'?s |learner'?s |candidate'?s )?answer (?:is|should be|deserves to be) "
     r"(?:fully |entirely )?(?:correct|right|complete|perfect)\b|\bbenefit of the doubt\b",
@@ -236,7 +246,8 @@ _SAID = (r"(?:all (?:of )?(?:that|this|those|these|it|the above)"
          r"|the above(?: answer| text)?|(?:the|my) (?:above|previous|preceding) (?:answer|text|statements?|sentences?)"
          r"|what I (?:just |have )?(?:said|wrote|written)|my (?:whole |previous |above )?(?:answer|figures|"
          r"numbers|points?|claims?)(?: above| here)?|(?:those|these|the|all|my|all the) (?:figures|numbers|statements|claims|points|"
-         r"facts|results)(?: above| I gave)?|(?:it|that|this|them|those|these) all|that|this|those|these|it)")
+         r"facts|results)(?: above| I gave)?|(?:it|that|this|them|those|these) all"
+         r"|(?:that|this|the) last (?:bit|part|sentence|point|one|line)|that|this|those|these|it)")
 _FALSITY = r"(?:wrong|false|untrue|incorrect|made[- ]up|invented|fabricated|nonsense|rubbish|a joke|a lie|lies)"
 _TRUTH = r"(?:true|correct|right|accurate|real|so)"
 # A retraction: the answer declares what it said untrue ("Actually, none of that is true.", "Those figures are
@@ -258,6 +269,7 @@ _RETRACTION = re.compile(
     rf"|none of {_SAID}\s+(?:happened|applies|apply|holds|stands|is so)"
     rf"|none of which (?:is|are|was|were) (?:actually |really )?{_TRUTH}"
     rf"|the truth is the (?:opposite|reverse)|reverse {_SAID}"
+    rf"|the (?:opposite|reverse|contrary) (?:holds|applies|happened|is the case|was the case|was found|was true)"
     rf"|the (?:opposite|reverse|other way (?:a)?round)(?: of {_SAID})? (?:is|was) (?:actually |in fact )?(?:true|the case|correct|right))"
     rf"(?:\s*,?\s*(?:though|actually|anyway|sorry|of course|either|then|in fact))?\s*(?=[.!?:;,\u2014]|\s-\s|$)",
     re.I)
@@ -324,11 +336,21 @@ _NAMED_FIGURE = re.compile(r"[A-Za-z][\w\-+]*\s*:?\s+\d[\d.,]*\s*(?:%|months?|mo
 _RELATING = frozenset("against versus vs plus every per over".split())
 
 
+# A list announced as one: "The key terms here are ...", "Keywords include ...", "Tags: ...".
+_LIST_LEAD = re.compile(r"^\s*(?:the\s+|my\s+)?(?:key\s+|main\s+|important\s+|relevant\s+|core\s+)?(?:terms|words|"
+                        r"keywords|key\s*words|concepts|ideas|themes|topics|tags|points|issues)(?:\s+(?:here|involved|"
+                        r"to mention|to know))?\s*(?:are|include|:)\s*:?\s*", re.I)
+
+
 def keyword_list(unit: str) -> bool:
     """Terms strung together without a statement: many short fragments and almost no function words. Figures
     set against each other, or most fragments giving a name its figure, are a terse statement, not a list."""
     if _FIGURE_COMPARISON.search(unit):
         return False
+    lead = _LIST_LEAD.match(unit)
+    if lead and unit[lead.end():].strip():
+        unit = unit[lead.end():]  # the list itself, read without its announcement
+    unit = unit.replace("#", " ")
     fragments = [f for f in re.split(r"[,;/|+]|\s-\s|\s{2,}", unit) if f.strip()]
     if len(fragments) >= 2 and sum(bool(_NAMED_FIGURE.search(f)) for f in fragments) * 2 >= len(fragments):
         return False
@@ -704,7 +726,10 @@ def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]
     # Two sentences about different arms may make one claim opposite ways ("longer with ALPHA-1", "shorter with
     # betanib"): that is one comparison said twice; the same way about both arms is the contradiction.
     sides = [_compared_side(u, arms) for u in kept]
-    contradicted = {i for i in range(len(kept)) for j in range(len(kept)) if i != j and contradicts(kept[i], kept[j])
+    # each sentence read with its abbreviations spelled out and its wording as the lexicon reads it ("PFS" and
+    # "progression-free survival" are one subject)
+    read = [canonical(spell_out(u, getattr(arms, "glossary", None))) for u in kept]
+    contradicted = {i for i in range(len(kept)) for j in range(len(kept)) if i != j and contradicts(read[i], read[j])
                     and not (sides[i] and sides[j] and sides[i] != sides[j])}
     contradicted |= self_contradictions(kept) | definite_clashes(kept) | arm_clashes(kept, arms)
     if contradicted:
@@ -1222,6 +1247,19 @@ _FIELD = re.compile(r"^[A-Z][A-Za-z ]{2,24}:\s")
 
 
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Cyrillic and Greek letters that look like Latin ones, read as those ("іgnore the rubrіc" with a Cyrillic і).
+_LOOKALIKES = str.maketrans("\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u0410\u0412\u0415\u041a"
+                            "\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0406\u03bf\u039f\u0391\u0392\u0395\u0397"
+                            "\u0399\u039a\u039c\u039d\u03a1\u03a4\u03a7\u03a5\u0396",
+                            "aeopcyxijsABEKMHOPCTXIoOABEHIKMNPTXYZ")
+
+
+def _unmix(match: re.Match) -> str:
+    """A word of Latin letters with lookalikes from another script among them, in Latin letters only (a word
+    all in another script is that script's word)."""
+    word = match.group(0)
+    latin = sum("LATIN" in unicodedata.name(c, "") for c in word)
+    return word.translate(_LOOKALIKES) if 0 < latin < len(word) else word
 
 
 def clean_answer(answer: str) -> str:
@@ -1231,7 +1269,8 @@ def clean_answer(answer: str) -> str:
         raise InputError(f"the answer is {len(answer)} characters; keep it to {MAX_ANSWER} or fewer")
     # Letters as they read: compatibility forms folded ("ﬁ", full-width letters), invisible characters dropped
     # (a zero-width space inside "ign\u200bore" hides nothing from the screen).
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", answer)).strip()
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", answer))
+    return re.sub(r"\w+", _unmix, text).strip()
 
 
 def read_figures(answer: str) -> str:
