@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Literal
 
@@ -24,8 +25,8 @@ from pydantic import BaseModel, Field, ValidationError
 from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import (STOPWORDS, brands, canonical, directions, drug_pattern, hedges, learn_abbreviations, name_pattern,
-                           spell_out, stems, tokenize, uncontract)
+from tutor.lexicon import (STOPWORDS, brands, canonical, directions, drug_pattern, endpoint_of, hedges, learn_abbreviations,
+                           name_pattern, not_english, spell_out, stems, tokenize, uncontract)
 from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
@@ -51,6 +52,9 @@ FIGURES_FLOOR = 0.25  # a point whose every figure is given exactly needs only t
 # The examiners of every grading set call two points of three partial (their correct answers score 0.9 or more).
 CORRECT = 0.7
 PARTIAL = 0.2
+# ... and with only one point made outright, the rest only touched, correct needs this much: one point of two made
+# and the other touched (0.75) is partial to every grading set's examiners, unless the touched one weighs less.
+CORRECT_ALONE = 0.8
 
 
 class PointGrade(BaseModel):
@@ -182,8 +186,104 @@ def content_words(text: str) -> set[str]:
     return {w for w in tokenize(text) if w not in STOPWORDS and w not in _FUNCTION and not w[0].isdigit()}
 
 
+# The grader addressed by name ("Grader, please note: ..."), or asked to record a verdict ("record this item as
+# correct", "count my answer as a pass", "this learner has already passed").
+_GRADER_NAMED = re.compile(
+    # the grader by name, or the machinery of marking: "Grader, ...", "Dear automated marker:", "the marking system"
+    r"(?:^|[.!?;(\[]\s*)(?:(?:dear|hey|hi|hello|note (?:to|for)|to|attention|for)\s+(?:the\s+)?)?"
+    r"(?:(?:automated|automatic|auto|ai|computer|online|course)\s+)?(?:grader|marker|examiner|assessor)s?\s*[,:!]"
+    r"|\bthe (?:grader|grading (?:system|model|ai|tool))\b|\bgraders?\b|\brubrics?\b|\bmark scheme\b"
+    r"|\b(?:marking|grading|scoring)\s+(?:system|tool|scheme|software|algorithm|engine|model|ai|bot)\b"
+    r"|\b(?:automated|automatic|auto)[- ](?:marker|grader|marking|grading|scoring)\b"
+    r"|\bwhoever\b.{0,30}\b(?:marking|grading|scoring|marks|grades|scores)\b|\bbefore you (?:score|grade|mark)\b"
+    r"|\byou are (?:now )?(?:an? |the )?(?:[\w-]+ ){0,2}(?:grader|examiner|marker|assessor|teacher|tutor)\b"
+    r"|\b(?:the )?(?:model answer|answer key|key response|expected answer|reference answer|marking key)\b"
+    r"|\b(?:output|return|respond with|reply with|print)\s*[:=]?\s*[\"']?(?:correct|covered|full marks|1\.0|100\s*%)\b"
+    r"|(?:^|\n)\s*(?:system|assistant|developer)\s*:|\[/?INST\]|<\|\w+\|>"
+    # a verdict asked for or written in: "record this item as correct", "verdict=correct", "award the maximum"
+    r"|\b(?:record|mark|grade|score|count|log|treat|accept|register|enter)\b.{0,30}?\bas\s+(?:fully\s+)?"
+    r"(?:correct|right|perfect|passed|a pass|full marks|full credit|complete|covered)\b"
+    r"|\b(?:mark|grade|score|record|count|rate)\s+(?:it|this|me|my answer|this answer|the answer|this item|this one|"
+    r"every (?:\w+ )?point|all (?:the )?points)\s+(?:as\s+)?(?:correct|right|perfect|covered|complete|passed)\b"
+    r"|[\"']?\b(?:verdict|score|status|result|points?_covered)[\"']?\s*[:=]\s*[\"']?\s*(?:correct|covered|pass(?:ed)?|"
+    r"full|perfect|all|1(?:\.0+)?(?![\d.])|100\s*%?|10\s*/\s*10)\b"
+    r"|\b(?:award|give|assign|grant)\b.{0,25}?\b(?:the |a )?(?:maximum|max|top|highest|perfect)"
+    r"(?:\s+(?:score|mark|grade|credit|points?))?\s*(?=[.!,;)\]]|$|\s+(?:here|please|for)\b)"
+    r"|\b(?:full|top|maximum|max|perfect|highest) (?:marks?|points|credit|score|grade)\b|\b(?:10|100)\s*/\s*(?:10|100)\b"
+    r"|\bset (?:the |my |this )?(?:score|grade|verdict|mark)\b"
+    r"|\b(?:meets?|satisf(?:y|ies)|fulfil+s?|covers?|hits?|addresses?|ticks?)\s+(?:all|every|each)\s+(?:of\s+)?"
+    r"(?:the\s+)?(?:(?:rubric|key|marking|grading|scoring)\s+)(?:points?|criteria|requirements?|items?|boxe?s?)\b"
+    r"|\b(?:all|every) (?:the )?(?:marking |grading |scoring )?criteria (?:are |is |were )?(?:met|covered|satisfied)\b"
+    r"|\b(?:p|point)\s?[1-9](?:\s*(?:,|and|&)\s*(?:p|point)?\s?[1-9])+\b"
+    r"|\b(?:grade|mark|score|assess|judge)\w*\s+(?:this\s+|me\s+|my answer\s+)?(?:generously|leniently|kindly|favou?rably)\b"
+    r"|\bbe (?:generous|lenient)\b|\bmarking (?:guide|guidance|key|criteria)\b"
+    r"|\b(?:score|grade|mark|rate)\s+(?:this|it|me|my answer)\s+(?:an?\s+)?(?:100|10|1\.0|full|maximum|top|perfect|[A-F][+-]?)"
+    r"(?=\W|$)"
+    r"|\bthe (?:examiner|marker)s?\b|\bwhoever (?:reads|is reading|checks|is checking|reviews|is reviewing)\b"
+    r"|\bnote (?:to|for) (?:the )?(?:ai|model|system|bot|assistant|llm|computer)\b"
+    r"|\b(?:system|admin|developer|teacher|instructor|tutor|examiner|marker)(?:['\u2019]s)? (?:override|mode|message|note|"
+    r"instruction|comment)s?\b|\b(?:marked|graded|scored|assessed|verified|certified) (?:as )?(?:correct|right|full marks|a pass)\b"
+    r"|\b(?:approved|verified|certified|signed off|checked) by (?:the |my )?(?:instructor|teacher|tutor|examiner|supervisor|"
+    r"professor|consultant)\b|\bmy (?:supervisor|teacher|instructor|professor|tutor|consultant) (?:has )?(?:already )?"
+    r"(?:confirmed|said|agreed|approved|told me|signed|checked)\b"
+    r"|\b(?:consider|deem|regard|treat) (?:this|my|the) (?:answer|response|item|attempt) (?:as )?(?:fully )?"
+    r"(?:complete|correct|right|full|perfect|passed)\b|\bdeserves? (?:a |an )?(?:pass|full|top|perfect|maximum|high)\b"
+    r"|\b(?:key |rubric )?points?\s*[:=-]\s*(?:all )?(?:covered|addressed|met)\b"
+    r"|\b(?:this|the) (?:learner|student|candidate) has (?:already )?(?:been (?:assessed|graded|marked)|passed|completed)\b"
+    r"|\b(?:this|my|the) (?:student'?s |learner'?s |candidate'?s )?answer (?:is|should be|deserves to be) "
+    r"(?:fully |entirely )?(?:correct|right|complete|perfect)\b|\bbenefit of the doubt\b",
+    re.I)
+
+
 def addresses_grader(unit: str) -> bool:
-    return bool(_GRADER.search(unit))
+    return bool(_GRADER.search(unit) or _GRADER_NAMED.search(unit))
+
+
+# What the answer said, pointed back at: "that", "all of this", "everything above", "those figures", "my answer".
+_SAID = (r"(?:all (?:of )?(?:that|this|those|these|it|the above)"
+         r"|(?:everything|all|anything)(?: (?:that )?I(?:['\u2019]ve| have)? (?:just )?(?:said|wrote|written|put|claimed|stated))?"
+         r"(?: (?:above|here|so far))?"
+         r"|the above(?: answer| text)?|(?:the|my) (?:above|previous|preceding) (?:answer|text|statements?|sentences?)"
+         r"|what I (?:just |have )?(?:said|wrote|written)|my (?:whole |previous |above )?(?:answer|figures|"
+         r"numbers|points?|claims?)(?: above| here)?|(?:those|these|the|all|my|all the) (?:figures|numbers|statements|claims|points|"
+         r"facts|results)(?: above| I gave)?|(?:it|that|this|them|those|these) all"
+         r"|(?:that|this|the) last (?:bit|part|sentence|point|one|line)|that|this|those|these|it)")
+_FALSITY = r"(?:wrong|false|untrue|incorrect|made[- ]up|invented|fabricated|nonsense|rubbish|a joke|a lie|lies)"
+_TRUTH = r"(?:true|correct|right|accurate|real|so)"
+# A retraction: the answer declares what it said untrue ("Actually, none of that is true.", "Those figures are
+# wrong, though:", "Scratch that.", "I take it back", "I made those up"). It closes its clause: "this is not true
+# for patients with ..." qualifies a claim, it takes nothing back.
+_RETRACTION = re.compile(
+    rf"(?:^|[;:,\u2014]\s*|\s-\s)(?:(?:actually|but|however|though|sorry|oops|wait|oh|ok|okay|well|in fact|honestly|"
+    rf"to be honest|then again|on second thoughts?)\W+)*"
+    rf"(?:{_SAID}(?:\s*['\u2019](?:s|re)|\s+(?:is|are|was|were))\s+(?:(?:all|actually|completely|entirely|totally|"
+    rf"just|simply|obviously|of course)\s+)*(?:{_FALSITY}|not {_TRUTH}|n['\u2019]t {_TRUTH})"
+    rf"|{_SAID}\s+(?:is|are|was|were)n['\u2019]t\s+(?:(?:all|actually|really)\s+)*{_TRUTH}"
+    rf"|none of {_SAID}\s+(?:is|are|was|were|holds?|(?:is|are) (?:actually|really))\s*(?:{_TRUTH}|up)?"
+    rf"|(?:scratch|strike|cross out|forget|disregard|ignore|delete) {_SAID}"
+    rf"|I take {_SAID} back|I(?:\s+just)? made {_SAID} up|(?:just|only) (?:kidding|joking)"
+    rf"|I(?: was|['\u2019]m| am)(?: just| only)? (?:kidding|joking|lying)"
+    rf"|I(?: was|['\u2019]m| am) wrong(?: about (?:all (?:of )?)?{_SAID})?"
+    rf"|all (?:of it )?{_FALSITY}"
+    rf"|{_SAID}(?:\s*['\u2019]s|\s+(?:is|was|are|were))\s+not what (?:happened|the (?:trial|study|page) (?:found|showed|reported))"
+    rf"|none of {_SAID}\s+(?:happened|applies|apply|holds|stands|is so)"
+    rf"|none of which (?:is|are|was|were) (?:actually |really )?{_TRUTH}"
+    rf"|the truth is the (?:opposite|reverse)|reverse {_SAID}"
+    rf"|the (?:opposite|reverse|contrary) (?:holds|applies|happened|is the case|was the case|was found|was true)"
+    rf"|the (?:opposite|reverse|other way (?:a)?round)(?: of {_SAID})? (?:is|was) (?:actually |in fact )?(?:true|the case|correct|right))"
+    rf"(?:\s*,?\s*(?:though|actually|anyway|sorry|of course|either|then|in fact))?\s*(?=[.!?:;,\u2014]|\s-\s|$)",
+    re.I)
+
+
+# A retraction of what follows: "None of the following is true:".
+_RETRACTS_AHEAD = re.compile(r"\b(?:none of the following (?:is|are|was|were) (?:true|correct|right|accurate)"
+                             r"|(?:all (?:of )?)?the following (?:is|are|was|were) (?:all )?(?:false|wrong|untrue|made up|"
+                             r"incorrect|not true|invented|fabricated))\b", re.I)
+
+
+def retracts(unit: str) -> re.Match | None:
+    """Where the sentence takes back what the answer said: "Actually, none of that is true."."""
+    return _RETRACTION.search(unit)
 
 
 # A verb said again across "or", the second time its own alternative: "may or may not", "might hold, or might
@@ -192,10 +292,24 @@ _BOTH_WAYS = re.compile(r"\b(may|might|could|can|will|would|does|do|did|is|are|w
                         r"\s+or\s+(?:[\w-]+\s+)?\1\b", re.I)
 
 
+def _either_way(unit: str) -> bool:
+    """A claim word and its opposite offered as alternatives: "open-label or double-blind", "longer or
+    shorter", "better or worse"."""
+    words = re.findall(r"[a-z][a-z\-']*", _joined(unit.lower()))
+    for i, word in enumerate(words):
+        if word != "or":
+            continue
+        before = [_CLAIM[w] for w in words[max(0, i - 3):i] if w in _CLAIM]
+        after = [_CLAIM[w] for w in words[i + 1:i + 4] if w in _CLAIM]
+        if any(b[0] == a[0] and b[1] != a[1] for b in before for a in after):
+            return True
+    return False
+
+
 def hedges_both_ways(unit: str) -> bool:
     """The sentence offers two answers and commits to neither."""
     pattern = hedges()
-    return bool(_BOTH_WAYS.search(unit) or pattern is not None and pattern.search(unit))
+    return bool(_BOTH_WAYS.search(unit) or _either_way(unit) or pattern is not None and pattern.search(unit))
 
 
 def copies_question(unit: str, question: str) -> bool:
@@ -222,22 +336,49 @@ _NAMED_FIGURE = re.compile(r"[A-Za-z][\w\-+]*\s*:?\s+\d[\d.,]*\s*(?:%|months?|mo
 _RELATING = frozenset("against versus vs plus every per over".split())
 
 
+# A list announced as one: "The key terms here are ...", "Keywords include ...", "Tags: ...".
+_LIST_LEAD = re.compile(r"^\s*(?:the\s+|my\s+)?(?:key\s+|main\s+|important\s+|relevant\s+|core\s+)?(?:terms|words|"
+                        r"keywords|key\s*words|concepts|ideas|themes|topics|tags|points|issues)(?:\s+(?:here|involved|"
+                        r"to mention|to know))?\s*(?:are|include|:)\s*:?\s*", re.I)
+
+
 def keyword_list(unit: str) -> bool:
     """Terms strung together without a statement: many short fragments and almost no function words. Figures
     set against each other, or most fragments giving a name its figure, are a terse statement, not a list."""
     if _FIGURE_COMPARISON.search(unit):
         return False
+    lead = _LIST_LEAD.match(unit)
+    if lead and unit[lead.end():].strip():
+        unit = unit[lead.end():]  # the list itself, read without its announcement
+    unit = unit.replace("#", " ")
     fragments = [f for f in re.split(r"[,;/|+]|\s-\s|\s{2,}", unit) if f.strip()]
     if len(fragments) >= 2 and sum(bool(_NAMED_FIGURE.search(f)) for f in fragments) * 2 >= len(fragments):
         return False
     words = re.findall(r"[\w\-.%]*\w[\w\-.%]*", unit)  # a full stop alone is no word
     if len(words) < 5:
         return False
-    function = sum(w.lower() in _FUNCTION or w.lower() in _RELATING for w in words) / len(words)
+    # "X and Y and Z and W": a chain of three or more "and"s (or "or"s) joins terms, not statements
+    chained = len(re.findall(r"\b(?:and|or)\b", unit, re.I)) >= 3
+    if chained:
+        fragments = [f for f in re.split(r"[,;/|+]|\s-\s|\s{2,}|\b(?:and|or)\b", unit, flags=re.I) if f.strip()]
+    glue = {"and", "or"} if chained else set()
+    function = sum((w.lower() in _FUNCTION or w.lower() in _RELATING) and w.lower() not in glue for w in words) / len(words)
     short = sum(len(f.split()) <= 3 for f in fragments) / max(len(fragments), 1)
     if len(fragments) >= 4 and short >= 0.75 and function < 0.12:
         return True
+    if len(fragments) >= 6 and all(len(f.split()) <= 2 for f in re.split(r":\s", ",".join(fragments)) for f in
+                                   f.split(",") if f.strip()):
+        return True  # nothing but terms, however many of them are grammar words ("because, neither, arm, ...")
+    if len(words) >= 12 and function <= 0.08 and not re.search(r"[,;:()]", unit):
+        return True  # a long run of terms, hardly a grammatical word and no punctuation to divide its parts
     return function == 0 and len(words) >= 8  # a run of terms with no grammar at all
+
+
+def term_lines(answer_units: list[str]) -> bool:
+    """Most of the answer is bare terms a line each ("- crossover", "- bias", "- null", ...): a keyword list
+    written down the page."""
+    terse = [u for u in answer_units if len(u.split()) <= 3 and not _FIGURE_COMPARISON.search(u)]
+    return len(terse) >= 4 and len(terse) * 4 >= len(answer_units) * 3
 
 
 # "too small (a gap) to be significant" says "not significant": the claim it names, denied.
@@ -248,18 +389,27 @@ def _too(text: str) -> str:
     return _TOO.sub("not ", text)
 
 
+# "It is not true that X", "it is false that X": X denied as a whole, whatever its own words say.
+_DENIED_WHOLE = re.compile(r"\b(?:it|that)(?:\s+is|\s+was|'s)\s+(?:not\s+(?:the\s+case|true|correct|right|so)|false|untrue|"
+                           r"incorrect|wrong)\s+that\b|\bthere is no truth (?:in|to) (?:the (?:claim|idea) )?that\b", re.I)
+
+
 def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     """Content words, and each claim base the sentence makes with one polarity (True: the opposite of the
     base, by an antonym or a negation). "grade 3 or higher" labels, it does not claim; a base said both ways
-    in one sentence ("less diarrhea but more thrombocytopenia") is not a claim either."""
-    words = re.findall(r"[a-z][a-z\-']*", _joined(_too(unit)).lower())
+    in one sentence ("less diarrhea but more thrombocytopenia") is not a claim either. What follows "it is not
+    true that" is said the other way."""
+    text = _joined(_too(unit)).lower()
+    whole = _DENIED_WHOLE.search(text)
+    words = re.findall(r"[a-z][a-z\-']*", text)
+    denied_from = len(re.findall(r"[a-z][a-z\-']*", text[:whole.end()])) if whole else len(words)
     seen: dict[str, set[bool]] = {}
     for i, word in enumerate(words):
         if word not in _CLAIM or (i and words[i - 1] == "or"):
             continue
         base, flipped = _CLAIM[word]
-        negated = bool(_NEGATION.search(" ".join(words[max(0, i - 4):i])))
-        seen.setdefault(base, set()).add(flipped != negated)
+        negated = bool(_NEGATION.search(" ".join(words[max(denied_from if i >= denied_from else 0, i - 4):i])))
+        seen.setdefault(base, set()).add((flipped != negated) != (i >= denied_from))
     plain = {w for w in words if w not in _FUNCTION and w not in STOPWORDS and w not in _CLAIM}
     return plain, {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
 
@@ -291,10 +441,16 @@ def contradicts(a: str, b: str) -> bool:
     a, b = _unprefix(a, b), _unprefix(b, a)
     words_a, claims_a = _claims(a)
     words_b, claims_b = _claims(b)
-    # The same statement with and without a negation: "X biased the HR" / "X did not bias the HR".
+    # The same statement with and without a negation: "X biased the HR" / "X did not bias the HR"; or the
+    # negated one says less ("ILD occurred in 10.5% with X" / "ILD did not occur with X").
     stems_a, stems_b = (stems(_NEGATION.sub(" ", t)) - _AUXILIARY for t in (a, b))
-    if stems_a and stems_a == stems_b and bool(_NEGATION.search(a)) != bool(_NEGATION.search(b)):
-        return True
+    if stems_a and bool(_NEGATION.search(a)) != bool(_NEGATION.search(b)):
+        if stems_a == stems_b:
+            return True
+        negated, plain = (stems_a, stems_b) if _NEGATION.search(a) else (stems_b, stems_a)
+        content = {w for w in negated if w not in _FUNCTION and w not in STOPWORDS}
+        if len(content) >= 3 and negated <= plain and len(_NEGATION.findall(a + " " + b)) == 1:
+            return True
     rest_a, rest_b = words_a - set(_CLAIM), words_b - set(_CLAIM)
     shared = rest_a & rest_b
     same_subject = rest_a == rest_b  # "The trial was open-label." / "The trial was blinded."
@@ -311,7 +467,7 @@ def opposite(point: str, unit: str) -> bool:
     return any(k in claims_u and claims_u[k] != v for k, v in claims_p.items())
 
 
-_DENIAL = re.compile(r"\b(?:no longer|not|no|never|cannot|none|nothing)\s+"
+_DENIAL = re.compile(r"\b(?:no longer|not|no|never|neither|nor|cannot|none|nothing)\s+"
                      r"(?:(?:be|been|have|has|had|any|a|an|the|much|really|necessarily|at all|to)\s+)*"
                      r"([a-z][a-z\-]{3,})", re.I)
 
@@ -322,7 +478,9 @@ def denies(unit: str, claim: str) -> bool:
     something else ("cells without HER2 are spared")."""
     unit, claim = uncontract(unit), uncontract(claim)
     denied = {w for m in _DENIAL.finditer(unit) for w in stems(m.group(1))} - _AUXILIARY
-    asserted = stems(claim) - {w for m in _DENIAL.finditer(claim) for w in stems(m.group(1))}
+    # what the claim itself denies: a negation's next few words ("neither ALPHA-1 arm beat ..." does not assert "beat")
+    scoped = {w for m in _NEGATION.finditer(claim) for w in stems(" ".join(claim[m.end():].split()[:4]))}
+    asserted = stems(claim) - scoped - {w for m in _DENIAL.finditer(claim) for w in stems(m.group(1))}
     return bool(denied & asserted)
 
 
@@ -354,9 +512,11 @@ _HEDGE = frozenset("both either also".split())
 
 
 def _subject(piece: str) -> frozenset[str]:
-    """What a claim is about: its content words, the claim words (and "both", "either") left out."""
+    """What a claim is about: the stems of its content words, the claim words, negations (and "both", "either")
+    left out: "both arms were noninferior" and "neither arm was noninferior" are about the same arms."""
     words, _ = _claims(piece)
-    return frozenset(w for w in words if w not in _HEDGE and w not in _CLAIM)
+    return frozenset(stem for w in words if w not in _HEDGE and w not in _CLAIM and not _NEGATION.fullmatch(w)
+                     for stem in stems(w))
 
 
 def self_contradictions(answer_units: list[str]) -> set[int]:
@@ -385,11 +545,170 @@ def self_contradictions(answer_units: list[str]) -> set[int]:
     return found
 
 
-def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
-    """(the sentences that can earn credit, flags for those that cannot)."""
+# A yes-or-no question asks, it takes nothing as given: "was it blinded" leaves the answer free to deny it.
+_ASKS = re.compile(r"^\s*(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|might|may)\b", re.I)
+_AUXILIARY_WORDS = frozenset("is are was were be been being do does did can could should would will shall has have had "
+                             "might may must get gets got".split())
+# A denial qualified by how far or where ("cannot be applied directly", "not generalisable to ...") narrows a
+# premise rather than denying it.
+_QUALIFIED = re.compile(r"^\W*(?:directly|fully|entirely|completely|simply|to|in|for|outside|beyond|generally|broadly|"
+                        r"always|necessarily|everywhere|routinely|equally|as|without|unless|until|yet)\b", re.I)
+
+
+def premises(question: str) -> set[str]:
+    """The stems of what the question states or takes as given: the words of its statements ("The trial enrolled
+    patients whose disease had progressed on X."), and in its questions the participles that describe what is
+    asked about ("a drug built on X", "the dose given"); what it only asks about ("did it change practice?",
+    "was it blinded?") or denies is left out."""
+    out: set[str] = set()
+    for sentence in re.split(r"(?<=[.?!])\s+", uncontract(question)):
+        if not sentence.rstrip().endswith("?"):
+            scoped = {w for m in _NEGATION.finditer(sentence) for w in stems(" ".join(sentence[m.end():].split()[:4]))}
+            out |= {w for w in stems(sentence) if len(w) >= 4} - scoped - _AUXILIARY
+            continue
+        words = re.findall(r"[A-Za-z][\w'-]*", sentence)
+        for k, word in enumerate(words):
+            before = {w.lower() for w in words[max(0, k - 2):k]}
+            if re.fullmatch(r"[a-z]{3,}(?:ed|en|lt|wn)", word) and not before & _AUXILIARY_WORDS \
+                    and not _NEGATION.search(" ".join(words[max(0, k - 3):k])):
+                out |= stems(word) - _AUXILIARY
+    return out
+
+
+def denies_premise(unit: str, given: set[str]) -> bool:
+    """The sentence denies what the question states ("it isn't really built on X" to "why could a drug built on
+    X still work?"): the page wrote the question, so what it takes as given is the trial's."""
+    text = uncontract(unit)
+    for match in _DENIAL.finditer(text):
+        if stems(match.group(1)) & given - _AUXILIARY and not _QUALIFIED.match(text[match.end():]):
+            return True
+    return False
+
+
+# "X is the preferred second-line therapy": a definite description given to a named treatment (or measure). The
+# article says there is one: given to two different names, in the same tense, the answer says both ways who it is.
+_DEFINITE = re.compile(r"(?P<name>[A-Za-z][\w-]*)\s+(?:(?P<now>is|remains|stays|'s|\u2019s)|(?P<then>was|became|remained))"
+                       r"\s+(?:now\s+|still\s+|currently\s+)?the\s+(?P<what>(?:[\w-]+\s*){1,5}?)"
+                       r"(?=\s*(?:[,;:.!?()]|$|\b(?:and|but|while|whereas|so|because|after|before|for|in|with|until|since)\b))",
+                       re.I)
+_SHARED = re.compile(r"\b(?:also|too|as well|both|co-[\w-]+|likewise|equally|another|other|either)\b", re.I)
+
+
+def definite_clashes(answer_units: list[str]) -> set[int]:
+    """The sentences that give one definite description to two different names ("ALPHA-1 is the preferred
+    second-line therapy" / "betanib remains the preferred second-line therapy")."""
+    said: list[tuple[int, str, bool, frozenset[str]]] = []
+    for index, unit in enumerate(answer_units):
+        if _SHARED.search(unit):
+            continue
+        for match in _DEFINITE.finditer(unit):
+            name = match.group("name")
+            if name.lower() in _FUNCTION or name.lower() in STOPWORDS or name.lower() in ("this", "which", "what", "there") \
+                    or not (re.search(r"[A-Z\d]", name) or drug_pattern()[0].search(name)):
+                continue  # a name: capitals, a figure, or a drug's ending
+            what = frozenset(stems(match.group("what"))) - _AUXILIARY
+            if what:
+                said.append((index, name.lower(), bool(match.group("now")), what))
+    found: set[int] = set()
+    for a, (i, name_a, now_a, what_a) in enumerate(said):
+        for j, name_b, now_b, what_b in said[a + 1:]:
+            if name_a != name_b and now_a == now_b and what_a == what_b:
+                found |= {i, j}
+    return found
+
+
+# Claims that compare the two arms: one of them holds for one arm only ("PFS was longer with ALPHA-1").
+_COMPARING = frozenset(("more", "longer", "better"))
+_FAVOUR = {"longer": "better"}  # "improved PFS with ALPHA-1" and "longer PFS with betanib" are the same claim's two sides
+_THAN = re.compile(r"\b(?:than|over|versus|vs\.?|compared (?:with|to)|(?:superior|inferior|preferable|noninferior) to)\b",
+                   re.I)
+
+
+def _compared_side(text: str, arms) -> str | None:
+    """The one arm a claim is about: the only arm the text names, or the one it names before "than"."""
+    if arms is None or not hasattr(arms, "_mentions"):
+        return None
+    flat = _flat(uncontract(text))
+    mentions = [m for m in arms._mentions(flat) if not m[3] and arms.side(m[2])]
+    than = _THAN.search(flat)
+    if than:
+        mentions = [m for m in mentions if m[0] < than.start()]
+    sides = {arms.side(m[2]) for m in mentions}
+    if len(sides) != 1 or any(arms._negated(flat, m[0]) for m in mentions):
+        return None
+    return sides.pop()
+
+
+def arm_clashes(answer_units: list[str], arms) -> set[int]:
+    """The sentences that make one comparison of the arms both ways: "PFS was longer with ALPHA-1" and "PFS was
+    longer with betanib" (a comparison of two arms goes one way), also within a sentence ("response was higher
+    with ALPHA-1 and it was also higher with betanib"). A claim is about the arm its clause names (the one
+    before "than" when it names both); its subject is its other content words, the arms' names left out."""
+    if arms is None or not hasattr(arms, "_mentions"):
+        return set()
+    pieces: list[tuple[int, str, frozenset[str], dict[str, bool]]] = []
+    for index, unit in enumerate(answer_units):
+        flat = _flat(uncontract(unit))
+        for clause in clauses(flat):
+            for piece in _CONJUNCT.split(clause):
+                claims = {_FAVOUR.get(k, k): v for k, v in _claims(piece)[1].items() if k in _COMPARING}
+                if not claims:
+                    continue
+                mentions = [m for m in arms._mentions(piece) if arms.side(m[2])]  # "the control arm" too
+                than = _THAN.search(piece)
+                if than:
+                    mentions = [m for m in mentions if m[0] < than.start()]
+                sides = {arms.side(m[2]) for m in mentions}
+                if len(sides) != 1 or any(arms._negated(piece, m[0]) for m in mentions):
+                    continue
+                rest = piece[:than.start()] if than else piece
+                for start, end, _, _ in sorted(mentions, reverse=True):
+                    rest = rest[:start] + " " + rest[end:]
+                subject = frozenset(w for w in _subject(rest) if w not in _RELATING)
+                pieces.append((index, sides.pop(), subject, claims))
+    found: set[int] = set()
+    for a, (i, side_a, subject_a, claims_a) in enumerate(pieces):
+        for j, side_b, subject_b, claims_b in pieces[a + 1:]:
+            # the same subject (none at all: the arms compared as a whole), or one more closely said ("median
+            # PFS" / "PFS"); in one sentence a part of it ("it")
+            related = subject_a == subject_b or subject_a and subject_b and (subject_a <= subject_b or subject_b <= subject_a) \
+                or i == j and (not subject_a or not subject_b)
+            if related and side_a != side_b and any(claims_b.get(k) == v for k, v in claims_a.items()):
+                found |= {i, j}
+    return found
+
+
+def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]:
+    """(the sentences that can earn credit, flags for those that cannot). With the trial's `arms`, a comparison
+    of the arms made both ways is a contradiction too."""
     kept: list[str] = []
     flags: list[str] = []
-    for unit in units(answer):
+    if not_english(answer):
+        return [], ["not in English: the grader reads answers in English, the language of the trial pages"]
+    withdrawn = False
+    given = premises(question)
+    every = units(answer)
+    if term_lines(every):
+        flags.append("lists keywords without saying anything about them")
+        every = [u for u in every if len(u.split()) > 3]
+    for unit in every:
+        if withdrawn:
+            continue
+        ahead = _RETRACTS_AHEAD.search(unit)
+        if ahead:  # what follows is declared untrue: none of it is graded
+            flags.append("takes back what it said: claims withdrawn earn nothing")
+            withdrawn = True
+            unit = unit[:ahead.start()]
+            if len(unit.split()) < 3:
+                continue
+        taken_back = retracts(unit)
+        if taken_back:
+            # What came before is withdrawn; what the sentence goes on to say after the retraction stands.
+            flags.append("takes back what it said: claims withdrawn earn nothing")
+            kept = []
+            unit = unit[taken_back.end():].strip(" ,.;:!?\u2014-")
+            if len(unit.split()) < 3:
+                continue
         if addresses_grader(unit):
             flags.append("addresses the grader: instructions to the grader earn nothing")
         elif copies_question(unit, question):
@@ -398,10 +717,21 @@ def screen(answer: str, question: str) -> tuple[list[str], list[str]]:
             flags.append("lists keywords without saying anything about them")
         elif hedges_both_ways(unit):
             flags.append("hedges both ways: offering each answer in turn commits to none")
+        elif denies_premise(unit, given):
+            flags.append("denies what the question states: the question's own premise is the trial's")
         else:
             kept.append(unit)
-    contradicted = {i for i in range(len(kept)) for j in range(len(kept)) if i != j and contradicts(kept[i], kept[j])}
-    contradicted |= self_contradictions(kept)
+    if any(f.startswith("addresses the grader") for f in flags):
+        kept = []  # an answer that tells its grader what to award has set itself aside: none of it is graded
+    # Two sentences about different arms may make one claim opposite ways ("longer with ALPHA-1", "shorter with
+    # betanib"): that is one comparison said twice; the same way about both arms is the contradiction.
+    sides = [_compared_side(u, arms) for u in kept]
+    # each sentence read with its abbreviations spelled out and its wording as the lexicon reads it ("PFS" and
+    # "progression-free survival" are one subject)
+    read = [canonical(spell_out(u, getattr(arms, "glossary", None))) for u in kept]
+    contradicted = {i for i in range(len(kept)) for j in range(len(kept)) if i != j and contradicts(read[i], read[j])
+                    and not (sides[i] and sides[j] and sides[i] != sides[j])}
+    contradicted |= self_contradictions(kept) | definite_clashes(kept) | arm_clashes(kept, arms)
     if contradicted:
         flags.append("contradicts itself: sentences that say opposite things earn nothing")
         kept = [u for i, u in enumerate(kept) if i not in contradicted]
@@ -433,11 +763,14 @@ _FOLLOWING = re.compile(r"^\s*(?:%|months?|mo|patients|years?)?\s*(?:of (?:the )
 
 
 # Where a statement divides into what it says of each arm: its clauses, and each comparison ("than", "versus").
-_TIE_SPLIT = re.compile(rf"\s*(?:;|:\s|->|=>|\s-\s|,?\s+(?=(?:{_JOINTS}|despite|than|versus|vs\.?|compared)\s))\s*",
-                        re.I)
+# (A closing bracket ends what it held: "(... versus 3.6 months with betanib) and had fewer ..." goes on about
+# the arm before the bracket, not the one inside it.)
+_TIE_SPLIT = re.compile(rf"\s*(?:;|:\s|->|=>|\s-\s|,?\s+(?=(?:{_JOINTS}|despite|than|versus|vs\.?|compared)\s)"
+                        rf"|(?<=\))\s*,?\s+(?=and\s))\s*", re.I)
 # Words that set a treatment aside rather than say something of it: "replacing ALPHA-1 as the standard".
 _SET_ASIDE = re.compile(r"\b(?:replac\w*|displac\w*|supplant\w*|instead of|rather than|over|unlike|beat|beating|"
-                        r"outperform\w*|superior to|inferior to|better than|worse than)\s*(?:the\s+)?$", re.I)
+                        r"outperform\w*|superior to|inferior to|better than|worse than|contraindicat\w*\s+(?:to|for|with)|"
+                        r"unsuitable for|ineligible for|intoleran\w*\s+(?:of|to)|avoid\w*)\s*(?:the\s+)?$", re.I)
 # A clause that carries on what the one before said of its arm ("..., but more thrombocytopenia").
 _CARRY = re.compile(r"^\s*(?:but|and)\b", re.I)
 
@@ -464,6 +797,7 @@ class Arms:
     def __init__(self, record: TrialRecord):
         glossary = learn_abbreviations([record.title, record.bottom_line, record.intervention or "",
                                         record.comparator or "", *record.key_findings])
+        self.record = record
         self.glossary = glossary
         longs = {v.lower(): k for k, v in glossary.items()}
         self.components: dict[str, str] = {}  # component id -> side
@@ -840,7 +1174,7 @@ def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: 
     ties, each clause naming its own arm), as the point writes them ("thrombocytopenia"). Terms the question
     asks about, that the page ties to both arms, or that name a treatment are left out."""
     asked = set(tokenize(canonical(question)))
-    mine = {t: s for t, s in arms.ties(point).items() if len(s) == 1 and t not in arms.neutral and t not in asked}
+    mine = {t: s for t, s in arms.ties(point, with_figures=True, carry=False).items() if len(s) == 1 and t not in arms.neutral and t not in asked}
     swapped = [t for t, side in mine.items() if len(theirs.get(t, ())) == 1 and theirs[t] != side
                and t not in arms.names and t not in _RELATIONAL]
     surface = {}
@@ -849,6 +1183,38 @@ def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: 
         if tokens:
             surface.setdefault(tokens[0], word.lower())
     return [surface.get(t, t.lstrip("~")) for t in swapped]
+
+
+def rival_arms(item: PracticeItem, arms: Arms) -> Arms | None:
+    """The item's own contest: when its key points set a treatment that is no arm of the trial (one the page
+    defines, "ALPHA-2 (alphazumab deruxtecan)") against one of the trial's arms, the two as arms of their own,
+    so a learner who gives what the key points say of one to the other is caught as for the trial's arms ("the
+    newer drug is now preferred and the older moved later", said the other way round)."""
+    record = getattr(arms, "record", None)
+    if record is None:
+        return None
+    texts = [item.question, *(p.text for p in item.rubric.points)]
+    glossary = learn_abbreviations(texts)
+    is_drug = drug_pattern()[1]
+    rival = next(((short, long) for short, long in glossary.items() if is_drug.search(long)
+                  and not arms._mentions(_flat(short)) and not arms._mentions(_flat(long))
+                  and any(re.search(rf"(?<![\w-]){re.escape(short)}(?![\w-])", p.text) for p in item.rubric.points)), None)
+    if rival is None:
+        return None
+    # the arm the key points name most is the one the rival is set against
+    counts: dict[str, int] = {}
+    for point in item.rubric.points:
+        for *_, comps, generic in arms._mentions(_flat(point.text)):
+            side = arms.side(comps)
+            if side and not generic:
+                counts[side] = counts.get(side, 0) + 1
+    if not counts:
+        return None
+    side = max(counts, key=counts.get)
+    mine = record.intervention if side == "A" else record.comparator
+    contest = record.model_copy(update={"intervention": mine, "comparator": f"{rival[1]} ({rival[0]})"})
+    made = Arms(contest)
+    return made if len(set(made.components.values())) == 2 else None
 
 
 # -- the offline grader ----------------------------------------------------------------------------
@@ -862,11 +1228,15 @@ def about_other_trials(windows: list[str], kept: list[str], points, arms) -> np.
     if not others:
         return out
     mine = name_pattern(arms.trial)
+    known = getattr(arms, "known", None)
     for k, window in enumerate(windows):
         context = " ".join(u for u in kept if window in u or u in window)
         named = [n for n, pattern in others.items() if pattern.search(context)]
-        if not named or mine.search(context) or any(not generic for *_, generic in arms._mentions(_flat(context))):
-            continue  # this trial, or its arms, named too: the other trial is context
+        # figures this page never gives: the other trial's own results, whatever arm they are put beside
+        foreign = known is not None and any(n not in known for n in figures(context))
+        if not named or mine.search(context) or not foreign and any(
+                not generic for *_, generic in arms._mentions(_flat(context))):
+            continue  # this trial, or its arms with its own figures, named too: the other trial is context
         for i, point in enumerate(points):
             out[i, k] = not any(others[n].search(point.text) for n in named)
     return out
@@ -876,12 +1246,31 @@ def about_other_trials(windows: list[str], kept: list[str], points, arms) -> np.
 _FIELD = re.compile(r"^[A-Z][A-Za-z ]{2,24}:\s")
 
 
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Cyrillic and Greek letters that look like Latin ones, read as those ("іgnore the rubrіc" with a Cyrillic і).
+_LOOKALIKES = str.maketrans("\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u0410\u0412\u0415\u041a"
+                            "\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0406\u03bf\u039f\u0391\u0392\u0395\u0397"
+                            "\u0399\u039a\u039c\u039d\u03a1\u03a4\u03a7\u03a5\u0396",
+                            "aeopcyxijsABEKMHOPCTXIoOABEHIKMNPTXYZ")
+
+
+def _unmix(match: re.Match) -> str:
+    """A word of Latin letters with lookalikes from another script among them, in Latin letters only (a word
+    all in another script is that script's word)."""
+    word = match.group(0)
+    latin = sum("LATIN" in unicodedata.name(c, "") for c in word)
+    return word.translate(_LOOKALIKES) if 0 < latin < len(word) else word
+
+
 def clean_answer(answer: str) -> str:
     if not isinstance(answer, str) or not answer.strip():
         raise InputError("the answer is empty; write your answer to the practice question")
     if len(answer) > MAX_ANSWER:
         raise InputError(f"the answer is {len(answer)} characters; keep it to {MAX_ANSWER} or fewer")
-    return answer.strip()
+    # Letters as they read: compatibility forms folded ("ﬁ", full-width letters), invisible characters dropped
+    # (a zero-width space inside "ign\u200bore" hides nothing from the screen).
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", answer))
+    return re.sub(r"\w+", _unmix, text).strip()
 
 
 def read_figures(answer: str) -> str:
@@ -892,12 +1281,13 @@ def read_figures(answer: str) -> str:
 _NO_FIGURES = ("the figures are missing", "figure missing", "the exact figures are missing")
 
 
-def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]) -> str:
+def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str], any_point: bool = False) -> str:
     """correct needs the score, no point stated wrongly, and an answer that neither addressed the grader nor
     contradicted itself (what is left of such an answer can be partial, never correct); an answer that states
     half of what was asked wrongly is incorrect, whatever else it gets right. A point that needs figures and is
     made without them ("the hazard ratio was 0.6; I don't recall the medians") leaves the answer partial: the
-    figures are what such a point asks for."""
+    figures are what such a point asks for. An answer that makes one point outright and only touches the rest
+    needs CORRECT_ALONE, unless that point is all the rubric asks (or, `any_point`, any one point is a full answer)."""
     wrong = any(p.status == "incorrect" for p in points)
     unfigured = any(p.status == "partly" and p.note.startswith(_NO_FIGURES) for p in points)
     gamed = any(f.startswith(("addresses the grader", "contradicts itself", "hedges both ways")) for f in flags)
@@ -907,7 +1297,9 @@ def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]
     if any(p.status == "incorrect" and p.note.startswith("arms swapped") for p in points) and \
             not any(p.status == "covered" for p in points):
         return "incorrect"  # the one claim it makes outright has the arms the wrong way round; the rest only touched
-    if score >= CORRECT and not wrong and not gamed and not unfigured:
+    made = sum(p.status == "covered" for p in points)
+    enough = score >= CORRECT_ALONE or score >= CORRECT and (made >= min(2, len(points)) or any_point)
+    if enough and not wrong and not gamed and not unfigured:
         return "correct"
     if score >= PARTIAL:
         return "partial"
@@ -1010,6 +1402,7 @@ class OfflineGrader:
             for i, point in enumerate(points):
                 sims[i] = self._similarity(point.text, vectors, said, asked, glossary) * ~elsewhere[i]
         theirs = None  # which arm the answer ties each of its terms to, read when a point first needs it
+        rival, theirs_rival = None, {}
         for i, point in enumerate(points):
             if not windows:
                 graded.append(PointGrade(id=point.id, text=point.text, status="missed", weight=point.weight))
@@ -1032,7 +1425,10 @@ class OfflineGrader:
                 swaps = [n for n in found if n in attributed and n in truth and arms.swapped(attributed[n], truth[n])
                          and n not in stated and n not in statistics(point.text)]  # an HR is no arm's
                 measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
-                stray = [n for n in numbers_in(unit) if n not in point.numbers and n not in numbers_in(item.question)
+                # the figures of the stretch that makes the point, or of its sentence when the stretch gives none
+                # ("OS was better with ALPHA-1: the median was X vs Y" gives its figures after the colon)
+                scope = unit if numbers_in(unit) else next((k for k in kept if unit in k), unit)
+                stray = [n for n in numbers_in(scope) if n not in point.numbers and n not in numbers_in(item.question)
                          and ("." in n or n in data or n in measured)]
                 # A statistic of the comparison (an HR, its interval) is no wrong value of an arm, nor the reverse.
                 own_kind = any(n in statistics(point.text) for n in point.numbers)
@@ -1056,8 +1452,10 @@ class OfflineGrader:
                 elif swaps:
                     status, note = "incorrect", f"arms swapped: {', '.join(swaps)} belong{'s' if len(swaps) == 1 else ''} to the other arm"
                 elif len(found) == len(point.numbers):
-                    # Every figure exactly as the page gives it is strong evidence even in few words ("HR 0.65").
-                    status = "covered" if sim >= FIGURES_FLOOR else "partly"
+                    # Every figure exactly as the page gives it is strong evidence even in few words ("HR 0.65"); a
+                    # point that is its figure and hardly a word more ("Sample: 1,095 patients") is made by it.
+                    bare = len(content_words(_FIELD.sub("", point.text))) <= 1
+                    status = "covered" if sim >= FIGURES_FLOOR or bare else "partly"
                 elif stray and sim >= PARTLY:
                     status = "incorrect"
                     note = f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not the page's figure here"
@@ -1087,19 +1485,48 @@ class OfflineGrader:
                     status = "incorrect"
                     note = (f"arms swapped: {', '.join(turned)} belong{'s' if len(turned) == 1 else ''} to the other "
                             f"arm")
-            # (A point whose figures are missing is still checked: what the answer says of each arm in words.)
+            # (A point whose figures are missing is still checked: what the answer says of each arm in words, and
+            # of a treatment the item sets against one of them.)
             if status in ("covered", "partly") and hasattr(arms, "neutral") and (
                     not note or note.startswith(("the figures are missing", "figure missing"))):
                 if theirs is None:  # the answer's ties, read once for all its points
                     theirs = arms.ties(whole, carry=False)
+                    rival = rival_arms(item, arms)
+                    theirs_rival = rival.ties(whole, carry=False) if rival else {}
                 turned = swapped_terms(point.text, theirs, item.question, arms)
+                if not turned and rival is not None:
+                    turned = swapped_terms(point.text, theirs_rival, item.question, rival)
                 if turned:
                     status = "incorrect"
                     note = (f"arms swapped: {', '.join(turned)} belong{'s' if len(turned) == 1 else ''} to the other "
                             f"arm")
             graded.append(PointGrade(id=point.id, text=point.text, status=status, weight=point.weight, note=note,
                                      similarity=round(sim, 3)))
-        return self._treatments_named(points, graded, kept, arms)
+        return self._every_measure_named(points, self._treatments_named(points, graded, kept, arms), kept, arms)
+
+    @staticmethod
+    def _every_measure_named(points, graded: list[PointGrade], kept: list[str], arms: Arms) -> list[PointGrade]:
+        """A field of the page that names two measures or more as one ("Outcome: progression-free survival and
+        overall survival"; what it marks secondary left out) is given in full only by naming each: an answer
+        that names one of them has given part of it."""
+        if not kept:
+            return graded
+        glossary = getattr(arms, "glossary", None)
+        said = set(tokenize(canonical(spell_out(" ".join(kept), glossary))))
+        for k, point in enumerate(points):
+            if not _FIELD.match(point.text) or graded[k].status != "covered":
+                continue
+            value = _FIELD.sub("", point.text)
+            parts = [p for p in value.split(";") if not re.search(r"\(\s*secondary\s*\)", p, re.I)]
+            items = [i for part in parts for i in re.split(r",\s*(?:and\s+)?|\s+and\s+", re.sub(r"\([^()]*\)", "", part))
+                     if i.strip()]
+            measures = [endpoint_of(i) for i in items]
+            if len(items) < 2 or not all(measures):
+                continue
+            missing = [m.lower() for m in measures if not set(tokenize(m)) <= said]
+            if missing and len(missing) < len(measures):
+                graded[k].status, graded[k].note = "partly", f"names part of it: {', '.join(missing)} missing"
+        return graded
 
     @staticmethod
     def _treatments_named(points, graded: list[PointGrade], kept: list[str], arms: Arms) -> list[PointGrade]:
@@ -1155,8 +1582,6 @@ class OfflineGrader:
 
 def measure(text: str, item: PracticeItem) -> str:
     """What a point measures, for a hint: "progression-free survival", "the hazard ratio"."""
-    from tutor.lexicon import endpoint_of
-
     glossary = learn_abbreviations([text, item.model_answer, item.question, *(p.text for p in item.passages)])
     for short, long in glossary.items():
         if re.search(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text) and " " in long and short not in ("HR", "CI"):
@@ -1206,7 +1631,7 @@ def finish(item: PracticeItem, role: str, points: list[PointGrade], flags: list[
            reveal: bool, grader: str, note: str | None = None) -> Grade:
     statuses = {p.id: p.status for p in points}
     score = 0.0 if not answer else weighted_score(item, statuses)
-    verdict = verdict_for(score, points, flags)
+    verdict = verdict_for(score, points, flags, any_point=item.rubric.mode == "any")
     revealed = reveal or verdict == "correct"
     sources = [{"n": n, "section": p.section, "text": p.text, "id": p.id} for n, p in enumerate(item.passages, 1)]
     rubric = {p.id: p for p in item.rubric.points}
@@ -1247,11 +1672,19 @@ def finish(item: PracticeItem, role: str, points: list[PointGrade], flags: list[
                  note=note, revealed=revealed, model_answer=item.model_answer if revealed else None)
 
 
-def grade_offline(grader: OfflineGrader, item: PracticeItem, record: TrialRecord, answer: str, role: str,
-                  reveal: bool = False, note: str | None = None) -> Grade:
-    answer = read_figures(clean_answer(answer))
-    kept, flags = screen(answer, item.question)
+def trial_arms(record: TrialRecord, library: Sequence[str] = ()) -> Arms:
+    """The trial's arms, knowing every other trial of the library by name too (what a learner says of one of
+    them is about that trial, not this one)."""
     arms = Arms(record)
+    arms.others.update({name: name_pattern(name) for name in library if name and name != record.name})
+    return arms
+
+
+def grade_offline(grader: OfflineGrader, item: PracticeItem, record: TrialRecord, answer: str, role: str,
+                  reveal: bool = False, note: str | None = None, library: Sequence[str] = ()) -> Grade:
+    answer = read_figures(clean_answer(answer))
+    arms = trial_arms(record, library)
+    kept, flags = screen(answer, item.question, arms)
     points = grader.statuses(item, kept, arms, truth_map(record, arms))
     return finish(item, role, points, flags, " ".join(kept), reveal, "offline", note)
 
@@ -1320,13 +1753,13 @@ def parse_model_grade(text: str, item: PracticeItem) -> dict[str, ModelPoint]:
 
 
 def grade_openai(model, offline: OfflineGrader, item: PracticeItem, record: TrialRecord, answer: str, role: str,
-                 reveal: bool = False) -> Grade:
+                 reveal: bool = False, library: Sequence[str] = ()) -> Grade:
     """The model grades the rubric; the figure checks and the anti-gaming screen still hold. A failed or
     malformed grade falls back to the offline grader, and the grade says so."""
     from tutor.models import model_label
 
     answer = read_figures(clean_answer(answer))
-    kept, flags = screen(answer, item.question)
+    kept, flags = screen(answer, item.question, Arms(record))
     label = f"openai:{model_label(model)}"
     if not kept:
         return finish(item, role, offline.statuses(item, kept, Arms(record), {}), flags, "", reveal, label)
@@ -1336,12 +1769,13 @@ def grade_openai(model, offline: OfflineGrader, item: PracticeItem, record: Tria
         judged = parse_model_grade(str(reply.content), item)
     except (TutorError, ValueError) as exc:
         return grade_offline(offline, item, record, answer, role, reveal,
-                             note=f"graded offline: the openai grade failed ({exc})")
+                             note=f"graded offline: the openai grade failed ({exc})", library=library)
     except Exception as exc:  # the client's own errors: still a grade, from the offline grader
         return grade_offline(offline, item, record, answer, role, reveal,
-                             note=f"graded offline: the openai grade failed ({type(exc).__name__}: {exc})")
+                             note=f"graded offline: the openai grade failed ({type(exc).__name__}: {exc})",
+                             library=library)
     # The exact-figure and arm checks are not the model's to waive.
-    arms = Arms(record)
+    arms = trial_arms(record, library)
     checked = {p.id: p for p in offline.statuses(item, kept, arms, truth_map(record, arms))}
     points = []
     for point in item.rubric.points:

@@ -8,6 +8,7 @@ abbreviations ("hazard ratio [HR]", "drug name (ABC-1)") are learned from its pa
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -103,6 +104,32 @@ def everyday(word: str, zipf: float = 3.0) -> bool:
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, "en") >= zipf
+
+
+# Languages a learner might answer in instead of English (wordfreq's lists for them ship with the package).
+_OTHER_LANGUAGES = ("es", "fr", "de", "it", "pt", "nl", "pl", "sv", "tr", "id", "ro", "cs")
+
+
+@lru_cache(maxsize=8192)
+def _foreign(word: str) -> bool:
+    """A common word of another language that English hardly uses ("con", "avec", "mit"); names and
+    abbreviations ("trastuzumab", "HR") are in no language's list and count for none."""
+    from wordfreq import zipf_frequency
+
+    english = zipf_frequency(word, "en", wordlist="small")
+    other = max(zipf_frequency(word, lang, wordlist="small") for lang in _OTHER_LANGUAGES)
+    return other >= 4.0 and other - english >= 2.0
+
+
+def not_english(text: str) -> bool:
+    """The text is written in another language: most of its letters outside the Latin script, or two words in
+    five common in another language and rare in English (an English answer, however terse, has under one in
+    five)."""
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum("LATIN" not in unicodedata.name(c, "") for c in letters) * 2 > len(letters):
+        return True
+    words = [w.lower() for w in re.findall(r"[^\W\d_]{2,}", text)]
+    return len(words) >= 6 and sum(map(_foreign, words)) * 5 >= len(words) * 2
 
 
 def _words(key: str) -> list[str]:

@@ -330,6 +330,7 @@ class Practice:
         record = self.tutor.records()[item.trial]
         if self._offline is None:
             self._offline = OfflineGrader(getattr(self.tutor.store, "embeddings", None) or get_embeddings(self.tutor.settings))
+        library = list(self.tutor.records())  # the other trials, known by name
         if self.tutor.settings.model == "openai" and getattr(self.tutor.settings, "grader", "auto") != "offline":
-            return grade_openai(self.tutor.model, self._offline, item, record, answer, learner.id, reveal)
-        return grade_offline(self._offline, item, record, answer, learner.id, reveal)
+            return grade_openai(self.tutor.model, self._offline, item, record, answer, learner.id, reveal, library)
+        return grade_offline(self._offline, item, record, answer, learner.id, reveal, library=library)

@@ -1,0 +1,110 @@
+"""The practice grader's verdicts on answers that are partly right or wrong in one place: the verdict a teacher
+would give. Every answer here was written for these tests from the trial pages, never copied from a grading set."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def practice(tutor):
+    return tutor.practice
+
+
+def test_one_point_of_two_made_and_the_other_only_touched_is_partial(practice):
+    touched = practice.grade("destiny-breast03-fellow-discussion",
+                             "T-DXd is now the preferred second-line drug, so T-DM1 comes later in the sequence.", "fellow")
+    assert [p.status for p in touched.points] == ["covered", "partly"]
+    assert touched.verdict == "partial"
+    both = practice.grade("destiny-breast03-fellow-discussion",
+                          "T-DXd is now the preferred second-line drug. T-DM1 has moved to later lines, or to patients "
+                          "who cannot have T-DXd, such as those with serious lung disease where interstitial lung "
+                          "disease is a worry.", "fellow")
+    assert both.verdict == "correct"
+
+
+def test_a_point_that_is_its_figure_is_made_by_the_exact_figure(practice):
+    grade = practice.grade("marianne-recall-design", "Randomised, three arms, with the T-DM1 arms blinded for "
+                           "pertuzumab by placebo; 1,095 patients.", "resident")
+    assert grade.verdict == "correct"
+    wrong = practice.grade("marianne-recall-design", "Randomised, three arms, with the T-DM1 arms blinded for "
+                           "pertuzumab by placebo; 1,195 patients.", "resident")
+    assert wrong.verdict != "correct"
+
+
+def test_a_denial_the_page_makes_too_is_no_opposite(practice):
+    # The page: "neither T-DM1 arm beat" the control. Saying it did not beat the control agrees with it.
+    grade = practice.grade("marianne-fellow-discussion", "T-DM1 didn't beat trastuzumab plus a taxane, and the "
+                           "control arm lacked pertuzumab, so MARIANNE could not displace the CLEOPATRA regimen.",
+                           "fellow")
+    assert grade.points[0].status == "covered" and "opposite" not in grade.points[0].note
+
+
+def test_properties_given_to_the_wrong_drug_are_swapped_even_beside_a_figure(practice):
+    # The key point ties the microtubule payload and the non-cleavable linker to one drug in a sentence that also
+    # gives a figure (drug molecules per antibody); giving them to the other drug is the arms swapped.
+    swapped = practice.grade("destiny-breast03-med_student-discussion", "T-DXd carries a microtubule inhibitor on a "
+                             "non-cleavable linker, so its payload stays inside the targeted cell, while T-DM1 has a "
+                             "cleavable linker and a topoisomerase I inhibitor payload that kills nearby cells.",
+                             "med_student")
+    assert all(p.status == "incorrect" and "swapped" in p.note for p in swapped.points)
+    right = practice.grade("destiny-breast03-med_student-discussion", "T-DM1 carries a microtubule inhibitor on a "
+                           "non-cleavable linker, so its payload stays inside the targeted cell, while T-DXd has a "
+                           "cleavable linker and a topoisomerase I inhibitor payload that kills nearby cells too.",
+                           "med_student")
+    assert right.verdict == "correct"
+
+
+def test_roles_swapped_between_a_trial_arm_and_the_newer_drug_it_is_set_against(practice):
+    # The item sets a drug that is no arm of the trial (the newer conjugate) against the trial's own drug: giving
+    # each the other's place in the guidelines is the arms swapped, as for the trial's own arms.
+    swapped = practice.grade("emilia-guideline_committee-discussion", "EMILIA gave T-DM1 level 1, category 1 evidence "
+                             "in the second line. Since the newer guidelines, T-DM1 is the preferred second-line "
+                             "choice, and T-DXd is a recommended option kept for the third line or for patients with "
+                             "pulmonary fibrosis.", "guideline_committee")
+    assert swapped.verdict == "incorrect"
+    assert any("swapped" in p.note for p in swapped.points)
+    right = practice.grade("emilia-guideline_committee-discussion", "EMILIA gave T-DM1 level 1, category 1 evidence "
+                           "in the second line. Since the newer guidelines, T-DXd is the preferred second-line choice, "
+                           "and T-DM1 is a recommended option kept for the third line or for patients with pulmonary "
+                           "fibrosis.", "guideline_committee")
+    assert right.verdict == "correct"
+
+
+def test_another_findings_figures_given_after_the_claim_are_wrong_figures(practice):
+    # The claim reads like the point; its figures, after a colon, are the page's progression-free survival ones.
+    grade = practice.grade("emilia-recall-finding-2", "Survival overall favoured T-DM1: a median of 9.6 months "
+                           "against 6.4 months with lapatinib plus capecitabine.", "resident")
+    assert grade.points[0].status == "incorrect" and "not the page's figure" in grade.points[0].note
+    assert grade.verdict == "incorrect"
+
+
+def test_an_answer_that_denies_what_the_question_states_earns_nothing_for_it(practice):
+    # The question calls the drug one built on trastuzumab; saying it is not is wrong about the trial, however
+    # close the rest of the sentence reads to the key point.
+    denied = practice.grade("th3resa-med_student-discussion", "T-DM1 is not built on trastuzumab at all: it carries "
+                            "its payload on pertuzumab, so resistance to trastuzumab is irrelevant.", "med_student")
+    assert denied.score == 0 and any("question" in f for f in denied.flags)
+    # A question that only asks ("was it blinded?") takes nothing as given: "not blinded" answers it.
+    design = practice.grade("emilia-recall-design", "Randomised, not blinded (open label), 991 patients.", "resident")
+    assert not design.flags and design.verdict == "correct"
+
+
+def test_naming_one_of_two_co_primary_endpoints_is_partial(practice):
+    one = practice.grade("emilia-appraisal-endpoints", "Progression-free survival, read by independent review.",
+                         "resident")
+    assert one.verdict == "partial" and "overall survival" in one.points[0].note
+    both = practice.grade("emilia-appraisal-endpoints", "PFS by independent review, and OS.", "resident")
+    assert both.verdict == "correct"
+    # What the field marks secondary is not asked for: the primary endpoint alone is the whole answer.
+    primary = practice.grade("destiny-breast03-appraisal-endpoints", "Progression-free survival, assessed by "
+                             "blinded independent central review.", "resident")
+    assert primary.verdict == "correct"
+
+
+def test_another_library_trials_results_earn_no_point_of_this_one(practice):
+    # The page never names the other trial; the library does, and its figures are none of this page's.
+    other = practice.grade("th3resa-fellow-discussion", "In MARIANNE, first-line T-DM1 kept quality of life for 7.7 "
+                           "months versus 3.6 months with trastuzumab and a taxane, so it suits patients across "
+                           "pretreated and untreated HER2-positive disease.", "fellow")
+    assert other.score == 0 and other.verdict == "incorrect"
