@@ -269,7 +269,7 @@ class HybridRetriever:
         found = [(m.start(), name) for name, pattern in self._trial_patterns.items() if (m := pattern.search(question))]
         if by_treatment and not found and self._drug_pattern is not None:
             treated = [(m.start(), self._drugs[m.group(1).lower()]) for m in self._drug_pattern.finditer(question)]
-            if all(name for _, name in treated):  # "T-DXd rather than T-DM1": T-DM1 is given in several trials
+            if all(name for _, name in treated):  # "AZ-1 rather than BZ-2": BZ-2 is given in several trials
                 found = treated
         return list(dict.fromkeys(name for _, name in sorted(found)))
 
