@@ -120,24 +120,21 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     assert answer.in_scope and all(s.trial == "LARKSPUR-5" for s in answer.sources)
 
 
-def test_a_sixth_trial_page_in_another_field_is_answered_from_its_own_page(make_settings):
-    """TIDEWELL-3, a made-up psychiatry trial with a randomized-withdrawal design, was written with its 35
-    questions from the page layout alone (first run 0.638 fact coverage and 0.886 scope). Its failures were
-    read in a later round, so it now tunes (0.828 and 0.971); SALTMARSH-2 took its place as the unseen page."""
-    _, summary = _library_with(make_settings, "tidewell-3-trial-summary.txt", "TIDEWELL-3", "sixth-trial.jsonl")
+@pytest.mark.parametrize("page, trial, cases, facts, scope", [
+    # TIDEWELL-3, a made-up psychiatry trial with a randomized-withdrawal design, was written with its 35
+    # questions from the page layout alone (first run 0.638 fact coverage and 0.886 scope). Its failures
+    # were read in a later round, so it now tunes (0.828 and 0.971).
+    ("tidewell-3-trial-summary.txt", "TIDEWELL-3", "sixth-trial.jsonl", 0.8, 0.95),
+    # SALTMARSH-2, a made-up infectious-disease noninferiority trial, was written with its 35 questions
+    # from the page layout alone by someone who never saw the code; its failures are never read, so it
+    # measures a page the tutor has never seen (first run 0.667 fact coverage, 0.829 scope; README,
+    # "Generalisation").
+    ("saltmarsh-2-trial-summary.txt", "SALTMARSH-2", "seventh-trial.jsonl", 0.7, 0.84),
+])
+def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope):
+    _, summary = _library_with(make_settings, page, trial, cases)
     overall = summary["overall"]
-    assert overall["fact_coverage"] >= 0.8 and overall["scope_accuracy"] >= 0.95, summary["failing_cases"]
-    assert overall["false_answer"] == 0.0
-    assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
-
-
-def test_a_seventh_trial_page_nobody_tuned_on_is_answered_from_its_own_page(make_settings):
-    """SALTMARSH-2, a made-up infectious-disease noninferiority trial, was written with its 35 questions from
-    the page layout alone by someone who never saw the code; its failures are never read, so it measures a
-    page the tutor has never seen (first run 0.667 fact coverage, 0.829 scope; README, "Generalisation")."""
-    _, summary = _library_with(make_settings, "saltmarsh-2-trial-summary.txt", "SALTMARSH-2", "seventh-trial.jsonl")
-    overall = summary["overall"]
-    assert overall["fact_coverage"] >= 0.7 and overall["scope_accuracy"] >= 0.84, summary["failing_cases"]
+    assert overall["fact_coverage"] >= facts and overall["scope_accuracy"] >= scope, summary["failing_cases"]
     assert overall["false_answer"] == 0.0
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
 

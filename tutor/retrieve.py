@@ -128,18 +128,23 @@ class Retrieval:
     signals: Signals | None = None  # what the scope decision weighed
 
 
+def _treatment_fields(chunks: list[Chunk]):
+    """(trial, value) of each page's own intervention and comparator fields."""
+    for c in chunks:
+        if c.kind in ("design.intervention", "design.comparator") and c.about == c.trial:
+            yield c.trial, c.text.split(":", 1)[-1]
+
+
 def _arm_words(chunks: list[Chunk], glossary: dict[str, str]) -> dict[str, frozenset[str]]:
     """The words that name each trial's treatments: the drug names and abbreviations of its own page's
     intervention and comparator fields ("ALPHA-1", "alphazumab"), with each abbreviation's long form."""
     drug_word = drug_pattern()[1]
     arms: dict[str, set[str]] = {}
-    for c in chunks:
-        if c.kind in ("design.intervention", "design.comparator") and c.about == c.trial:
-            text = c.text.split(":", 1)[-1]
-            words = drug_word.findall(text) + [f"{short} {long}" for short, long in glossary.items()
-                                               if re.search(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text)
-                                               or long.lower() in text.lower()]
-            arms.setdefault(c.trial, set()).update(tokenize(" ".join(words)))
+    for trial, text in _treatment_fields(chunks):
+        words = drug_word.findall(text) + [f"{short} {long}" for short, long in glossary.items()
+                                           if re.search(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text)
+                                           or long.lower() in text.lower()]
+        arms.setdefault(trial, set()).update(tokenize(" ".join(words)))
     return {trial: frozenset(words) for trial, words in arms.items()}
 
 
@@ -154,13 +159,11 @@ def _drug_trials(chunks: list[Chunk]) -> dict[str, str]:
     abbreviation they define ("(AZ-1)")."""
     drug_word = drug_pattern()[1]
     trials: dict[str, set[str]] = {}
-    for c in chunks:
-        if c.kind in ("design.intervention", "design.comparator") and c.about == c.trial:
-            text = c.text.split(":", 1)[-1]
-            names = drug_word.findall(text) + [m.group(1) for m in _DOSED.finditer(text)] + _DEFINED_SHORT.findall(text)
-            for name in names:
-                if not everyday(name.lower()):
-                    trials.setdefault(name.lower(), set()).add(c.trial)
+    for trial, text in _treatment_fields(chunks):
+        names = drug_word.findall(text) + [m.group(1) for m in _DOSED.finditer(text)] + _DEFINED_SHORT.findall(text)
+        for name in names:
+            if not everyday(name.lower()):
+                trials.setdefault(name.lower(), set()).add(trial)
     # a treatment several trials give names none of them, and keeps a question that names it library-wide
     return {name: (next(iter(owners)) if len(owners) == 1 else "") for name, owners in trials.items()}
 
@@ -222,7 +225,6 @@ class HybridRetriever:
                 # A word learners use of any trial is a trial question's word even when these pages never
                 # use it: a library of one page in another field still knows "dosed", "blinded", "control".
                 self._asked_words = set(tokenize(question_words(list(self.intents.intents.values()))))
-                self._all_asked = " ".join(e for i in self.intents.intents.values() for e in i.examples).lower()
                 self._asks_only, self._stub = asks_only, stub
                 self.trial_pages, self.trial_mentions = pages, summarised
                 self.arm_words = arms
@@ -237,7 +239,8 @@ class HybridRetriever:
                 self._text = americanise(" ".join(c.text for c in chunks).lower())
                 self._runs = frozenset(_RUN.findall(self._text))  # the text's whole words and hyphenated names
                 self.intents.cover(matrix)
-                self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {self._all_asked}"))
+                asked = " ".join(e for i in self.intents.intents.values() for e in i.examples).lower()
+                self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {asked}"))
                 self._version = version
 
     @property
