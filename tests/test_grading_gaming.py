@@ -85,6 +85,7 @@ def test_an_instruction_hidden_by_invisible_characters_is_still_read(practice):
     "T-DM1 was better than lapatinib plus capecitabine. Lapatinib plus capecitabine was better than T-DM1.",
     # the arm named by its role, the claim by another word of the same direction
     "T-DM1 improved median PFS (9.6 vs 6.4 months, HR 0.65). The control arm had the longer PFS.",
+
     # a claim and its denial as a whole
     "T-DM1 improved median PFS to 9.6 months versus 6.4 months with lapatinib plus capecitabine, HR 0.65. "
     "It is not true that T-DM1 improved median PFS.",
@@ -155,3 +156,23 @@ def test_an_instruction_in_lookalike_letters_is_still_read(practice):
 def test_appeals_to_an_authority_or_the_reader_earn_nothing(practice, note):
     grade = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} {note}", "resident")
     assert grade.score == 0 and grade.verdict == "incorrect"
+
+
+def test_a_figure_given_to_each_arm_in_turn_is_given_to_neither(practice):
+    both = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} Then again, it was 6.4 months with T-DM1 and 9.6 "
+                          "months with lapatinib plus capecitabine.", "resident")
+    assert both.points[0].status == "incorrect" and both.verdict == "incorrect"
+
+
+def test_a_denial_written_as_a_contraction_is_read_as_a_denial(practice):
+    # "weren't better" and "not better" say the same: no contradiction between them.
+    said = ("Both T-DM1 arms were noninferior to trastuzumab plus a taxane, but they weren't shown to be better. "
+            "In short: not better.")
+    grade = practice.grade("marianne-recall-finding-2", said, "resident")
+    assert not any("contradicts" in f for f in grade.flags)
+
+
+def test_a_later_sentence_that_says_less_of_the_same_subject_can_contradict(practice):
+    grade = practice.grade("emilia-phd-discussion", "Crossover biases the OS hazard ratio toward the null, so the HR "
+                           "is a conservative estimate of the benefit. It overstates the benefit.", "phd")
+    assert grade.verdict == "incorrect" and any("contradicts" in f for f in grade.flags)

@@ -399,7 +399,7 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     base, by an antonym or a negation). "grade 3 or higher" labels, it does not claim; a base said both ways
     in one sentence ("less diarrhea but more thrombocytopenia") is not a claim either. What follows "it is not
     true that" is said the other way."""
-    text = _joined(_too(unit)).lower()
+    text = _joined(_too(uncontract(unit))).lower()  # "weren't better" negates as "were not better" does
     whole = _DENIED_WHOLE.search(text)
     words = re.findall(r"[a-z][a-z\-']*", text)
     denied_from = len(re.findall(r"[a-z][a-z\-']*", text[:whole.end()])) if whole else len(words)
@@ -536,9 +536,12 @@ def self_contradictions(answer_units: list[str]) -> set[int]:
         for j, subject_b, claims_b in pieces[a + 1:]:
             # In one sentence a claim about a part of the subject ("it", "the difference") is about it still:
             # "the difference was significant, and it was not significant".
-            related = subject_a == subject_b or i == j and subject_a and subject_b and (
-                subject_a <= subject_b or subject_b <= subject_a)
-            if not related or (not subject_a and i != j):
+            # Across sentences the later may say less of the same subject ("..., so 0.68 is a conservative estimate
+            # of the benefit." / "It overstates the benefit."), or, next to it, nothing of its own ("Neither was").
+            related = subject_a == subject_b and (subject_a or i == j) or i == j and subject_a and subject_b and (
+                subject_a <= subject_b or subject_b <= subject_a) or i != j and (
+                subject_b and subject_b <= subject_a or not subject_b and j == i + 1)
+            if not related:
                 continue
             if any(k in claims_b and claims_b[k] != v for k, v in claims_a.items()):
                 found |= {i, j}
@@ -1389,6 +1392,13 @@ class OfflineGrader:
         stated = statistics(whole)
         known = getattr(arms, "known", None)
         attributed = arms.attribute(whole) if kept else {}
+        # a figure one sentence gives one arm and another sentence the other: given both ways, to neither
+        given_to: dict[str, set[str]] = {}
+        for sentence in kept if len(kept) > 1 else []:
+            for number, label in arms.attribute(sentence).items():
+                if arms.side(label[0]):
+                    given_to.setdefault(number, set()).add(arms.side(label[0]))
+        both_ways = {n for n, sides in given_to.items() if len(sides) > 1}
         data = set(truth) | {n for p in points for n in p.numbers}
         graded = []
         if windows:
@@ -1422,7 +1432,8 @@ class OfflineGrader:
             note = ""
             if point.numbers:
                 found = [n for n in point.numbers if n in given]
-                swaps = [n for n in found if n in attributed and n in truth and arms.swapped(attributed[n], truth[n])
+                swaps = [n for n in found if (n in both_ways or n in attributed and n in truth
+                                              and arms.swapped(attributed[n], truth[n]))
                          and n not in stated and n not in statistics(point.text)]  # an HR is no arm's
                 measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
                 # the figures of the stretch that makes the point, or of its sentence when the stretch gives none
