@@ -467,6 +467,43 @@ def opposite(point: str, unit: str) -> bool:
     return any(k in claims_u and claims_u[k] != v for k, v in claims_p.items())
 
 
+# "no effect", "did not differ": no difference between the arms, the denial of any claim that one did better.
+_NO_DIFFERENCE = re.compile(r"\b(?:no (?:real |significant |meaningful )?(?:effect|difference|benefit|advantage|improvement|gain)"
+                            r"|(?:did|does|do) not differ|no better|not any better)\b", re.I)
+
+
+def _favour(claims: dict[str, bool]) -> dict[str, bool]:
+    """Claims with "longer" read as "better" (longer survival is the better outcome)."""
+    out: dict[str, bool] = {}
+    for base, turned in claims.items():
+        out.setdefault(_FAVOUR.get(base, base), turned)
+    return out
+
+
+def states_opposite(point: str, sentence: str, arms) -> bool:
+    """The sentence makes the point's comparison the other way round, about the same subject: the same claim
+    with the opposite turn, or said of the other arm ("OS was shorter with ALPHA-1" for "OS improved with
+    ALPHA-1"), or no difference at all ("ALPHA-1 had no effect on survival")."""
+    words_p, claims_p = _claims(point)
+    words_s, claims_s = _claims(sentence)
+    names = getattr(arms, "names", set())
+    subject_p = {w for t in words_p for w in stems(t)} - names - _AUXILIARY
+    subject_s = {w for t in words_s for w in stems(t)} - names - _AUXILIARY
+    if not subject_p & subject_s - {w for t in ("patients", "arm", "arms", "trial") for w in stems(t)}:
+        return False
+    claims_p, claims_s = _favour(claims_p), _favour(claims_s)
+    if claims_p.get("better") is False and _NO_DIFFERENCE.search(uncontract(sentence)):
+        return True
+    if _NEGATION.search(uncontract(point)) or _NEGATION.search(uncontract(sentence)):
+        return False  # "not worse" is no "better": a denied claim has no opposite of its own here
+    side_p, side_s = _compared_side(point, arms), _compared_side(sentence, arms)
+    if side_p and side_s and side_p != side_s:
+        claims_s = {k: not v for k, v in claims_s.items()}  # "shorter with betanib" says "longer with ALPHA-1"
+    elif not (side_p and side_s):
+        return False  # which arm each is about is unknown: leave it to the nearest stretch's reading
+    return any(k in claims_s and claims_s[k] != v for k, v in claims_p.items())
+
+
 _DENIAL = re.compile(r"\b(?:no longer|not|no|never|neither|nor|cannot|none|nothing)\s+"
                      r"(?:(?:be|been|have|has|had|any|a|an|the|much|really|necessarily|at all|to)\s+)*"
                      r"([a-z][a-z\-]{3,})", re.I)
@@ -1484,6 +1521,11 @@ class OfflineGrader:
             elif status == "missed" and self._contrary(point.text, windows, sims[i],
                                                        0.0 if _FIELD.match(point.text) else CONTRARY):
                 status, note = "incorrect", "says the opposite of the page"
+            elif status in ("covered", "partly") and any(
+                    sims[i][k] >= PARTLY and states_opposite(point.text, kept[k], arms) for k in range(len(kept))):
+                # made in one sentence and said the other way round in another ("OS: 30.9 vs 25.1 months ...; in
+                # other words, OS was shorter with ALPHA-1"): said both ways, the point is not made
+                status, note = "incorrect", "says the opposite of the page in another sentence"
             if status in ("covered", "partly") and takes_rejected(point.text, unit):
                 status, note = "incorrect", "makes the choice the page turns down"
             if status in ("covered", "partly"):
