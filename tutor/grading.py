@@ -486,7 +486,7 @@ def states_opposite(point: str, sentence: str, arms) -> bool:
     ALPHA-1"), or no difference at all ("ALPHA-1 had no effect on survival")."""
     words_p, claims_p = _claims(point)
     words_s, claims_s = _claims(sentence)
-    names = getattr(arms, "names", set())
+    names = {w for alias, _ in getattr(arms, "_aliases", []) for w in stems(alias)}  # the arms' own names
     subject_p = {w for t in words_p for w in stems(t)} - names - _AUXILIARY
     subject_s = {w for t in words_s for w in stems(t)} - names - _AUXILIARY
     if not subject_p & subject_s - {w for t in ("patients", "arm", "arms", "trial") for w in stems(t)}:
