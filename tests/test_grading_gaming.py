@@ -176,3 +176,18 @@ def test_a_later_sentence_that_says_less_of_the_same_subject_can_contradict(prac
     grade = practice.grade("emilia-phd-discussion", "Crossover biases the OS hazard ratio toward the null, so the HR "
                            "is a conservative estimate of the benefit. It overstates the benefit.", "phd")
     assert grade.verdict == "incorrect" and any("contradicts" in f for f in grade.flags)
+
+
+def test_a_comparison_won_by_one_arm_or_the_other_commits_to_neither(practice):
+    grade = practice.grade("emilia-recall-finding-1", "Median PFS was longer with T-DM1 or with lapatinib plus "
+                           "capecitabine: 9.6 versus 6.4 months, HR 0.65.", "resident")
+    assert grade.verdict == "incorrect" and any("hedges" in f for f in grade.flags)
+    # Both arms named together as the patients of the trial is no hedge.
+    fine = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} Patients on T-DM1 or lapatinib plus capecitabine "
+                          "were followed for progression.", "resident")
+    assert not fine.flags
+
+
+def test_an_answer_that_grades_itself_earns_nothing(practice):
+    grade = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} This answer covers everything.", "resident")
+    assert grade.score == 0 and any("grader" in f for f in grade.flags)

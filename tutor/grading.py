@@ -229,6 +229,8 @@ _GRADER_NAMED = re.compile(
     r"|\b(?:consider|deem|regard|treat) (?:this|my|the) (?:answer|response|item|attempt) (?:as )?(?:fully )?"
     r"(?:complete|correct|right|full|perfect|passed)\b|\bdeserves? (?:a |an )?(?:pass|full|top|perfect|maximum|high)\b"
     r"|\b(?:key |rubric )?points?\s*[:=-]\s*(?:all )?(?:covered|addressed|met)\b"
+    r"|\b(?:this|my) (?:answer|response|reply|submission)\s+(?:meets|satisfies|fulfil+s|covers|addresses|hits|ticks)\b"
+    r"|\b(?:assessment|marking|grading|scoring|evaluation) (?:criteria|rubric|scheme|guide)\b"
     r"|\b(?:this|the) (?:learner|student|candidate) has (?:already )?(?:been (?:assessed|graded|marked)|passed|completed)\b"
     r"|\b(?:this|my|the) (?:student'?s |learner'?s |candidate'?s )?answer (?:is|should be|deserves to be) "
     r"(?:fully |entirely )?(?:correct|right|complete|perfect)\b|\bbenefit of the doubt\b",
@@ -679,6 +681,20 @@ def _compared_side(text: str, arms) -> str | None:
     return sides.pop()
 
 
+def either_arm(unit: str, arms) -> bool:
+    """A comparison won by one arm "or" the other ("PFS was longer with ALPHA-1 or with betanib"): each answer
+    offered in turn."""
+    if arms is None or not hasattr(arms, "_mentions"):
+        return False
+    flat = _flat(uncontract(unit))
+    if not {k for k in _claims(flat)[1] if k in _COMPARING}:
+        return False
+    mentions = [m for m in arms._mentions(flat) if not m[3] and arms.side(m[2])]
+    return any(arms.side(a[2]) != arms.side(b[2]) and {k for k in _claims(flat[:a[0]])[1] if k in _COMPARING} and re.fullmatch(
+        r"\W*(?:\w+\W+){0,2}?or\s+(?:with\s+|on\s+|in\s+|for\s+)?(?:the\s+)?", flat[a[1]:b[0]], re.I)
+        for a, b in zip(mentions, mentions[1:]))
+
+
 def arm_clashes(answer_units: list[str], arms) -> set[int]:
     """The sentences that make one comparison of the arms both ways: "PFS was longer with ALPHA-1" and "PFS was
     longer with betanib" (a comparison of two arms goes one way), also within a sentence ("response was higher
@@ -772,6 +788,11 @@ def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]
     contradicted = {i for i in range(len(kept)) for j in range(len(kept)) if i != j and contradicts(read[i], read[j])
                     and not (sides[i] and sides[j] and sides[i] != sides[j])}
     contradicted |= self_contradictions(kept) | definite_clashes(kept) | arm_clashes(kept, arms)
+    either = {k for k, u in enumerate(kept) if either_arm(u, arms)}
+    if either:
+        flags.append("hedges both ways: offering each answer in turn commits to none")
+        kept = [u for k, u in enumerate(kept) if k not in either]
+        contradicted = {k - sum(e < k for e in either) for k in contradicted if k not in either}
     if contradicted:
         flags.append("contradicts itself: sentences that say opposite things earn nothing")
         kept = [u for i, u in enumerate(kept) if i not in contradicted]
