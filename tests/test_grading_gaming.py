@@ -191,3 +191,13 @@ def test_a_comparison_won_by_one_arm_or_the_other_commits_to_neither(practice):
 def test_an_answer_that_grades_itself_earns_nothing(practice):
     grade = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} This answer covers everything.", "resident")
     assert grade.score == 0 and any("grader" in f for f in grade.flags)
+
+
+def test_a_claim_and_its_opposite_held_at_once_earn_nothing(practice):
+    grade = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} T-DM1 was both better and worse than "
+                           "lapatinib plus capecitabine.", "resident")
+    assert grade.verdict != "correct" and any("hedges" in f for f in grade.flags)
+    # Two different findings, one each way, in one sentence: no hedge.
+    fine = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} T-DM1 had both fewer severe events and more "
+                          "thrombocytopenia.", "resident")
+    assert not fine.flags

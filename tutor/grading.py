@@ -295,14 +295,16 @@ _BOTH_WAYS = re.compile(r"\b(may|might|could|can|will|would|does|do|did|is|are|w
 
 
 def _either_way(unit: str) -> bool:
-    """A claim word and its opposite offered as alternatives: "open-label or double-blind", "longer or
-    shorter", "better or worse"."""
+    """A claim word and its opposite offered as alternatives ("open-label or double-blind", "longer or
+    shorter") or held at once ("both better and worse tolerated")."""
     words = re.findall(r"[a-z][a-z\-']*", _joined(unit.lower()))
     for i, word in enumerate(words):
-        if word != "or":
+        # "open-label or double-blind"; "both better and worse tolerated"
+        if word != "or" and not (word == "and" and "both" in words[max(0, i - 4):i]):
             continue
-        before = [_CLAIM[w] for w in words[max(0, i - 3):i] if w in _CLAIM]
-        after = [_CLAIM[w] for w in words[i + 1:i + 4] if w in _CLAIM]
+        reach = 3 if word == "or" else 1  # "both better and worse": the two side by side
+        before = [_CLAIM[w] for w in words[max(0, i - reach):i] if w in _CLAIM]
+        after = [_CLAIM[w] for w in words[i + 1:i + 1 + reach] if w in _CLAIM]
         if any(b[0] == a[0] and b[1] != a[1] for b in before for a in after):
             return True
     return False
