@@ -50,7 +50,7 @@ _OTHER_LANGUAGES = ("es", "fr", "de", "it", "pt", "nl", "pl", "sv", "tr", "id", 
 @lru_cache(maxsize=8192)
 def _foreign(word: str) -> bool:
     """A common word of another language that English hardly uses ("con", "avec", "mit"); names and
-    abbreviations ("trastuzumab", "HR") are in no language's list and count for none."""
+    abbreviations ("alphazumab", "HR") are in no language's list and count for none."""
     from wordfreq import zipf_frequency
 
     english = zipf_frequency(word, "en", wordlist="small")
