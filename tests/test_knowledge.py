@@ -70,3 +70,19 @@ def test_chunks_keep_document_trial_section_and_stable_ids():
     assert {c.role for c in first if c.kind == "discussion"} >= {"med_student", "phd"}
     stub = next(c for c in first if c.kind == "related" and c.about == "TH3RESA")
     assert stub.trial == "EMILIA" and stub.text.startswith("Summary from the EMILIA page: TH3RESA trial")
+
+
+def test_a_label_word_after_a_value_qualifies_it_and_a_label_with_a_value_is_a_field(tmp_path):
+    text = DOC.read_text(encoding="utf-8")
+    (tmp_path / "qualified.txt").write_text(text.replace("20 mo\nMedian\n", "60 days\nFollow-up\n"), encoding="utf-8")
+    design = load_document(tmp_path / "qualified.txt", tmp_path).record.design
+    assert design["Duration"] == "60 days, follow-up" and "Follow-up" not in design
+    (tmp_path / "field.txt").write_text(text.replace("Setting\n", "Follow-up\n24 mo\nSetting\n"), encoding="utf-8")
+    design = load_document(tmp_path / "field.txt", tmp_path).record.design
+    assert design["Follow-up"] == "24 mo" and design["Duration"] == "20 mo, median"
+
+
+def test_a_long_part_is_cut_at_sentence_ends_not_inside_a_comparison(tmp_path):
+    sentence = "Global response was 72.5% vs. 67.9% at day 14, and step-down came after 4 days vs. 5 days. "
+    pieces = Splitter(120, 0).chars.split_text(sentence * 4)
+    assert len(pieces) > 1 and all(p.strip().endswith("days.") for p in pieces)

@@ -90,18 +90,19 @@ def test_starters_follow_the_trial_and_the_role(tutor):
     assert tutor.starters("phd", "TH3RESA")[0].startswith("TH3RESA allowed crossover")
 
 
-def _library_with(make_settings, page: str, trial: str, cases: str):
-    """The four trials' library plus one page copied in as a user would, and its cases scored."""
+def _library_with(make_settings, page: str | list[str], trial: str | list[str], cases: str):
+    """The four trials' library plus pages copied in as a user would, and the cases scored."""
     from tutor import evaluate as ev
     from tutor.tutor import Tutor
 
     settings = make_settings()
     for known in (ROOT / "knowledge").iterdir():
         shutil.copy(known, settings.knowledge_dir)
-    shutil.copy(FIXTURES / page, settings.knowledge_dir)
+    for one in [page] if isinstance(page, str) else page:
+        shutil.copy(FIXTURES / one, settings.knowledge_dir)
     tutor = Tutor(settings)
-    assert trial in tutor.trial_names()
-    _, summary = ev.evaluate(tutor, ev.load_cases([FIXTURES / cases]))
+    assert set([trial] if isinstance(trial, str) else trial) <= set(tutor.trial_names())
+    _, summary = ev.evaluate(tutor, ev.load_cases([FIXTURES / c for c in cases.split()]))
     return tutor, summary
 
 
@@ -119,16 +120,44 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     assert answer.in_scope and all(s.trial == "LARKSPUR-5" for s in answer.sources)
 
 
-def test_a_sixth_trial_page_nobody_tuned_on_is_answered_from_its_own_page(make_settings):
+def test_a_sixth_trial_page_in_another_field_is_answered_from_its_own_page(make_settings):
     """TIDEWELL-3, a made-up psychiatry trial with a randomized-withdrawal design, was written with its 35
-    questions from the page layout alone, after the rules were written; its failures are never read, so it
-    measures a page the tutor has never seen (first run 0.638 fact coverage and 0.886 scope, 0.759 and 0.943
-    after this round's work; README, "Generalisation")."""
+    questions from the page layout alone (first run 0.638 fact coverage and 0.886 scope). Its failures were
+    read in a later round, so it now tunes (0.828 and 0.971); SALTMARSH-2 took its place as the unseen page."""
     _, summary = _library_with(make_settings, "tidewell-3-trial-summary.txt", "TIDEWELL-3", "sixth-trial.jsonl")
     overall = summary["overall"]
-    assert overall["fact_coverage"] >= 0.74 and overall["scope_accuracy"] >= 0.92, summary["failing_cases"]
+    assert overall["fact_coverage"] >= 0.8 and overall["scope_accuracy"] >= 0.95, summary["failing_cases"]
     assert overall["false_answer"] == 0.0
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
+
+
+def test_a_seventh_trial_page_nobody_tuned_on_is_answered_from_its_own_page(make_settings):
+    """SALTMARSH-2, a made-up infectious-disease noninferiority trial, was written with its 35 questions from
+    the page layout alone by someone who never saw the code; its failures are never read, so it measures a
+    page the tutor has never seen (first run 0.667 fact coverage, 0.829 scope; README, "Generalisation")."""
+    _, summary = _library_with(make_settings, "saltmarsh-2-trial-summary.txt", "SALTMARSH-2", "seventh-trial.jsonl")
+    overall = summary["overall"]
+    assert overall["fact_coverage"] >= 0.7 and overall["scope_accuracy"] >= 0.84, summary["failing_cases"]
+    assert overall["false_answer"] == 0.0
+    assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
+
+
+def test_pages_of_other_fields_are_read_in_their_own_shorthand(make_settings):
+    """An antifungal and a kidney-outcomes trial (made up) join the library: their learners write "pts",
+    "IV to PO", "LFTs" and "sugar pill", and name a treatment rather than the trial."""
+    tutor, summary = _library_with(make_settings, ["weirgate-3-trial-summary.txt", "bracken-2-trial-summary.txt"],
+                                   ["WEIRGATE-3", "BRACKEN-2"], "weirgate-3-cases.jsonl bracken-2-cases.jsonl")
+    overall = summary["overall"]
+    assert overall["fact_coverage"] >= 0.8 and overall["scope_accuracy"] >= 0.9, summary["failing_cases"]
+    assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
+    stepdown = tutor.ask("What % of pts got IV to PO step-down in each arm?", "resident", trial="WEIRGATE-3")
+    assert stepdown.in_scope and "74.6%" in stepdown.answer and "52.3%" in stepdown.answer, stepdown.answer
+    # it reads like a comparison ("comparator"), but of the one trial that gives the drug, not the library
+    dose = tutor.ask("corvagliflozin dose, and what was the comparator?", "resident")
+    assert dose.in_scope and {s.trial for s in dose.sources} == {"BRACKEN-2"}, dose.answer
+    advice = tutor.ask("I'm diabetic and my kidneys are failing. Should I stop my insulin and take corvagliflozin?",
+                       "resident")
+    assert not advice.in_scope and not advice.sources
 
 
 def _cited_trial(answer, line: str) -> str:

@@ -53,6 +53,71 @@ def test_onnx_vectors_match_sentence_transformers_on_torch(onnx):
     assert np.allclose(np.asarray(onnx.embed_query(TEXTS[1])), ours[1], atol=1e-5)  # a batch changes nothing
 
 
+def test_texts_embedded_together_get_the_vectors_each_gets_alone(onnx):
+    """A question's few texts share one run (one sequence, or a padded batch past PACK_TOKENS): the vectors,
+    and so every ranking made with them, are those of each text embedded on its own, to the bit."""
+    from tutor.onnx_embed import PACK_TOKENS
+
+    question = ["How long did patients on ALPHA-1 go before their cancer got worse?",
+                "How long did patients on ALPHA-1 go before their cancer got worse? progression-free survival",
+                "Was it blinded?"]
+    alone = np.stack([onnx._run([text])[0] for text in question])
+    assert onnx._run(question).tobytes() == alone.tobytes()
+    assert onnx._run(question[::-1]).tobytes() == alone[::-1].tobytes()
+    long = [f"{text} {'and the hazard ratio for overall survival ' * 12}" for text in question]
+    assert sum(len(onnx.tokenizer.encode(t).ids) for t in long) > PACK_TOKENS  # too long to share a sequence
+    assert onnx._run(long).tobytes() == np.stack([onnx._run([t])[0] for t in long]).tobytes()
+
+
+def test_questions_asked_at_once_get_the_vectors_each_gets_alone(onnx):
+    """Concurrent turns may share a run of the model: each still gets its own texts' vectors, to the bit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [[f"What was the median overall survival in arm {i}?", f"Was arm {i} blinded? masking"]
+                 for i in range(12)]
+    alone = [onnx._run(q) for q in questions]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda q: np.asarray(onnx.embed_documents(q), dtype=np.float32), questions * 3))
+    assert all(got.tobytes() == alone[i % 12].tobytes() for i, got in enumerate(together))
+
+
+def test_callers_that_find_every_core_busy_share_the_next_run():
+    """Three callers arriving while the one run allowed is going are answered by one run, each with its own
+    texts' vectors; a run that fails fails its callers only, and the next caller is answered."""
+    import threading
+
+    from tutor.onnx_embed import SharedRuns
+
+    runs: list[list[str]] = []
+    started = threading.Event()
+
+    def run(texts):
+        runs.append(list(texts))
+        if len(runs) == 1:  # the first run lasts until three more callers wait
+            started.set()
+            with shared.changed:
+                assert shared.changed.wait_for(lambda: len(shared.waiting) == 3, timeout=30)
+        if "fail" in texts:
+            raise RuntimeError("the model failed")
+        return np.array([[len(t), i] for i, t in enumerate(texts)], dtype=np.float32)
+
+    shared = SharedRuns(run, slots=1)
+    got: dict[str, np.ndarray] = {}
+    callers = [threading.Thread(target=lambda t=t: got.update({t[0]: shared(t)}))
+               for t in (["a"], ["bb", "ccc"], ["dddd"], ["eeeee", "f"])]
+    callers[0].start()
+    assert started.wait(30)
+    for caller in callers[1:]:
+        caller.start()
+    for caller in callers:
+        caller.join(30)
+    assert len(runs) == 2 and sorted(map(len, runs)) == [1, 5]  # the first caller alone, then the other three
+    assert {k: v[:, 0].tolist() for k, v in got.items()} == {"a": [1], "bb": [2, 3], "dddd": [4], "eeeee": [5, 1]}
+    with pytest.raises(RuntimeError, match="the model failed"):
+        shared(["fail"])
+    assert shared(["gg"])[:, 0].tolist() == [2]  # the failed run gave its slot back
+
+
 def test_answering_imports_no_torch(settings, tutor, onnx):
     """`tutor ask` and the page's turn (retrieval, specialty lens, offline model) on the onnx runtime."""
     env = {"TUTOR_DATA_DIR": str(settings.data_dir), "TUTOR_MODEL": "offline"}

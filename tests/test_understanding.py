@@ -82,3 +82,21 @@ def test_leave_one_out_never_fits_on_the_trial_it_scores(tutor, tmp_path):
     assert tutor.retriever.scope_model is None  # the fitted model is back in place afterwards
     figures = tuning.fit_scope(tutor, cases, path=tmp_path / "scope.json")
     assert figures["tune"]["cases"] == 7 and json.loads((tmp_path / "scope.json").read_text())["threshold"]
+
+
+def test_a_misspelt_question_is_answered_as_if_spelt_right(tutor):
+    typed = tutor.ask("What was the 12-month progresion-free survivl rate with T-DXd in DESTINY-Breast03?", "resident")
+    assert typed.in_scope and "75.8%" in typed.answer and "34.1%" in typed.answer, typed.answer
+    # misspelt, its words are foreign to the library and it would be declined
+    seen = tutor.ask("how often was thrombocytopnia seen?", "resident")
+    assert seen.in_scope and "thrombocytopenia" in seen.answer.lower(), seen.answer
+
+
+def test_spelling_mends_only_near_misses_of_the_librarys_words(tutor):
+    speller = tutor.retriever.speller
+    assert speller.correct("Was progresion assesed by blinded reviewers?") == "Was progression assessed by blinded reviewers?"
+    for untouched in ("What did the HERA trial show?",  # a name in capitals is not a misspelling
+                      "I relapsed after trastuzumab.",  # another form of a word the pages use
+                      "Does pembrolizumab help?",  # a drug the pages lack stays foreign: declined, not mended
+                      "What is the best treatment for asthma?"):
+        assert speller.correct(untouched) == untouched

@@ -55,6 +55,13 @@ _FIGURE = "the figure or time point you name"
 _ASKS_FIGURE = re.compile(r"\b(rates?|median|how (many|long|often|much)|what (fraction|proportion|percentage|share)|"
                           r"percent\w*|proportion|figures?|numbers?|scores?|hazard ratio|by arm|in each arm|each arm)\b")
 _NUMBER = re.compile(r"(?<![\w\-.])\d+(?:\.\d+)?(?![\w\-])")
+_PRECISE = re.compile(r"\d\.\d|\d\s?%")  # a figure as the page states it: a decimal or a percentage
+_ROUNDED = re.compile(r"\b(\d+|one|two|three) (in|out of) (\d+|ten|a hundred)\b", re.I)
+
+
+def _rounds(text: str) -> bool:
+    """Gives its figures as a layman reads them ("36 in 100"), and none as the page states it."""
+    return bool(_ROUNDED.search(text)) and not _PRECISE.search(text)
 
 
 def _concern_weights(focus: str) -> list[tuple[set[str], float]]:
@@ -442,6 +449,13 @@ class Composer:
         cosine = [floor if _names_a_page(s) else c for s, c in zip(chosen, cosine)]
         order = sorted(range(len(chosen)), key=lambda i: -(ranked[i][0] / best + LEAD_MEANING * float(cosine[i])))
         chosen = [chosen[i] for i in order]
+        # Asked for a figure, a sentence that rounds it ("about 36 in 100") gives way to the one that states
+        # the same figures as the page does ("36.4%").
+        if _ASKS_FIGURE.search(question.lower()) and _rounds(chosen[0].text):
+            rounded = {m.group(1) for m in _ROUNDED.finditer(chosen[0].text)}
+            exact = next((s for s in chosen[1:] if rounded <= {n.split(".")[0] for n in _NUMBER.findall(s.text)}), None)
+            if exact is not None:
+                chosen = [exact] + [s for s in chosen if s is not exact]
         # A title names what the page is about; it never answers first when a sentence of substance was chosen.
         return sorted(chosen, key=_only_names)
 

@@ -1250,7 +1250,7 @@ def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: 
 
 def rival_arms(item: PracticeItem, arms: Arms) -> Arms | None:
     """The item's own contest: when its key points set a treatment that is no arm of the trial (one the page
-    defines, "ALPHA-2 (alphazumab gammatecan)") against one of the trial's arms, the two as arms of their own,
+    defines, "ALPHA-2 (alphazumab betatecan)") against one of the trial's arms, the two as arms of their own,
     so a learner who gives what the key points say of one to the other is caught as for the trial's arms ("the
     newer drug is now preferred and the older moved later", said the other way round)."""
     record = getattr(arms, "record", None)

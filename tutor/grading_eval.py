@@ -26,7 +26,8 @@ DEFAULT_GRADING = PROJECT_ROOT / "evals" / "grading.jsonl"
 # item list alone (never the code or the other sets), four times; grading-blind4 is tuned on by no one.
 GRADING_SETS = (DEFAULT_GRADING, PROJECT_ROOT / "evals" / "grading-independent.jsonl",
                 PROJECT_ROOT / "evals" / "grading-blind.jsonl", PROJECT_ROOT / "evals" / "grading-blind2.jsonl",
-                PROJECT_ROOT / "evals" / "grading-blind3.jsonl", PROJECT_ROOT / "evals" / "grading-blind4.jsonl")
+                PROJECT_ROOT / "evals" / "grading-blind3.jsonl", PROJECT_ROOT / "evals" / "grading-blind4.jsonl",
+                PROJECT_ROOT / "evals" / "grading-blind5.jsonl")
 GRADING_METRICS = {
     "verdict_accuracy": "share of answers whose verdict (correct, partial, incorrect) is the expected one",
     "score_mae": "mean absolute difference between the grade's score and the expected score (lower is better)",

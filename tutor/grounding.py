@@ -13,8 +13,9 @@ from tutor.lexicon import tokenize
 from tutor.schema import Source
 
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-# A number that stands on its own: not the "1" of X-DM1 or the "03" of ALPHA-Lung03.
-NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+# A number that stands on its own: not the "1" of X-DM1, the "03" of ALPHA-Lung03 or the "2" of ALPHA-2
+# (a negative figure, "-0.7" or "(-2.9 to 12.0)", still counts).
+NUMBER = re.compile(r"(?<![\w.])(?<![A-Za-z]-)\d[\d,]*(?:\.\d+)?")
 LIST_MARKER = re.compile(r"^\s*\d+[.)]\s", re.M)
 
 

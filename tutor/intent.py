@@ -20,6 +20,12 @@ from tutor.errors import ConfigError
 
 DATA = Path(__file__).with_name("data") / "intents.yaml"
 NEIGHBOURS = 2  # an intent's score: the mean cosine of its 2 nearest examples (one stray example is not enough)
+# The out-of-scope intents that name a subject (not a form, like a poem, or a person, like advice), and how
+# close a library passage must come to one of their examples for the library to teach that subject: above
+# the 0.46 an example of another field reaches in an oncology library ("What dose of metformin should be
+# used?"), below the 0.50 to 0.55 an example of the library's own field reaches.
+SUBJECTS = ("other_topic",)
+COVERED = 0.48
 
 
 class Intent(BaseModel):
@@ -67,6 +73,7 @@ class IntentClassifier:
             labels += [intent.name] * len(intent.examples)
             texts += intent.examples
         self.labels = np.array(labels)
+        self._examples = texts
         self.matrix = embed_bank(embeddings, texts)
         # Each intent's examples as one row of a grid (short rows padded), so a question's scores are one
         # sort over the grid rather than a mask and a sort per intent: a tenth of the time.
@@ -76,12 +83,28 @@ class IntentClassifier:
         self._padding = np.ones(self._grid.shape, dtype=bool)
         for r, row in enumerate(rows):
             self._grid[r, :len(row)], self._padding[r, :len(row)] = row, False
+        self._unpadded = self._padding
+        self.covered: list[str] = []  # the examples of another subject this library turns out to teach
+
+    def cover(self, passages: np.ndarray) -> None:
+        """Set the bank to a library: an example of another subject ("How is depression treated?") that a
+        passage of the library answers as closely as its own questions (cosine >= COVERED) is that library's
+        subject, not another one, and no longer counts against the questions about it."""
+        near = (passages @ self.matrix.T).max(axis=0) if len(passages) else np.zeros(len(self.labels))
+        taught = np.isin(self.labels, SUBJECTS) & (near >= COVERED)
+        self._padding = self._unpadded | taught[self._grid]
+        self.covered = [self._examples[i] for i in np.flatnonzero(taught)]
 
     def read(self, vector) -> Reading:
         """The intents ranked for a question's (normalised) embedding."""
         sims = self.matrix @ np.asarray(vector, dtype=np.float32)
         grid = np.where(self._padding, -np.inf, sims[self._grid]).astype(np.float32)
-        top = np.sort(grid, axis=1)[:, -NEIGHBOURS:].mean(axis=1)
+        top = np.sort(grid, axis=1)[:, -NEIGHBOURS:]
+        if not np.isfinite(top).all():  # an intent left with fewer examples than NEIGHBOURS: the mean of those
+            finite = np.isfinite(top)
+            top = np.where(finite, top, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
+        else:
+            top = top.mean(axis=1)
         scores = dict(zip(self._names, top.tolist()))
         ranked = sorted(scores, key=scores.get, reverse=True)
         best, second = ranked[0], ranked[1]

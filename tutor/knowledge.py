@@ -81,6 +81,11 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
     return meta, text[end + 4 :].lstrip("\n")
 
 
+# A full stop that ends a sentence: not the one of "vs.", "e.g.", "i.e.", "et al." or "Fig.", which would
+# cut "72.5% vs. 67.9%" in two (a regex for the splitter: each lookbehind has a fixed width).
+SENTENCE_END = r"(?<!\bvs)(?<!\be\.g)(?<!\bi\.e)(?<!\bal)(?<!\bDr)(?<!\bNo)(?<!\bFig)(?<!\bapprox)\. "
+
+
 class Splitter:
     """Markdown-aware splitting: headings first, then characters with overlap."""
 
@@ -92,8 +97,9 @@ class Splitter:
         self.chars = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
-            separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
+            separators=["\n\n", "\n", SENTENCE_END, "; ", ", ", " ", ""],
             keep_separator="end",
+            is_separator_regex=True,
         )
 
     def split(self, doc: Document) -> list[Chunk]:

@@ -37,9 +37,13 @@ def find_files(paths: list[Path]) -> list[Path]:
     return found
 
 
+# The way pages are cut into chunks (tutor.knowledge): raised whenever it changes, so every store rebuilds.
+CHUNKING = 2
+
+
 def knowledge_fingerprint(settings) -> str:
     """Changes whenever a knowledge file or the chunking changes: the store then rebuilds itself."""
-    digest = hashlib.sha256(f"{settings.chunk_size}/{settings.chunk_overlap}".encode())
+    digest = hashlib.sha256(f"{settings.chunk_size}/{settings.chunk_overlap}/{CHUNKING}".encode())
     root = settings.knowledge_dir
     if root.is_dir():
         for path in find_files([root]):

@@ -43,6 +43,69 @@ def rarity(word: str) -> float:
     return min(1.0, max(0.0, (6.0 - zipf_frequency(word, "en", wordlist="small")) / 4.0))
 
 
+class Speller:
+    """Mends a question's misspellings of the words its library uses ("maintanance", "side effcts"): a
+    word within one edit (two, for a word of ten letters or more) of exactly one word the library or its
+    example questions use, with the same first letter, is read as that word. Everyday words, forms of
+    the library's words ("relapsed"), names (a capital inside the question, or several) and words far
+    from any of the library's ("pembrolizumab") are left as written, so a question about another subject
+    stays one. Edit distance by RapidFuzz (a transposition counts as one edit)."""
+
+    _WORD = re.compile(r"(?<!\w)[A-Za-z]{4,}(?!\w)")
+
+    def __init__(self, words):
+        from collections import Counter
+
+        words = [w.lower() for w in words]
+        self._stems = frozenset(t for w in set(words) for t in tokenize(w))
+        # Only a word that says what is asked is a mend: never a word as common as "here" or "which".
+        counts = Counter(w for w in words if len(w) >= 4 and w.isalpha() and not everyday(w, 6.0))
+        self._counts = counts
+        self._by_start: dict[tuple[str, int], list[str]] = {}
+        for word in counts:
+            self._by_start.setdefault((word[0], len(word)), []).append(word)
+        self._mended: dict[str, str | None] = {}
+
+    def correct(self, text: str) -> str:
+        """The text with each misspelt word replaced by the library's word; unchanged when none is."""
+        return self._WORD.sub(lambda m: self._mend(m.group(0), m.start() == 0), text)
+
+    def _mend(self, word: str, first: bool) -> str:
+        lower = word.lower()
+        if (word[0].isupper() and not first) or sum(c.isupper() for c in word) > 1:
+            return word  # a name ("Hera", "HERA")
+        if everyday(lower) or set(tokenize(lower)) <= self._stems:
+            return word  # an everyday word, or a form of a word the library uses ("relapsed")
+        if lower not in self._mended:
+            self._mended[lower] = self._nearest(lower)
+        fixed = self._mended[lower]
+        if fixed is None:
+            return word
+        return fixed.capitalize() if word[0].isupper() and not word.isupper() else fixed
+
+    def _nearest(self, word: str) -> str | None:
+        from rapidfuzz.distance import DamerauLevenshtein
+
+        most = 1 if len(word) < 10 else 2
+        candidates = [w for n in range(len(word) - most, len(word) + most + 1) for w in self._by_start.get((word[0], n), ())]
+        scored = sorted((DamerauLevenshtein.distance(word, w, score_cutoff=most), -self._counts[w], w) for w in candidates)
+        scored = [s for s in scored if s[0] <= most]
+        if not scored:
+            return None
+        best = scored[0]
+        if any(d == best[0] and tokenize(w) != tokenize(best[2]) for d, _, w in scored[1:]):
+            return None  # two different words as near: no guess ("effect" and "effects" are one word)
+        return best[2]
+
+
+@lru_cache(maxsize=8192)
+def everyday(word: str, zipf: float = 3.0) -> bool:
+    """A word of everyday English ("form", "worse"): never a misspelling, whatever the library uses."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") >= zipf
+
+
 # Languages a learner might answer in instead of English (wordfreq's lists for them ship with the package).
 _OTHER_LANGUAGES = ("es", "fr", "de", "it", "pt", "nl", "pl", "sv", "tr", "id", "ro", "cs")
 
@@ -249,9 +312,17 @@ def _expansions() -> list[tuple[re.Pattern, str]]:
     return [(re.compile(pattern, re.I), words) for pattern, words in [*_data()["expansions"], *brands]]
 
 
+@lru_cache(maxsize=1024)
+def _fitting(query: str) -> tuple[int, ...]:
+    """The positions of the expansions whose pattern the text matches. Cached: a turn asks it of the same
+    question several times (retrieval, scope and the offline model), each a scan of every pattern."""
+    return tuple(i for i, (pattern, _) in enumerate(_expansions()) if pattern.search(query))
+
+
 def expansions(query: str) -> list[str]:
     """What each expansion that fits the question adds, one string per expansion."""
-    return [words for pattern, words in _expansions() if pattern.search(query)]
+    table = _expansions()
+    return [table[i][1] for i in _fitting(query)]
 
 
 def expand(query: str) -> str:
@@ -268,7 +339,8 @@ def translated_phrases(query: str) -> set[str]:
     """The words of each phrase in the question that the lexicon translates as a whole ("liver enzyme"
     -> transaminases); a pattern's wildcard part ("how does ... work") is not translated."""
     words: set[str] = set()
-    for pattern, _ in _expansions():
+    table = _expansions()
+    for pattern, _ in (table[i] for i in _fitting(query)):  # a pattern that does not fit has no match to read
         if ".{" in pattern.pattern or ".*" in pattern.pattern:
             continue
         for match in pattern.finditer(query):
@@ -279,7 +351,8 @@ def translated_phrases(query: str) -> set[str]:
 def expanded_words(query: str) -> set[str]:
     """The question's own words that an expansion stands for ("shrink" in "shrink tumours")."""
     covered: set[str] = set()
-    for pattern, _ in _expansions():
+    table = _expansions()
+    for pattern, _ in (table[i] for i in _fitting(query)):
         for match in pattern.finditer(query):
             covered.update(tokenize(match.group(0)))
     return covered
@@ -310,7 +383,8 @@ def measures() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def topics() -> frozenset[str]:
-    return frozenset(tokenize(" ".join(_words("topics"))))
+    # a hyphenated topic counts whole: "cost-effective" makes "effect" no topic of its own
+    return frozenset(t for w in _words("topics") for t in tokenize(w)[: 1 if "-" in w else None])
 
 
 @lru_cache(maxsize=1)
@@ -320,6 +394,7 @@ def drug_pattern() -> tuple[re.Pattern, re.Pattern]:
     return re.compile(rf"(?:{stems})s?$", re.I), re.compile(rf"\b[A-Za-z]{{3,}}(?:{stems})s?\b", re.I)
 
 
+@lru_cache(maxsize=1024)  # a library's few trial names, asked for several times a turn
 def name_pattern(name: str) -> re.Pattern:
     """A trial's name as learners type it: "ALPHA-Lung03", "alpha lung 03", "Alpha-Lung-03", "AL-03"."""
     parts = [p for p in re.split(r"[\s\-_]+|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", name) if p]

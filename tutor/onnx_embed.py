@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +26,13 @@ from langchain_core.embeddings import Embeddings
 from tutor.errors import ConfigError
 
 OPSET = 17
-EXPORT_FORMAT = 2  # bump when the export changes: models of an older format are exported again
+EXPORT_FORMAT = 3  # bump when the export changes: models of an older format are exported again
 # (2: the weights in a file of their own beside the graph, `<model>.onnx.data`, which onnxruntime maps into
 # memory instead of copying: only the rows of the 30,522-word embedding table a question uses are read, so
-# a process holds about 45 MB less; the same weights, the same vectors to the bit.)
+# a process holds about 45 MB less; the same weights, the same vectors to the bit.
+# 3: the graph takes each token's position and which tokens may attend to which (a [batch, 1, tokens,
+# tokens] mask) instead of a padding mask, so the few texts of one question share one sequence
+# (`OnnxEmbeddings._run`); fed a padding mask's pairs it computes what format 2 did, to the bit.)
 PRECISIONS = ("fp32", "int8")
 # One intra-op thread per request: concurrent turns (TUTOR_CONCURRENCY) then embed side by side on
 # the cores instead of contending for one pool. Measured on 2 shared cores (load 4), one thread against
@@ -37,6 +41,24 @@ PRECISIONS = ("fp32", "int8")
 # through, so the simpler sharing stays. No spinning: it burns a shared core.
 THREADS = 1
 BATCH = 32
+# Texts embedded together share rows of one run, one after the other, each attending only to itself, rather
+# than a row each padded to the longest: a run costs about 3.2 ms of CPU whatever its length (it reads the
+# weights) plus 0.28 ms a token it computes, padding included, so a question's few texts (as asked, expanded,
+# without a trial's name) take one row. Rows hold up to PACK_TOKENS tokens (attention grows with the square of
+# a row's length). Each text starts at a multiple of ALIGN tokens (unread filler between): attention's sums
+# then add the same numbers in the same order as when the text runs alone, and the vectors are the same to
+# the bit (measured on 3,171 texts of the eval questions; at 2 about a third differ by up to 1.2e-7).
+PACK_TOKENS = 256
+ALIGN = 4
+# ORT fuses the embeddings' sum and layer norm into one kernel when the positions are an input, which
+# rounds differently (1e-7) from the graph of format 2: kept apart, the vectors are those of the stores
+# built before format 3.
+UNFUSED = ["SkipLayerNormFusion"]
+# Concurrent questions share runs (`SharedRuns`): a call of at most SHARED_TEXTS texts (a question's) that finds
+# as many runs going as there are cores waits, and the next run embeds every text waiting, for however many
+# questions (the same vectors to the bit, above). Two to four dev questions in one run cost 0.78-0.82 of their
+# separate runs' CPU (the weights are read once; load 6). A lone question runs at once.
+SHARED_TEXTS = 8
 
 
 def _manifest(path: Path) -> Path:
@@ -81,25 +103,35 @@ def export(source: Path, target: Path, precision: str) -> Path:
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.onnx")  # renamed when whole: readers never see half
 
     class LastHiddenState(torch.nn.Module):
-        # torch.onnx.export passes positional arguments; a transformers 5 BertModel wants keywords.
+        # torch.onnx.export passes positional arguments; a transformers 5 BertModel wants keywords. A 4-D
+        # attention mask is used as given (which token attends to which), so texts can share a row.
         def __init__(self, model):
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, input_ids, attention_mask, token_type_ids, position_ids=None):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                              position_ids=position_ids).last_hidden_state
 
     model = AutoModel.from_pretrained(str(source)).eval()
-    names = ["input_ids", "attention_mask", "token_type_ids"]
     example = torch.ones(2, 16, dtype=torch.long)
+    if precision == "int8":
+        # int8 keeps format 2's graph (a padding mask, no positions): quantised, any change to the float graph
+        # moves its vectors by up to 0.02, and its evals were measured on that graph. It never shares rows.
+        names, inputs = ["input_ids", "attention_mask", "token_type_ids"], (example, example, torch.zeros_like(example))
+        axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
+    else:
+        names = ["input_ids", "attention_mask", "token_type_ids", "position_ids"]
+        inputs = (example, torch.ones(2, 1, 16, 16, dtype=torch.bool), torch.zeros_like(example),
+                  torch.arange(16).expand(2, 16))
+        axes = {n: {0: "batch", 1: "tokens"} for n in ["input_ids", "token_type_ids", "position_ids", "last_hidden_state"]}
+        axes["attention_mask"] = {0: "batch", 2: "tokens", 3: "keys"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         fp32 = tmp if precision == "fp32" else tmp.with_name(tmp.stem + ".fp32.onnx")
         torch.onnx.export(
-            LastHiddenState(model), (example, example, torch.zeros_like(example)), str(fp32),
-            input_names=names, output_names=["last_hidden_state"], opset_version=OPSET, dynamo=False,
-            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
+            LastHiddenState(model), inputs, str(fp32), input_names=names, output_names=["last_hidden_state"],
+            opset_version=OPSET, dynamo=False, dynamic_axes=axes,
         )
     if precision == "int8":
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -167,33 +199,75 @@ class OnnxEmbeddings(Embeddings):
                               "set TUTOR_EMBEDDING_RUNTIME=torch")
         self.tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
         # tokenizer.json pads and truncates to a fixed 128; sentence-transformers truncates at
-        # max_seq_length and pads to the longest text of a batch.
+        # max_seq_length and pads to the longest text of a batch (done here, or texts share a sequence).
         self.tokenizer.enable_truncation(int(config.get("max_seq_length", 256)))
-        pad = self.tokenizer.token_to_id("[PAD]") or 0
-        self.tokenizer.enable_padding(pad_id=pad, pad_token="[PAD]")
+        self.tokenizer.no_padding()
+        self.pad = self.tokenizer.token_to_id("[PAD]") or 0
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        # Dynamic int8 quantisation scales each run's activations by their range over the whole run, so a text's
+        # vector depends on the texts beside it: an int8 model embeds as format 2 did (a row a text, padded to
+        # the longest), and a question's texts share a run with no other question's.
+        self.quantized = _read_json(_manifest(model)).get("precision") == "int8"
+        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"],
+                                            disabled_optimizers=None if self.quantized else UNFUSED)
         return_freed_memory()
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.model = model
+        self._shared = SharedRuns(self._run, max(1, _cores() // threads))
 
     def _run(self, texts: list[str]) -> np.ndarray:
-        encoded = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        """The unit vectors of `texts`, in one run of the model: the texts one after the other in rows of at most
+        PACK_TOKENS tokens (a longer text has a row of its own), each text's tokens attending only to each other
+        and numbered from 0, as if alone; the filler (to the next multiple of ALIGN, and to the longest row)
+        attends only to itself."""
+        ids = [e.ids for e in self.tokenizer.encode_batch(texts)]
+        if self.quantized:
+            return self._padded(ids)
+        rows = _rows([len(i) for i in ids])
+        width = max(start + len(ids[i]) for row in rows for i, start in row)
+        tokens = np.full((len(rows), width), self.pad, dtype=np.int64)
+        positions = np.zeros((len(rows), width), dtype=np.int64)
+        group = np.tile(np.arange(width, dtype=np.int64) + len(ids), (len(rows), 1))  # filler: one group a token
+        for r, row in enumerate(rows):
+            for i, start in row:
+                end = start + len(ids[i])
+                tokens[r, start:end] = ids[i]
+                positions[r, start:end] = np.arange(len(ids[i]))
+                group[r, start:end] = i
+        pairs = group[:, None, :, None] == group[:, None, None, :]
+        hidden = self._hidden(tokens, pairs, positions)
+        pooled = np.empty((len(ids), hidden.shape[-1]), dtype=np.float32)
+        for r, row in enumerate(rows):
+            for i, start in row:
+                pooled[i] = _mean(hidden[r:r + 1, start:start + len(ids[i])], np.ones((1, len(ids[i])), dtype=bool))[0]
+        return _unit(pooled)
+
+    def _padded(self, ids: list[list[int]]) -> np.ndarray:
+        """Format 2's run (the int8 model's): a row a text, padded to the longest, with a padding mask."""
+        longest = max(len(i) for i in ids)
+        tokens = np.full((len(ids), longest), self.pad, dtype=np.int64)
+        mask = np.zeros((len(ids), longest), dtype=np.int64)
+        for row, i in enumerate(ids):
+            tokens[row, :len(i)] = i
+            mask[row, :len(i)] = 1
+        feed = {"input_ids": tokens, "attention_mask": mask, "token_type_ids": np.zeros_like(tokens)}
         hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return _unit(_mean(hidden, mask))
+
+    def _hidden(self, tokens: np.ndarray, pairs: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": tokens, "attention_mask": pairs, "token_type_ids": np.zeros_like(tokens),
+                "position_ids": positions}
+        return self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
+        if len(texts) <= SHARED_TEXTS and not self.quantized:
+            return np.asarray(self._shared(list(texts)), dtype=np.float32)
         # Similar lengths batch together: less padding to compute.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = [None] * len(texts)
@@ -241,7 +315,111 @@ class OnnxEmbeddings(Embeddings):
         return self.model.parent / "sentences" / f"{self._model_key().hexdigest()[:24]}.sqlite3"
 
     def embed_query(self, text: str) -> list[float]:
-        return self._run([text])[0].tolist()
+        return (self._run if self.quantized else self._shared)([text])[0].tolist()
+
+
+class SharedRuns:
+    """Model runs shared by the threads that ask for them at once. At most `slots` runs go at a time (a core
+    each); a caller that finds them all going waits, and when a run ends, one waiting caller starts the next,
+    taking every text waiting by then. Each caller gets its own texts' vectors (or the run's error)."""
+
+    def __init__(self, run, slots: int):
+        self._run = run
+        self.slots = slots
+        self.changed = threading.Condition()  # notified whenever a caller arrives or a run ends
+        self.waiting: list[_Job] = []
+        self._going = 0  # slots taken: runs going, and callers handed a slot that have not started theirs
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        job = _Job(texts)
+        with self.changed:
+            self.waiting.append(job)
+            if self._going < self.slots:
+                self._going += 1
+                job.leads = True
+            self.changed.notify_all()
+        while True:
+            if job.leads:
+                self._next_run(job)
+            with self.changed:
+                self.changed.wait_for(lambda: job.done or job.leads)
+                if not job.leads:
+                    break
+        if job.error is not None:
+            raise job.error
+        return job.vectors
+
+    def _next_run(self, leader: _Job) -> None:
+        """Run the model once on every text waiting, then hand the slot to the next caller waiting, if any."""
+        with self.changed:
+            leader.leads = False
+            batch, self.waiting = self.waiting, []
+        vectors, error = None, None
+        if batch:
+            try:
+                vectors = self._run([text for job in batch for text in job.texts])
+            except BaseException as exc:  # every caller of the run hears of it; the slot is passed on below
+                error = exc
+        with self.changed:
+            start = 0
+            for job in batch:
+                job.vectors = None if error is not None else vectors[start:start + len(job.texts)].copy()
+                job.error, job.done = error, True
+                start += len(job.texts)
+            # a caller already handed a slot (not yet running) is not handed another
+            following = next((job for job in self.waiting if not job.leads), None)
+            if following is None:
+                self._going -= 1
+            else:
+                following.leads = True
+            self.changed.notify_all()
+
+
+class _Job:
+    __slots__ = ("texts", "vectors", "error", "done", "leads")
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        self.vectors = None
+        self.error = None
+        self.done = False
+        self.leads = False
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _rows(lengths: list[int]) -> list[list[tuple[int, int]]]:
+    """Texts (by their token counts) placed in rows of at most PACK_TOKENS tokens, each starting at a multiple of
+    ALIGN, longest first, each into the first row it fits: [(text index, start), ...] per row."""
+    rows: list[list[tuple[int, int]]] = []
+    ends: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        for r, end in enumerate(ends):
+            start = -(-end // ALIGN) * ALIGN
+            if start + lengths[i] <= PACK_TOKENS:
+                rows[r].append((i, start))
+                ends[r] = start + lengths[i]
+                break
+        else:
+            rows.append([(i, 0)])
+            ends.append(lengths[i])
+    return rows
+
+
+def _mean(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean pooling over the tokens of each row that the mask keeps (sentence-transformers' pooling)."""
+    weights = mask[..., None].astype(np.float32)
+    return (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+
+
+def _unit(pooled: np.ndarray) -> np.ndarray:
+    return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
 
 def return_freed_memory() -> None:

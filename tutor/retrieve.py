@@ -23,7 +23,7 @@ from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading, question_words
 from tutor.lexicon import (
     STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expand, expanded_words, learn_abbreviations, measures, name_pattern,
-    phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated, translated_phrases, without_asker,
+    Speller, everyday, phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated, translated_phrases, without_asker,
 )
 from tutor.schema import Chunk, Source
 from tutor.specialty import names_specialty
@@ -83,6 +83,8 @@ def heading_terms(section: str) -> frozenset[str]:
     return frozenset(t for t in tokenize(leaf) if not t.isdigit())
 
 
+_TIME_POINT = re.compile(r"\b(?:before|after|at|since|until|following|prior to)\s+(?:the\s+)?[\w-]+", re.I)
+
 # "And the hazard ratio?", "what about OS?", "same for the control arm": a question that leans on
 # the one before it.
 _FOLLOW_UP = re.compile(r"^\s*(and|also|what about|how about|what of|same for|and what about|then)\b", re.I)
@@ -141,6 +143,28 @@ def _arm_words(chunks: list[Chunk], glossary: dict[str, str]) -> dict[str, froze
     return {trial: frozenset(words) for trial, words in arms.items()}
 
 
+_DOSED = re.compile(r"([A-Za-z][\w-]{3,})\s*(?:\([^)]{1,30}\)\s*)?\d+(?:\.\d+)?\s*(?:mg|g|mcg|µg|μg|iu|units?|ml)\b", re.I)
+_DEFINED_SHORT = re.compile(r"\(([A-Za-z]+[-\d][\w-]{0,8})\)")  # a code with a hyphen or digit: "(AZ-1)", not "(CrCl)"
+
+
+def _drug_trials(chunks: list[Chunk]) -> dict[str, str]:
+    """The treatments of the library's trials, each with the one trial that gives it ("alphazumab" ->
+    "ALPHA-Lung03"), or "" when several do: the names in each page's own intervention and comparator
+    fields, known by a drug stem, by the dose that follows them ("quelvaprant 20 mg") or as the
+    abbreviation they define ("(AZ-1)")."""
+    drug_word = drug_pattern()[1]
+    trials: dict[str, set[str]] = {}
+    for c in chunks:
+        if c.kind in ("design.intervention", "design.comparator") and c.about == c.trial:
+            text = c.text.split(":", 1)[-1]
+            names = drug_word.findall(text) + [m.group(1) for m in _DOSED.finditer(text)] + _DEFINED_SHORT.findall(text)
+            for name in names:
+                if not everyday(name.lower()):
+                    trials.setdefault(name.lower(), set()).add(c.trial)
+    # a treatment several trials give names none of them, and keeps a question that names it library-wide
+    return {name: (next(iter(owners)) if len(owners) == 1 else "") for name, owners in trials.items()}
+
+
 class HybridRetriever:
     def __init__(self, store: Store, top_k: int = 4, relevance_floor: float = 0.3, mode: str = "hybrid"):
         self.store = store
@@ -174,6 +198,9 @@ class HybridRetriever:
                 t for c in chunks for t in tokenize(" ".join(_NAME.findall(c.text) + drug_word.findall(c.text)))
                 if len(t) > 2 and not t.isdigit()
             }
+            # a treatment known by the dose that follows it ("quelvaprant 20 mg") is a name the sources use
+            names |= {t for c in chunks for m in _DOSED.finditer(c.text) if not everyday(m.group(1).lower())
+                      for t in tokenize(m.group(1))}
             if chunks:
                 bm25.index(corpus, show_progress=False)
             asks_only = np.array([is_prompt_only(c.text) for c in chunks], dtype=bool)
@@ -182,6 +209,7 @@ class HybridRetriever:
             summarised = [a for a in dict.fromkeys(c.about for c in chunks if c.about) if a not in pages]
             stub = np.array([c.about != c.trial and c.about in pages for c in chunks], dtype=bool)
             arms = _arm_words(chunks, glossary)
+            drugs = _drug_trials(chunks)
             with self._lock:
                 self.chunks: list[Chunk] = chunks
                 self.by_id = {c.id: i for i, c in enumerate(chunks)}
@@ -194,16 +222,22 @@ class HybridRetriever:
                 # A word learners use of any trial is a trial question's word even when these pages never
                 # use it: a library of one page in another field still knows "dosed", "blinded", "control".
                 self._asked_words = set(tokenize(question_words(list(self.intents.intents.values()))))
+                self._all_asked = " ".join(e for i in self.intents.intents.values() for e in i.examples).lower()
                 self._asks_only, self._stub = asks_only, stub
                 self.trial_pages, self.trial_mentions = pages, summarised
                 self.arm_words = arms
                 self._trial_patterns = {name: name_pattern(name) for name in pages + summarised}
+                self._drugs = drugs
+                self._drug_pattern = (re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(drugs, key=len, reverse=True)))
+                                                 + r")(?![\w-])", re.I) if drugs else None)
                 self._about = np.array([c.about.lower() for c in chunks])
                 self._kinds = np.array([c.kind for c in chunks])
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
                 self._by_heading_term = by_term(heading for heading, _ in self._headings)
                 self._text = americanise(" ".join(c.text for c in chunks).lower())
                 self._runs = frozenset(_RUN.findall(self._text))  # the text's whole words and hyphenated names
+                self.intents.cover(matrix)
+                self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {self._all_asked}"))
                 self._version = version
 
     @property
@@ -228,10 +262,16 @@ class HybridRetriever:
                 return name
         raise InputError(f"unknown trial {trial!r}; choose one of: {', '.join(self.trial_pages) or 'none (the library is empty)'}")
 
-    def named_trials(self, question: str) -> list[str]:
-        """The library's trials a question names, in the order it names them."""
+    def named_trials(self, question: str, by_treatment: bool = False) -> list[str]:
+        """The library's trials a question names, in the order it names them; `by_treatment`: when it names
+        none, those it names by treatments only they give ("alphazumab" for ALPHA-Lung03), unless it also
+        names one several trials give."""
         found = [(m.start(), name) for name, pattern in self._trial_patterns.items() if (m := pattern.search(question))]
-        return [name for _, name in sorted(found)]
+        if by_treatment and not found and self._drug_pattern is not None:
+            treated = [(m.start(), self._drugs[m.group(1).lower()]) for m in self._drug_pattern.finditer(question)]
+            if all(name for _, name in treated):  # "AZ-1 rather than BZ-2": BZ-2 is given in several trials
+                found = treated
+        return list(dict.fromkeys(name for _, name in sorted(found)))
 
     def _mask(self, trials: list[str]) -> np.ndarray:
         """Passages about these trials: from their own pages when the library has them."""
@@ -337,7 +377,9 @@ class HybridRetriever:
             if named and chosen and set(named) != set(chosen) and (compare or _COMPARES.search(query)):
                 searched = list(dict.fromkeys(chosen + named))  # "compare it with X" while a trial is chosen
             else:
-                searched = named or chosen
+                # "alphazumab dose, and what was the comparator?": the one trial that gives alphazumab, when every
+                # treatment the question names is given in one trial only
+                searched = named or chosen or self.named_trials(query, by_treatment=True)
             if compare is None:
                 compare = len(searched) > 1 or (not searched and reading.name == "comparison" and len(self.trial_pages) > 1)
             if compare and not searched:
@@ -366,8 +408,8 @@ class HybridRetriever:
             sources = [self._source(i, cosine) for i in chosen_idx]
             # Judged on the question's own words: what its expansions add ("dose" -> "intravenously") is the
             # lexicon's wording, not the asker's, and a page that never uses it is not foreign to the question.
-            coverage, unknown = self._coverage(spelled)
             names, diseases = self._unknown_names(query)
+            coverage, unknown = self._coverage(spelled)
             signals = Signals(best=best, coverage=coverage, unknown_rarity=self._rarity(spelled, unknown),
                               unknown_names=names, trials_named=named,
                               names_known=self._distinctive_match(query), reading=reading, unknown_diseases=diseases)
@@ -408,7 +450,7 @@ class HybridRetriever:
         # A specialty the learner names ("as a nephrologist") says who asks, not what about.
         query = without_asker(query)
         who = {t for w in TOKEN.findall(americanise(query.lower())) if names_specialty(w) for t in tokenize(w)}
-        return {t for t in tokenize(query) if len(t) > 1 and not t.isdigit() and t not in phrasing()
+        return {t for t in tokenize(query) if len(t) > 1 and not t[0].isdigit() and t not in phrasing()
                 and t not in measures() and t not in self._short_forms and not re.search(r"[\-/]", t)
                 and t not in who}
 
@@ -431,6 +473,8 @@ class HybridRetriever:
     def _heading_hits(self, query: str) -> dict[int, float]:
         """Chunks whose own heading the query names: in full ("Overall Survival", "ALPHA
         Trial"), or two of its three words or more ("quality of life" for "Quality of Life Paradigm")."""
+        # "before randomization", "at baseline": a point in time, not the part of the page asked about
+        query = _TIME_POINT.sub(" ", query)
         terms, words = set(tokenize(query)), query_words(query)
         hits = {}
         # Only a heading that shares a term with the query can be named by it: looked up, not scanned.
@@ -463,8 +507,8 @@ class HybridRetriever:
         for name in [*_NAME.findall(query), *drug_word.findall(query)]:
             if name[0].isdigit() or (len(name) < 4 and not is_drug.search(name)):
                 continue  # numbers are checked by the numeric guard; short acronyms (MD, UK) are too common
-            if name.upper() in self._upper_short_forms:
-                continue  # an abbreviation the pages define ("PFS", "ABC-1") is known
+            if name.upper() in self._upper_short_forms or translated(name):
+                continue  # an abbreviation the pages define ("PFS", "ABC-1") or the lexicon reads ("LFTs") is known
             if any(p.fullmatch(name) for p in self._trial_patterns.values()):
                 continue  # a trial of the library, as learners shorten it
             if set(tokenize(name)) <= topics():

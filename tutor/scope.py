@@ -29,18 +29,24 @@ DATA = Path(__file__).with_name("data") / "scope.json"
 # signal for the model, not a verdict on its own.
 _RELATIVE = (r"(mother|father|mom|mum|dad|wife|husband|partner|sister|brother|friend|aunt|uncle|daughter|son|"
              r"grand\w+|relative|child|kid|neighbou?r|boss|colleague|cousin)")
-_PATIENT = (r"\b(I'?m|I am) (pregnant|on|taking|receiving|being treated|a patient|diagnosed|\d+)\b"
+_PATIENT = (r"\b(I'?m|I am) (pregnant|on|taking|receiving|being treated|a patient|diagnosed|\d+|diabetic|asthmatic|epileptic|"
+            r"an?aemic|hypertensive|depressed|immunocompromised)\b"
             r"|\bI weigh \d|\bI (have|had|was|got|relapsed|finished|started|took)\b(?! (a |some |one |two |few )?(questions?|quer|doubt))"
             r"|\bI'?ve (just )?(been|had|got|started|finished)\b"
             r"|\bmy (own |next |first )?(cancer|tumou?rs?|treatment|therapy|chemo\w*|infusions?|doses?|cycles?|oncologist|"
-            r"doctor|platelets|scans?|hands|feet|liver|heart|lungs?|side effects|bloods?|results)\b"
+            r"doctor|platelets|scans?|hands|feet|liver|heart|lungs?|side effects|bloods?|results|kidneys?|insulin|"
+            r"medications?|meds|medicines?|pills?|tablets?|injections?|prescriptions?|blood (sugar|pressure)|sugars?|"
+            r"diabetes|depression|infection|condition|illness|disease|diagnosis|symptoms|GP|nurse|specialist)\b"
             r"|\bfor me\b|\bI personally\b|\bme personally\b|\bI'?m (a|the) patient\b"
             rf"|\bmy {_RELATIVE}s?\b|\b{_RELATIVE}s? of mine\b|\b(mum|mom|dad)'?s\b")
 _DECISION = (r"\b(should|shall|can|could|may|must|ought)\b|\bis (it|this|that) (safe|ok|okay|wise|right|fine|good)\b"
              r"|\b(safe|ok|okay|wise|right|fine|good) for (me|him|her|them|my)\b"
              r"|\bwould (I|you|it|they|that|this|switching|\w+ing)\b|\bwhich\b.{0,60}\b(give|help|suit)\b"
              r"|\b(recommend|suggest|advise)\b")
-_PERSONAL = re.compile(rf"(?=.*(?:{_PATIENT}))(?=.*(?:{_DECISION}))", re.I | re.S)
+# Anchored at the start: the lookaheads see the whole text from there, so trying them again from every later
+# position (what an unanchored search does) can only find what the first try found, at a cost growing with
+# the square of the question's length.
+_PERSONAL = re.compile(rf"\A(?=.*(?:{_PATIENT}))(?=.*(?:{_DECISION}))", re.I | re.S)
 # Asked to write something other than an answer about the trial.
 OFF_TASK = re.compile(r"\b(poems?|sonnets?|haikus?|limericks?|songs?|lyrics|recipes?|jokes?|bedtime stor(y|ies)|rap|"
                       r"plays?|scripts?|love letters?|crosswords?|puzzles?|in the style of)\b", re.I)

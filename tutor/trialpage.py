@@ -125,6 +125,13 @@ def _paragraph(lines: list[str]) -> str:
     return " ".join(lines).strip()
 
 
+def _qualifies(lines: list[str], line: str) -> bool:
+    """A label's word with no value of its own ("Duration / 60 days / Follow-up / Setting ..."): the
+    next line is another label or the end of the block, so it qualifies the value before it."""
+    after = lines[lines.index(line) + 1:] if line in lines else []
+    return not after or after[0] in DESIGN_LABELS or after[0].split(" ", 1)[0] in PICO_LABELS
+
+
 def _parse_design(lines: list[str], record: TrialRecord) -> None:
     label: str | None = None
     for line in lines:
@@ -132,7 +139,7 @@ def _parse_design(lines: list[str], record: TrialRecord) -> None:
         if word in PICO_LABELS and " " in line:
             setattr(record, word.lower(), line.split(" ", 1)[1].strip())
             label = None
-        elif line in DESIGN_LABELS:
+        elif line in DESIGN_LABELS and not (label is not None and record.design[label] and _qualifies(lines, line)):
             label = line
             record.design.setdefault(label, "")
         elif label is not None:

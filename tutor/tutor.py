@@ -144,7 +144,8 @@ class Tutor:
                history: Iterable = (), trial: str | None = None) -> Iterator[str | Answer]:
         """Yield the answer's text as it is written, then the finished `Answer`."""
         started = time.perf_counter()
-        question = clean_question(question)
+        # A misspelt word of the library ("maintanance") is read as the library's word, by search and model alike.
+        question = self.retriever.speller.correct(clean_question(question))
         learner = self.role(role)
         specialty = clean_specialty(specialty)
         trial = guard.clean_name("trial", trial, optional=True)
