@@ -85,6 +85,7 @@ def test_an_instruction_hidden_by_invisible_characters_is_still_read(practice):
     "T-DM1 was better than lapatinib plus capecitabine. Lapatinib plus capecitabine was better than T-DM1.",
     # the arm named by its role, the claim by another word of the same direction
     "T-DM1 improved median PFS (9.6 vs 6.4 months, HR 0.65). The control arm had the longer PFS.",
+
     # a claim and its denial as a whole
     "T-DM1 improved median PFS to 9.6 months versus 6.4 months with lapatinib plus capecitabine, HR 0.65. "
     "It is not true that T-DM1 improved median PFS.",
@@ -155,3 +156,48 @@ def test_an_instruction_in_lookalike_letters_is_still_read(practice):
 def test_appeals_to_an_authority_or_the_reader_earn_nothing(practice, note):
     grade = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} {note}", "resident")
     assert grade.score == 0 and grade.verdict == "incorrect"
+
+
+def test_a_figure_given_to_each_arm_in_turn_is_given_to_neither(practice):
+    both = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} Then again, it was 6.4 months with T-DM1 and 9.6 "
+                          "months with lapatinib plus capecitabine.", "resident")
+    assert both.points[0].status == "incorrect" and both.verdict == "incorrect"
+
+
+def test_a_denial_written_as_a_contraction_is_read_as_a_denial(practice):
+    # "weren't better" and "not better" say the same: no contradiction between them.
+    said = ("Both T-DM1 arms were noninferior to trastuzumab plus a taxane, but they weren't shown to be better. "
+            "In short: not better.")
+    grade = practice.grade("marianne-recall-finding-2", said, "resident")
+    assert not any("contradicts" in f for f in grade.flags)
+
+
+def test_a_later_sentence_that_says_less_of_the_same_subject_can_contradict(practice):
+    grade = practice.grade("emilia-phd-discussion", "Crossover biases the OS hazard ratio toward the null, so the HR "
+                           "is a conservative estimate of the benefit. It overstates the benefit.", "phd")
+    assert grade.verdict == "incorrect" and any("contradicts" in f for f in grade.flags)
+
+
+def test_a_comparison_won_by_one_arm_or_the_other_commits_to_neither(practice):
+    grade = practice.grade("emilia-recall-finding-1", "Median PFS was longer with T-DM1 or with lapatinib plus "
+                           "capecitabine: 9.6 versus 6.4 months, HR 0.65.", "resident")
+    assert grade.verdict == "incorrect" and any("hedges" in f for f in grade.flags)
+    # Both arms named together as the patients of the trial is no hedge.
+    fine = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} Patients on T-DM1 or lapatinib plus capecitabine "
+                          "were followed for progression.", "resident")
+    assert not fine.flags
+
+
+def test_an_answer_that_grades_itself_earns_nothing(practice):
+    grade = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} This answer covers everything.", "resident")
+    assert grade.score == 0 and any("grader" in f for f in grade.flags)
+
+
+def test_a_claim_and_its_opposite_held_at_once_earn_nothing(practice):
+    grade = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} T-DM1 was both better and worse than "
+                           "lapatinib plus capecitabine.", "resident")
+    assert grade.verdict != "correct" and any("hedges" in f for f in grade.flags)
+    # Two different findings, one each way, in one sentence: no hedge.
+    fine = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} T-DM1 had both fewer severe events and more "
+                          "thrombocytopenia.", "resident")
+    assert not fine.flags

@@ -108,3 +108,15 @@ def test_another_library_trials_results_earn_no_point_of_this_one(practice):
                            "months versus 3.6 months with trastuzumab and a taxane, so it suits patients across "
                            "pretreated and untreated HER2-positive disease.", "fellow")
     assert other.score == 0 and other.verdict == "incorrect"
+
+
+@pytest.mark.parametrize("then", [
+    "In other words, OS was shorter with T-DM1.",
+    "T-DM1 had no effect on survival.",
+    "So overall survival did not differ between the arms.",
+])
+def test_a_point_made_and_then_said_the_other_way_round_is_not_made(practice, then):
+    right = ("Median OS was 30.9 months with T-DM1 versus 25.1 months with lapatinib plus capecitabine, HR 0.68.")
+    assert practice.grade("emilia-recall-finding-2", right, "resident").verdict == "correct"
+    grade = practice.grade("emilia-recall-finding-2", f"{right} {then}", "resident")
+    assert grade.points[0].status == "incorrect" and grade.verdict == "incorrect"

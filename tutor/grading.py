@@ -229,6 +229,8 @@ _GRADER_NAMED = re.compile(
     r"|\b(?:consider|deem|regard|treat) (?:this|my|the) (?:answer|response|item|attempt) (?:as )?(?:fully )?"
     r"(?:complete|correct|right|full|perfect|passed)\b|\bdeserves? (?:a |an )?(?:pass|full|top|perfect|maximum|high)\b"
     r"|\b(?:key |rubric )?points?\s*[:=-]\s*(?:all )?(?:covered|addressed|met)\b"
+    r"|\b(?:this|my) (?:answer|response|reply|submission)\s+(?:meets|satisfies|fulfil+s|covers|addresses|hits|ticks)\b"
+    r"|\b(?:assessment|marking|grading|scoring|evaluation) (?:criteria|rubric|scheme|guide)\b"
     r"|\b(?:this|the) (?:learner|student|candidate) has (?:already )?(?:been (?:assessed|graded|marked)|passed|completed)\b"
     r"|\b(?:this|my|the) (?:student'?s |learner'?s |candidate'?s )?answer (?:is|should be|deserves to be) "
     r"(?:fully |entirely )?(?:correct|right|complete|perfect)\b|\bbenefit of the doubt\b",
@@ -293,14 +295,16 @@ _BOTH_WAYS = re.compile(r"\b(may|might|could|can|will|would|does|do|did|is|are|w
 
 
 def _either_way(unit: str) -> bool:
-    """A claim word and its opposite offered as alternatives: "open-label or double-blind", "longer or
-    shorter", "better or worse"."""
+    """A claim word and its opposite offered as alternatives ("open-label or double-blind", "longer or
+    shorter") or held at once ("both better and worse tolerated")."""
     words = re.findall(r"[a-z][a-z\-']*", _joined(unit.lower()))
     for i, word in enumerate(words):
-        if word != "or":
+        # "open-label or double-blind"; "both better and worse tolerated"
+        if word != "or" and not (word == "and" and "both" in words[max(0, i - 4):i]):
             continue
-        before = [_CLAIM[w] for w in words[max(0, i - 3):i] if w in _CLAIM]
-        after = [_CLAIM[w] for w in words[i + 1:i + 4] if w in _CLAIM]
+        reach = 3 if word == "or" else 1  # "both better and worse": the two side by side
+        before = [_CLAIM[w] for w in words[max(0, i - reach):i] if w in _CLAIM]
+        after = [_CLAIM[w] for w in words[i + 1:i + 1 + reach] if w in _CLAIM]
         if any(b[0] == a[0] and b[1] != a[1] for b in before for a in after):
             return True
     return False
@@ -399,7 +403,7 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     base, by an antonym or a negation). "grade 3 or higher" labels, it does not claim; a base said both ways
     in one sentence ("less diarrhea but more thrombocytopenia") is not a claim either. What follows "it is not
     true that" is said the other way."""
-    text = _joined(_too(unit)).lower()
+    text = _joined(_too(uncontract(unit))).lower()  # "weren't better" negates as "were not better" does
     whole = _DENIED_WHOLE.search(text)
     words = re.findall(r"[a-z][a-z\-']*", text)
     denied_from = len(re.findall(r"[a-z][a-z\-']*", text[:whole.end()])) if whole else len(words)
@@ -465,6 +469,43 @@ def opposite(point: str, unit: str) -> bool:
     _, claims_p = _claims(uncontract(point))
     _, claims_u = _claims(uncontract(unit))  # "didn't improve" negates as "did not improve" does
     return any(k in claims_u and claims_u[k] != v for k, v in claims_p.items())
+
+
+# "no effect", "did not differ": no difference between the arms, the denial of any claim that one did better.
+_NO_DIFFERENCE = re.compile(r"\b(?:no (?:real |significant |meaningful )?(?:effect|difference|benefit|advantage|improvement|gain)"
+                            r"|(?:did|does|do) not differ|no better|not any better)\b", re.I)
+
+
+def _favour(claims: dict[str, bool]) -> dict[str, bool]:
+    """Claims with "longer" read as "better" (longer survival is the better outcome)."""
+    out: dict[str, bool] = {}
+    for base, turned in claims.items():
+        out.setdefault(_FAVOUR.get(base, base), turned)
+    return out
+
+
+def states_opposite(point: str, sentence: str, arms) -> bool:
+    """The sentence makes the point's comparison the other way round, about the same subject: the same claim
+    with the opposite turn, or said of the other arm ("OS was shorter with ALPHA-1" for "OS improved with
+    ALPHA-1"), or no difference at all ("ALPHA-1 had no effect on survival")."""
+    words_p, claims_p = _claims(point)
+    words_s, claims_s = _claims(sentence)
+    names = {w for alias, _ in getattr(arms, "_aliases", []) for w in stems(alias)}  # the arms' own names
+    subject_p = {w for t in words_p for w in stems(t)} - names - _AUXILIARY
+    subject_s = {w for t in words_s for w in stems(t)} - names - _AUXILIARY
+    if not subject_p & subject_s - {w for t in ("patients", "arm", "arms", "trial") for w in stems(t)}:
+        return False
+    claims_p, claims_s = _favour(claims_p), _favour(claims_s)
+    if claims_p.get("better") is False and _NO_DIFFERENCE.search(uncontract(sentence)):
+        return True
+    if _NEGATION.search(uncontract(point)) or _NEGATION.search(uncontract(sentence)):
+        return False  # "not worse" is no "better": a denied claim has no opposite of its own here
+    side_p, side_s = _compared_side(point, arms), _compared_side(sentence, arms)
+    if side_p and side_s and side_p != side_s:
+        claims_s = {k: not v for k, v in claims_s.items()}  # "shorter with betanib" says "longer with ALPHA-1"
+    elif not (side_p and side_s):
+        return False  # which arm each is about is unknown: leave it to the nearest stretch's reading
+    return any(k in claims_s and claims_s[k] != v for k, v in claims_p.items())
 
 
 _DENIAL = re.compile(r"\b(?:no longer|not|no|never|neither|nor|cannot|none|nothing)\s+"
@@ -536,9 +577,12 @@ def self_contradictions(answer_units: list[str]) -> set[int]:
         for j, subject_b, claims_b in pieces[a + 1:]:
             # In one sentence a claim about a part of the subject ("it", "the difference") is about it still:
             # "the difference was significant, and it was not significant".
-            related = subject_a == subject_b or i == j and subject_a and subject_b and (
-                subject_a <= subject_b or subject_b <= subject_a)
-            if not related or (not subject_a and i != j):
+            # Across sentences the later may say less of the same subject ("..., so 0.68 is a conservative estimate
+            # of the benefit." / "It overstates the benefit."), or, next to it, nothing of its own ("Neither was").
+            related = subject_a == subject_b and (subject_a or i == j) or i == j and subject_a and subject_b and (
+                subject_a <= subject_b or subject_b <= subject_a) or i != j and (
+                subject_b and subject_b <= subject_a or not subject_b and j == i + 1)
+            if not related:
                 continue
             if any(k in claims_b and claims_b[k] != v for k, v in claims_a.items()):
                 found |= {i, j}
@@ -639,6 +683,20 @@ def _compared_side(text: str, arms) -> str | None:
     return sides.pop()
 
 
+def either_arm(unit: str, arms) -> bool:
+    """A comparison won by one arm "or" the other ("PFS was longer with ALPHA-1 or with betanib"): each answer
+    offered in turn."""
+    if arms is None or not hasattr(arms, "_mentions"):
+        return False
+    flat = _flat(uncontract(unit))
+    if not {k for k in _claims(flat)[1] if k in _COMPARING}:
+        return False
+    mentions = [m for m in arms._mentions(flat) if not m[3] and arms.side(m[2])]
+    return any(arms.side(a[2]) != arms.side(b[2]) and {k for k in _claims(flat[:a[0]])[1] if k in _COMPARING} and re.fullmatch(
+        r"\W*(?:\w+\W+){0,2}?or\s+(?:with\s+|on\s+|in\s+|for\s+)?(?:the\s+)?", flat[a[1]:b[0]], re.I)
+        for a, b in zip(mentions, mentions[1:]))
+
+
 def arm_clashes(answer_units: list[str], arms) -> set[int]:
     """The sentences that make one comparison of the arms both ways: "PFS was longer with ALPHA-1" and "PFS was
     longer with betanib" (a comparison of two arms goes one way), also within a sentence ("response was higher
@@ -732,6 +790,11 @@ def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]
     contradicted = {i for i in range(len(kept)) for j in range(len(kept)) if i != j and contradicts(read[i], read[j])
                     and not (sides[i] and sides[j] and sides[i] != sides[j])}
     contradicted |= self_contradictions(kept) | definite_clashes(kept) | arm_clashes(kept, arms)
+    either = {k for k, u in enumerate(kept) if either_arm(u, arms)}
+    if either:
+        flags.append("hedges both ways: offering each answer in turn commits to none")
+        kept = [u for k, u in enumerate(kept) if k not in either]
+        contradicted = {k - sum(e < k for e in either) for k in contradicted if k not in either}
     if contradicted:
         flags.append("contradicts itself: sentences that say opposite things earn nothing")
         kept = [u for i, u in enumerate(kept) if i not in contradicted]
@@ -1389,6 +1452,13 @@ class OfflineGrader:
         stated = statistics(whole)
         known = getattr(arms, "known", None)
         attributed = arms.attribute(whole) if kept else {}
+        # a figure one sentence gives one arm and another sentence the other: given both ways, to neither
+        given_to: dict[str, set[str]] = {}
+        for sentence in kept if len(kept) > 1 else []:
+            for number, label in arms.attribute(sentence).items():
+                if arms.side(label[0]):
+                    given_to.setdefault(number, set()).add(arms.side(label[0]))
+        both_ways = {n for n, sides in given_to.items() if len(sides) > 1}
         data = set(truth) | {n for p in points for n in p.numbers}
         graded = []
         if windows:
@@ -1422,7 +1492,8 @@ class OfflineGrader:
             note = ""
             if point.numbers:
                 found = [n for n in point.numbers if n in given]
-                swaps = [n for n in found if n in attributed and n in truth and arms.swapped(attributed[n], truth[n])
+                swaps = [n for n in found if (n in both_ways or n in attributed and n in truth
+                                              and arms.swapped(attributed[n], truth[n]))
                          and n not in stated and n not in statistics(point.text)]  # an HR is no arm's
                 measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
                 # the figures of the stretch that makes the point, or of its sentence when the stretch gives none
@@ -1473,6 +1544,11 @@ class OfflineGrader:
             elif status == "missed" and self._contrary(point.text, windows, sims[i],
                                                        0.0 if _FIELD.match(point.text) else CONTRARY):
                 status, note = "incorrect", "says the opposite of the page"
+            elif status in ("covered", "partly") and any(
+                    sims[i][k] >= PARTLY and states_opposite(point.text, kept[k], arms) for k in range(len(kept))):
+                # made in one sentence and said the other way round in another ("OS: 30.9 vs 25.1 months ...; in
+                # other words, OS was shorter with ALPHA-1"): said both ways, the point is not made
+                status, note = "incorrect", "says the opposite of the page in another sentence"
             if status in ("covered", "partly") and takes_rejected(point.text, unit):
                 status, note = "incorrect", "makes the choice the page turns down"
             if status in ("covered", "partly"):
