@@ -120,23 +120,35 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     assert answer.in_scope and all(s.trial == "LARKSPUR-5" for s in answer.sources)
 
 
-@pytest.mark.parametrize("page, trial, cases, facts, scope", [
+@pytest.mark.parametrize("page, trial, cases, facts, scope, lay", [
     # TIDEWELL-3, a made-up psychiatry trial with a randomized-withdrawal design, was written with its 35
     # questions from the page layout alone (first run 0.638 fact coverage and 0.886 scope). Its failures
     # were read in a later round, so it now tunes (0.828 and 0.971).
-    ("tidewell-3-trial-summary.txt", "TIDEWELL-3", "sixth-trial.jsonl", 0.8, 0.95),
+    ("tidewell-3-trial-summary.txt", "TIDEWELL-3", "sixth-trial.jsonl", 0.8, 0.95, None),
     # SALTMARSH-2, a made-up infectious-disease noninferiority trial, was written with its 35 questions
     # from the page layout alone by someone who never saw the code; its failures are never read, so it
     # measures a page the tutor has never seen (first run 0.667 fact coverage, 0.829 scope; README,
     # "Generalisation").
-    ("saltmarsh-2-trial-summary.txt", "SALTMARSH-2", "seventh-trial.jsonl", 0.7, 0.84),
+    ("saltmarsh-2-trial-summary.txt", "SALTMARSH-2", "seventh-trial.jsonl", 0.7, 0.84, None),
+    # Two more written the same way in a later round. MARLSTONE-2, an obstetric care bundle (no drug,
+    # cluster-randomised), is never read: first run 0.673 fact coverage, 0.857 scope. QUILLBY-3, a migraine
+    # drug against an active comparator, was read after its first run (0.722 and 0.971), so it tunes.
+    ("marlstone-2-trial-summary.txt", "MARLSTONE-2", "marlstone-2-cases.jsonl", 0.65, 0.84, None),
+    # A learner's everyday words find the page's terms: kidney stones (nephrolithiasis), tingling (paresthesia).
+    ("quillby-3-trial-summary.txt", "QUILLBY-3", "quillby-3-cases.jsonl", 0.72, 0.95,
+     ("Kidney stones and tingling in each arm?", ["0.9%", "27.8%"])),
 ])
-def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope):
-    _, summary = _library_with(make_settings, page, trial, cases)
+def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
+                                                                      lay):
+    tutor, summary = _library_with(make_settings, page, trial, cases)
     overall = summary["overall"]
     assert overall["fact_coverage"] >= facts and overall["scope_accuracy"] >= scope, summary["failing_cases"]
     assert overall["false_answer"] == 0.0
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
+    if lay:
+        question, figures = lay
+        answer = tutor.ask(question, "med_student", trial=trial)
+        assert all(f in answer.answer for f in figures), answer.answer
 
 
 def test_pages_of_other_fields_are_read_in_their_own_shorthand(make_settings):

@@ -38,6 +38,14 @@ def test_advice_words_and_learning_words_differ():
     assert scope.asks_for_advice("My mum's counts dropped; should she keep going with it?")
     assert not scope.asks_for_advice("What should I take away from this trial?")
     assert not scope.asks_for_advice("What should a resident monitor in a patient on this drug?")
+    # what the asker lives with, in the words a patient uses, is about them
+    assert scope.asks_for_advice("I get headaches most weeks and betanib makes me foggy. Should I switch?")
+    assert scope.asks_for_advice("I take warfarin; can I have alphazumab instead?")
+    assert scope.asks_for_advice("Betanib gave me a rash, should I stop it?")
+    assert not scope.asks_for_advice("Can you give me the hazard ratio for death?")
+    assert not scope.asks_for_advice("What should I take from this trial for my practice?")
+    assert not scope.asks_for_advice("I get confused: should the hazard ratio be below 1?")
+    assert not scope.asks_for_advice("It made me wonder: should guidelines change?")
 
 
 def test_a_specialty_brings_its_passage_into_the_answer(tutor):

@@ -262,7 +262,7 @@ class Composer:
         passages cannot answer that part, and the answer must say so."""
         text = americanise(" ".join(f"{p.trial} {p.about} {p.section} {p.text}" for p in passages).lower())
         known = set(tokenize(spell_out(text, glossary)))
-        implied = expanded_words(question)
+        implied = expanded_words(question, known)
         clinical = topics()
         missing = []
         for about in {p.about for p in passages if p.about}:  # "DB-03" names a trial, not a figure

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from functools import lru_cache
 from pathlib import Path
 
@@ -348,11 +349,15 @@ def translated_phrases(query: str) -> set[str]:
     return words
 
 
-def expanded_words(query: str) -> set[str]:
-    """The question's own words that an expansion stands for ("shrink" in "shrink tumours")."""
+def expanded_words(query: str, found: Collection[str] | None = None) -> set[str]:
+    """The question's own words that an expansion stands for ("shrink" in "shrink tumours"); with `found`
+    (tokens of a text), only those whose expansion the text uses: "lose weight" stands for "body weight",
+    which a page without either does not report."""
     covered: set[str] = set()
     table = _expansions()
-    for pattern, _ in (table[i] for i in _fitting(query)):
+    for pattern, words in (table[i] for i in _fitting(query)):
+        if found is not None and not set(tokenize(words)) & set(found):
+            continue
         for match in pattern.finditer(query):
             covered.update(tokenize(match.group(0)))
     return covered

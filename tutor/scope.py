@@ -31,7 +31,10 @@ _RELATIVE = (r"(mother|father|mom|mum|dad|wife|husband|partner|sister|brother|fr
              r"grand\w+|relative|child|kid|neighbou?r|boss|colleague|cousin)")
 _PATIENT = (r"\b(I'?m|I am) (pregnant|on|taking|receiving|being treated|a patient|diagnosed|\d+|diabetic|asthmatic|epileptic|"
             r"an?aemic|hypertensive|depressed|immunocompromised)\b"
-            r"|\bI weigh \d|\bI (have|had|was|got|relapsed|finished|started|took)\b(?! (a |some |one |two |few )?(questions?|quer|doubt))"
+            r"|\bI weigh \d|\bI (have|had|was|got|get|suffer|experience|relapsed|finished|started|took)\b"
+            r"(?! (a |some |one |two |few )?(questions?|quer|doubt|confused|the (idea|point|gist)|it\b))"
+            r"|\b(makes?|made|leaves|left) me (feel|sick|ill|tired|dizzy|foggy|drowsy|sleepy|nauseous|anxious|low)\b"
+            r"|\b(gives|gave) me\b|\bI take (?!(from|away|home|it|that|this|note|the|a|an)\b)\w+"
             r"|\bI'?ve (just )?(been|had|got|started|finished)\b"
             r"|\bmy (own |next |first )?(cancer|tumou?rs?|treatment|therapy|chemo\w*|infusions?|doses?|cycles?|oncologist|"
             r"doctor|platelets|scans?|hands|feet|liver|heart|lungs?|side effects|bloods?|results|kidneys?|insulin|"
