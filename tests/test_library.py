@@ -134,9 +134,11 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # cluster-randomised), is never read: first run 0.673 fact coverage, 0.857 scope. QUILLBY-3, a migraine
     # drug against an active comparator, was read after its first run (0.722 and 0.971), so it tunes.
     ("marlstone-2-trial-summary.txt", "MARLSTONE-2", "marlstone-2-cases.jsonl", 0.65, 0.84, None),
-    # A learner's everyday words find the page's terms: kidney stones (nephrolithiasis), tingling (paresthesia).
-    ("quillby-3-trial-summary.txt", "QUILLBY-3", "quillby-3-cases.jsonl", 0.72, 0.95,
-     ("Kidney stones and tingling in each arm?", ["0.9%", "27.8%"])),
+    # A learner's everyday words find the page's terms: kidney stones (nephrolithiasis), tingling (paresthesia);
+    # a rare word ("stratified") finds the one passage that uses it, however its drug names pull elsewhere.
+    ("quillby-3-trial-summary.txt", "QUILLBY-3", "quillby-3-cases.jsonl", 0.75, 0.95,
+     [("Kidney stones and tingling in each arm?", ["0.9%", "27.8%"]),
+      ("Which factors was the tarnogepant versus topiramate randomisation stratified on?", ["region"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):
@@ -145,8 +147,7 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     assert overall["fact_coverage"] >= facts and overall["scope_accuracy"] >= scope, summary["failing_cases"]
     assert overall["false_answer"] == 0.0
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
-    if lay:
-        question, figures = lay
+    for question, figures in lay or []:
         answer = tutor.ask(question, "med_student", trial=trial)
         assert all(f in answer.answer for f in figures), answer.answer
 

@@ -46,6 +46,10 @@ _DISEASE = re.compile(
     r"|melanomas?|sarcomas?)\b", re.I)
 PROMPT_ONLY_WEIGHT = 0.5
 STUB_WEIGHT = 0.5  # a related-trial summary, when the library holds that trial's full page
+# A rare word (less common in everyday English than this Zipf frequency) of the question that one passage
+# alone uses: that passage gains as much as a top rank.
+RARE_ZIPF = 3.5
+RARE_WORD_WEIGHT = 1.0
 INTENT_WEIGHT = 1.0  # a part of the page the question's intent asks for: as good as a top rank
 
 
@@ -206,6 +210,10 @@ class HybridRetriever:
                       for t in tokenize(m.group(1))}
             if chunks:
                 bm25.index(corpus, show_progress=False)
+            holders: dict[str, list[int]] = {}
+            for i, tokens in enumerate(corpus):
+                for t in set(tokens):
+                    holders.setdefault(t, []).append(i)
             asks_only = np.array([is_prompt_only(c.text) for c in chunks], dtype=bool)
             # The trials of the library: those with a page of their own, and those only summarised on one.
             pages = list(dict.fromkeys(c.trial for c in chunks if c.trial))
@@ -217,6 +225,7 @@ class HybridRetriever:
                 self.chunks: list[Chunk] = chunks
                 self.by_id = {c.id: i for i, c in enumerate(chunks)}
                 self.matrix, self.bm25, self._names = matrix, bm25, names
+                self._holders = {t: np.asarray(v) for t, v in holders.items()}
                 self.glossary = glossary
                 # an abbreviation counts by its spelled-out words, never as an unknown word of its own
                 self._upper_short_forms = {k.upper() for k in [*glossary, *base_glossary()]}
@@ -300,9 +309,10 @@ class HybridRetriever:
         return [int(i) for i in order if mask[i]]
 
     def _rank(self, expanded: str, cosine: np.ndarray, mask: np.ndarray, k: int, reading: Reading | None,
-              topic: tuple[str, np.ndarray] | None = None) -> list[int]:
+              topic: tuple[str, np.ndarray] | None = None, question: str = "") -> list[int]:
         """The best k passages of the mask. `topic` (the query and its similarities without the compared
-        trials' names) is searched as well and fused with the whole question's rankings."""
+        trials' names) is searched as well and fused with the whole question's rankings; `question` is the
+        question as asked, whose rare words are looked up."""
         pool = max(k * 3, 10)
         rankings = []
         for query, similarity in [(expanded, cosine), *([topic] if topic else [])]:
@@ -316,6 +326,10 @@ class HybridRetriever:
                 fused[idx] = fused.get(idx, 0.0) + 1.0 / (RRF_K + rank + 1)
         if topic:  # two searches fused: the heading and the intent weigh as much against both
             fused = {i: v / 2 for i, v in fused.items()}
+        # A rare word of the question that only one of the searched passages uses ("stratified",
+        # "nephrolithiasis") points at it, however far its meaning lies: a top rank, as a named heading is.
+        for idx in self._only_holders(question, mask):
+            fused[idx] = fused.get(idx, 0.0) + RARE_WORD_WEIGHT / (RRF_K + 1)
         for idx, weight in self._heading_hits(expanded).items():  # the question names a section: a top rank
             if mask[idx]:
                 fused[idx] = fused.get(idx, 0.0) + weight / (RRF_K + 1)
@@ -338,6 +352,26 @@ class HybridRetriever:
             if self._stub[idx]:  # the full page of that trial answers better than a summary of it
                 fused[idx] *= STUB_WEIGHT
         return sorted(fused, key=lambda i: (-fused[i], -cosine[i]))[:k]
+
+    def _only_holders(self, question: str, mask: np.ndarray) -> set[int]:
+        """The passages that alone, among those searched, use a rare word of the question ("stratified"):
+        not an everyday word, nor one the lexicon translates ("blinded" asks for the design, wherever else
+        a page says it), nor a trial's or drug's name (another page may mention it once in passing)."""
+        out = set()
+        question = self._without_trials(question, list(self._trial_patterns))
+        for word in set(re.findall(r"[a-z][a-z-]{4,}", americanise(question.lower()))):
+            if everyday(word, RARE_ZIPF) or translated(word):
+                continue
+            for t in tokenize(word)[:1]:
+                if t in self._names:
+                    continue
+                held = self._holders.get(t)
+                if held is None:
+                    continue
+                held = held[mask[held]]
+                if len(held) == 1:
+                    out.add(int(held[0]))
+        return out
 
     def search(self, query: str, top_k: int | None = None, trials: list[str] | None = None,
                compare: bool | None = None, lens: str = "") -> Retrieval:
@@ -397,14 +431,14 @@ class HybridRetriever:
                 topic_cosine = self.matrix @ np.asarray(topic_vector, dtype=np.float32)
                 chosen_idx = [i for t in searched for i in self._rank(
                     expanded, cosine, self._mask([t]), each, reading,
-                    (self._without_trials(expanded, [o for o in searched if o != t]), topic_cosine))]
+                    (self._without_trials(expanded, [o for o in searched if o != t]), topic_cosine), spelled)]
             elif topic != expanded:
                 # A question that names its trial is searched without the name as well: within that trial's
                 # pages the name only pulls towards the passages that repeat it, not to what is asked.
                 topic_cosine = self.matrix @ np.asarray(topic_vector, dtype=np.float32)
-                chosen_idx = self._rank(expanded, cosine, mask, k, reading, (topic, topic_cosine))
+                chosen_idx = self._rank(expanded, cosine, mask, k, reading, (topic, topic_cosine), spelled)
             else:
-                chosen_idx = self._rank(expanded, cosine, mask, k, reading)
+                chosen_idx = self._rank(expanded, cosine, mask, k, reading, question=spelled)
             best = float(np.max(np.where(mask, raw_cosine, -1.0))) if mask.any() else 0.0
             if lens and chosen_idx:
                 chosen_idx += self._lens_passage(lens, chosen_idx)
