@@ -120,3 +120,35 @@ def test_a_point_made_and_then_said_the_other_way_round_is_not_made(practice, th
     assert practice.grade("emilia-recall-finding-2", right, "resident").verdict == "correct"
     grade = practice.grade("emilia-recall-finding-2", f"{right} {then}", "resident")
     assert grade.points[0].status == "incorrect" and grade.verdict == "incorrect"
+
+
+def test_a_number_with_a_thousands_separator_is_no_list_of_terms():
+    from tutor.grading import keyword_list
+
+    assert not keyword_list("Randomised, two arms, 2,350 patients.")
+    assert keyword_list("crossover, bias, dilution, censoring, power")  # a list of bare terms still is one
+
+
+def test_a_terse_design_answer_with_its_sample_size_is_correct(practice):
+    grade = practice.grade("marianne-recall-design", "Randomised, three arms, 1,095 patients. The two T-DM1 arms "
+                           "were blinded for pertuzumab versus placebo; the trastuzumab and taxane arm was open-label.",
+                           "resident")
+    assert not grade.flags and grade.verdict == "correct"
+
+
+def test_the_claim_a_point_turns_down_is_read_when_it_is_one_word():
+    from tutor.grading import makes_rejected_claim
+
+    point = "Patients on ALPHA-1 kept their mobility longer, but seizure control was similar rather than better."
+    assert makes_rejected_claim(point, "ALPHA-1 gives clearly better seizure control than betanib.")
+    assert makes_rejected_claim(point, "Mobility lasted longer on ALPHA-1, and it controls seizures better too.")
+    # the page's own claim, said with a negation or its own "rather than", and a claim about something else
+    assert not makes_rejected_claim(point, "ALPHA-1 did not control seizures any better, just about the same.")
+    assert not makes_rejected_claim(point, "Seizure control was similar rather than better with ALPHA-1.")
+    assert not makes_rejected_claim(point, "Mobility was better kept with ALPHA-1.")
+
+
+def test_an_answer_that_claims_what_the_page_turns_down_is_wrong(practice):
+    grade = practice.grade("marianne-attending-discussion", "On T-DM1 your quality of life lasts longer and the cancer "
+                           "is controlled far better than with chemotherapy, so it wins on both.", "attending")
+    assert grade.points[0].status == "incorrect" and grade.verdict == "incorrect"

@@ -355,6 +355,7 @@ def keyword_list(unit: str) -> bool:
     if lead and unit[lead.end():].strip():
         unit = unit[lead.end():]  # the list itself, read without its announcement
     unit = unit.replace("#", " ")
+    unit = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", unit)  # "1,095 patients": a thousands separator divides no terms
     fragments = [f for f in re.split(r"[,;/|+]|\s-\s|\s{2,}", unit) if f.strip()]
     if len(fragments) >= 2 and sum(bool(_NAMED_FIGURE.search(f)) for f in fragments) * 2 >= len(fragments):
         return False
@@ -544,6 +545,35 @@ def takes_rejected(point: str, unit: str) -> bool:
         before = " ".join(words[max(0, first - 4):first])
         if not (re.search(rf"\b{_REJECTING}(?:\s+\w+)?\s*$", before) or _NEGATION.search(before) or _SET_ASIDE.search(before)):
             return True
+    return False
+
+
+# Where a point's claim begins: the joint or comma before it ("..., but the cancer control was similar rather than
+# better" is about cancer control).
+_CLAIM_START = re.compile(rf"[,;:]|\b(?:{_JOINTS}|and)\b", re.I)
+
+
+def makes_rejected_claim(point: str, sentence: str) -> bool:
+    """The learner's sentence makes the claim the point turns down, when that is a claim word of its own: "X was
+    similar rather than better" against "X was clearly better". A part of the sentence (a clause, or a stretch
+    between commas and "and"s) with no negation and no rejection of its own says of the point's subject the claim
+    the point rejects, the same way round."""
+    for match in _REJECTED.finditer(point):
+        _, rejected = _claims(uncontract(match.group(1)))
+        if not rejected:
+            continue
+        lead = _CLAIM_START.split(point[:match.start()])[-1]  # "the cancer control was similar"
+        subject = {w for t in _claims(lead)[0] for w in stems(t)} - _AUXILIARY
+        if not subject:
+            continue
+        for clause in clauses(uncontract(sentence)):
+            for piece in [clause, *_CONJUNCT.split(clause)]:
+                if _NEGATION.search(piece) or re.search(rf"\b{_REJECTING}\b", piece, re.I):
+                    continue  # "did not control it any better", "similar rather than better": the page's own claim
+                words, made = _claims(piece)
+                if {w for t in words for w in stems(t)} & subject and any(
+                        made.get(base) == turned for base, turned in rejected.items()):
+                    return True
     return False
 
 
@@ -1549,7 +1579,8 @@ class OfflineGrader:
                 # made in one sentence and said the other way round in another ("OS: 30.9 vs 25.1 months ...; in
                 # other words, OS was shorter with ALPHA-1"): said both ways, the point is not made
                 status, note = "incorrect", "says the opposite of the page in another sentence"
-            if status in ("covered", "partly") and takes_rejected(point.text, unit):
+            if status in ("covered", "partly") and (takes_rejected(point.text, unit) or any(
+                    sims[i][k] >= PARTLY and makes_rejected_claim(point.text, kept[k]) for k in range(len(kept)))):
                 status, note = "incorrect", "makes the choice the page turns down"
             if status in ("covered", "partly"):
                 # A figure the point gives one arm (needed or not: "about 8 per antibody"; a dose), given to the other.
