@@ -152,3 +152,30 @@ def test_an_answer_that_claims_what_the_page_turns_down_is_wrong(practice):
     grade = practice.grade("marianne-attending-discussion", "On T-DM1 your quality of life lasts longer and the cancer "
                            "is controlled far better than with chemotherapy, so it wins on both.", "attending")
     assert grade.points[0].status == "incorrect" and grade.verdict == "incorrect"
+
+
+def test_a_drug_of_one_arm_put_into_the_other_arms_regimen_is_read():
+    from tutor.grading import Arms
+    from tutor.trialpage import TrialRecord
+
+    record = TrialRecord(name="ALPHA-Lung03", title="ALPHA-Lung03",
+                         intervention="Alphazumab 5 mg/kg every 3 weeks with betanib or with placebo.",
+                         comparator="Gammaxel plus deltaplatin or epsilotaxel, chosen by the investigator.")
+    arms = Arms(record)
+    assert arms.mixed("It compared alphazumab plus betanib against the older regimen of betanib, gammaxel and "
+                      "deltaplatin.") == {"B": {"betanib"}}
+    assert arms.mixed("Gammaxel plus deltaplatin plus betanib was the control.") == {"B": {"betanib"}}
+    # each arm its own drugs, listed or compared: nothing put into the other arm
+    for fine in ("It compared alphazumab with gammaxel plus deltaplatin.",
+                 "The arms were alphazumab plus betanib, alphazumab plus placebo, and gammaxel plus deltaplatin.",
+                 "Alphazumab and gammaxel plus deltaplatin were compared."):
+        assert arms.mixed(fine) == {}, fine
+
+
+def test_a_comparator_given_a_drug_of_the_experimental_arm_is_wrong(practice):
+    grade = practice.grade("marianne-recall-arms", "T-DM1 with or without pertuzumab was tested against trastuzumab "
+                           "plus docetaxel plus pertuzumab.", "resident")
+    assert grade.points[1].status == "incorrect" and grade.verdict == "incorrect"
+    right = practice.grade("marianne-recall-arms", "T-DM1 plus pertuzumab, or T-DM1 plus placebo, against "
+                           "trastuzumab plus docetaxel or paclitaxel.", "resident")
+    assert right.verdict == "correct"

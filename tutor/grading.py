@@ -996,6 +996,35 @@ class Arms:
                 merged.append((start, end, comps, generic))
         return merged
 
+    def mixed(self, text: str) -> dict[str, set[str]]:
+        """side -> the other arm's drugs that the text puts into that arm's regimen: a drug joined to its drugs by
+        "plus", "combined with" or "/", or heading a list of them ("betanib, ALPHA-1 and gammaxel", the list mostly
+        the other arm's). The side is the one most of the regimen's drugs belong to; a regimen split evenly between
+        the arms, "X and Y" (which may name both arms) and "X with Y" ("compared X with Y") say no arm's regimen."""
+        if self._pattern is None:
+            return {}
+        found = [(m.start(), m.end(), self._aliases[int(m.lastgroup[1:])][1]) for m in self._pattern.finditer(text)]
+        out: dict[str, set[str]] = {}
+        k = 0
+        while k < len(found):
+            run, j = [found[k]], k
+            while j + 1 < len(found):
+                gap = text[found[j][1]:found[j + 1][0]]
+                listed = re.fullmatch(r"\s*,\s*", gap) and j + 2 < len(found) and re.fullmatch(
+                    r"\s*,?\s*and\s+", text[found[j + 1][1]:found[j + 2][0]], re.I)
+                if not (re.fullmatch(r"\s*(?:plus|\+|/|(?:combined|together|in combination) with)\s*(?:a |an )?", gap, re.I) or listed
+                        or len(run) > 1 and re.fullmatch(r"\s*,?\s*and\s+", gap, re.I)):
+                    break
+                run.append(found[j + 1])
+                j += 1
+            sides = [self.components.get(c) for *_, c in run]
+            counts = {side: sides.count(side) for side in set(sides) if side}
+            if len(counts) == 2 and len(set(counts.values())) == 2:
+                host = max(counts, key=counts.get)
+                out.setdefault(host, set()).update(c for *_, c in run if self.components.get(c) != host)
+            k = j + 1
+        return out
+
     def attribute(self, text: str) -> dict[str, tuple[frozenset[str], bool]]:
         """figure -> (the components of the arm the text gives it to, generic?); figures the text does not tie
         to an arm are left out."""
@@ -1666,7 +1695,13 @@ class OfflineGrader:
             before = re.search(r"([A-Za-z][\w-]*)\s*(?:plus|\+|and|with|/|-)\s*$", flat[:start], re.I)
             if not generic and any(m and m.group(1).lower() in foreign for m in (after, before)):
                 joined.add(arms.side(mention))
+        mixed = arms.mixed(flat) if hasattr(arms, "mixed") else {}
         for k, (field_comps, field_words) in fields.items():
+            guests = mixed.get(arms.side(frozenset(field_comps)), set()) - field_comps
+            if guests and graded[k].status != "incorrect":
+                graded[k].status = "incorrect"
+                graded[k].note = f"puts {', '.join(sorted(guests))} of the other arm into this arm's treatment"
+                continue
             if field_comps & turned and graded[k].status != "incorrect":
                 graded[k].status, graded[k].note = "incorrect", "arms swapped: the other arm's role is given to it"
                 continue
