@@ -179,3 +179,13 @@ def test_a_comparator_given_a_drug_of_the_experimental_arm_is_wrong(practice):
     right = practice.grade("marianne-recall-arms", "T-DM1 plus pertuzumab, or T-DM1 plus placebo, against "
                            "trastuzumab plus docetaxel or paclitaxel.", "resident")
     assert right.verdict == "correct"
+
+
+def test_a_question_asking_how_a_measure_was_assessed_needs_the_assessment(practice):
+    # "What was the primary endpoint, and how was it assessed?": the measure alone answers half of it.
+    bare = practice.grade("destiny-breast03-appraisal-endpoints", "The primary endpoint was progression-free "
+                          "survival.", "resident")
+    assert bare.verdict == "partial" and "how it was assessed" in bare.points[0].note
+    full = practice.grade("destiny-breast03-appraisal-endpoints", "Progression-free survival, judged by a blinded "
+                          "central review that was independent of the investigators.", "resident")
+    assert full.verdict == "correct"

@@ -1364,6 +1364,8 @@ def about_other_trials(windows: list[str], kept: list[str], points, arms) -> np.
     return out
 
 
+# A question that asks how something was assessed: "..., and how was it assessed?", "how was PFS measured?".
+_HOW_ASSESSED = re.compile(r"\bhow\b[^?.]*\b(?:assess|measur|judg|determin|evaluat|adjudicat|review)\w*", re.I)
 # A key point that is a field of the page: "Comparator: ...", "Sample: ...".
 _FIELD = re.compile(r"^[A-Z][A-Za-z ]{2,24}:\s")
 
@@ -1638,7 +1640,27 @@ class OfflineGrader:
                             f"arm")
             graded.append(PointGrade(id=point.id, text=point.text, status=status, weight=point.weight, note=note,
                                      similarity=round(sim, 3)))
-        return self._every_measure_named(points, self._treatments_named(points, graded, kept, arms), kept, arms)
+        graded = self._every_measure_named(points, self._treatments_named(points, graded, kept, arms), kept, arms)
+        return self._how_assessed(item.question, points, graded, kept, arms)
+
+    @staticmethod
+    def _how_assessed(question: str, points, graded: list[PointGrade], kept: list[str], arms: Arms) -> list[PointGrade]:
+        """A question that asks how a measure was assessed ("..., and how was it assessed?") is answered in full
+        only with who or what assessed it: a field of the page that gives its measure "by" someone ("Outcome:
+        progression-free survival by independent review") is given in part by an answer that names the measure
+        and none of the words of its assessment."""
+        if not kept or not _HOW_ASSESSED.search(question):
+            return graded
+        glossary = getattr(arms, "glossary", None)
+        said = {w for t in tokenize(canonical(spell_out(" ".join(kept), glossary))) for w in stems(t)}
+        for k, point in enumerate(points):
+            if not _FIELD.match(point.text) or graded[k].status != "covered":
+                continue
+            by = re.search(r"\bby\s+([^;()]+?)\s*(?:[;()]|\band\b|$)", _FIELD.sub("", point.text))
+            assessor = {w for t in content_words(by.group(1)) for w in stems(t)} if by else set()
+            if assessor and not assessor & said:
+                graded[k].status, graded[k].note = "partly", "names the measure, not how it was assessed"
+        return graded
 
     @staticmethod
     def _every_measure_named(points, graded: list[PointGrade], kept: list[str], arms: Arms) -> list[PointGrade]:
