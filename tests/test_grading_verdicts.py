@@ -189,3 +189,24 @@ def test_a_question_asking_how_a_measure_was_assessed_needs_the_assessment(pract
     full = practice.grade("destiny-breast03-appraisal-endpoints", "Progression-free survival, judged by a blinded "
                           "central review that was independent of the investigators.", "resident")
     assert full.verdict == "correct"
+
+
+def test_a_claim_set_in_another_line_of_therapy_is_wrong():
+    from tutor.grading import other_line
+
+    point = "ALPHA-1 became the preferred second-line option, with betanib kept for patients who cannot have it."
+    question = "How should ALPHA-Lung03 change a second-line recommendation?"
+    wrong = "Betanib can be an alternative first-line option for patients unfit for chemotherapy."
+    assert other_line(point, wrong, wrong, question)
+    right = "ALPHA-1 is the preferred 2L option; betanib is kept for those who cannot have it."
+    assert not other_line(point, right, right, question)
+    # a line the answer also gives the point's way, or one the item names elsewhere, is context, not the claim
+    both = "First-line treatment is unchanged; in the second line ALPHA-1 is preferred."
+    assert not other_line(point, both.split(";")[0], both, question)
+
+
+def test_a_recommendation_moved_to_another_line_earns_nothing(practice):
+    grade = practice.grade("destiny-breast03-guideline_committee-discussion", "T-DM1 should be offered as a "
+                           "first-line alternative for patients who cannot take taxanes, not as the preferred choice.",
+                           "guideline_committee")
+    assert grade.points[0].status != "covered" and grade.verdict == "incorrect"

@@ -548,6 +548,24 @@ def takes_rejected(point: str, unit: str) -> bool:
     return False
 
 
+# A line of therapy: "second-line", "the third line", "2L", "first line".
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "later": 0}
+_LINE = re.compile(r"\b(first|1st|second|2nd|third|3rd|fourth|4th|later)[\s-]+lines?\b|\b([1-4])L\b", re.I)
+
+
+def _lines(text: str) -> set[int]:
+    return {_ORDINALS[m.group(1).lower()] if m.group(1) else int(m.group(2)) for m in _LINE.finditer(text)}
+
+
+def other_line(point: str, unit: str, answer: str, elsewhere: str) -> bool:
+    """The learner's stretch sets the point's claim in a line of therapy ("first-line") that neither the point
+    nor the rest of the item (`elsewhere`: its question and other points) names, and names none that they do (a
+    stretch giving another point's line is about that point), and the answer never names the point's own
+    ("second-line"): a setting, like a figure, is exact."""
+    mine, theirs, others = _lines(point), _lines(unit), _lines(elsewhere)
+    return bool(mine and theirs and not theirs & (mine | others) and not mine & _lines(answer))
+
+
 # Where a point's claim begins: the joint or comma before it ("..., but the cancer control was similar rather than
 # better" is about cancer control).
 _CLAIM_START = re.compile(rf"[,;:]|\b(?:{_JOINTS}|and)\b", re.I)
@@ -1610,6 +1628,9 @@ class OfflineGrader:
                 # made in one sentence and said the other way round in another ("OS: 30.9 vs 25.1 months ...; in
                 # other words, OS was shorter with ALPHA-1"): said both ways, the point is not made
                 status, note = "incorrect", "says the opposite of the page in another sentence"
+            if status in ("covered", "partly") and other_line(point.text, unit, whole, " ".join(
+                    [item.question, *(p.text for p in points if p is not point)])):
+                status, note = "incorrect", "puts it in another line of therapy than the page"
             if status in ("covered", "partly") and (takes_rejected(point.text, unit) or any(
                     sims[i][k] >= PARTLY and makes_rejected_claim(point.text, kept[k]) for k in range(len(kept)))):
                 status, note = "incorrect", "makes the choice the page turns down"
