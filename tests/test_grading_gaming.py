@@ -201,3 +201,34 @@ def test_a_claim_and_its_opposite_held_at_once_earn_nothing(practice):
     fine = practice.grade("emilia-recall-finding-1", f"{RIGHT_PFS} T-DM1 had both fewer severe events and more "
                           "thrombocytopenia.", "resident")
     assert not fine.flags
+
+
+@pytest.mark.parametrize("hedged", [
+    "Median PFS was 14.2 months with ALPHA-1 and 9.8 months with betanib, or possibly the other way round.",
+    "Median PFS was 14.2 months with ALPHA-1, or maybe the opposite way around.",
+    "The hazard ratio was 0.71 or perhaps above 1.",
+    "About 12 months, or maybe 18, with ALPHA-1.",
+    "So ALPHA-1 either helped or harmed.",
+])
+def test_a_figure_or_a_comparison_offered_with_its_alternative_hedges(hedged):
+    from tutor.grading import hedges_both_ways
+
+    assert hedges_both_ways(hedged)
+
+
+@pytest.mark.parametrize("plain", [
+    "The hazard ratio was 0.71, or a 29% lower risk of progression.",
+    "ALPHA-1 helped patients live longer than betanib did.",
+    "Perhaps the median of 14.2 months with ALPHA-1 is the figure to remember.",
+])
+def test_a_figure_restated_or_a_plain_claim_is_no_hedge(plain):
+    from tutor.grading import hedges_both_ways
+
+    assert not hedges_both_ways(plain)
+
+
+def test_right_figures_hedged_with_their_alternatives_earn_nothing(practice):
+    grade = practice.grade("emilia-recall-finding-1", "Median PFS was 9.6 months with T-DM1 and 6.4 months with "
+                           "lapatinib plus capecitabine, or maybe the other way round; the HR was 0.65 or possibly "
+                           "above 1.", "resident")
+    assert grade.verdict == "incorrect" and any("hedges" in f for f in grade.flags)

@@ -120,3 +120,93 @@ def test_a_point_made_and_then_said_the_other_way_round_is_not_made(practice, th
     assert practice.grade("emilia-recall-finding-2", right, "resident").verdict == "correct"
     grade = practice.grade("emilia-recall-finding-2", f"{right} {then}", "resident")
     assert grade.points[0].status == "incorrect" and grade.verdict == "incorrect"
+
+
+def test_a_number_with_a_thousands_separator_is_no_list_of_terms():
+    from tutor.grading import keyword_list
+
+    assert not keyword_list("Randomised, two arms, 2,350 patients.")
+    assert keyword_list("crossover, bias, dilution, censoring, power")  # a list of bare terms still is one
+
+
+def test_a_terse_design_answer_with_its_sample_size_is_correct(practice):
+    grade = practice.grade("marianne-recall-design", "Randomised, three arms, 1,095 patients. The two T-DM1 arms "
+                           "were blinded for pertuzumab versus placebo; the trastuzumab and taxane arm was open-label.",
+                           "resident")
+    assert not grade.flags and grade.verdict == "correct"
+
+
+def test_the_claim_a_point_turns_down_is_read_when_it_is_one_word():
+    from tutor.grading import makes_rejected_claim
+
+    point = "Patients on ALPHA-1 kept their mobility longer, but seizure control was similar rather than better."
+    assert makes_rejected_claim(point, "ALPHA-1 gives clearly better seizure control than betanib.")
+    assert makes_rejected_claim(point, "Mobility lasted longer on ALPHA-1, and it controls seizures better too.")
+    # the page's own claim, said with a negation or its own "rather than", and a claim about something else
+    assert not makes_rejected_claim(point, "ALPHA-1 did not control seizures any better, just about the same.")
+    assert not makes_rejected_claim(point, "Seizure control was similar rather than better with ALPHA-1.")
+    assert not makes_rejected_claim(point, "Mobility was better kept with ALPHA-1.")
+
+
+def test_an_answer_that_claims_what_the_page_turns_down_is_wrong(practice):
+    grade = practice.grade("marianne-attending-discussion", "On T-DM1 your quality of life lasts longer and the cancer "
+                           "is controlled far better than with chemotherapy, so it wins on both.", "attending")
+    assert grade.points[0].status == "incorrect" and grade.verdict == "incorrect"
+
+
+def test_a_drug_of_one_arm_put_into_the_other_arms_regimen_is_read():
+    from tutor.grading import Arms
+    from tutor.trialpage import TrialRecord
+
+    record = TrialRecord(name="ALPHA-Lung03", title="ALPHA-Lung03",
+                         intervention="Alphazumab 5 mg/kg every 3 weeks with betanib or with placebo.",
+                         comparator="Gammaxel plus deltaplatin or epsilotaxel, chosen by the investigator.")
+    arms = Arms(record)
+    assert arms.mixed("It compared alphazumab plus betanib against the older regimen of betanib, gammaxel and "
+                      "deltaplatin.") == {"B": {"betanib"}}
+    assert arms.mixed("Gammaxel plus deltaplatin plus betanib was the control.") == {"B": {"betanib"}}
+    # each arm its own drugs, listed or compared: nothing put into the other arm
+    for fine in ("It compared alphazumab with gammaxel plus deltaplatin.",
+                 "The arms were alphazumab plus betanib, alphazumab plus placebo, and gammaxel plus deltaplatin.",
+                 "Alphazumab and gammaxel plus deltaplatin were compared."):
+        assert arms.mixed(fine) == {}, fine
+
+
+def test_a_comparator_given_a_drug_of_the_experimental_arm_is_wrong(practice):
+    grade = practice.grade("marianne-recall-arms", "T-DM1 with or without pertuzumab was tested against trastuzumab "
+                           "plus docetaxel plus pertuzumab.", "resident")
+    assert grade.points[1].status == "incorrect" and grade.verdict == "incorrect"
+    right = practice.grade("marianne-recall-arms", "T-DM1 plus pertuzumab, or T-DM1 plus placebo, against "
+                           "trastuzumab plus docetaxel or paclitaxel.", "resident")
+    assert right.verdict == "correct"
+
+
+def test_a_question_asking_how_a_measure_was_assessed_needs_the_assessment(practice):
+    # "What was the primary endpoint, and how was it assessed?": the measure alone answers half of it.
+    bare = practice.grade("destiny-breast03-appraisal-endpoints", "The primary endpoint was progression-free "
+                          "survival.", "resident")
+    assert bare.verdict == "partial" and "how it was assessed" in bare.points[0].note
+    full = practice.grade("destiny-breast03-appraisal-endpoints", "Progression-free survival, judged by a blinded "
+                          "central review that was independent of the investigators.", "resident")
+    assert full.verdict == "correct"
+
+
+def test_a_claim_set_in_another_line_of_therapy_is_wrong():
+    from tutor.grading import other_line
+
+    point = "ALPHA-1 became the preferred second-line option, with betanib kept for patients who cannot have it."
+    question = "How should ALPHA-Lung03 change a second-line recommendation?"
+    wrong = "Betanib can be an alternative first-line option for patients unfit for chemotherapy."
+    assert other_line(point, wrong, wrong, question)
+    right = "ALPHA-1 is the preferred 2L option; betanib is kept for those who cannot have it."
+    assert not other_line(point, right, right, question)
+    # a line the answer also gives the point's way, or one the item names elsewhere, is context, not the claim
+    both = "First-line treatment is unchanged; in the second line ALPHA-1 is preferred."
+    assert not other_line(point, both.split(";")[0], both, question)
+
+
+def test_a_recommendation_moved_to_another_line_earns_nothing(practice):
+    grade = practice.grade("destiny-breast03-guideline_committee-discussion", "T-DM1 should be offered as a "
+                           "first-line alternative for patients who cannot take taxanes, not as the preferred choice.",
+                           "guideline_committee")
+    assert grade.points[0].status != "covered" and grade.verdict == "incorrect"

@@ -355,6 +355,7 @@ def keyword_list(unit: str) -> bool:
     if lead and unit[lead.end():].strip():
         unit = unit[lead.end():]  # the list itself, read without its announcement
     unit = unit.replace("#", " ")
+    unit = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", unit)  # "1,095 patients": a thousands separator divides no terms
     fragments = [f for f in re.split(r"[,;/|+]|\s-\s|\s{2,}", unit) if f.strip()]
     if len(fragments) >= 2 and sum(bool(_NAMED_FIGURE.search(f)) for f in fragments) * 2 >= len(fragments):
         return False
@@ -544,6 +545,53 @@ def takes_rejected(point: str, unit: str) -> bool:
         before = " ".join(words[max(0, first - 4):first])
         if not (re.search(rf"\b{_REJECTING}(?:\s+\w+)?\s*$", before) or _NEGATION.search(before) or _SET_ASIDE.search(before)):
             return True
+    return False
+
+
+# A line of therapy: "second-line", "the third line", "2L", "first line".
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "later": 0}
+_LINE = re.compile(r"\b(first|1st|second|2nd|third|3rd|fourth|4th|later)[\s-]+lines?\b|\b([1-4])L\b", re.I)
+
+
+def _lines(text: str) -> set[int]:
+    return {_ORDINALS[m.group(1).lower()] if m.group(1) else int(m.group(2)) for m in _LINE.finditer(text)}
+
+
+def other_line(point: str, unit: str, answer: str, elsewhere: str) -> bool:
+    """The learner's stretch sets the point's claim in a line of therapy ("first-line") that neither the point
+    nor the rest of the item (`elsewhere`: its question and other points) names, and names none that they do (a
+    stretch giving another point's line is about that point), and the answer never names the point's own
+    ("second-line"): a setting, like a figure, is exact."""
+    mine, theirs, others = _lines(point), _lines(unit), _lines(elsewhere)
+    return bool(mine and theirs and not theirs & (mine | others) and not mine & _lines(answer))
+
+
+# Where a point's claim begins: the joint or comma before it ("..., but the cancer control was similar rather than
+# better" is about cancer control).
+_CLAIM_START = re.compile(rf"[,;:]|\b(?:{_JOINTS}|and)\b", re.I)
+
+
+def makes_rejected_claim(point: str, sentence: str) -> bool:
+    """The learner's sentence makes the claim the point turns down, when that is a claim word of its own: "X was
+    similar rather than better" against "X was clearly better". A part of the sentence (a clause, or a stretch
+    between commas and "and"s) with no negation and no rejection of its own says of the point's subject the claim
+    the point rejects, the same way round."""
+    for match in _REJECTED.finditer(point):
+        _, rejected = _claims(uncontract(match.group(1)))
+        if not rejected:
+            continue
+        lead = _CLAIM_START.split(point[:match.start()])[-1]  # "the cancer control was similar"
+        subject = {w for t in _claims(lead)[0] for w in stems(t)} - _AUXILIARY
+        if not subject:
+            continue
+        for clause in clauses(uncontract(sentence)):
+            for piece in [clause, *_CONJUNCT.split(clause)]:
+                if _NEGATION.search(piece) or re.search(rf"\b{_REJECTING}\b", piece, re.I):
+                    continue  # "did not control it any better", "similar rather than better": the page's own claim
+                words, made = _claims(piece)
+                if {w for t in words for w in stems(t)} & subject and any(
+                        made.get(base) == turned for base, turned in rejected.items()):
+                    return True
     return False
 
 
@@ -966,6 +1014,35 @@ class Arms:
                 merged.append((start, end, comps, generic))
         return merged
 
+    def mixed(self, text: str) -> dict[str, set[str]]:
+        """side -> the other arm's drugs that the text puts into that arm's regimen: a drug joined to its drugs by
+        "plus", "combined with" or "/", or heading a list of them ("betanib, ALPHA-1 and gammaxel", the list mostly
+        the other arm's). The side is the one most of the regimen's drugs belong to; a regimen split evenly between
+        the arms, "X and Y" (which may name both arms) and "X with Y" ("compared X with Y") say no arm's regimen."""
+        if self._pattern is None:
+            return {}
+        found = [(m.start(), m.end(), self._aliases[int(m.lastgroup[1:])][1]) for m in self._pattern.finditer(text)]
+        out: dict[str, set[str]] = {}
+        k = 0
+        while k < len(found):
+            run, j = [found[k]], k
+            while j + 1 < len(found):
+                gap = text[found[j][1]:found[j + 1][0]]
+                listed = re.fullmatch(r"\s*,\s*", gap) and j + 2 < len(found) and re.fullmatch(
+                    r"\s*,?\s*and\s+", text[found[j + 1][1]:found[j + 2][0]], re.I)
+                if not (re.fullmatch(r"\s*(?:plus|\+|/|(?:combined|together|in combination) with)\s*(?:a |an )?", gap, re.I) or listed
+                        or len(run) > 1 and re.fullmatch(r"\s*,?\s*and\s+", gap, re.I)):
+                    break
+                run.append(found[j + 1])
+                j += 1
+            sides = [self.components.get(c) for *_, c in run]
+            counts = {side: sides.count(side) for side in set(sides) if side}
+            if len(counts) == 2 and len(set(counts.values())) == 2:
+                host = max(counts, key=counts.get)
+                out.setdefault(host, set()).update(c for *_, c in run if self.components.get(c) != host)
+            k = j + 1
+        return out
+
     def attribute(self, text: str) -> dict[str, tuple[frozenset[str], bool]]:
         """figure -> (the components of the arm the text gives it to, generic?); figures the text does not tie
         to an arm are left out."""
@@ -1305,6 +1382,8 @@ def about_other_trials(windows: list[str], kept: list[str], points, arms) -> np.
     return out
 
 
+# A question that asks how something was assessed: "..., and how was it assessed?", "how was PFS measured?".
+_HOW_ASSESSED = re.compile(r"\bhow\b[^?.]*\b(?:assess|measur|judg|determin|evaluat|adjudicat|review)\w*", re.I)
 # A key point that is a field of the page: "Comparator: ...", "Sample: ...".
 _FIELD = re.compile(r"^[A-Z][A-Za-z ]{2,24}:\s")
 
@@ -1549,7 +1628,11 @@ class OfflineGrader:
                 # made in one sentence and said the other way round in another ("OS: 30.9 vs 25.1 months ...; in
                 # other words, OS was shorter with ALPHA-1"): said both ways, the point is not made
                 status, note = "incorrect", "says the opposite of the page in another sentence"
-            if status in ("covered", "partly") and takes_rejected(point.text, unit):
+            if status in ("covered", "partly") and other_line(point.text, unit, whole, " ".join(
+                    [item.question, *(p.text for p in points if p is not point)])):
+                status, note = "incorrect", "puts it in another line of therapy than the page"
+            if status in ("covered", "partly") and (takes_rejected(point.text, unit) or any(
+                    sims[i][k] >= PARTLY and makes_rejected_claim(point.text, kept[k]) for k in range(len(kept)))):
                 status, note = "incorrect", "makes the choice the page turns down"
             if status in ("covered", "partly"):
                 # A figure the point gives one arm (needed or not: "about 8 per antibody"; a dose), given to the other.
@@ -1578,7 +1661,27 @@ class OfflineGrader:
                             f"arm")
             graded.append(PointGrade(id=point.id, text=point.text, status=status, weight=point.weight, note=note,
                                      similarity=round(sim, 3)))
-        return self._every_measure_named(points, self._treatments_named(points, graded, kept, arms), kept, arms)
+        graded = self._every_measure_named(points, self._treatments_named(points, graded, kept, arms), kept, arms)
+        return self._how_assessed(item.question, points, graded, kept, arms)
+
+    @staticmethod
+    def _how_assessed(question: str, points, graded: list[PointGrade], kept: list[str], arms: Arms) -> list[PointGrade]:
+        """A question that asks how a measure was assessed ("..., and how was it assessed?") is answered in full
+        only with who or what assessed it: a field of the page that gives its measure "by" someone ("Outcome:
+        progression-free survival by independent review") is given in part by an answer that names the measure
+        and none of the words of its assessment."""
+        if not kept or not _HOW_ASSESSED.search(question):
+            return graded
+        glossary = getattr(arms, "glossary", None)
+        said = {w for t in tokenize(canonical(spell_out(" ".join(kept), glossary))) for w in stems(t)}
+        for k, point in enumerate(points):
+            if not _FIELD.match(point.text) or graded[k].status != "covered":
+                continue
+            by = re.search(r"\bby\s+([^;()]+?)\s*(?:[;()]|\band\b|$)", _FIELD.sub("", point.text))
+            assessor = {w for t in content_words(by.group(1)) for w in stems(t)} if by else set()
+            if assessor and not assessor & said:
+                graded[k].status, graded[k].note = "partly", "names the measure, not how it was assessed"
+        return graded
 
     @staticmethod
     def _every_measure_named(points, graded: list[PointGrade], kept: list[str], arms: Arms) -> list[PointGrade]:
@@ -1635,7 +1738,13 @@ class OfflineGrader:
             before = re.search(r"([A-Za-z][\w-]*)\s*(?:plus|\+|and|with|/|-)\s*$", flat[:start], re.I)
             if not generic and any(m and m.group(1).lower() in foreign for m in (after, before)):
                 joined.add(arms.side(mention))
+        mixed = arms.mixed(flat) if hasattr(arms, "mixed") else {}
         for k, (field_comps, field_words) in fields.items():
+            guests = mixed.get(arms.side(frozenset(field_comps)), set()) - field_comps
+            if guests and graded[k].status != "incorrect":
+                graded[k].status = "incorrect"
+                graded[k].note = f"puts {', '.join(sorted(guests))} of the other arm into this arm's treatment"
+                continue
             if field_comps & turned and graded[k].status != "incorrect":
                 graded[k].status, graded[k].note = "incorrect", "arms swapped: the other arm's role is given to it"
                 continue
