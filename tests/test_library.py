@@ -129,11 +129,12 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # from the page layout alone by someone who never saw the code; its failures are never read, so it
     # measures a page the tutor has never seen (first run 0.667 fact coverage, 0.829 scope; README,
     # "Generalisation").
-    ("saltmarsh-2-trial-summary.txt", "SALTMARSH-2", "seventh-trial.jsonl", 0.7, 0.84, None),
+    ("saltmarsh-2-trial-summary.txt", "SALTMARSH-2", "seventh-trial.jsonl", 0.75, 0.84, None),
     # Two more written the same way in a later round. MARLSTONE-2, an obstetric care bundle (no drug,
-    # cluster-randomised), is never read: first run 0.673 fact coverage, 0.857 scope. QUILLBY-3, a migraine
+    # cluster-randomised), is never read: first run 0.673 fact coverage, 0.857 scope (0.735 after the changes
+    # QUILLBY-3 led to; SALTMARSH-2 0.736 -> 0.770). QUILLBY-3, a migraine
     # drug against an active comparator, was read after its first run (0.722 and 0.971), so it tunes.
-    ("marlstone-2-trial-summary.txt", "MARLSTONE-2", "marlstone-2-cases.jsonl", 0.65, 0.84, None),
+    ("marlstone-2-trial-summary.txt", "MARLSTONE-2", "marlstone-2-cases.jsonl", 0.7, 0.84, None),
     # A learner's everyday words find the page's terms: kidney stones (nephrolithiasis), tingling (paresthesia);
     # a rare word ("stratified") finds the one passage that uses it, however its drug names pull elsewhere.
     ("quillby-3-trial-summary.txt", "QUILLBY-3", "quillby-3-cases.jsonl", 0.75, 0.95,
