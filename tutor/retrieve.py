@@ -309,10 +309,10 @@ class HybridRetriever:
         return [int(i) for i in order if mask[i]]
 
     def _rank(self, expanded: str, cosine: np.ndarray, mask: np.ndarray, k: int, reading: Reading | None,
-              topic: tuple[str, np.ndarray] | None = None, question: str = "") -> list[int]:
+              topic: tuple[str, np.ndarray] | None = None, rare: tuple[str, ...] = ()) -> list[int]:
         """The best k passages of the mask. `topic` (the query and its similarities without the compared
-        trials' names) is searched as well and fused with the whole question's rankings; `question` is the
-        question as asked, whose rare words are looked up."""
+        trials' names) is searched as well and fused with the whole question's rankings; `rare` are the
+        question's rare words (`_rare_words`)."""
         pool = max(k * 3, 10)
         rankings = []
         for query, similarity in [(expanded, cosine), *([topic] if topic else [])]:
@@ -328,7 +328,7 @@ class HybridRetriever:
             fused = {i: v / 2 for i, v in fused.items()}
         # A rare word of the question that only one of the searched passages uses ("stratified",
         # "nephrolithiasis") points at it, however far its meaning lies: a top rank, as a named heading is.
-        for idx in self._only_holders(question, mask):
+        for idx in self._only_holders(rare, mask):
             fused[idx] = fused.get(idx, 0.0) + RARE_WORD_WEIGHT / (RRF_K + 1)
         for idx, weight in self._heading_hits(expanded).items():  # the question names a section: a top rank
             if mask[idx]:
@@ -353,24 +353,26 @@ class HybridRetriever:
                 fused[idx] *= STUB_WEIGHT
         return sorted(fused, key=lambda i: (-fused[i], -cosine[i]))[:k]
 
-    def _only_holders(self, question: str, mask: np.ndarray) -> set[int]:
-        """The passages that alone, among those searched, use a rare word of the question ("stratified"):
-        not an everyday word, nor one the lexicon translates ("blinded" asks for the design, wherever else
-        a page says it), nor a trial's or drug's name (another page may mention it once in passing)."""
-        out = set()
+    def _rare_words(self, question: str) -> tuple[str, ...]:
+        """The tokens of the question's rare words ("stratified"): not everyday English, not a word the
+        lexicon translates ("blinded" asks for the design, wherever else a page says it), not a trial's or
+        drug's name (another page may mention it once in passing)."""
         question = self._without_trials(question, list(self._trial_patterns))
+        rare = []
         for word in set(re.findall(r"[a-z][a-z-]{4,}", americanise(question.lower()))):
             if everyday(word, RARE_ZIPF) or translated(word):
                 continue
-            for t in tokenize(word)[:1]:
-                if t in self._names:
-                    continue
-                held = self._holders.get(t)
-                if held is None:
-                    continue
-                held = held[mask[held]]
-                if len(held) == 1:
-                    out.add(int(held[0]))
+            rare += [t for t in tokenize(word)[:1] if t not in self._names and t in self._holders]
+        return tuple(sorted(set(rare)))
+
+    def _only_holders(self, rare: tuple[str, ...], mask: np.ndarray) -> set[int]:
+        """The passages that alone, among those searched, use one of these rare words."""
+        out = set()
+        for t in rare:
+            held = self._holders[t]
+            held = held[mask[held]]
+            if len(held) == 1:
+                out.add(int(held[0]))
         return out
 
     def search(self, query: str, top_k: int | None = None, trials: list[str] | None = None,
@@ -424,6 +426,7 @@ class HybridRetriever:
             cosine = self.matrix @ np.asarray(vector, dtype=np.float32)
             raw_cosine = self.matrix @ np.asarray(raw, dtype=np.float32)
             mask = self._mask(searched)
+            rare = self._rare_words(spelled)
             if compare and len(searched) > 1:
                 each = max(2, math.ceil(k / len(searched)) + (1 if len(searched) <= 2 else 0))
                 # Each trial is searched for the question's topic, not for the other trials' names: on
@@ -431,14 +434,14 @@ class HybridRetriever:
                 topic_cosine = self.matrix @ np.asarray(topic_vector, dtype=np.float32)
                 chosen_idx = [i for t in searched for i in self._rank(
                     expanded, cosine, self._mask([t]), each, reading,
-                    (self._without_trials(expanded, [o for o in searched if o != t]), topic_cosine), spelled)]
+                    (self._without_trials(expanded, [o for o in searched if o != t]), topic_cosine), rare)]
             elif topic != expanded:
                 # A question that names its trial is searched without the name as well: within that trial's
                 # pages the name only pulls towards the passages that repeat it, not to what is asked.
                 topic_cosine = self.matrix @ np.asarray(topic_vector, dtype=np.float32)
-                chosen_idx = self._rank(expanded, cosine, mask, k, reading, (topic, topic_cosine), spelled)
+                chosen_idx = self._rank(expanded, cosine, mask, k, reading, (topic, topic_cosine), rare)
             else:
-                chosen_idx = self._rank(expanded, cosine, mask, k, reading, question=spelled)
+                chosen_idx = self._rank(expanded, cosine, mask, k, reading, rare=rare)
             best = float(np.max(np.where(mask, raw_cosine, -1.0))) if mask.any() else 0.0
             if lens and chosen_idx:
                 chosen_idx += self._lens_passage(lens, chosen_idx)
