@@ -62,6 +62,9 @@ def test_a_chosen_trial_answers_from_its_own_page(tutor):
                        trial="DESTINY-Breast03")
     assert answer.in_scope and "75.8%" in answer.answer and "34.1%" in answer.answer
     assert answer.citations and all(s.trial == "DESTINY-Breast03" for s in answer.sources)
+    # the time point asked for opens the answer, not the median of the same endpoint
+    first = answer.answer.splitlines()[0]
+    assert "12 months" in first and "75.8%" in first, answer.answer
 
 
 def test_a_comparison_cites_each_trial_from_its_own_page(tutor):

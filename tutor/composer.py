@@ -54,6 +54,14 @@ _FIGURE = "the figure or time point you name"
 # A question that asks for a figure, and a figure in a sentence (not the digits of a name like "X-DM1").
 _ASKS_FIGURE = re.compile(r"\b(rates?|median|how (many|long|often|much)|what (fraction|proportion|percentage|share)|"
                           r"percent\w*|proportion|figures?|numbers?|scores?|hazard ratio|by arm|in each arm|each arm)\b")
+_TIME_POINT = re.compile(r"\b(\d+(?:\.\d+)?)[\s-]*(day|week|month|year)s?\b", re.I)
+
+
+def _time_points(text: str) -> set[tuple[str, str]]:
+    """("12", "month") for "12-month", "at 12 months"."""
+    return {(n, unit.lower()) for n, unit in _TIME_POINT.findall(text)}
+
+
 _NUMBER = re.compile(r"(?<![\w\-.])\d+(?:\.\d+)?(?![\w\-])")
 _PRECISE = re.compile(r"\d\.\d|\d\s?%")  # a figure as the page states it: a decimal or a percentage
 _ROUNDED = re.compile(r"\b(\d+|one|two|three) (in|out of) (\d+|ten|a hundred)\b", re.I)
@@ -449,6 +457,12 @@ class Composer:
         cosine = [floor if _names_a_page(s) else c for s, c in zip(chosen, cosine)]
         order = sorted(range(len(chosen)), key=lambda i: -(ranked[i][0] / best + LEAD_MEANING * float(cosine[i])))
         chosen = [chosen[i] for i in order]
+        # A time point asked for ("the 12-month rate", "at 2 years") is answered first by a sentence at that
+        # time point, however close in meaning a sentence about the same endpoint at another one ("median") is.
+        if asked := _time_points(question):
+            at = next((s for s in chosen if asked & _time_points(s.text)), None)
+            if at is not None:
+                chosen = [at] + [s for s in chosen if s is not at]
         # Asked for a figure, a sentence that rounds it ("about 36 in 100") gives way to the one that states
         # the same figures as the page does ("36.4%").
         if _ASKS_FIGURE.search(question.lower()) and _rounds(chosen[0].text):
