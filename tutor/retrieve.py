@@ -210,10 +210,6 @@ class HybridRetriever:
                       for t in tokenize(m.group(1))}
             if chunks:
                 bm25.index(corpus, show_progress=False)
-            holders: dict[str, list[int]] = {}
-            for i, tokens in enumerate(corpus):
-                for t in set(tokens):
-                    holders.setdefault(t, []).append(i)
             asks_only = np.array([is_prompt_only(c.text) for c in chunks], dtype=bool)
             # The trials of the library: those with a page of their own, and those only summarised on one.
             pages = list(dict.fromkeys(c.trial for c in chunks if c.trial))
@@ -225,7 +221,6 @@ class HybridRetriever:
                 self.chunks: list[Chunk] = chunks
                 self.by_id = {c.id: i for i, c in enumerate(chunks)}
                 self.matrix, self.bm25, self._names = matrix, bm25, names
-                self._holders = {t: np.asarray(v) for t, v in holders.items()}
                 self.glossary = glossary
                 # an abbreviation counts by its spelled-out words, never as an unknown word of its own
                 self._upper_short_forms = {k.upper() for k in [*glossary, *base_glossary()]}
@@ -362,14 +357,17 @@ class HybridRetriever:
         for word in set(re.findall(r"[a-z][a-z-]{4,}", americanise(question.lower()))):
             if everyday(word, RARE_ZIPF) or translated(word):
                 continue
-            rare += [t for t in tokenize(word)[:1] if t not in self._names and t in self._holders]
+            rare += [t for t in tokenize(word)[:1] if t not in self._names and t in self.bm25.vocab_dict]
         return tuple(sorted(set(rare)))
 
     def _only_holders(self, rare: tuple[str, ...], mask: np.ndarray) -> set[int]:
-        """The passages that alone, among those searched, use one of these rare words."""
+        """The passages that alone, among those searched, use one of these rare words: read from the keyword
+        index, whose column for a word lists the passages that use it."""
+        starts, passages = self.bm25.scores["indptr"], self.bm25.scores["indices"]
         out = set()
         for t in rare:
-            held = self._holders[t]
+            column = self.bm25.vocab_dict[t]
+            held = passages[starts[column]:starts[column + 1]]
             held = held[mask[held]]
             if len(held) == 1:
                 out.add(int(held[0]))
