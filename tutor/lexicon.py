@@ -354,9 +354,10 @@ def expanded_words(query: str, found: Collection[str] | None = None) -> set[str]
     (tokens of a text), only those whose expansion the text uses: "lose weight" stands for "body weight",
     which a page without either does not report."""
     covered: set[str] = set()
+    found = None if found is None else set(found)
     table = _expansions()
     for pattern, words in (table[i] for i in _fitting(query)):
-        if found is not None and not set(tokenize(words)) & set(found):
+        if found is not None and found.isdisjoint(tokenize(words)):
             continue
         for match in pattern.finditer(query):
             covered.update(tokenize(match.group(0)))
