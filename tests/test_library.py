@@ -79,6 +79,14 @@ def test_a_comparison_cites_each_trial_from_its_own_page(tutor):
                 assert answer.sources[n - 1].trial == trial
 
 
+def test_shorthand_is_read_through_to_the_field_a_page_gives_it_under(tutor):
+    # "f/u" is "follow-up", which a page gives as its "Duration": each trial's own field, side by side
+    answer = tutor.ask("median f/u EMILIA vs DB03?", "resident")
+    assert answer.in_scope and "20 mo" in answer.answer and "16.2 mo" in answer.answer, answer.answer
+    cited = {(s.trial, s.section) for s in answer.sources if s.id in answer.citations}
+    assert {("EMILIA", "Study Design > Duration"), ("DESTINY-Breast03", "Study Design > Duration")} <= cited
+
+
 def test_an_unknown_trial_is_a_clear_error(tutor):
     from tutor.errors import InputError
 

@@ -321,9 +321,14 @@ def _fitting(query: str) -> tuple[int, ...]:
 
 
 def expansions(query: str) -> list[str]:
-    """What each expansion that fits the question adds, one string per expansion."""
+    """What each expansion that fits the question adds, one string per expansion. A shorthand's synonym
+    is read as if written ("f/u" -> "follow-up", which a page gives as its "Duration"): the expansions that
+    fit a one-word synonym fit the question too."""
     table = _expansions()
-    return [table[i][1] for i in _fitting(query)]
+    first = _fitting(query)
+    synonyms = " ".join(table[i][1] for i in first if len(table[i][1].split()) == 1)
+    chained = [i for i in _fitting(synonyms) if i not in first] if synonyms else []
+    return [table[i][1] for i in (*first, *chained)]
 
 
 def expand(query: str) -> str:
