@@ -151,6 +151,14 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     ("quillby-3-trial-summary.txt", "QUILLBY-3", "quillby-3-cases.jsonl", 0.75, 0.95,
      [("Kidney stones and tingling in each arm?", ["0.9%", "27.8%"]),
       ("Which factors was the tarnogepant versus topiramate randomisation stratified on?", ["region"])]),
+    # Two more in a later round, read after their first run, so they tune (the scope model too, through
+    # evals/scope-pages.json). TARNHOLM-2, an ICU oxygen-target strategy trial (no drug): first run 0.679 fact
+    # coverage, 0.886 scope (3 of 29 refused). ASHCOMBE-2, an infant vaccine: first run 0.611 and 0.771
+    # (8 of 29 refused). A parent's and a family's words find the page's terms.
+    ("tarnholm-2-trial-summary.txt", "TARNHOLM-2", "tarnholm-2-cases.jsonl", 0.7, 0.94,
+     [("Did fewer people on the lower oxygen target need the kidney machine?", ["11.0%", "13.3%"])]),
+    ("ashcombe-2-trial-summary.txt", "ASHCOMBE-2", "ashcombe-2-cases.jsonl", 0.7, 0.94,
+     [("How many babies ran a temperature after the jab, compared with the dummy jab?", ["22.4%", "14.8%"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):

@@ -289,7 +289,7 @@ def eval_(
     thresholds: Annotated[Optional[Path], typer.Option(help="thresholds file; default evals/thresholds.json")] = None,
     baseline: Annotated[Optional[Path], typer.Option(help="summary.json of an earlier run, to show the change")] = None,
     all_sets: Annotated[bool, typer.Option("--all", help="every eval set of the library (per trial, cross-trial, paraphrase, off-topic, specialty), not only dev and held-out")] = False,
-    fit_scope: Annotated[bool, typer.Option("--fit-scope", help="refit the in-scope model (tutor/data/scope.json) on the tune split of the sets, then report tune and test figures")] = False,
+    fit_scope: Annotated[bool, typer.Option("--fit-scope", help="refit the in-scope model (tutor/data/scope.json) on the tune split of the sets and the tune pages of evals/scope-pages.json, then report each one's figures")] = False,
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="per trial: refit the in-scope model without any case about it, then score its cases")] = False,
     grading: Annotated[Optional[list[Path]], typer.Option(help="graded practice answers (.jsonl), repeatable; default evals/grading.jsonl and the independent and blind grading sets when no --dataset is given")] = None,
     no_grading: Annotated[bool, typer.Option("--no-grading", help="skip the grading-agreement eval")] = False,
@@ -361,14 +361,17 @@ def _tune(dataset: Optional[list[Path]], model: Optional[str], fit: bool) -> Non
     cases = ev.load_cases(datasets)
     with err.status("Loading the tutor (embeddings, store)..."):
         tutor = Tutor(ev.settings_for(_settings(), model))
+    with err.status("Reading the tune pages of other fields, each in a library with knowledge/..."):
+        pages = tuning.page_rows(tutor.settings)
     with err.status(f"Reading {len(cases)} cases..."):
         if fit:
-            figures = tuning.fit_scope(tutor, cases)
+            figures = tuning.fit_scope(tutor, cases, pages=pages)
             for split, values in figures.items():
-                out.print(f"scope model, {split} split: " + ", ".join(f"{k} {v}" for k, v in values.items()), highlight=False)
+                label = split if split.startswith("page ") else f"{split} split"
+                out.print(f"scope model, {label}: " + ", ".join(f"{k} {v}" for k, v in values.items()), highlight=False)
             out.print("written: tutor/data/scope.json", highlight=False)
             return
-        report = tuning.leave_one_out(tutor, cases, datasets)
+        report = tuning.leave_one_out(tutor, cases, datasets, pages=pages)
     names = ["fact_coverage", "lead_accuracy", "scope_accuracy", "false_refusal", "false_answer", "citation_validity"]
     # A Markdown table: whole in a terminal of any width and in a CI log, and pastes into a note.
     print("Leave one trial out: each trial scored with a scope model fitted without any case about it\n")

@@ -450,7 +450,9 @@ class HybridRetriever:
             coverage, unknown = self._coverage(spelled)
             signals = Signals(best=best, coverage=coverage, unknown_rarity=self._rarity(spelled, unknown),
                               unknown_names=names, trials_named=named,
-                              names_known=self._distinctive_match(query), reading=reading, unknown_diseases=diseases)
+                              names_known=self._distinctive_match(query), reading=reading, unknown_diseases=diseases,
+                              foreign_disease=any(t not in self.bm25.vocab_dict for d in diseases
+                                                  for w in d.split()[:-1] for t in tokenize(w) if len(t) > 2))
         timings["search"] = (time.perf_counter() - t1) * 1000
         in_scope, why = decide(query, signals, self.relevance_floor, self.scope_model)
         return Retrieval(query, sources, best, bool(sources) and in_scope, timings, searched, reading, why, signals)
@@ -505,6 +507,9 @@ class HybridRetriever:
                    and t not in self._asked_words}
         unknown -= {t for w in TOKEN.findall(americanise(query.lower())) if translated(w) for t in tokenize(w)}
         unknown -= translated_phrases(query)
+        # "ORs", "HRs": the plural of a short form the pages define is that short form
+        unknown -= {t for w in re.findall(r"\b([A-Z]{2,6})s\b", query) if w in self._upper_short_forms
+                    for t in tokenize(w + "s")}
         # No word of its own ("What should I watch for?"): nothing in it is foreign to the sources.
         return (1 - len(unknown) / len(tokens) if tokens else 1.0), unknown
 
@@ -554,7 +559,7 @@ class HybridRetriever:
             # "ALPHA-Lung09" is not "ALPHA-Lung03", "PARADIGM-HF" is not "paradigm": a name with a
             # number, or of several capitalised parts, is known only whole ("ER-positive" by its parts).
             if re.search(r"\d|^[A-Z]+(?:-[A-Z]+)+$", name) and not re.search(r"\d+\.\d+$", name):
-                if americanise(name.lower()) not in self._runs:  # a whole word of the text, not a part of one
+                if not self._known_run(name, query):  # a whole word of the text, not a part of one
                     unknown.append(name)
             elif not any(t in vocab for t in tokenize(name)):
                 unknown.append(name)
@@ -570,6 +575,20 @@ class HybridRetriever:
                     diseases.append(match.group(0).strip())
                     break
         return unknown, diseases
+
+    def _known_run(self, name: str, query: str) -> bool:
+        """Is this name, as the question writes it, a whole word or hyphenated name of the sources? Read with
+        the run of the question around it and without trailing everyday words: "ALPHA-1-only arm" names
+        "ALPHA-1", which the sources use."""
+        for run in _RUN.findall(americanise(query.lower())):
+            if americanise(name.lower()) not in run:
+                continue
+            # what is left must still be a name ("alpha-1"), not a word the name began with ("paradigm-hf")
+            while run not in self._runs and re.search(r"[\d-].*-", run) and everyday(run.rsplit("-", 1)[1]):
+                run = run.rsplit("-", 1)[0]
+            if run in self._runs:
+                return True
+        return americanise(name.lower()) in self._runs
 
     def _distinctive_match(self, query: str) -> bool:
         """Does the query name something the sources name: a trial, a drug, a number?"""

@@ -36,6 +36,8 @@ _PATIENT = (r"\b(I'?m|I am) (pregnant|on|taking|receiving|being treated|a patien
             r"|\b(makes?|made|leaves|left) me (feel|sick|ill|tired|dizzy|foggy|drowsy|sleepy|nauseous|anxious|low)\b"
             r"|\b(gives|gave) me\b|\bI take (?!(from|away|home|it|that|this|note|the|a|an)\b)\w+"
             r"|\bI'?ve (just )?(been|had|got|started|finished)\b"
+            r"|\b(I'?m|I am) (having|getting|booked for|scheduled for|due (for|to have)|going in for)\b"
+            r"(?! (trouble|difficulty|a hard time|problems|a go|a look|a think|confused|mixed up)\b)"
             r"|\bmy (own |next |first )?(cancer|tumou?rs?|treatment|therapy|chemo\w*|infusions?|doses?|cycles?|oncologist|"
             r"doctor|platelets|scans?|hands|feet|liver|heart|lungs?|side effects|bloods?|results|kidneys?|insulin|"
             r"medications?|meds|medicines?|pills?|tablets?|injections?|prescriptions?|blood (sugar|pressure)|sugars?|"
@@ -52,7 +54,8 @@ _DECISION = (r"\b(should|shall|can|could|may|must|ought)\b|\bis (it|this|that) (
 _PERSONAL = re.compile(rf"\A(?=.*(?:{_PATIENT}))(?=.*(?:{_DECISION}))", re.I | re.S)
 # Asked to write something other than an answer about the trial.
 OFF_TASK = re.compile(r"\b(poems?|sonnets?|haikus?|limericks?|songs?|lyrics|recipes?|jokes?|bedtime stor(y|ies)|rap|"
-                      r"plays?|scripts?|love letters?|crosswords?|puzzles?|in the style of)\b", re.I)
+                      r"plays?|scripts?|love letters?|crosswords?|puzzles?|in the style of|(talk|speak)(ing)? like an? \w+|"
+                      r"in the voice of|pretend (to be|you'?re))\b", re.I)
 
 FEATURES = ("bias", "best", "coverage", "unknown_rarity", "unknown_names", "unknown_diseases", "names_known",
             "intent_in", "intent_other_topic", "intent_general", "intent_creative", "intent_advice",
@@ -75,6 +78,7 @@ class Signals:
     unknown_diseases: list[str] = field(default_factory=list)  # "prostate cancer" when the sources have none
     unknown_rarity: float = 0.0  # the unknown words weighed by how rare they are in everyday English
     trials_named: list[str] = field(default_factory=list)  # trials of the library it names
+    foreign_disease: bool = False  # a disease it names by a word the sources never use ("gastric cancer")
 
     def vector(self, question: str, floor: float) -> list[float]:
         """The model's inputs, in the order of FEATURES."""
@@ -149,10 +153,24 @@ def decide(question: str, signals: Signals, floor: float, model: ScopeModel | No
     model = model or default_model()
     if OFF_TASK.search(question):  # a poem or a play is not an answer, however many trial words it borrows
         return False, "creative"
+    if names_another_trial(signals):
+        return False, "unknown_name"
     if (model.probability(signals.vector(question, floor)) >= model.threshold or _in_the_sources_words(question, signals)
             or _about_a_library_trial(question, signals) or _close_to_a_passage(question, signals)):
         return True, ""
     return False, why_out(question, signals)
+
+
+# A trial's name as learners write it: with a number ("GAMMA-12") or of capitalised parts ("PARADIGM-HF").
+_TRIAL_LIKE = re.compile(r"\d|^[A-Z]+(?:-[A-Z]+)+$")
+
+
+def names_another_trial(signals: Signals) -> bool:
+    """Not fitted: a question about a trial the library lacks ("GAMMA-12's OS hazard ratio?") or a disease
+    named by a word its sources never use ("gastric cancer"), naming no trial it holds, cannot be answered
+    from the sources however near its other words come to a passage."""
+    return not signals.trials_named and (signals.foreign_disease
+                                         or any(_TRIAL_LIKE.search(name) for name in signals.unknown_names))
 
 
 def _in_the_sources_words(question: str, signals: Signals) -> bool:
@@ -242,7 +260,13 @@ def fit(rows: list[tuple[list[float], bool]], cs: tuple[float, ...] = (0.1, 0.3,
 
     best_c = max(cs, key=lambda c: (round(cv(c), 4), -c))  # ties: the stronger regularisation
     model = ScopeModel(tuple(float(w) for w in _fit_weights(x, y, best_c)))
-    probs = [model.probability(xi) for xi in x]
+    # The threshold is chosen on each row's probability from the fold that did not see it: chosen on the rows
+    # the weights were fitted to, it bends to the few out-of-scope rows the fit already separates.
+    probs = [0.0] * len(x)
+    for tr, te in folds:
+        fold = ScopeModel(tuple(_fit_weights([x[i] for i in tr], [y[i] for i in tr], best_c)))
+        for i in te:
+            probs[i] = fold.probability(x[i])
     n_in, n_out = max(1, sum(y)), max(1, len(y) - sum(y))
 
     def cost(t: float) -> float:
