@@ -156,9 +156,13 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # coverage, 0.886 scope (3 of 29 refused). ASHCOMBE-2, an infant vaccine: first run 0.611 and 0.771
     # (8 of 29 refused). A parent's and a family's words find the page's terms.
     ("tarnholm-2-trial-summary.txt", "TARNHOLM-2", "tarnholm-2-cases.jsonl", 0.7, 0.94,
-     [("Did fewer people on the lower oxygen target need the kidney machine?", ["11.0%", "13.3%"])]),
+     [("Did fewer people on the lower oxygen target need the kidney machine?", ["11.0%", "13.3%"]),
+      # no trial chosen or named: words only its page uses ("oxygen") name it
+      ("Was the benefit of conservative oxygen the same across subgroups?", ["1.08", "0.87"], None)]),
     ("ashcombe-2-trial-summary.txt", "ASHCOMBE-2", "ashcombe-2-cases.jsonl", 0.7, 0.94,
-     [("How many babies ran a temperature after the jab, compared with the dummy jab?", ["22.4%", "14.8%"])]),
+     [("How many babies ran a temperature after the jab, compared with the dummy jab?", ["22.4%", "14.8%"]),
+      # a subgroup question in other words finds the subgroup finding
+      ("Did efficacy differ by region?", ["67.5%"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):
@@ -167,8 +171,8 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     assert overall["fact_coverage"] >= facts and overall["scope_accuracy"] >= scope, summary["failing_cases"]
     assert overall["false_answer"] == 0.0
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
-    for question, figures in lay or []:
-        answer = tutor.ask(question, "med_student", trial=trial)
+    for question, figures, *chosen in lay or []:  # asked of the chosen trial, or of "all trials" (None)
+        answer = tutor.ask(question, "med_student", trial=chosen[0] if chosen else trial)
         assert all(f in answer.answer for f in figures), answer.answer
 
 

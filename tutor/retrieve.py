@@ -49,7 +49,13 @@ STUB_WEIGHT = 0.5  # a related-trial summary, when the library holds that trial'
 # A rare word (less common in everyday English than this Zipf frequency) of the question that one passage
 # alone uses: that passage gains as much as a top rank.
 RARE_ZIPF = 3.5
+# A word no more common than this that only one trial's page uses names that trial when the question names
+# none ("oxygen", "norovirus"); "same" or "across" (Zipf above 5) do not.
+SUBJECT_ZIPF = 5.0
+SUBJECT_SHARE = 0.75
 RARE_WORD_WEIGHT = 1.0
+PHRASE_WEIGHT = 1.0  # a passage that repeats the question's phrase word for word: a top rank
+PHRASE_HOLDERS = 1  # ... when it alone does (two holders: fresh3 lost a fact, nothing gained)
 INTENT_WEIGHT = 1.0  # a part of the page the question's intent asks for: as good as a top rank
 
 
@@ -210,6 +216,7 @@ class HybridRetriever:
                       for t in tokenize(m.group(1))}
             if chunks:
                 bm25.index(corpus, show_progress=False)
+            pairs = [set(zip(tokens, tokens[1:])) for tokens in corpus]  # each passage's word pairs, in order
             asks_only = np.array([is_prompt_only(c.text) for c in chunks], dtype=bool)
             # The trials of the library: those with a page of their own, and those only summarised on one.
             pages = list(dict.fromkeys(c.trial for c in chunks if c.trial))
@@ -221,6 +228,7 @@ class HybridRetriever:
                 self.chunks: list[Chunk] = chunks
                 self.by_id = {c.id: i for i, c in enumerate(chunks)}
                 self.matrix, self.bm25, self._names = matrix, bm25, names
+                self._pairs = pairs
                 self.glossary = glossary
                 # an abbreviation counts by its spelled-out words, never as an unknown word of its own
                 self._upper_short_forms = {k.upper() for k in [*glossary, *base_glossary()]}
@@ -237,6 +245,13 @@ class HybridRetriever:
                 self._drug_pattern = (re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(drugs, key=len, reverse=True)))
                                                  + r")(?![\w-])", re.I) if drugs else None)
                 self._about = np.array([c.about.lower() for c in chunks])
+                # which trials' own pages use each word: a word only one page uses names that trial's subject
+                owners: dict[str, set[str]] = {}
+                for c in chunks:
+                    if c.trial and c.about == c.trial:
+                        for t in set(tokenize(c.text)):
+                            owners.setdefault(t, set()).add(c.trial)
+                self._owners = {t: next(iter(o)) for t, o in owners.items() if len(o) == 1}
                 self._kinds = np.array([c.kind for c in chunks])
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
                 self._by_heading_term = by_term(heading for heading, _ in self._headings)
@@ -280,6 +295,25 @@ class HybridRetriever:
                 found = treated
         return list(dict.fromkeys(name for _, name in sorted(found)))
 
+    def _trial_by_subject(self, question: str) -> list[str]:
+        """The one trial a question names by its subject when it names no trial or treatment: the words of
+        it that only one page of the library uses, weighed by how rare they are in everyday English, point
+        at that trial ("SpO2 targets" in a library of one ICU trial among oncology ones) when nearly all
+        their weight (SUBJECT_SHARE) points at it. None when they are split between trials, or there are none."""
+        if len(self.trial_pages) < 2:
+            return []
+        question = self._without_trials(question, list(self._trial_patterns))
+        content = self._content_words(question)
+        weights: dict[str, float] = {}
+        for word in set(re.findall(r"[a-z][a-z0-9-]+", americanise(question.lower()))):
+            if everyday(word, SUBJECT_ZIPF):  # "same", "across": one page happens to use it, says nothing
+                continue
+            for t in {t for t in tokenize(word) if t in content and t in self._owners}:
+                weights[self._owners[t]] = weights.get(self._owners[t], 0.0) + rarity(word)
+        total = sum(weights.values())
+        best = max(weights, key=weights.get, default=None)
+        return [best] if best and weights[best] > 0 and weights[best] >= SUBJECT_SHARE * total else []
+
     def _mask(self, trials: list[str]) -> np.ndarray:
         """Passages about these trials: from their own pages when the library has them."""
         if not trials:
@@ -304,10 +338,11 @@ class HybridRetriever:
         return [int(i) for i in order if mask[i]]
 
     def _rank(self, expanded: str, cosine: np.ndarray, mask: np.ndarray, k: int, reading: Reading | None,
-              topic: tuple[str, np.ndarray] | None = None, rare: tuple[str, ...] = ()) -> list[int]:
+              topic: tuple[str, np.ndarray] | None = None, rare: tuple[str, ...] = (), phrase_of: str = "") -> list[int]:
         """The best k passages of the mask. `topic` (the query and its similarities without the compared
         trials' names) is searched as well and fused with the whole question's rankings; `rare` are the
-        question's rare words (`_rare_words`)."""
+        question's rare words (`_rare_words`); `phrase_of`, the question as asked, whose phrases a passage
+        may use word for word (`_phrase_holders`)."""
         pool = max(k * 3, 10)
         rankings = []
         for query, similarity in [(expanded, cosine), *([topic] if topic else [])]:
@@ -325,6 +360,8 @@ class HybridRetriever:
         # "nephrolithiasis") points at it, however far its meaning lies: a top rank, as a named heading is.
         for idx in self._only_holders(rare, mask):
             fused[idx] = fused.get(idx, 0.0) + RARE_WORD_WEIGHT / (RRF_K + 1)
+        for idx in self._phrase_holders(phrase_of, mask):
+            fused[idx] = fused.get(idx, 0.0) + PHRASE_WEIGHT / (RRF_K + 1)
         for idx, weight in self._heading_hits(expanded).items():  # the question names a section: a top rank
             if mask[idx]:
                 fused[idx] = fused.get(idx, 0.0) + weight / (RRF_K + 1)
@@ -359,6 +396,20 @@ class HybridRetriever:
                 continue
             rare += [t for t in tokenize(word)[:1] if t not in self._names and t in self.bm25.vocab_dict]
         return tuple(sorted(set(rare)))
+
+    def _phrase_holders(self, question: str, mask: np.ndarray) -> list[int]:
+        """The passages searched (one or two) that use more of the question's word pairs, in its order, than
+        any other, and at least two ("age at first dose": age-first, first-dose): BM25 counts words, not
+        phrases."""
+        tokens = [t for t in tokenize(question) if not t[0].isdigit()]
+        generic = phrasing() | measures()
+        asked = {p for p in zip(tokens, tokens[1:]) if not set(p) <= generic}
+        if len(asked) < 2:
+            return []
+        hits = [(len(asked & self._pairs[i]), i) for i in np.flatnonzero(mask)]
+        best = max((n for n, _ in hits), default=0)
+        holders = [int(i) for n, i in hits if n == best]
+        return holders if best >= 2 and len(holders) <= PHRASE_HOLDERS else []
 
     def _only_holders(self, rare: tuple[str, ...], mask: np.ndarray) -> set[int]:
         """The passages that alone, among those searched, use one of these rare words: read from the keyword
@@ -416,7 +467,7 @@ class HybridRetriever:
             else:
                 # "alphazumab dose, and what was the comparator?": the one trial that gives alphazumab, when every
                 # treatment the question names is given in one trial only
-                searched = named or chosen or self.named_trials(query, by_treatment=True)
+                searched = named or chosen or self.named_trials(query, by_treatment=True) or self._trial_by_subject(spelled)
             if compare is None:
                 compare = len(searched) > 1 or (not searched and reading.name == "comparison" and len(self.trial_pages) > 1)
             if compare and not searched:
@@ -425,6 +476,7 @@ class HybridRetriever:
             raw_cosine = self.matrix @ np.asarray(raw, dtype=np.float32)
             mask = self._mask(searched)
             rare = self._rare_words(spelled)
+            phrase = self._without_trials(spelled, list(self._trial_patterns))
             if compare and len(searched) > 1:
                 each = max(2, math.ceil(k / len(searched)) + (1 if len(searched) <= 2 else 0))
                 # Each trial is searched for the question's topic, not for the other trials' names: on
@@ -432,14 +484,14 @@ class HybridRetriever:
                 topic_cosine = self.matrix @ np.asarray(topic_vector, dtype=np.float32)
                 chosen_idx = [i for t in searched for i in self._rank(
                     expanded, cosine, self._mask([t]), each, reading,
-                    (self._without_trials(expanded, [o for o in searched if o != t]), topic_cosine), rare)]
+                    (self._without_trials(expanded, [o for o in searched if o != t]), topic_cosine), rare, phrase)]
             elif topic != expanded:
                 # A question that names its trial is searched without the name as well: within that trial's
                 # pages the name only pulls towards the passages that repeat it, not to what is asked.
                 topic_cosine = self.matrix @ np.asarray(topic_vector, dtype=np.float32)
-                chosen_idx = self._rank(expanded, cosine, mask, k, reading, (topic, topic_cosine), rare)
+                chosen_idx = self._rank(expanded, cosine, mask, k, reading, (topic, topic_cosine), rare, phrase)
             else:
-                chosen_idx = self._rank(expanded, cosine, mask, k, reading, rare=rare)
+                chosen_idx = self._rank(expanded, cosine, mask, k, reading, rare=rare, phrase_of=phrase)
             best = float(np.max(np.where(mask, raw_cosine, -1.0))) if mask.any() else 0.0
             if lens and chosen_idx:
                 chosen_idx += self._lens_passage(lens, chosen_idx)
