@@ -216,7 +216,10 @@ class HybridRetriever:
                       for t in tokenize(m.group(1))}
             if chunks:
                 bm25.index(corpus, show_progress=False)
-            pairs = [set(zip(tokens, tokens[1:])) for tokens in corpus]  # each passage's word pairs, in order
+            pairs: dict[tuple[str, str], list[int]] = {}  # each word pair, in order, with the passages using it
+            for i, tokens in enumerate(corpus):
+                for pair in set(zip(tokens, tokens[1:])):
+                    pairs.setdefault(pair, []).append(i)
             asks_only = np.array([is_prompt_only(c.text) for c in chunks], dtype=bool)
             # The trials of the library: those with a page of their own, and those only summarised on one.
             pages = list(dict.fromkeys(c.trial for c in chunks if c.trial))
@@ -406,9 +409,13 @@ class HybridRetriever:
         asked = {p for p in zip(tokens, tokens[1:]) if not set(p) <= generic}
         if len(asked) < 2:
             return []
-        hits = [(len(asked & self._pairs[i]), i) for i in np.flatnonzero(mask)]
-        best = max((n for n, _ in hits), default=0)
-        holders = [int(i) for n, i in hits if n == best]
+        hits: dict[int, int] = {}  # looked up, not scanned: a library of hundreds of trials costs the same
+        for pair in asked:
+            for i in self._pairs.get(pair, ()):
+                if mask[i]:
+                    hits[i] = hits.get(i, 0) + 1
+        best = max(hits.values(), default=0)
+        holders = [i for i, n in hits.items() if n == best]
         return holders if best >= 2 and len(holders) <= PHRASE_HOLDERS else []
 
     def _only_holders(self, rare: tuple[str, ...], mask: np.ndarray) -> set[int]:
