@@ -87,6 +87,16 @@ def test_shorthand_is_read_through_to_the_field_a_page_gives_it_under(tutor):
     assert {("EMILIA", "Study Design > Duration"), ("DESTINY-Breast03", "Study Design > Duration")} <= cited
 
 
+def test_a_figure_written_in_shorthand_is_not_called_unreported(tutor):
+    # "grade 3-4" is the page's "grade 3 or 4", "T-DM1" a name: neither is a figure the sources lack
+    answer = tutor.ask("Drug-related grade 3-4 toxicity rates in each arm, and is T-DM1 worse?", "resident",
+                       trial="DESTINY-Breast03")
+    assert "45.1%" in answer.answer and "do not report" not in answer.answer, answer.answer
+    # a time point the page never gives still is
+    answer = tutor.ask("What was the 5-year overall survival?", "resident", trial="EMILIA")
+    assert "do not report the figure or time point you name" in answer.answer, answer.answer
+
+
 def test_an_unknown_trial_is_a_clear_error(tutor):
     from tutor.errors import InputError
 

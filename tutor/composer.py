@@ -57,6 +57,26 @@ _ASKS_FIGURE = re.compile(r"\b(rates?|median|how (many|long|often|much)|what (fr
 _TIME_POINT = re.compile(r"\b(\d+(?:\.\d+)?)[\s-]*(day|week|month|year)s?\b", re.I)
 
 
+# Shorthand for a time point: "90d", "6mo", "2y", "12wk" is "90-day", "6-month", "2-year", "12-week".
+_SHORT_TIME = re.compile(r"^(\d+)(d|days?|mo|mos|months?|m|y|yrs?|years?|w|wks?|weeks?)$")
+_UNIT = {"d": "day", "m": "month", "y": "year", "w": "week"}
+
+
+def _figure_in(word: str, text: str) -> bool:
+    """Do the sources give the figure a question writes ("12-month", "90d", "88-92%")? A time point in
+    shorthand as its long form; a range by both its ends. A code with a digit ("O2", "HER2") is a name,
+    not a figure: the caller passes words that start with a digit."""
+    if word in text:
+        return True
+    if short := _SHORT_TIME.match(word):
+        number, unit = short.group(1), _UNIT[short.group(2)[0]]
+        return bool(re.search(rf"\b{number}[- ]{unit}s?\b|\b{unit}s? {number}\b", text))
+    if ends := re.fullmatch(r"(\d+(?:\.\d+)?)(%?)[-–](\d+(?:\.\d+)?)(%?)", word):
+        low, high, percent = ends.group(1), ends.group(3), ends.group(2) or ends.group(4)
+        return all(re.search(rf"(?<![\d.]){re.escape(n)}{re.escape(percent)}(?![\d])", text) for n in (low, high))
+    return False
+
+
 def _time_points(text: str) -> set[tuple[str, str]]:
     """("12", "month") for "12-month", "at 12 months"."""
     return {(n, unit.lower()) for n, unit in _TIME_POINT.findall(text)}
@@ -278,7 +298,7 @@ class Composer:
         for word in TOKEN.findall(americanise(spell_out(question, glossary).lower())):
             tokens = set(tokenize(word))
             if any(ch.isdigit() for ch in word):
-                if word not in text and word in question.lower():
+                if word[0].isdigit() and word in question.lower() and not _figure_in(word, text):
                     missing.append(_FIGURE)  # quoted as words: a number the sources lack is not repeated
             elif tokens & clinical and not tokens & (known | implied):
                 long = {**base_glossary(), **(glossary or {})}.get(word.upper())
