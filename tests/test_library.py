@@ -97,6 +97,12 @@ def test_a_figure_written_in_shorthand_is_not_called_unreported(tutor):
     assert "do not report the figure or time point you name" in answer.answer, answer.answer
 
 
+def test_a_question_across_the_trials_is_not_narrowed_to_one(tutor):
+    # words only one page uses name that trial, unless the question asks across the trials
+    for question in ("Which trial had more nausea?", "Compare nausea across the trials"):
+        assert len(tutor.retriever.search(question).trials) == 4, question
+
+
 def test_an_unknown_trial_is_a_clear_error(tutor):
     from tutor.errors import InputError
 

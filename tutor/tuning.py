@@ -52,6 +52,7 @@ def page_rows(settings, manifest: Path = PAGES, progress: Callable[[int, int], N
     import shutil
 
     from tutor.bench import scratch_store
+    from tutor.knowledge_files import find_files
     from tutor.tutor import Tutor
 
     pages = json.loads(manifest.read_text(encoding="utf-8"))["pages"]
@@ -59,10 +60,13 @@ def page_rows(settings, manifest: Path = PAGES, progress: Callable[[int, int], N
     for n, entry in enumerate(pages, 1):
         page, cases = PROJECT_ROOT / entry["page"], PROJECT_ROOT / entry["cases"]
         with scratch_store(settings, "scope") as (scratch, root):
-            for source in sorted(Path(settings.knowledge_dir).glob("*.txt")) + [page]:
-                shutil.copy(source, root / "knowledge" / source.name)
-            out[page.name] = [(case, x, expected, signals) for case, x, expected, signals in
-                              scope_rows(Tutor(scratch), load_cases([cases]))]
+            knowledge = Path(settings.knowledge_dir)
+            for source in find_files([knowledge]):  # every page the library reads, in its own subfolder
+                target = root / "knowledge" / source.relative_to(knowledge)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(source, target)
+            shutil.copy(page, root / "knowledge" / page.name)
+            out[page.name] = scope_rows(Tutor(scratch), load_cases([cases]))
         if progress:
             progress(n, len(pages))
     return out
@@ -102,8 +106,9 @@ def fit_scope(tutor, cases: Sequence[EvalCase], path: Path = scope.DATA, progres
 def leave_one_out(tutor, cases: Sequence[EvalCase], datasets: Sequence[Path] = (), progress=None,
                   pages: dict[str, list] | None = None) -> dict:
     """Per trial of the library: the scope model fitted without any case about it (the tune pages' cases
-    are about their own trials), then that trial's cases scored with it. Returns {trial: {"tuned_on": n,
-    "held_out": n, "overall": metrics}}."""
+    are about their own trials, though read in libraries that hold this trial's page too: its words count
+    as known words there, a slight lean towards it), then that trial's cases scored with it. Returns
+    {trial: {"tuned_on": n, "held_out": n, "overall": metrics}}."""
     rows = scope_rows(tutor, cases)
     paged = [(x, e) for page in (pages or {}).values() for _, x, e, _ in page]
     about = {id(case): trials_of(tutor, case) for case, *_ in rows}
