@@ -300,4 +300,44 @@ def test_a_turn_embeds_the_question_once(tutor, monkeypatch):
     answer = tutor.ask(question, "resident")
     assert "30.9" in answer.answer
     assert any(question in text for text in embedded)
-    assert len(embedded) == len(set(embedded)), embedded  # retrieval's texts (the question, its expansion), once each
+    assert len(embedded) == len(set(embedded)), embedded  # retrieval's texts (the question, its topic), once each
+
+
+def test_a_question_with_lay_wording_runs_through_the_model_without_its_expansions(tutor, monkeypatch):
+    """"blinded" brings the lexicon's design words to the search, but only the question's own words are run through
+    the embedding model: the expansions' vectors are kept, and the expanded question's is composed from them."""
+    question = "Was the trial blinded?"
+    tutor.ask(question, "resident")  # the passages' sentences, embedded once
+    embeddings = tutor.store.embeddings
+    embedded: list[str] = []
+    documents, query = embeddings.embed_documents, embeddings.embed_query
+    monkeypatch.setattr(embeddings, "embed_documents", lambda texts: embedded.extend(texts) or documents(texts))
+    monkeypatch.setattr(embeddings, "embed_query", lambda text: embedded.append(text) or query(text))
+    answer = tutor.ask(question, "resident")
+    assert "open-label" in answer.answer.lower()
+    assert embedded == [question]
+
+
+@pytest.mark.parametrize("question", [
+    "Was the trial blinded?", "How long were patients followed up?", "How does T-DM1 work?",
+    "Did the cancer get worse later on T-DXd?",
+])
+def test_a_composed_expanded_question_finds_the_passage_its_whole_text_finds(tutor, question):
+    """The vector composed from the question's and its expansions' vectors is closest to the same passage as the
+    vector of the expanded question embedded whole."""
+    import numpy as np
+
+    from tutor.embeddings import compose, token_counts
+    from tutor.lexicon import expansions, spell_out
+
+    retriever, embeddings = tutor.retriever, tutor.store.embeddings
+    spelled = spell_out(question, retriever.glossary)
+    added = expansions(spelled)
+    assert added, "the question must have expansions to test"
+    vector = lambda text: np.asarray(embeddings.embed_query(text), dtype=np.float32)
+    whole = vector(" ".join([spelled, *added]))
+    composed = compose(vector(spelled), token_counts(embeddings, [spelled])[0],
+                       [(vector(p), n) for p, n in zip(added, token_counts(embeddings, added))])
+    assert float(composed @ whole) > 0.9
+    assert retriever.chunks[int(np.argmax(retriever.matrix @ composed))].id == \
+        retriever.chunks[int(np.argmax(retriever.matrix @ whole))].id

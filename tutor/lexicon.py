@@ -335,6 +335,11 @@ def expand(query: str) -> str:
     return " ".join([query, *expansions(query)])
 
 
+def expansion_phrases() -> list[str]:
+    """Every string an expansion may add to a question (`expansions`), once each."""
+    return list(dict.fromkeys(words for _, words in _expansions()))
+
+
 @lru_cache(maxsize=4096)
 def translated(word: str) -> bool:
     """Does the lexicon translate this word on its own ("shrink" -> response rate)?"""

@@ -19,11 +19,13 @@ import bm25s
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from tutor.embeddings import compose, embed_bank, token_counts
 from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading, question_words
 from tutor.lexicon import (
-    STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expand, expanded_words, learn_abbreviations, measures, name_pattern,
-    Speller, everyday, phrasing, phrasing_words, rarity, spell_out, tokenize, topics, translated, translated_phrases, without_asker,
+    STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expanded_words, expansion_phrases, expansions,
+    learn_abbreviations, measures, name_pattern, Speller, everyday, phrasing, phrasing_words, rarity, spell_out,
+    tokenize, topics, translated, translated_phrases, without_asker,
 )
 from tutor.schema import Chunk, Source
 from tutor.specialty import names_specialty
@@ -196,6 +198,10 @@ class HybridRetriever:
         self._refreshing = threading.Lock()
         self.intents = IntentClassifier(store.embeddings)
         self.scope_model = None  # None: the fitted model of tutor/data/scope.json (leave-one-out swaps it)
+        # The lexicon's expansions, each (unit vector, tokens): a fixed bank, embedded once per model (`compose`)
+        phrases = expansion_phrases()
+        self._phrases = dict(zip(phrases, zip(embed_bank(store.embeddings, phrases),
+                                              token_counts(store.embeddings, phrases))))
         self.refresh()
 
     def refresh(self, force: bool = True) -> None:
@@ -453,17 +459,27 @@ class HybridRetriever:
         # Scope is judged on the question as asked, abbreviations spelled out ("ORR"), not on
         # its expansions, which would pull any question towards the sources.
         spelled = spell_out(query, self.glossary)
-        expanded = expand(spelled)
+        added = expansions(spelled)
+        expanded = " ".join([spelled, *added])
         # A question that names trials also searches their pages by its topic alone, without the names:
         # "ALPHA-Lung03 and BETA-Lung01" pull towards the passages that name them, not to what is asked.
         named = self.named_trials(query)
         topic = self._without_trials(expanded, named) if named else expanded
-        texts = list(dict.fromkeys([spelled, expanded, topic]))
-        if len(texts) == 1:
-            raw = vector = topic_vector = self.store.embeddings.embed_query(spelled)
-        else:  # one batch: the expanded query searches, the raw one judges scope
-            vectors = dict(zip(texts, self.store.embeddings.embed_documents(texts)))
-            raw, vector, topic_vector = vectors[spelled], vectors[expanded], vectors[topic]
+        # The raw question judges scope, the expanded one searches. Only the question (and its topic) runs through
+        # the model: a run costs by the tokens it reads, and the expanded text and its topic would read the question
+        # twice more and the expansions twice. Their vectors are composed from the question's and the expansions'.
+        asked = self._without_trials(spelled, named) if named else spelled
+        texts = list(dict.fromkeys([spelled, asked]))
+        embeddings = self.store.embeddings
+        got = [embeddings.embed_query(spelled)] if len(texts) == 1 else embeddings.embed_documents(texts)
+        vectors = {text: np.asarray(v, dtype=np.float32) for text, v in zip(texts, got)}
+        raw = vector = vectors[spelled]
+        topic_vector = vectors[asked]
+        if added:
+            phrases = [self._phrase(a) for a in added]
+            tokens = dict(zip(texts, token_counts(embeddings, texts)))
+            vector = compose(raw, tokens[spelled], phrases)
+            topic_vector = compose(topic_vector, tokens[asked], phrases)
         # The question as asked is what the offline model weighs the answer's sentences against: kept, it
         # is not embedded a second time in the same turn.
         self.store.sentences.remember([spelled], [raw])
@@ -522,6 +538,13 @@ class HybridRetriever:
         timings["search"] = (time.perf_counter() - t1) * 1000
         in_scope, why = decide(query, signals, self.relevance_floor, self.scope_model)
         return Retrieval(query, sources, best, bool(sources) and in_scope, timings, searched, reading, why, signals)
+
+    def _phrase(self, text: str) -> tuple[np.ndarray, int]:
+        """An expansion's unit vector and token count: from the bank, else embedded once and kept."""
+        if text not in self._phrases:
+            vector = np.asarray(self.store.embeddings.embed_query(text), dtype=np.float32)
+            self._phrases[text] = (vector, token_counts(self.store.embeddings, [text])[0])
+        return self._phrases[text]
 
     def _without_trials(self, query: str, trials: list[str]) -> str:
         """The query without these trials' names, however shortened."""
