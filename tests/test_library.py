@@ -156,26 +156,28 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # from the page layout alone by someone who never saw the code; its failures are never read, so it
     # measures a page the tutor has never seen (first run 0.667 fact coverage, 0.829 scope; README,
     # "Generalisation").
-    ("saltmarsh-2-trial-summary.txt", "SALTMARSH-2", "seventh-trial.jsonl", 0.75, 0.84, None),
+    # (0.839 and 0.914 after the scope model was fitted across fields, two rounds later)
+    ("saltmarsh-2-trial-summary.txt", "SALTMARSH-2", "seventh-trial.jsonl", 0.8, 0.9, None),
     # Two more written the same way in a later round. MARLSTONE-2, an obstetric care bundle (no drug,
     # cluster-randomised), is never read: first run 0.673 fact coverage, 0.857 scope (0.735 after the changes
     # QUILLBY-3 led to; SALTMARSH-2 0.736 -> 0.770). QUILLBY-3, a migraine
     # drug against an active comparator, was read after its first run (0.722 and 0.971), so it tunes.
-    ("marlstone-2-trial-summary.txt", "MARLSTONE-2", "marlstone-2-cases.jsonl", 0.7, 0.84, None),
+    # Fitted across fields a round later: 0.803 and 0.943.
+    ("marlstone-2-trial-summary.txt", "MARLSTONE-2", "marlstone-2-cases.jsonl", 0.78, 0.92, None),
     # A learner's everyday words find the page's terms: kidney stones (nephrolithiasis), tingling (paresthesia);
     # a rare word ("stratified") finds the one passage that uses it, however its drug names pull elsewhere.
-    ("quillby-3-trial-summary.txt", "QUILLBY-3", "quillby-3-cases.jsonl", 0.75, 0.95,
+    ("quillby-3-trial-summary.txt", "QUILLBY-3", "quillby-3-cases.jsonl", 0.8, 0.95,
      [("Kidney stones and tingling in each arm?", ["0.9%", "27.8%"]),
       ("Which factors was the tarnogepant versus topiramate randomisation stratified on?", ["region"])]),
     # Two more in a later round, read after their first run, so they tune (the scope model too, through
     # evals/scope-pages.json). TARNHOLM-2, an ICU oxygen-target strategy trial (no drug): first run 0.679 fact
     # coverage, 0.886 scope (3 of 29 refused). ASHCOMBE-2, an infant vaccine: first run 0.611 and 0.771
     # (8 of 29 refused). A parent's and a family's words find the page's terms.
-    ("tarnholm-2-trial-summary.txt", "TARNHOLM-2", "tarnholm-2-cases.jsonl", 0.7, 0.94,
+    ("tarnholm-2-trial-summary.txt", "TARNHOLM-2", "tarnholm-2-cases.jsonl", 0.8, 0.97,
      [("Did fewer people on the lower oxygen target need the kidney machine?", ["11.0%", "13.3%"]),
       # no trial chosen or named: words only its page uses ("oxygen") name it
       ("Was the benefit of conservative oxygen the same across subgroups?", ["1.08", "0.87"], None)]),
-    ("ashcombe-2-trial-summary.txt", "ASHCOMBE-2", "ashcombe-2-cases.jsonl", 0.7, 0.94,
+    ("ashcombe-2-trial-summary.txt", "ASHCOMBE-2", "ashcombe-2-cases.jsonl", 0.85, 0.97,
      [("How many babies ran a temperature after the jab, compared with the dummy jab?", ["22.4%", "14.8%"]),
       # a subgroup question in other words finds the subgroup finding
       ("Did efficacy differ by region?", ["67.5%"])]),
