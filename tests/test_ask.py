@@ -287,16 +287,22 @@ def test_requests_for_something_other_than_an_answer_are_out_of_scope(tutor, que
     assert tutor.ask(question, "resident").in_scope is False
 
 
-def test_a_turn_embeds_the_question_once(tutor, monkeypatch):
-    """Retrieval's vector of the question is the one the offline model weighs the answer's sentences against:
-    the question is not run through the embedding model a second time."""
-    question = "How long was the median overall survival in each arm?"
-    tutor.ask(question.replace("How long was", "What was"), "resident")  # the passages' sentences, embedded once
+def _record_embedded(tutor, monkeypatch) -> list[str]:
+    """Every text run through the tutor's embedding model from now on, in order."""
     embeddings = tutor.store.embeddings
     embedded: list[str] = []
     documents, query = embeddings.embed_documents, embeddings.embed_query
     monkeypatch.setattr(embeddings, "embed_documents", lambda texts: embedded.extend(texts) or documents(texts))
     monkeypatch.setattr(embeddings, "embed_query", lambda text: embedded.append(text) or query(text))
+    return embedded
+
+
+def test_a_turn_embeds_the_question_once(tutor, monkeypatch):
+    """Retrieval's vector of the question is the one the offline model weighs the answer's sentences against:
+    the question is not run through the embedding model a second time."""
+    question = "How long was the median overall survival in each arm?"
+    tutor.ask(question.replace("How long was", "What was"), "resident")  # the passages' sentences, embedded once
+    embedded = _record_embedded(tutor, monkeypatch)
     answer = tutor.ask(question, "resident")
     assert "30.9" in answer.answer
     assert any(question in text for text in embedded)
@@ -308,11 +314,7 @@ def test_a_question_with_lay_wording_runs_through_the_model_without_its_expansio
     the embedding model: the expansions' vectors are kept, and the expanded question's is composed from them."""
     question = "Was the trial blinded?"
     tutor.ask(question, "resident")  # the passages' sentences, embedded once
-    embeddings = tutor.store.embeddings
-    embedded: list[str] = []
-    documents, query = embeddings.embed_documents, embeddings.embed_query
-    monkeypatch.setattr(embeddings, "embed_documents", lambda texts: embedded.extend(texts) or documents(texts))
-    monkeypatch.setattr(embeddings, "embed_query", lambda text: embedded.append(text) or query(text))
+    embedded = _record_embedded(tutor, monkeypatch)
     answer = tutor.ask(question, "resident")
     assert "open-label" in answer.answer.lower()
     assert embedded == [question]
