@@ -48,7 +48,7 @@ _PATIENT = (r"\b(I'?m|I am) (pregnant|on|taking|receiving|being treated|a patien
 _DECISION = (r"\b(should|shall|can|could|may|must|ought)\b|\bis (it|this|that) (safe|ok|okay|wise|right|fine|good)\b"
              r"|\b(safe|ok|okay|wise|right|fine|good) for (me|him|her|them|my)\b"
              r"|\bwould (I|you|it|they|that|this|switching|\w+ing)\b|\bwhich\b.{0,60}\b(give|help|suit)\b"
-             r"|\b(recommend|suggest|advise)\b")
+             r"|\b(recommend|suggest|advise)\b|\b(better|best|safer|right)\b.{0,30}\bfor (me|my|him|her|them)\b")
 # Anchored at the start: the lookaheads see the whole text from there, so trying them again from every later
 # position (what an unanchored search does) can only find what the first try found, at a cost growing with
 # the square of the question's length.
