@@ -59,8 +59,7 @@ SUBJECT_SHARE = 0.75
 # is another subject; a commoner word ("larger", "skin") is left to the scope model.
 FOREIGN_ZIPF = 4.0
 RARE_WORD_WEIGHT = 1.0
-PHRASE_WEIGHT = 1.0  # a passage that repeats the question's phrase word for word: a top rank
-PHRASE_HOLDERS = 1  # ... when it alone does (two holders: fresh3 lost a fact, nothing gained)
+PHRASE_WEIGHT = 1.0  # the one passage that repeats the question's phrase word for word: a top rank
 INTENT_WEIGHT = 1.0  # a part of the page the question's intent asks for: as good as a top rank
 
 
@@ -113,12 +112,12 @@ def is_follow_up(question: str) -> bool:
     return (words <= 8 and bool(_FOLLOW_UP.search(question))) or (words <= 4 and bool(_POINTS_BACK.search(question)))
 
 
-# "compared with BETA-Lung01", "here versus BETA-Lung01", "this trial and BETA-Lung01": a question that
-# sets the chosen trial beside another it names is about both.
 # A question about several trials of the library ("which trial had more nausea?", "across the trials"):
 # never narrowed to one by its subject words.
 _ACROSS_TRIALS = re.compile(r"\b(trials|studies|which (trial|study)|each (trial|study)|both|compare (them|the|these|all|each)|"
                             r"versus|vs)\b", re.I)
+# "compared with BETA-Lung01", "here versus BETA-Lung01", "this trial and BETA-Lung01": a question that
+# sets the chosen trial beside another it names is about both.
 _COMPARES = re.compile(r"\b(compar\w*|versus|vs|contrast\w*|differ\w*|than|relative to|both|each|here|"
                        r"this (trial|study)|the same)\b", re.I)
 
@@ -312,13 +311,13 @@ class HybridRetriever:
         return list(dict.fromkeys(name for _, name in sorted(found)))
 
     def _trial_by_subject(self, question: str) -> list[str]:
-        """The one trial a question names by its subject when it names no trial or treatment: the words of
-        it that only one page of the library uses, weighed by how rare they are in everyday English, point
-        at that trial ("tidal volume" in a library of one ventilation trial among oncology ones) when nearly all
-        their weight (SUBJECT_SHARE) points at it. None when they are split between trials, or there are none."""
+        """The one trial a question (without the library's trial names) names by its subject when it names no
+        trial or treatment: the words of it that only one page of the library uses, weighed by how rare they
+        are in everyday English, point at that trial ("tidal volume" in a library of one ventilation trial
+        among oncology ones) when nearly all their weight (SUBJECT_SHARE) points at it. None when they are
+        split between trials, or there are none."""
         if len(self.trial_pages) < 2 or _ACROSS_TRIALS.search(question):
             return []
-        question = self._without_trials(question, list(self._trial_patterns))
         content = self._content_words(question)
         weights: dict[str, float] = {}
         for word in set(re.findall(r"[a-z][a-z0-9-]+", americanise(question.lower()))):
@@ -328,7 +327,7 @@ class HybridRetriever:
                 weights[self._owners[t]] = weights.get(self._owners[t], 0.0) + rarity(word)
         total = sum(weights.values())
         best = max(weights, key=weights.get, default=None)
-        return [best] if best and weights[best] > 0 and weights[best] >= SUBJECT_SHARE * total else []
+        return [best] if best and weights[best] >= SUBJECT_SHARE * total else []
 
     def _mask(self, trials: list[str]) -> np.ndarray:
         """Passages about these trials: from their own pages when the library has them."""
@@ -357,7 +356,7 @@ class HybridRetriever:
               topic: tuple[str, np.ndarray] | None = None, rare: tuple[str, ...] = (), phrase_of: str = "") -> list[int]:
         """The best k passages of the mask. `topic` (the query and its similarities without the compared
         trials' names) is searched as well and fused with the whole question's rankings; `rare` are the
-        question's rare words (`_rare_words`); `phrase_of`, the question as asked, whose phrases a passage
+        question's rare words (`_rare_words`); `phrase_of`, the question without trial names, whose phrases a passage
         may use word for word (`_phrase_holders`)."""
         pool = max(k * 3, 10)
         rankings = []
@@ -402,10 +401,9 @@ class HybridRetriever:
         return sorted(fused, key=lambda i: (-fused[i], -cosine[i]))[:k]
 
     def _rare_words(self, question: str) -> tuple[str, ...]:
-        """The tokens of the question's rare words ("stratified"): not everyday English, not a word the
-        lexicon translates ("blinded" asks for the design, wherever else a page says it), not a trial's or
-        drug's name (another page may mention it once in passing)."""
-        question = self._without_trials(question, list(self._trial_patterns))
+        """The tokens of the rare words of a question (without the library's trial names): "stratified", not
+        everyday English, not a word the lexicon translates ("blinded" asks for the design, wherever else a
+        page says it), not a trial's or drug's name (another page may mention it once in passing)."""
         rare = []
         for word in set(re.findall(r"[a-z][a-z-]{4,}", americanise(question.lower()))):
             if everyday(word, RARE_ZIPF) or translated(word):
@@ -414,8 +412,8 @@ class HybridRetriever:
         return tuple(sorted(set(rare)))
 
     def _phrase_holders(self, question: str, mask: np.ndarray) -> list[int]:
-        """The passages searched (one or two) that use more of the question's word pairs, in its order, than
-        any other, and at least two ("age at first dose": age-first, first-dose): BM25 counts words, not
+        """The one passage searched that uses more of the question's word pairs, in its order, than any other,
+        and at least two ("age at first dose": age-first, first-dose), or none: BM25 counts words, not
         phrases."""
         tokens = [t for t in tokenize(question) if not t[0].isdigit()]
         generic = phrasing() | measures()
@@ -430,7 +428,7 @@ class HybridRetriever:
                     hits[i] = hits.get(i, 0) + 1
         best = max(hits.values(), default=0)
         holders = [i for i, n in hits.items() if n == best]
-        return holders if best >= 2 and len(holders) <= PHRASE_HOLDERS else []
+        return holders if best >= 2 and len(holders) == 1 else []
 
     def _only_holders(self, rare: tuple[str, ...], mask: np.ndarray) -> set[int]:
         """The passages that alone, among those searched, use one of these rare words: read from the keyword
@@ -476,7 +474,7 @@ class HybridRetriever:
         raw = vector = vectors[spelled]
         topic_vector = vectors[asked]
         if added:
-            phrases = [self._phrase(a) for a in added]
+            phrases = [self._phrases[a] for a in added]  # every string an expansion adds is in the bank
             tokens = dict(zip(texts, token_counts(embeddings, texts)))
             vector = compose(raw, tokens[spelled], phrases)
             topic_vector = compose(topic_vector, tokens[asked], phrases)
@@ -490,6 +488,7 @@ class HybridRetriever:
             return Retrieval(query, [], 0.0, False, timings)
         with self._lock:
             reading = self.intents.read(raw)
+            untitled = self._without_trials(spelled, list(self._trial_patterns))  # whose words say what is asked
             chosen = list(trials or [])
             # A chosen trial joins the one the question names only when the question sets them side by side:
             # "How many took part in BETA-Lung01?" reads like a comparison by meaning, but asks of one trial.
@@ -498,7 +497,7 @@ class HybridRetriever:
             else:
                 # "alphazumab dose, and what was the comparator?": the one trial that gives alphazumab, when every
                 # treatment the question names is given in one trial only
-                searched = named or chosen or self.named_trials(query, by_treatment=True) or self._trial_by_subject(spelled)
+                searched = named or chosen or self.named_trials(query, by_treatment=True) or self._trial_by_subject(untitled)
             if compare is None:
                 compare = len(searched) > 1 or (not searched and reading.name == "comparison" and len(self.trial_pages) > 1)
             if compare and not searched:
@@ -506,8 +505,7 @@ class HybridRetriever:
             cosine = self.matrix @ np.asarray(vector, dtype=np.float32)
             raw_cosine = self.matrix @ np.asarray(raw, dtype=np.float32)
             mask = self._mask(searched)
-            rare = self._rare_words(spelled)
-            phrase = self._without_trials(spelled, list(self._trial_patterns))
+            rare = self._rare_words(untitled)
             if compare and len(searched) > 1:
                 each = max(2, math.ceil(k / len(searched)) + (1 if len(searched) <= 2 else 0))
                 # Each trial is searched for the question's topic, not for the other trials' names: on
@@ -515,14 +513,14 @@ class HybridRetriever:
                 topic_cosine = self.matrix @ np.asarray(topic_vector, dtype=np.float32)
                 chosen_idx = [i for t in searched for i in self._rank(
                     expanded, cosine, self._mask([t]), each, reading,
-                    (self._without_trials(expanded, [o for o in searched if o != t]), topic_cosine), rare, phrase)]
+                    (self._without_trials(expanded, [o for o in searched if o != t]), topic_cosine), rare, untitled)]
             elif topic != expanded:
                 # A question that names its trial is searched without the name as well: within that trial's
                 # pages the name only pulls towards the passages that repeat it, not to what is asked.
                 topic_cosine = self.matrix @ np.asarray(topic_vector, dtype=np.float32)
-                chosen_idx = self._rank(expanded, cosine, mask, k, reading, (topic, topic_cosine), rare, phrase)
+                chosen_idx = self._rank(expanded, cosine, mask, k, reading, (topic, topic_cosine), rare, untitled)
             else:
-                chosen_idx = self._rank(expanded, cosine, mask, k, reading, rare=rare, phrase_of=phrase)
+                chosen_idx = self._rank(expanded, cosine, mask, k, reading, rare=rare, phrase_of=untitled)
             best = float(np.max(np.where(mask, raw_cosine, -1.0))) if mask.any() else 0.0
             if lens and chosen_idx:
                 chosen_idx += self._lens_passage(lens, chosen_idx)
@@ -538,13 +536,6 @@ class HybridRetriever:
         timings["search"] = (time.perf_counter() - t1) * 1000
         in_scope, why = decide(query, signals, self.relevance_floor, self.scope_model)
         return Retrieval(query, sources, best, bool(sources) and in_scope, timings, searched, reading, why, signals)
-
-    def _phrase(self, text: str) -> tuple[np.ndarray, int]:
-        """An expansion's unit vector and token count: from the bank, else embedded once and kept."""
-        if text not in self._phrases:
-            vector = np.asarray(self.store.embeddings.embed_query(text), dtype=np.float32)
-            self._phrases[text] = (vector, token_counts(self.store.embeddings, [text])[0])
-        return self._phrases[text]
 
     def _without_trials(self, query: str, trials: list[str]) -> str:
         """The query without these trials' names, however shortened."""
