@@ -101,10 +101,12 @@ class Speller:
 
 @lru_cache(maxsize=8192)
 def everyday(word: str, zipf: float = 3.0) -> bool:
-    """A word of everyday English ("form", "worse"): never a misspelling, whatever the library uses."""
+    """A word of everyday English ("form", "worse"): never a misspelling, whatever the library uses.
+    wordfreq's small list (words down to Zipf 3) answers every threshold used here, in 4 MB of memory
+    rather than the large list's 37 MB."""
     from wordfreq import zipf_frequency
 
-    return zipf_frequency(word, "en") >= zipf
+    return zipf_frequency(word, "en", wordlist="small") >= zipf
 
 
 # Languages a learner might answer in instead of English (wordfreq's lists for them ship with the package).
