@@ -115,6 +115,17 @@ def test_a_misspelt_question_is_answered_as_if_spelt_right(tutor):
     assert seen.in_scope and "thrombocytopenia" in seen.answer.lower(), seen.answer
 
 
+def test_a_word_run_into_its_number_is_read_as_the_pages_write_it(tutor):
+    retriever = tutor.retriever
+    # "Grade3", "wk12": the pages write "grade 3"; shorthand the lexicon reads ("wk") is set apart too
+    assert retriever.speller.correct("How many Grade3 AEs by wk12 in EMILIA?") == "How many Grade 3 AEs by wk 12 in EMILIA?"
+    assert retriever.speller.correct("HER2 status?") == "HER2 status?"  # a name the pages write as one run stays
+    # a name written without the pages' space is known, so it is not read as another trial or drug
+    assert retriever._unknown_names("How many Grade3 AEs in EMILIA?")[0] == []
+    assert retriever._unknown_names("What did KEYNOTE-189 show?")[0] == ["KEYNOTE-189"]
+    assert retriever._unknown_names("Any IL-6 data in EMILIA?")[0] == ["IL-6"]  # the pages never name interleukin-6
+
+
 def test_spelling_mends_only_near_misses_of_the_librarys_words(tutor):
     speller = tutor.retriever.speller
     assert speller.correct("Was progresion assesed by blinded reviewers?") == "Was progression assessed by blinded reviewers?"

@@ -53,10 +53,13 @@ class Speller:
     stays one. Edit distance by RapidFuzz (a transposition counts as one edit)."""
 
     _WORD = re.compile(r"(?<!\w)[A-Za-z]{4,}(?!\w)")
+    # A word run into its number ("PASI90", "wk16"): the pages write them apart ("PASI 90", "week 16").
+    _FUSED = re.compile(r"(?<![\w-])([A-Za-z]{2,})(\d+)(?![\w-])")
 
-    def __init__(self, words):
+    def __init__(self, words, runs=frozenset()):
         from collections import Counter
 
+        self._runs = runs  # the library's whole words and hyphenated names ("her2", "alpha-1"), as written
         words = [w.lower() for w in words]
         self._stems = frozenset(t for w in set(words) for t in tokenize(w))
         # Only a word that says what is asked is a mend: never a word as common as "here" or "which".
@@ -68,8 +71,19 @@ class Speller:
         self._mended: dict[str, str | None] = {}
 
     def correct(self, text: str) -> str:
-        """The text with each misspelt word replaced by the library's word; unchanged when none is."""
+        """The text with each misspelt word replaced by the library's word, and each word run into its number
+        ("wk16") set apart from it; unchanged when neither applies."""
+        text = self._FUSED.sub(self._unfuse, text)
         return self._WORD.sub(lambda m: self._mend(m.group(0), m.start() == 0), text)
+
+    def _unfuse(self, match: re.Match) -> str:
+        """"PASI90" -> "PASI 90" when the library uses "pasi" but never "pasi90"; "HER2", a name the library
+        writes as one run, and "CD4", whose letters are no word of the library's nor of the lexicon's, stay."""
+        run, letters = match.group(0), match.group(1)
+        if run.lower() in self._runs or not (letters.lower() in self._counts or letters.lower() in self._stems
+                                             or translated(letters)):
+            return run
+        return f"{letters} {match.group(2)}"
 
     def _mend(self, word: str, first: bool) -> str:
         lower = word.lower()

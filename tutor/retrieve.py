@@ -274,7 +274,7 @@ class HybridRetriever:
                 self._runs = frozenset(_RUN.findall(self._text))  # the text's whole words and hyphenated names
                 self.intents.cover(matrix)
                 asked = " ".join(e for i in self.intents.intents.values() for e in i.examples).lower()
-                self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {asked}"))
+                self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {asked}"), self._runs)
                 self._version = version
 
     @property
@@ -674,7 +674,19 @@ class HybridRetriever:
                 run = run.rsplit("-", 1)[0]
                 if run in self._drugs or any(p.fullmatch(run) for p in self._trial_patterns.values()):
                     return True
-        return name in self._runs
+        return name in self._runs or any(form in self._text and re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", self._text)
+                                         for form in self._written_forms(name))
+
+    def _written_forms(self, name: str) -> set[str]:
+        """Other ways the pages may write a name: with or without a space or hyphen between its word and its
+        number ("pasi90", "pasi 90", "pasi-90"), and with a short form spelled out ("il-17", "interleukin-17")."""
+        match = re.fullmatch(r"([a-z]+)[- ]?(\d[\w-]*)", name)
+        if not match:
+            return set()
+        word, number = match.groups()
+        glossary = {k.lower(): v.lower() for k, v in {**base_glossary(), **self.glossary}.items()}
+        words = {word, glossary[word]} if word in glossary else {word}
+        return {f"{w}{joint}{number}" for w in words for joint in ("", " ", "-")} - {name}
 
     def _distinctive_match(self, query: str) -> bool:
         """Does the query name something the sources name: a trial, a drug, a number?"""
