@@ -164,6 +164,10 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # drug against an active comparator, was read after its first run (0.722 and 0.971), so it tunes.
     # Fitted across fields a round later: 0.803 and 0.943.
     ("marlstone-2-trial-summary.txt", "MARLSTONE-2", "marlstone-2-cases.jsonl", 0.78, 0.92, None),
+    # HOLLOWAY-2, operative against non-operative care of ankle fractures in older adults (no drug, assessor-blinded
+    # noninferiority), written the same way with FENWICK-4 in a later round and never read: first run 0.648 fact
+    # coverage and 0.914 scope (3 of 29 refused); 0.722 and 0.971 after the changes FENWICK-4 led to.
+    ("holloway-2-trial-summary.txt", "HOLLOWAY-2", "holloway-2-cases.jsonl", 0.7, 0.94, None),
     # A learner's everyday words find the page's terms: kidney stones (nephrolithiasis), tingling (paresthesia);
     # a rare word ("stratified") finds the one passage that uses it, however its drug names pull elsewhere.
     ("quillby-3-trial-summary.txt", "QUILLBY-3", "quillby-3-cases.jsonl", 0.8, 0.95,

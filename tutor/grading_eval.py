@@ -29,7 +29,7 @@ GRADING_SETS = (DEFAULT_GRADING, PROJECT_ROOT / "evals" / "grading-independent.j
                 PROJECT_ROOT / "evals" / "grading-blind.jsonl", PROJECT_ROOT / "evals" / "grading-blind2.jsonl",
                 PROJECT_ROOT / "evals" / "grading-blind3.jsonl", PROJECT_ROOT / "evals" / "grading-blind4.jsonl",
                 PROJECT_ROOT / "evals" / "grading-blind5.jsonl", PROJECT_ROOT / "evals" / "grading-blind6.jsonl",
-                PROJECT_ROOT / "evals" / "grading-blind7.jsonl")
+                PROJECT_ROOT / "evals" / "grading-blind7.jsonl", PROJECT_ROOT / "evals" / "grading-blind8.jsonl")
 GRADING_METRICS = {
     "verdict_accuracy": "share of answers whose verdict (correct, partial, incorrect) is the expected one",
     "score_mae": "mean absolute difference between the grade's score and the expected score (lower is better)",
