@@ -119,7 +119,11 @@ def test_a_word_run_into_its_number_is_read_as_the_pages_write_it(tutor):
     retriever = tutor.retriever
     # "Grade3", "wk12": the pages write "grade 3"; shorthand the lexicon reads ("wk") is set apart too
     assert retriever.speller.correct("How many Grade3 AEs by wk12 in EMILIA?") == "How many Grade 3 AEs by wk 12 in EMILIA?"
-    assert retriever.speller.correct("HER2 status?") == "HER2 status?"  # a name the pages write as one run stays
+    assert retriever.speller.correct("OS at 12mo?") == "OS at 12 mo?"
+    # a name the pages write as one run stays, and so does a trial the library lacks whose words the pages use
+    for kept in ("HER2 status?", "What did DESTINY Breast04 show?"):
+        assert retriever.speller.correct(kept) == kept
+    assert retriever._unknown_names("What did DESTINY Breast04 show?")[0] == ["Breast04"]
     # a name written without the pages' space is known, so it is not read as another trial or drug
     assert retriever._unknown_names("How many Grade3 AEs in EMILIA?")[0] == []
     assert retriever._unknown_names("What did KEYNOTE-189 show?")[0] == ["KEYNOTE-189"]

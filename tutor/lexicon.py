@@ -53,13 +53,15 @@ class Speller:
     stays one. Edit distance by RapidFuzz (a transposition counts as one edit)."""
 
     _WORD = re.compile(r"(?<!\w)[A-Za-z]{4,}(?!\w)")
-    # A word run into its number ("PASI90", "wk16"): the pages write them apart ("PASI 90", "week 16").
-    _FUSED = re.compile(r"(?<![\w-])([A-Za-z]{2,})(\d+)(?![\w-])")
+    # A word run into its number ("Grade3", "wk16", "12mo"): the pages write them apart ("grade 3", "week 16").
+    _FUSED = re.compile(r"(?<![\w-])(?:([A-Za-z]{2,})(\d+)|(\d+)([A-Za-z]{2,}))(?![\w-])")
 
-    def __init__(self, words, runs=frozenset()):
+    def __init__(self, words, spaced=frozenset()):
         from collections import Counter
 
-        self._runs = runs  # the library's whole words and hyphenated names ("her2", "alpha-1"), as written
+        # the words the library writes before a number, apart from it ("grade 3"): only these are set apart when
+        # a question runs them together; "ALPHA09" beside the library's "ALPHA 03" is a name, kept whole
+        self._spaced = spaced
         words = [w.lower() for w in words]
         self._stems = frozenset(t for w in set(words) for t in tokenize(w))
         # Only a word that says what is asked is a mend: never a word as common as "here" or "which".
@@ -77,13 +79,12 @@ class Speller:
         return self._WORD.sub(lambda m: self._mend(m.group(0), m.start() == 0), text)
 
     def _unfuse(self, match: re.Match) -> str:
-        """"PASI90" -> "PASI 90" when the library uses "pasi" but never "pasi90"; "HER2", a name the library
-        writes as one run, and "CD4", whose letters are no word of the library's nor of the lexicon's, stay."""
-        run, letters = match.group(0), match.group(1)
-        if run.lower() in self._runs or not (letters.lower() in self._counts or letters.lower() in self._stems
-                                             or translated(letters)):
-            return run
-        return f"{letters} {match.group(2)}"
+        """"Grade3" -> "Grade 3" when the library writes "grade 3"; "wk16" -> "wk 16" and "12mo" -> "12 mo", the
+        lexicon's shorthand; "HER2", "CD4" and "DELTA-Lung04" (a name the library lacks) stay whole."""
+        letters, number = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+        if not (translated(letters) or match.group(1) and americanise(letters.lower()) in self._spaced):
+            return match.group(0)
+        return f"{letters} {number}" if match.group(1) else f"{number} {letters}"
 
     def _mend(self, word: str, first: bool) -> str:
         lower = word.lower()

@@ -253,6 +253,7 @@ class HybridRetriever:
                 self.glossary = glossary
                 # an abbreviation counts by its spelled-out words, never as an unknown word of its own
                 self._upper_short_forms = {k.upper() for k in [*glossary, *base_glossary()]}
+                self._long_form = {k.lower(): v.lower() for k, v in {**base_glossary(), **glossary}.items()}
                 self._short_forms = set(tokenize(" ".join([*glossary, *base_glossary()])))
                 self._long_forms = set(tokenize(" ".join(base_glossary().values())))
                 # A word learners use of any trial is a trial question's word even when these pages never
@@ -271,10 +272,11 @@ class HybridRetriever:
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
                 self._by_heading_term = by_term(heading for heading, _ in self._headings)
                 self._text = americanise(" ".join(c.text for c in chunks).lower())
-                self._runs = frozenset(_RUN.findall(self._text))  # the text's whole words and hyphenated names
+                self._runs = frozenset(_RUN.findall(self._text))  # whole words and hyphenated names (lower case, American)
                 self.intents.cover(matrix)
                 asked = " ".join(e for i in self.intents.intents.values() for e in i.examples).lower()
-                self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {asked}"), self._runs)
+                self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {asked}"),
+                                       frozenset(re.findall(r"(?<![\w-])([a-z]{2,}) \d", self._text)))
                 self._version = version
 
     @property
@@ -678,14 +680,14 @@ class HybridRetriever:
                                          for form in self._written_forms(name))
 
     def _written_forms(self, name: str) -> set[str]:
-        """Other ways the pages may write a name: with or without a space or hyphen between its word and its
-        number ("pasi90", "pasi 90", "pasi-90"), and with a short form spelled out ("il-17", "interleukin-17")."""
+        """Other ways the pages may write a name (lower case): with or without a space or hyphen between its word
+        and its number ("grade3", "grade 3", "grade-3"), and with a short form before the number spelled out
+        ("il-6", "interleukin-6"; one way only: a long form in the question is not shortened)."""
         match = re.fullmatch(r"([a-z]+)[- ]?(\d[\w-]*)", name)
         if not match:
             return set()
         word, number = match.groups()
-        glossary = {k.lower(): v.lower() for k, v in {**base_glossary(), **self.glossary}.items()}
-        words = {word, glossary[word]} if word in glossary else {word}
+        words = {word, self._long_form[word]} if word in self._long_form else {word}
         return {f"{w}{joint}{number}" for w in words for joint in ("", " ", "-")} - {name}
 
     def _distinctive_match(self, query: str) -> bool:
