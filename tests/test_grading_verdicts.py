@@ -129,6 +129,14 @@ def test_a_number_with_a_thousands_separator_is_no_list_of_terms():
     assert keyword_list("crossover, bias, dilution, censoring, power")  # a list of bare terms still is one
 
 
+def test_treatments_given_together_are_one_regimen_not_a_list_of_terms():
+    from tutor.grading import keyword_list
+
+    assert not keyword_list("Randomised phase III, three arms (alphazumab + taxane, betaxel + placebo, betaxel + "
+                            "gammab), 1,095 patients, double-blind in all three arms.")
+    assert keyword_list("PFS + OS + HR + crossover + bias + null + power")  # a chain of "+"s still strings terms
+
+
 def test_a_terse_design_answer_with_its_sample_size_is_correct(practice):
     grade = practice.grade("marianne-recall-design", "Randomised, three arms, 1,095 patients. The two T-DM1 arms "
                            "were blinded for pertuzumab versus placebo; the trastuzumab and taxane arm was open-label.",

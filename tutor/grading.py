@@ -356,6 +356,9 @@ def keyword_list(unit: str) -> bool:
         unit = unit[lead.end():]  # the list itself, read without its announcement
     unit = unit.replace("#", " ")
     unit = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", unit)  # "1,095 patients": a thousands separator divides no terms
+    # "alphazumab + betaxel": two treatments given together are one regimen, not two terms (a longer chain of
+    # "+"s still strings terms together)
+    unit = re.sub(r"(?<!\+ )(?<!\+)\b([\w-]+) \+ ([\w-]+)\b(?! ?\+)", r"\1 plus \2", unit)
     fragments = [f for f in re.split(r"[,;/|+]|\s-\s|\s{2,}", unit) if f.strip()]
     if len(fragments) >= 2 and sum(bool(_NAMED_FIGURE.search(f)) for f in fragments) * 2 >= len(fragments):
         return False
