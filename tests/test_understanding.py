@@ -138,3 +138,13 @@ def test_spelling_mends_only_near_misses_of_the_librarys_words(tutor):
                       "Does pembrolizumab help?",  # a drug the pages lack stays foreign: declined, not mended
                       "What is the best treatment for asthma?"):
         assert speller.correct(untouched) == untouched
+
+
+def test_a_question_asking_for_a_figure_is_answered_first_with_one(tutor):
+    from tutor.evaluate import lead_sentence
+
+    answer = tutor.ask("In plain words, how long did T-DM1 keep the cancer from growing in TH3RESA, compared with "
+                       "whatever the doctor would otherwise have picked?", "med_student")
+    # not the page's summary that T-DM1 "prolongs progression-free survival", which gives no figure
+    lead = lead_sentence(answer.answer)
+    assert "6.2" in lead and "3.3" in lead, answer.answer

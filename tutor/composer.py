@@ -84,6 +84,7 @@ def _time_points(text: str) -> set[tuple[str, str]]:
 
 _NUMBER = re.compile(r"(?<![\w\-.])\d+(?:\.\d+)?(?![\w\-])")
 _PRECISE = re.compile(r"\d\.\d|\d\s?%")  # a figure as the page states it: a decimal or a percentage
+_STATES_FIGURE = re.compile(r"\d\.\d|\d\s?%|\d,\d{3}|\d{2,}|\d:\d")  # a figure, not a label's digit ("grade 3", "0 or 1")
 _ROUNDED = re.compile(r"\b(\d+|one|two|three) (in|out of) (\d+|ten|a hundred)\b", re.I)
 
 
@@ -490,6 +491,14 @@ class Composer:
             exact = next((s for s in chosen[1:] if rounded <= {n.split(".")[0] for n in _NUMBER.findall(s.text)}), None)
             if exact is not None:
                 chosen = [exact] + [s for s in chosen if s is not exact]
+        # Asked for a figure, a sentence that gives none ("a score of 0 or 1 means clear skin") gives way to the
+        # first chosen sentence that gives one of what is asked: it shares a word of the question's subject, not
+        # only its measure ("patients", "rate").
+        if _ASKS_FIGURE.search(question.lower()) and not _STATES_FIGURE.search(chosen[0].text):
+            subject = set(tokenize(question)) - measures() - phrasing()
+            stated = next((s for s in chosen[1:] if _STATES_FIGURE.search(s.text) and subject & s.tokens), None)
+            if stated is not None:
+                chosen = [stated] + [s for s in chosen if s is not stated]
         # A title names what the page is about; it never answers first when a sentence of substance was chosen.
         return sorted(chosen, key=_only_names)
 
