@@ -218,3 +218,14 @@ def test_a_recommendation_moved_to_another_line_earns_nothing(practice):
                            "first-line alternative for patients who cannot take taxanes, not as the preferred choice.",
                            "guideline_committee")
     assert grade.points[0].status != "covered" and grade.verdict == "incorrect"
+
+
+def test_an_arm_named_in_apposition_to_the_other_arms_role_is_swapped(practice):
+    swapped = practice.grade("emilia-recall-arms", "EMILIA tested lapatinib (1,250 mg once daily) plus capecitabine "
+                             "(1,000 mg/m2 twice daily, days 1-14) against the standard treatment, T-DM1 3.6 mg/kg IV "
+                             "every 3 weeks.", "fellow")
+    assert swapped.verdict == "incorrect" and any(p.note.startswith("arms swapped") for p in swapped.points)
+    right = practice.grade("emilia-recall-arms", "EMILIA tested T-DM1 3.6 mg/kg IV every 3 weeks against the standard "
+                           "treatment, lapatinib 1,250 mg once daily plus capecitabine 1,000 mg/m2 twice daily on days "
+                           "1-14.", "fellow")
+    assert right.verdict == "correct", [(p.status, p.note) for p in right.points]

@@ -860,6 +860,9 @@ _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|interventi
 # An arm said to play a role: "... was the control arm", "... served as the experimental arm", "... as comparator".
 _ROLE = re.compile(r"\b(?:was|were|is|as|being|served as|acted as)\s+(?:the\s+|an?\s+)?"
                    r"(?P<role>control|comparator|experimental|investigational)(?:\s+(?:arm|group|treatment))?\b", re.I)
+# An arm named in apposition to its role: "... against the standard treatment, ALPHA-1", "the control arm (betanib)".
+_ROLE_NAMED = re.compile(r"\b(?:the\s+)?(?P<role>standard|control|comparator|experimental|investigational)"
+                         r"(?:\s+(?:arm|group|treatment|therapy|regimen|drug))?\s*[,:(]\s*", re.I)
 # (A closing bracket ends the comparison it held: "(12.3 vs 7.1 months), had fewer events (31% vs 48%)".)
 _SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|against|than|whereas|while)(?=\W)|;|,\s+(?=\d)|\band\b"
                     r"|(?<=\))\s*,", re.I)
@@ -1132,6 +1135,11 @@ class Arms:
             named = [m for m in before if not m[3]]
             if named and self.side(named[-1][2]) and self.side(named[-1][2]) != role:
                 out |= set(named[-1][2])
+        for match in _ROLE_NAMED.finditer(flat):
+            role = "A" if match.group("role").lower().startswith(("experimental", "investigational")) else "B"
+            after = [m for m in self._mentions(flat[match.end():match.end() + 60]) if not m[3]]
+            if after and after[0][0] == 0 and self.side(after[0][2]) and self.side(after[0][2]) != role:
+                out |= set(after[0][2])
         return out
 
     # -- which arm a statement ties a term to ("thrombocytopenia was more common with ALPHA-1") --------
