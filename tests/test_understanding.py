@@ -148,3 +148,29 @@ def test_a_question_asking_for_a_figure_is_answered_first_with_one(tutor):
     # not the page's summary that T-DM1 "prolongs progression-free survival", which gives no figure
     lead = lead_sentence(answer.answer)
     assert "6.2" in lead and "3.3" in lead, answer.answer
+
+
+def test_a_question_across_a_large_librarys_trials_compares_the_closest_few():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from tutor.retrieve import MOST_COMPARED, HybridRetriever
+
+    names = [f"ALPHA-{n}" for n in range(MOST_COMPARED + 4)]
+    page = np.repeat(np.arange(len(names)), 2)  # two passages a trial
+    cosine = np.linspace(0.1, 0.9, len(page))  # the later trials' passages are closer
+    library = SimpleNamespace(trial_pages=names, _page=page)
+    chosen = HybridRetriever._closest_trials(library, cosine, MOST_COMPARED)
+    assert chosen == names[::-1][:MOST_COMPARED]  # the closest first, and no more than MOST_COMPARED
+    assert HybridRetriever._closest_trials(SimpleNamespace(trial_pages=names[:3], _page=page[:6]), cosine[:6],
+                                           MOST_COMPARED) == names[:3]  # a small library: every trial
+
+
+def test_a_disease_is_known_by_the_words_the_pages_put_before_it():
+    from tutor.retrieve import _disease_qualifiers
+
+    words = _disease_qualifiers("in her2-positive metastatic breast cancer and small-cell lung tumors")
+    assert {"breast", "metastatic", "her2-positive", "positive"} <= words["cance"]
+    assert "her2" not in words["cance"]  # three words away from "cancer": not its qualifier
+    assert {"small", "cell", "small-cell", "lung"} <= words["tumor"] and "gastric" not in words["cance"]

@@ -46,6 +46,33 @@ _NAME = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z0-9][A-Za-z0-9-]*|\d+\.\d+)\b")
 _DISEASE = re.compile(
     r"((?:[a-z0-9][a-z0-9\-]*\s+){1,2})(cancers?|carcinomas?|tumou?rs?|lymphomas?|leuka?emias?"
     r"|melanomas?|sarcomas?)\b", re.I)
+_DISEASE_STEMS = ("cance", "carci", "tumou", "tumor", "lymph", "leuka", "leuke", "melan", "sarco")
+
+
+def _disease_qualifiers(text: str) -> dict[str, frozenset[str]]:
+    """For each disease word's first five letters, the words the text puts before it, up to two words away
+    ("metastatic" and "her2-positive" in "her2-positive metastatic breast cancer"; a hyphenated name's parts
+    too: "small" of "small-cell lung cancer"): looked up for each question, where a search of the whole text
+    took 60-100 ms in a library of 400 trials."""
+    runs = _RUN.findall(text)
+    out: dict[str, set[str]] = {}
+    for i, run in enumerate(runs):
+        stem = run[:5]
+        if stem not in _DISEASE_STEMS:
+            continue
+        words = out.setdefault(stem, set())
+        for distance in (1, 2, 3):
+            if i - distance < 0:
+                break
+            parts = runs[i - distance].split("-")
+            # a qualifier is a run or a stretch of its parts; what follows it within its run is one word more
+            for j in range(len(parts)):
+                for k in range(j + 1, len(parts) + 1):
+                    if distance - 1 + (k < len(parts)) <= 2:
+                        words.add("-".join(parts[j:k]))
+    return {stem: frozenset(words) for stem, words in out.items()}
+
+
 PROMPT_ONLY_WEIGHT = 0.5
 STUB_WEIGHT = 0.5  # a related-trial summary, when the library holds that trial's full page
 # A rare word (less common in everyday English than this Zipf frequency) of the question that one passage
@@ -55,6 +82,10 @@ RARE_ZIPF = 3.5
 # none ("tidal volume", "zembravir"); "same" or "across" (Zipf above 5) do not.
 SUBJECT_ZIPF = 5.0
 SUBJECT_SHARE = 0.75
+# A question across "the trials" with none named sets them all side by side; in a library of more than this
+# many, the ones whose pages come closest to it (all 400 of a large library: 800 passages, and a comparison of
+# each trial without the 399 others' names, 1.7 s a search).
+MOST_COMPARED = 8
 # A disease named by a word the sources never use that is no more common than this ("gastric", "prostate")
 # is another subject; a commoner word ("larger", "skin") is left to the scope model.
 FOREIGN_ZIPF = 4.0
@@ -267,12 +298,16 @@ class HybridRetriever:
                 self._drug_pattern = (re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(drugs, key=len, reverse=True)))
                                                  + r")(?![\w-])", re.I) if drugs else None)
                 self._about = np.array([c.about.lower() for c in chunks])
+                page_of = {name.lower(): i for i, name in enumerate(pages)}
+                self._page = np.array([-1 if s else page_of.get(c.about.lower(), -1) for c, s in zip(chunks, stub)],
+                                      dtype=np.int64)  # each passage's trial, by its place in trial_pages; -1: none
                 self._owners = {t: next(iter(o)) for t, o in owners.items() if len(o) == 1}
                 self._kinds = np.array([c.kind for c in chunks])
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
                 self._by_heading_term = by_term(heading for heading, _ in self._headings)
                 self._text = americanise(" ".join(c.text for c in chunks).lower())
                 self._runs = frozenset(_RUN.findall(self._text))  # whole words and hyphenated names (lower case, American)
+                self._qualifiers = _disease_qualifiers(self._text)
                 self.intents.cover(matrix)
                 asked = " ".join(e for i in self.intents.intents.values() for e in i.examples).lower()
                 self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {asked}"),
@@ -330,6 +365,16 @@ class HybridRetriever:
         total = sum(weights.values())
         best = max(weights, key=weights.get, default=None)
         return [best] if best and weights[best] >= SUBJECT_SHARE * total else []
+
+    def _closest_trials(self, cosine: np.ndarray, most: int) -> list[str]:
+        """The library's trials, or in a library of more than `most`, the `most` whose own pages hold the passages
+        closest to the question, closest first."""
+        if len(self.trial_pages) <= most:
+            return list(self.trial_pages)
+        best = np.full(len(self.trial_pages), -2.0)
+        own = self._page >= 0
+        np.maximum.at(best, self._page[own], cosine[own])
+        return [self.trial_pages[int(i)] for i in np.argsort(-best, kind="stable")[:most]]
 
     def _mask(self, trials: list[str]) -> np.ndarray:
         """Passages about these trials: from their own pages when the library has them."""
@@ -502,9 +547,9 @@ class HybridRetriever:
                 searched = named or chosen or self.named_trials(query, by_treatment=True) or self._trial_by_subject(untitled)
             if compare is None:
                 compare = len(searched) > 1 or (not searched and reading.name == "comparison" and len(self.trial_pages) > 1)
-            if compare and not searched:
-                searched = list(self.trial_pages)
             cosine = self.matrix @ np.asarray(vector, dtype=np.float32)
+            if compare and not searched:
+                searched = self._closest_trials(cosine, MOST_COMPARED)
             raw_cosine = self.matrix @ np.asarray(raw, dtype=np.float32)
             mask = self._mask(searched)
             rare = self._rare_words(untitled)
@@ -654,7 +699,7 @@ class HybridRetriever:
             while any(w in STOPWORDS or w in phrasing_words() or w.isdigit() or len(w) < 3 for w in words):
                 words = words[1:]  # "of cancer", "the 2 tumours", "people's tumours": no qualifier
             for qualifier in words:
-                if not re.search(rf"\b{re.escape(qualifier)}\W+(?:[\w\-]+\W+){{0,2}}{stem}", self._text):
+                if qualifier not in self._qualifiers.get(stem, ()):
                     diseases.append(match.group(0).strip())
                     # "gastric", not "shrink" (a verb the lexicon reads) nor "larger" (everyday English)
                     foreign = foreign or not (any(t in vocab for t in tokenize(qualifier)) or translated(qualifier)
