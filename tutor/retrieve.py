@@ -50,8 +50,8 @@ _DISEASE_STEMS = ("cance", "carci", "tumou", "tumor", "lymph", "leuka", "leuke",
 
 
 def _disease_qualifiers(text: str) -> dict[str, frozenset[str]]:
-    """For each disease word's first five letters, the words the text puts before it, up to two words away
-    ("metastatic" and "her2-positive" in "her2-positive metastatic breast cancer"; a hyphenated name's parts
+    """For each disease word's first five letters, the words the text puts before it with at most two words
+    between ("metastatic" and "her2-positive" in "her2-positive metastatic breast cancer"; a hyphenated name's parts
     too: "small" of "small-cell lung cancer"): looked up for each question, where a search of the whole text
     took 60-100 ms in a library of 400 trials."""
     runs = _RUN.findall(text)
