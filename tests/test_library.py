@@ -186,9 +186,9 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
       # a subgroup question in other words finds the subgroup finding
       ("Did efficacy differ by region?", ["67.5%"])]),
     # FENWICK-4, a psoriasis biologic against placebo and an active comparator, written the same way in a later
-    # round and read after its first run (0.651 fact coverage, 6 of 29 refused: "PASI90", "wk16", "pbo" and
-    # "IL-17" read as names the library lacks). A word run into its number is read as the page writes it, a
-    # short form before a number as its long form ("interleukin-17").
+    # round and read after its first run (0.651 fact coverage, 6 of 29 refused: "PASI90" and "IL-17" read as names
+    # the library lacks, "wk16" and "pbo" as words foreign to it). A word run into its number is read as the page
+    # writes it, a short form before a number as its long form ("interleukin-17").
     ("fenwick-4-trial-summary.txt", "FENWICK-4", "fenwick-4-cases.jsonl", 0.8, 0.94,
      [("PASI90 diff vs pbo w/ 95% CI?", ["68.3", "63.9 to 72.7"]),
       ("Does beating orvanercept tell us dravokizumab is better than the IL-17 drugs people use now?",
