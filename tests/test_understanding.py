@@ -168,9 +168,9 @@ def test_a_question_across_a_large_librarys_trials_compares_the_closest_few():
 
 
 def test_a_disease_is_known_by_the_words_the_pages_put_before_it():
-    from tutor.retrieve import _disease_qualifiers
+    from tutor.retrieve import _RUN, _disease_qualifiers
 
-    words = _disease_qualifiers("in her2-positive metastatic breast cancer and small-cell lung tumors")
+    words = _disease_qualifiers(_RUN.findall("in her2-positive metastatic breast cancer and small-cell lung tumors"))
     assert {"breast", "metastatic", "her2-positive", "positive"} <= words["cance"]
     assert "her2" not in words["cance"]  # three words away from "cancer": not its qualifier
     assert {"small", "cell", "small-cell", "lung"} <= words["tumor"] and "gastric" not in words["cance"]

@@ -1129,17 +1129,20 @@ class Arms:
         the intervention, "betanib served as the experimental arm" when it is the comparator."""
         out: set[str] = set()
         flat = _flat(text)
-        for match in _ROLE.finditer(flat):
-            role = "A" if match.group("role").lower().startswith(("experimental", "investigational")) else "B"
-            before = self._mentions(flat[max(0, match.start() - 60):match.start()])
-            named = [m for m in before if not m[3]]
-            if named and self.side(named[-1][2]) and self.side(named[-1][2]) != role:
-                out |= set(named[-1][2])
-        for match in _ROLE_NAMED.finditer(flat):
-            role = "A" if match.group("role").lower().startswith(("experimental", "investigational")) else "B"
+
+        def cast(role: re.Match, mention) -> None:  # a named arm given this role: kept when it is the other arm's
+            side = "A" if role.group("role").lower().startswith(("experimental", "investigational")) else "B"
+            if self.side(mention[2]) and self.side(mention[2]) != side:
+                out.update(mention[2])
+
+        for match in _ROLE.finditer(flat):  # "ALPHA-1 was the control arm": the arm named before the role
+            named = [m for m in self._mentions(flat[max(0, match.start() - 60):match.start()]) if not m[3]]
+            if named:
+                cast(match, named[-1])
+        for match in _ROLE_NAMED.finditer(flat):  # "the control arm, ALPHA-1": the arm named right after it
             after = [m for m in self._mentions(flat[match.end():match.end() + 60]) if not m[3]]
-            if after and after[0][0] == 0 and self.side(after[0][2]) and self.side(after[0][2]) != role:
-                out |= set(after[0][2])
+            if after and after[0][0] == 0:
+                cast(match, after[0])
         return out
 
     # -- which arm a statement ties a term to ("thrombocytopenia was more common with ALPHA-1") --------

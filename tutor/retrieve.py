@@ -49,12 +49,11 @@ _DISEASE = re.compile(
 _DISEASE_STEMS = ("cance", "carci", "tumou", "tumor", "lymph", "leuka", "leuke", "melan", "sarco")
 
 
-def _disease_qualifiers(text: str) -> dict[str, frozenset[str]]:
-    """For each disease word's first five letters, the words the text puts before it with at most two words
-    between ("metastatic" and "her2-positive" in "her2-positive metastatic breast cancer"; a hyphenated name's parts
-    too: "small" of "small-cell lung cancer"): looked up for each question, where a search of the whole text
-    took 60-100 ms in a library of 400 trials."""
-    runs = _RUN.findall(text)
+def _disease_qualifiers(runs: list[str]) -> dict[str, frozenset[str]]:
+    """For each disease word's first five letters, the words a text (its `_RUN`s, in order) puts before it with
+    at most two words between ("metastatic" and "her2-positive" in "her2-positive metastatic breast cancer"; a
+    hyphenated name's parts too: "small" of "small-cell lung cancer"): looked up for each question, where a
+    search of the whole text took 60-100 ms in a library of 400 trials."""
     out: dict[str, set[str]] = {}
     for i, run in enumerate(runs):
         stem = run[:5]
@@ -306,8 +305,9 @@ class HybridRetriever:
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
                 self._by_heading_term = by_term(heading for heading, _ in self._headings)
                 self._text = americanise(" ".join(c.text for c in chunks).lower())
-                self._runs = frozenset(_RUN.findall(self._text))  # whole words and hyphenated names (lower case, American)
-                self._qualifiers = _disease_qualifiers(self._text)
+                runs = _RUN.findall(self._text)
+                self._runs = frozenset(runs)  # whole words and hyphenated names (lower case, American)
+                self._qualifiers = _disease_qualifiers(runs)
                 self.intents.cover(matrix)
                 asked = " ".join(e for i in self.intents.intents.values() for e in i.examples).lower()
                 self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {asked}"),
@@ -575,7 +575,7 @@ class HybridRetriever:
             # Judged on the question's own words: what its expansions add ("dose" -> "intravenously") is the
             # lexicon's wording, not the asker's, and a page that never uses it is not foreign to the question.
             names, diseases, foreign = self._unknown_names(query)
-            coverage, unknown = self._coverage(spelled)
+            coverage, unknown = self._coverage(untitled)
             signals = Signals(best=best, coverage=coverage, unknown_rarity=self._rarity(spelled, unknown),
                               unknown_names=names, trials_named=named,
                               names_known=self._distinctive_match(query), reading=reading, unknown_diseases=diseases,
@@ -622,11 +622,10 @@ class HybridRetriever:
                 and t not in who}
 
     def _coverage(self, query: str) -> tuple[float, set[str]]:
-        """Share of the question's content words that occur anywhere in the sources, and those that do not.
-        A topic trials report or leave out ("cardiac", "cost": the lexicon's topics) is a trial question's
-        word even when a page never uses it: the answer says it is not reported."""
-        for pattern in self._trial_patterns.values():  # a trial's name, however shortened, is known
-            query = pattern.sub(" ", query)
+        """Share of the question's content words that occur anywhere in the sources, and those that do not; the
+        question without the library's trial names (`_without_trials`: a trial's name, however shortened, is
+        known). A topic trials report or leave out ("cardiac", "cost": the lexicon's topics) is a trial
+        question's word even when a page never uses it: the answer says it is not reported."""
         tokens = self._content_words(query)
         # A lay word the lexicon translates ("shrink" -> response rate) is known by its translation.
         # The lexicon's own long forms ("left ventricular ejection fraction") are trial words too.
