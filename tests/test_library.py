@@ -165,9 +165,22 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # Fitted across fields a round later: 0.803 and 0.943.
     ("marlstone-2-trial-summary.txt", "MARLSTONE-2", "marlstone-2-cases.jsonl", 0.78, 0.92, None),
     # HOLLOWAY-2, operative against non-operative care of ankle fractures in older adults (no drug, assessor-blinded
-    # noninferiority), written the same way with FENWICK-4 in a later round and never read: first run 0.648 fact
-    # coverage and 0.914 scope (3 of 29 refused); 0.722 and 0.971 after the changes FENWICK-4 led to.
-    ("holloway-2-trial-summary.txt", "HOLLOWAY-2", "holloway-2-cases.jsonl", 0.7, 0.94, None),
+    # noninferiority), written the same way with FENWICK-4 in a later round: first run 0.648 fact coverage and 0.914
+    # scope (3 of 29 refused); 0.722 and 0.971 after the changes FENWICK-4 led to, unread. Read a round later (it
+    # tunes now): a bottom line naming "a shorter hospital stay" beside "aged 60 years" gives no figure of what is
+    # asked, so the finding that does leads.
+    ("holloway-2-trial-summary.txt", "HOLLOWAY-2", "holloway-2-cases.jsonl", 0.75, 0.97,
+     [("how common was skin breakdown w/ the cast vs surgery?", ["7.2%", "2.7%"])]),
+    # PELLOW-2, a 2x2 factorial trial (a haemostatic drug against placebo, and two transfusion thresholds) in upper
+    # GI bleeding, written the same way in a later round and read after its first run (0.454 fact coverage, 5 of
+    # 29 refused): "Hb7" is "Hb 7" (a short form the lexicon reads), "rebleeds" a form of the pages' "rebleeding",
+    # "tradeoff" two everyday words, "veltaclamide" a treatment (it begins the intervention field), and
+    # "restrictive vs liberal" sets arms side by side, not trials.
+    ("pellow-2-trial-summary.txt", "PELLOW-2", "pellow-2-cases.jsonl", 0.55, 0.94,
+     [("the mortality CI for the Hb7 vs Hb9 comparison only just excludes 1 right?? whats the upper limit and the p",
+       ["0.99", "0.036"]),
+      ("if a pt asks me about veltaclamide, how do i put the fewer-rebleeds vs more-clots tradeoff into absolute "
+       "numbers, like per 1000 treated?", ["22 fewer", "12 more"])]),
     # A learner's everyday words find the page's terms: kidney stones (nephrolithiasis), tingling (paresthesia);
     # a rare word ("stratified") finds the one passage that uses it, however its drug names pull elsewhere.
     ("quillby-3-trial-summary.txt", "QUILLBY-3", "quillby-3-cases.jsonl", 0.8, 0.95,

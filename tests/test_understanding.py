@@ -120,6 +120,8 @@ def test_a_word_run_into_its_number_is_read_as_the_pages_write_it(tutor):
     # "Grade3", "wk12": the pages write "grade 3"; shorthand the lexicon reads ("wk") is set apart too
     assert retriever.speller.correct("How many Grade3 AEs by wk12 in EMILIA?") == "How many Grade 3 AEs by wk 12 in EMILIA?"
     assert retriever.speller.correct("OS at 12mo?") == "OS at 12 mo?"
+    # a short form the lexicon reads ("Hb" is haemoglobin) is set apart from its number as well
+    assert retriever.speller.correct("Hb7 vs Hb9 threshold?") == "Hb 7 vs Hb 9 threshold?"
     # a name the pages write as one run stays, and so does a trial the library lacks whose words the pages use
     for kept in ("HER2 status?", "What did DESTINY Breast04 show?"):
         assert retriever.speller.correct(kept) == kept
@@ -174,3 +176,12 @@ def test_a_disease_is_known_by_the_words_the_pages_put_before_it():
     assert {"breast", "metastatic", "her2-positive", "positive"} <= words["cance"]
     assert "her2" not in words["cance"]  # three words away from "cancer": not its qualifier
     assert {"small", "cell", "small-cell", "lung"} <= words["tumor"] and "gastric" not in words["cance"]
+
+
+def test_a_word_the_pages_write_in_another_form_is_not_foreign(tutor):
+    from tutor.lexicon import rarity
+
+    # "thrombocytopenic" stems to "thrombocytopen", short of the pages' "thrombocytopenia" by a suffix
+    assert tutor.retrieve("How often were patients thrombocytopenic on T-DM1?").signals.coverage == 1.0
+    # a word run together from two everyday words weighs as its rarer part, not as a specialist's word
+    assert rarity("tradeoff") < 0.5 and rarity("pembrolizumab") == 1.0 and rarity("osteoarthritis") == 1.0

@@ -52,7 +52,7 @@ EXPANSION_WEIGHT = 0.5  # words the question implies count half as much as the w
 LEAD_MEANING = 1.0
 _FIGURE = "the figure or time point you name"
 # A question that asks for a figure, and a figure in a sentence (not the digits of a name like "X-DM1").
-_ASKS_FIGURE = re.compile(r"\b(rates?|median|how (many|long|often|much)|what (fraction|proportion|percentage|share)|"
+_ASKS_FIGURE = re.compile(r"\b(rates?|median|how (many|long|often|much|common|frequent\w*|likely)|incidence|what (fraction|proportion|percentage|share)|"
                           r"percent\w*|proportion|figures?|numbers?|scores?|hazard ratio|by arm|in each arm|each arm)\b")
 _TIME_POINT = re.compile(r"\b(\d+(?:\.\d+)?)[\s-]*(day|week|month|year)s?\b", re.I)
 
@@ -84,8 +84,20 @@ def _time_points(text: str) -> set[tuple[str, str]]:
 
 _NUMBER = re.compile(r"(?<![\w\-.])\d+(?:\.\d+)?(?![\w\-])")
 _PRECISE = re.compile(r"\d\.\d|\d\s?%")  # a figure as the page states it: a decimal or a percentage
+_SUMMARIES = ("bottom_line", "significance", "history")  # the parts of a page that sum it up in words
+FIGURE_REACH = 6  # words between a figure and what it measures ("hospital stay (median, 3 vs. 1 day)")
 _STATES_FIGURE = re.compile(r"\d\.\d|\d\s?%|\d,\d{3}|\d{2,}|\d:\d")  # a figure, not a label's digit ("grade 3", "0 or 1")
 _ROUNDED = re.compile(r"\b(\d+|one|two|three) (in|out of) (\d+|ten|a hundred)\b", re.I)
+
+
+def _figure_of(text: str, subject: set[str]) -> bool:
+    """Does the text state a figure within FIGURE_REACH words of a word of the subject?"""
+    words = text.split()
+    figures = [i for i, w in enumerate(words) if _STATES_FIGURE.search(w)]
+    if not figures or not subject:
+        return False
+    near = [i for i, w in enumerate(words) if subject & set(tokenize(w))]
+    return any(abs(i - j) <= FIGURE_REACH for i in near for j in figures)
 
 
 def _rounds(text: str) -> bool:
@@ -371,7 +383,7 @@ class Composer:
             figure = bool(_ASKS_FIGURE.search(americanise(spell_out(asked, glossary).lower())))
             chosen = self._side_by_side(ranked, trials, points, figure)
         else:
-            chosen = self._lead_first(ranked[:points], spell_out(asked))
+            chosen = self._lead_first(ranked[:points], spell_out(asked), arms)
             if _EXPLAIN.search(question):
                 # "How does it work?" wants the explanation's thread: the best passage's sentences in order.
                 thread = [s for s in sentences if s.passage is chosen[0].passage]
@@ -463,7 +475,8 @@ class Composer:
         bar = 0.4 * max((base for _, _, base in ranked), default=0.0)
         return [(value, s) for value, s, _ in ranked if value >= bar]
 
-    def _lead_first(self, ranked: list[tuple[float, Sentence]], question: str) -> list[Sentence]:
+    def _lead_first(self, ranked: list[tuple[float, Sentence]], question: str,
+                    arms: frozenset[str] = frozenset()) -> list[Sentence]:
         """The chosen sentences, the one that says most nearly what was asked first: the words pick
         which sentences answer, the meaning picks which answers it head-on ("how was the control drug
         dosed?" leads with the comparator's dose, not the new drug's, though both share the dose words)."""
@@ -493,10 +506,18 @@ class Composer:
                 chosen = [exact] + [s for s in chosen if s is not exact]
         # Asked for a figure, a sentence that gives none ("a score of 0 or 1 means clear skin") gives way to the
         # first chosen sentence that gives one of what is asked: it shares a word of the question's subject, not
-        # only its measure ("patients", "rate").
-        if _ASKS_FIGURE.search(question.lower()) and not _STATES_FIGURE.search(chosen[0].text):
-            subject = set(tokenize(question)) - measures() - phrasing()
-            stated = next((s for s in chosen[1:] if _STATES_FIGURE.search(s.text) and subject & s.tokens), None)
+        # only its measure ("patients", "rate"). A page's summary (its bottom line, its significance) gives way
+        # too when its figures are not of what is asked ("a shorter hospital stay" beside "aged 60 years"): to
+        # a sentence with a figure within a few words of the subject, not of the arms' names (which say which
+        # arm, not what is asked of it).
+        if _ASKS_FIGURE.search(question.lower()):
+            # the words that ask for the figure ("how common") are not what it is of
+            subject = set(tokenize(_ASKS_FIGURE.sub(" ", question.lower()))) - measures() - phrasing() - arms
+            stated = None
+            if not _STATES_FIGURE.search(chosen[0].text):
+                stated = next((s for s in chosen[1:] if _STATES_FIGURE.search(s.text) and subject & s.tokens), None)
+            elif chosen[0].passage.kind in _SUMMARIES and not _figure_of(chosen[0].text, subject):
+                stated = next((s for s in chosen[1:] if _figure_of(s.text, subject)), None)
             if stated is not None:
                 chosen = [stated] + [s for s in chosen if s is not stated]
         # A title names what the page is about; it never answers first when a sentence of substance was chosen.

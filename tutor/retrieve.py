@@ -9,6 +9,7 @@ decision is `tutor.scope`'s.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import threading
@@ -88,6 +89,8 @@ MOST_COMPARED = 8
 # A disease named by a word the sources never use that is no more common than this ("gastric", "prostate")
 # is another subject; a commoner word ("larger", "skin") is left to the scope model.
 FOREIGN_ZIPF = 4.0
+# A question's stem is a form of the sources' word when it is that word short of at most this many letters.
+STEM_SUFFIX = 3
 RARE_WORD_WEIGHT = 1.0
 PHRASE_WEIGHT = 1.0  # the one passage that repeats the question's phrase word for word: a top rank
 INTENT_WEIGHT = 1.0  # a part of the page the question's intent asks for: as good as a top rank
@@ -143,9 +146,10 @@ def is_follow_up(question: str) -> bool:
 
 
 # A question about several trials of the library ("which trial had more nausea?", "across the trials"):
-# never narrowed to one by its subject words.
-_ACROSS_TRIALS = re.compile(r"\b(trials|studies|which (trial|study)|each (trial|study)|both|compare (them|the|these|all|each)|"
-                            r"versus|vs)\b", re.I)
+# never narrowed to one by its subject words. "Versus" alone sets arms side by side as often ("restrictive vs
+# liberal transfusion"): two trials it compares are named, or the question reads as a comparison.
+_ACROSS_TRIALS = re.compile(r"\b(trials|studies|which (trial|study)|each (trial|study)|both|compare (them|the|these|all|each))\b",
+                            re.I)
 # "compared with BETA-Lung01", "here versus BETA-Lung01", "this trial and BETA-Lung01": a question that
 # sets the chosen trial beside another it names is about both.
 _COMPARES = re.compile(r"\b(compar\w*|versus|vs|contrast\w*|differ\w*|than|relative to|both|each|here|"
@@ -197,6 +201,9 @@ def _arm_words(chunks: list[Chunk], glossary: dict[str, str]) -> dict[str, froze
 
 
 _DOSED = re.compile(r"([A-Za-z][\w-]{3,})\s*(?:\([^)]{1,30}\)\s*)?\d+(?:\.\d+)?\s*(?:mg|g|mcg|µg|μg|iu|units?|ml)\b", re.I)
+# The word a treatment field (or a part of it: "Factor 1: ...") begins with: the treatment's name when it is not an
+# everyday word ("veltaclamide, an investigational ...", not "Matching placebo").
+_HEAD = re.compile(r"(?:^|:)\s*([A-Za-z][\w-]{4,})")
 _DEFINED_SHORT = re.compile(r"\(([A-Za-z]+[-\d][\w-]{0,8})\)")  # a code with a hyphen or digit: "(AZ-1)", not "(CrCl)"
 
 
@@ -208,7 +215,8 @@ def _drug_trials(chunks: list[Chunk]) -> dict[str, str]:
     drug_word = drug_pattern()[1]
     trials: dict[str, set[str]] = {}
     for trial, text in _treatment_fields(chunks):
-        names = drug_word.findall(text) + [m.group(1) for m in _DOSED.finditer(text)] + _DEFINED_SHORT.findall(text)
+        names = (drug_word.findall(text) + [m.group(1) for m in _DOSED.finditer(text)] + _DEFINED_SHORT.findall(text)
+                 + _HEAD.findall(text))
         for name in names:
             if not everyday(name.lower()):
                 trials.setdefault(name.lower(), set()).add(trial)
@@ -253,9 +261,12 @@ class HybridRetriever:
                 t for c in chunks for t in tokenize(" ".join(_NAME.findall(c.text) + drug_word.findall(c.text)))
                 if len(t) > 2 and not t.isdigit()
             }
-            # a treatment known by the dose that follows it ("quelvaprant 20 mg") is a name the sources use
+            # a treatment known by the dose that follows it ("quelvaprant 20 mg") or that begins a treatment field
+            # ("Factor 1: veltaclamide, an investigational ...") is a name the sources use
             names |= {t for c in chunks for m in _DOSED.finditer(c.text) if not everyday(m.group(1).lower())
                       for t in tokenize(m.group(1))}
+            names |= {t for _, text in _treatment_fields(chunks) for m in _HEAD.finditer(text)
+                      if not everyday(m.group(1).lower()) for t in tokenize(m.group(1))}
             if chunks:
                 bm25.index(corpus, show_progress=False)
             pairs: dict[tuple[str, str], list[int]] = {}  # each word pair, in order, with the passages using it
@@ -279,6 +290,7 @@ class HybridRetriever:
                 self.chunks: list[Chunk] = chunks
                 self.by_id = {c.id: i for i, c in enumerate(chunks)}
                 self.matrix, self.bm25, self._names = matrix, bm25, names
+                self._sorted_vocab = sorted(bm25.vocab_dict) if chunks else []
                 self._pairs = pairs
                 self.glossary = glossary
                 # an abbreviation counts by its spelled-out words, never as an unknown word of its own
@@ -630,7 +642,7 @@ class HybridRetriever:
         # A lay word the lexicon translates ("shrink" -> response rate) is known by its translation.
         # The lexicon's own long forms ("left ventricular ejection fraction") are trial words too.
         unknown = {t for t in tokens if t not in self.bm25.vocab_dict and t not in topics() and t not in self._long_forms
-                   and t not in self._asked_words}
+                   and t not in self._asked_words and not self._stem_of_known(t)}
         unknown -= {t for w in TOKEN.findall(americanise(query.lower())) if translated(w) for t in tokenize(w)}
         unknown -= translated_phrases(query)
         # "ORs", "HRs": the plural of a short form the pages define is that short form
@@ -638,6 +650,15 @@ class HybridRetriever:
                     for t in tokenize(w + "s")}
         # No word of its own ("What should I watch for?"): nothing in it is foreign to the sources.
         return (1 - len(unknown) / len(tokens) if tokens else 1.0), unknown
+
+    def _stem_of_known(self, token: str) -> bool:
+        """Is this stem the start of a word the sources use, short of at most a suffix ("rebleeds" stems to
+        "reble", the pages' "rebleeding" to "rebleed")? The stemmer cuts some forms of one word differently."""
+        if len(token) < 5:
+            return False
+        vocab = self._sorted_vocab
+        i = bisect.bisect_left(vocab, token)
+        return i < len(vocab) and vocab[i].startswith(token) and len(vocab[i]) - len(token) <= STEM_SUFFIX
 
     def _heading_hits(self, query: str) -> dict[int, float]:
         """Chunks whose own heading the query names: in full ("Overall Survival", "ALPHA
