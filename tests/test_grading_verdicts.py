@@ -229,3 +229,11 @@ def test_an_arm_named_in_apposition_to_the_other_arms_role_is_swapped(practice):
                            "treatment, lapatinib 1,250 mg once daily plus capecitabine 1,000 mg/m2 twice daily on days "
                            "1-14.", "fellow")
     assert right.verdict == "correct", [(p.status, p.note) for p in right.points]
+
+
+def test_counts_with_thousands_separators_are_figures_not_a_list_to_choose_from():
+    """"194/2,207 vs 203/2,201" gives two counts of patients each, not the candidates "194, 2, 207, 203"."""
+    from tutor.grading import shotgun
+
+    assert shotgun("deaths 194/2,207 vs 203/2,201", ["194", "2207"]) == []
+    assert shotgun("9.6, 6.4, 0.65, 30.9, 25.1 or 0.68", ["9.6", "6.4"])  # a bare run of candidates still is one

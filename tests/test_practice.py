@@ -457,3 +457,28 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
                            "inhibitor inside the cell on a non-cleavable linker.", "med_student")
     assert any(p.status == "incorrect" and "swapped" in p.note for p in grade.points)
     assert grade.verdict == "incorrect"
+
+
+@pytest.mark.parametrize("pages, answers, accuracy", [
+    # Learner answers to practice items of pages outside knowledge/, written blind from those pages and their
+    # item lists alone (never the grader's code or the other sets). grading-blind10 (HOLLOWAY-2 and MARLSTONE-2,
+    # 60 answers) is never read: 0.750 on its first run, its arms swapped between groups of people rather than
+    # drugs mostly missed. grading-pages-tune (FENWICK-4, PELLOW-2, TARNHOLM-2, 75 answers) was read: 0.747 on its
+    # first run, 0.760 once "194/2,207" read as two counts, not a list of candidates "194, 2, 207".
+    (["holloway-2-trial-summary.txt", "marlstone-2-trial-summary.txt"], "grading-blind10.jsonl", 0.74),
+    (["fenwick-4-trial-summary.txt", "pellow-2-trial-summary.txt", "tarnholm-2-trial-summary.txt"],
+     "grading-pages-tune.jsonl", 0.75),
+])
+def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy):
+    import shutil
+
+    from tests.conftest import ROOT
+    from tutor import grading_eval as ge
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    for page in [*(ROOT / "knowledge").iterdir(), *(ROOT / "tests" / "fixtures" / p for p in pages)]:
+        shutil.copy(page, settings.knowledge_dir)
+    result = ge.run_grading(Tutor(settings), ge.load_grading(ROOT / "tests" / "fixtures" / answers))
+    assert result["overall"]["verdict_accuracy"] >= accuracy, result["disagreements"]
+    assert result["overall"]["gaming_graded_correct"] == 0, result["disagreements"]

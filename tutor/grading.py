@@ -1471,7 +1471,7 @@ def weighted_score(item: PracticeItem, statuses: dict[str, str]) -> float:
 
 
 # A bare run of figures: three or more joined only by commas, "and", "or" or slashes ("41%, 57%, 40% and 47%").
-_FIGURE = r"(?<![\w.])\d+(?:\.\d+)?(?![\d.]*\d)"
+_FIGURE = r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\d.]*\d)"  # "2,207" is one figure
 _FIGURE_RUN = re.compile(rf"{_FIGURE}(?:\s*%?\s*(?:,\s*(?:and|or)?|and|or|/)\s*{_FIGURE}){{2,}}", re.I)
 
 
@@ -1481,7 +1481,7 @@ def shotgun(text: str, needed: Sequence[str]) -> list[str]:
     gives its figures one claim at a time."""
     wanted = set(needed)
     for run in _FIGURE_RUN.finditer(text):
-        listed = re.findall(_FIGURE, run.group(0))
+        listed = [n.replace(",", "") for n in re.findall(_FIGURE, run.group(0))]
         if len(listed) > len(wanted) and wanted & set(listed):
             return listed
     return []

@@ -24,12 +24,15 @@ DEFAULT_GRADING = PROJECT_ROOT / "evals" / "grading.jsonl"
 # Every grading set `tutor eval` runs when none is named: the author's set (tune and held-out splits), an
 # independent one written without the grader's rules in view, and a blind one written from the pages and the
 # item list alone (never the code or the other sets), seven times; grading-blind6's odd ids are its tune half, its even
-# ids a held-out half nobody reads. grading-blind7 came last and was only run, never read: both halves are held out.
+# ids a held-out half nobody reads. grading-blind7 and grading-blind8 were read a round after their first run;
+# grading-blind9 came last and is only run, never read: both halves are held out. (Answers to practice items of
+# pages outside knowledge/ live beside those pages in tests/fixtures: tests/test_practice.py grades them.)
 GRADING_SETS = (DEFAULT_GRADING, PROJECT_ROOT / "evals" / "grading-independent.jsonl",
                 PROJECT_ROOT / "evals" / "grading-blind.jsonl", PROJECT_ROOT / "evals" / "grading-blind2.jsonl",
                 PROJECT_ROOT / "evals" / "grading-blind3.jsonl", PROJECT_ROOT / "evals" / "grading-blind4.jsonl",
                 PROJECT_ROOT / "evals" / "grading-blind5.jsonl", PROJECT_ROOT / "evals" / "grading-blind6.jsonl",
-                PROJECT_ROOT / "evals" / "grading-blind7.jsonl", PROJECT_ROOT / "evals" / "grading-blind8.jsonl")
+                PROJECT_ROOT / "evals" / "grading-blind7.jsonl", PROJECT_ROOT / "evals" / "grading-blind8.jsonl",
+                PROJECT_ROOT / "evals" / "grading-blind9.jsonl")
 GRADING_METRICS = {
     "verdict_accuracy": "share of answers whose verdict (correct, partial, incorrect) is the expected one",
     "score_mae": "mean absolute difference between the grade's score and the expected score (lower is better)",
