@@ -462,8 +462,9 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
 @pytest.mark.parametrize("pages, answers, accuracy", [
     # Learner answers to practice items of pages outside knowledge/, written blind from those pages and their
     # item lists alone (never the grader's code or the other sets). grading-blind10 (HOLLOWAY-2 and MARLSTONE-2,
-    # 60 answers) is never read: 0.750 on its first run, its arms swapped between groups of people rather than
-    # drugs mostly missed. grading-pages-tune (FENWICK-4, PELLOW-2, TARNHOLM-2, 75 answers) was read: 0.747 on its
+    # 60 answers) is never read: 0.750 on its first run, 0.767 once recall items named what their findings measured
+    # ("wound infection", not "wound infection occurred in of operative"); arms swapped between groups of people
+    # rather than drugs are mostly missed. grading-pages-tune (FENWICK-4, PELLOW-2, TARNHOLM-2, 75 answers) was read: 0.747 on its
     # first run, 0.760 once "194/2,207" read as two counts, not a list of candidates "194, 2, 207".
     (["holloway-2-trial-summary.txt", "marlstone-2-trial-summary.txt"], "grading-blind10.jsonl", 0.74),
     (["fenwick-4-trial-summary.txt", "pellow-2-trial-summary.txt", "tarnholm-2-trial-summary.txt"],
@@ -482,3 +483,30 @@ def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_sett
     result = ge.run_grading(Tutor(settings), ge.load_grading(ROOT / "tests" / "fixtures" / answers))
     assert result["overall"]["verdict_accuracy"] >= accuracy, result["disagreements"]
     assert result["overall"]["gaming_graded_correct"] == 0, result["disagreements"]
+
+
+def test_a_recall_item_asks_for_what_its_finding_measured_in_the_pages_words():
+    """Every page of the fixtures: the measure a recall question names is in its finding as the page writes it
+    ("death from any cause within 28 days", "PASI 90"), never the finding's first words with its figures cut
+    out ("at week a or greater improvement"); a finding that names no measure plainly is asked by its place."""
+    import re
+
+    from tests.conftest import ROOT
+    from tutor.practice import build_items
+    from tutor.trialpage import parse_trial_page
+
+    asked = {}
+    for page in sorted((ROOT / "tests" / "fixtures").glob("*-trial-summary.txt")):
+        record = parse_trial_page(page.read_text(encoding="utf-8"))
+        for item in build_items(record):
+            if "-recall-finding-" not in item.id:
+                continue
+            asked[item.id] = item.question
+            measure = re.search(r"(?:reported for|find for) (.+?)\?", item.question)
+            if measure:
+                words = re.sub(r"\s*\([^)]*\)", "", measure.group(1)).lower()  # "(PFS)" may be the page's own
+                assert words in item.model_answer.lower().replace("(", "").replace(")", ""), item.question
+            else:
+                assert re.search(r"key finding \d+ report", item.question), item.question
+    assert asked["pellow-2-recall-finding-1"].endswith("death from any cause within 28 days? Give the figures for each arm.")
+    assert "for PASI 90?" in asked["fenwick-4-recall-finding-1"] and "wound infection?" in asked["holloway-2-recall-finding-4"]

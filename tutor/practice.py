@@ -141,18 +141,58 @@ def finding_points(finding: str) -> list[str]:
     return texts
 
 
-def _measure(finding: str) -> str:
-    """What a finding measured, as a learner would be asked it: "progression-free survival (PFS)"."""
+# A statistic's name is how a finding is measured, never what it measured ("odds ratio (OR)", "IQR").
+_STATISTICS = frozenset({"HR", "CI", "OR", "RR", "IQR", "NNT", "NNH", "SD", "SE", "ARR", "RRR", "MD", "SMD"})
+# The verbs a finding states its result with: what comes before the first one is what it measured ("Wound
+# infection occurred in ...", "The annualised rate of severe exacerbations was ...").
+_RESULT_VERB = re.compile(r"\b(?:was|were|is|are|occurred|reduced|improved|increased|decreased|prolonged|lowered|did|had|"
+                          r"showed|met|achieved|remained|differed|separated|rose|fell|declined|reached|exceeded|"
+                          r"shortened|lengthened|documented|reported|observed|seen)\b")
+# "At week 16, ...", "Through week 16, ...": when, not what
+_PREPOSITION = r"(?:at|by|in|on|after|over|among|across|with|for|within|through|during|from|to|of)\b"
+_FRAME = re.compile(rf"^{_PREPOSITION}[^,]{{0,80}},\s*", re.I)
+_VAGUE = frozenset({"the", "a", "an", "this", "that", "these", "its", "their", "both", "all", "benefit", "effect",
+                    "effects", "result", "results", "difference", "strategies", "groups", "arms", "analysis", "of",
+                    "in", "with", "there", "it", "they", "patients", "containing"})
+
+
+_SCORED = re.compile(r"\(([A-Z]{2,}[A-Za-z]* \d+)\)")  # "(PASI 90)", "(EASI 75)": a score's threshold, named
+
+
+def _measure(finding: str, treatments: str = "") -> str:
+    """What a finding measured, as a learner would be asked it: "progression-free survival (PFS)"; "" when
+    neither its abbreviations, its endpoint nor the words before its result say it plainly."""
     abbreviations = learn_abbreviations([finding])
     for short, long in abbreviations.items():
-        if " " in long and short.upper() == short and short not in ("HR", "CI"):
+        if " " in long and sum(c.isupper() for c in short) >= 2 and short.upper() not in _STATISTICS:
             return f"{long.lower()} ({short})"
+    if named := _SCORED.search(finding):  # "Psoriasis Area and Severity Index (PASI 90)": the measure by its short name
+        return named.group(1)
+    subject = _subject(finding, treatments)
     endpoint = endpoint_of(finding)
-    if endpoint:
+    # the endpoint a finding names anywhere gives way only to a subject of several words that does not name it
+    if endpoint and not (len(subject.split()) > 1 and endpoint.lower() not in subject.lower()):
         endpoint = endpoint.lower()
         return endpoint + "ity" if endpoint.endswith("ior") else endpoint  # "noninferior" -> "noninferiority"
-    words = re.findall(r"[A-Za-z][\w\-]*", finding)
-    return " ".join(words[:6]).lower()
+    return subject  # the words before its result, when they say plainly what it measured ("death from any cause")
+
+
+def _subject(finding: str, treatments: str = "") -> str:
+    """The words a finding's first sentence puts before its result ("Wound infection occurred in ..."), without
+    when ("At week 16, ...") or a clause about them (", which excluded ..."); "" when they are a figure or say
+    nothing on their own ("The benefit", "Both arms")."""
+    first = sentences(finding)[0]
+    verb = _RESULT_VERB.search(first)
+    subject = _FRAME.sub("", first[:verb.start()].strip(" ,")) if verb else ""
+    subject = re.split(r",\s+(?:which|who|that|where|adjudicated|defined|measured|assessed)\b|,\s+the\b", subject)[0].strip(" ,")
+    words = subject.split()
+    # what is measured, not which arm: a treatment's name ("Corvagliflozin reduced ...") is not a measure
+    named = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", treatments)}
+    meaning = [w for w in re.findall(r"[A-Za-z][\w\-]*", subject)
+               if not set(re.findall(r"[a-z0-9]+", w.lower())) <= _VAGUE | named]  # "T-DM1-containing" names an arm
+    if not meaning or len(words) > 14 or words[0][0].isdigit() or re.match(_PREPOSITION, subject, re.I):
+        return ""
+    return subject if len(words[0]) > 1 and words[0][:2].isupper() else subject[0].lower() + subject[1:]
 
 
 def build_items(record: TrialRecord) -> list[PracticeItem]:
@@ -176,9 +216,12 @@ def build_items(record: TrialRecord) -> list[PracticeItem]:
 
     for n, finding in enumerate(record.key_findings, 1):
         section, text = parts.get(f"finding.{n}", (f"Key Findings > {n}", finding))
-        measure = _measure(finding)
+        measure = _measure(finding, f"{record.intervention} {record.comparator}")
         points = _points(finding_points(finding), data=data)
-        if any(p.numbers for p in points):
+        if not measure:  # nothing names it plainly: the page's own order does
+            question = (f"In {name}, what did the page's key finding {n} report? Give the figures for each arm."
+                        if any(p.numbers for p in points) else f"In {name}, what did the page's key finding {n} report?")
+        elif any(p.numbers for p in points):
             question = f"In {name}, what was reported for {measure}? Give the figures for each arm."
         else:
             question = f"In {name}, what did the trial find for {measure}?"
