@@ -34,7 +34,8 @@ def scope_rows(tutor, cases: Sequence[EvalCase], progress: Callable[[int, int], 
     tutor.retriever.scope_model = scope.ScopeModel((0.0,) * len(scope.FEATURES))  # signals need no fitted model
     try:
         for n, case in enumerate(cases, 1):
-            retrieval = tutor.retrieve(case.question, (), case.trial, case.specialty)
+            # read as `ask` reads it: misspellings mended, a word run into its number set apart ("Hb7")
+            retrieval = tutor.retrieve(tutor.retriever.speller.correct(case.question), (), case.trial, case.specialty)
             if retrieval.signals is not None:
                 rows.append((case, retrieval.signals.vector(case.question, floor), not case.out_of_scope,
                              retrieval.signals))
