@@ -462,13 +462,13 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
 @pytest.mark.parametrize("pages, answers, accuracy", [
     # Learner answers to practice items of pages outside knowledge/, written blind from those pages and their
     # item lists alone (never the grader's code or the other sets). grading-blind10 (HOLLOWAY-2 and MARLSTONE-2,
-    # 60 answers) is never read: 0.750 on its first run, 0.767 once recall items named what their findings measured
-    # ("wound infection", not "wound infection occurred in of operative"); arms swapped between groups of people
-    # rather than drugs are mostly missed. grading-pages-tune (FENWICK-4, PELLOW-2, TARNHOLM-2, 75 answers) was read: 0.747 on its
-    # first run, 0.760 once "194/2,207" read as two counts, not a list of candidates "194, 2, 207".
-    (["holloway-2-trial-summary.txt", "marlstone-2-trial-summary.txt"], "grading-blind10.jsonl", 0.74),
+    # 60 answers) is never read: 0.750 on its first run, 0.800 once recall items named what their findings measured
+    # ("wound infection", not "wound infection occurred in of operative") and arms named alike were told apart by the
+    # word that differs. grading-pages-tune (FENWICK-4, PELLOW-2, TARNHOLM-2, 75 answers) was read: 0.747 on its
+    # first run, 0.773 with those and "194/2,207" read as two counts, not a list of candidates "194, 2, 207".
+    (["holloway-2-trial-summary.txt", "marlstone-2-trial-summary.txt"], "grading-blind10.jsonl", 0.78),
     (["fenwick-4-trial-summary.txt", "pellow-2-trial-summary.txt", "tarnholm-2-trial-summary.txt"],
-     "grading-pages-tune.jsonl", 0.75),
+     "grading-pages-tune.jsonl", 0.76),
 ])
 def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy):
     import shutil
@@ -510,3 +510,31 @@ def test_a_recall_item_asks_for_what_its_finding_measured_in_the_pages_words():
                 assert re.search(r"key finding \d+ report", item.question), item.question
     assert asked["pellow-2-recall-finding-1"].endswith("death from any cause within 28 days? Give the figures for each arm.")
     assert "for PASI 90?" in asked["fenwick-4-recall-finding-1"] and "wound infection?" in asked["holloway-2-recall-finding-4"]
+
+
+def test_figures_given_to_the_wrong_one_of_two_arms_named_alike_are_swapped(make_settings):
+    """Arms that differ in one word ("conservative" and "liberal" oxygen therapy, a factorial trial's "restrictive"
+    and "liberal" transfusion) are named by that word, and a figure given to the other one is swapped: in the
+    page's order ("198 patients (9.1%) with conservative oxygen") and in a learner's header ("A vs B: x vs y")."""
+    import shutil
+
+    from tests.conftest import ROOT
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    for page in [*(ROOT / "knowledge").iterdir(), *(ROOT / "tests" / "fixtures" / f"{p}-trial-summary.txt"
+                                                   for p in ("tarnholm-2", "pellow-2"))]:
+        shutil.copy(page, settings.knowledge_dir)
+    practice = Tutor(settings).practice
+    rest = (" Cardiac arrest 2.3% vs 2.1%, arrhythmia 12.1% vs 11.5%, mesenteric ischaemia 11 (0.5%) vs 5 (0.2%) and "
+            "serious AEs 6.1% vs 5.6% were similar.")
+    right = practice.grade("tarnholm-2-recall-finding-4", "Severe hypoxaemia (SpO2 <85% for 5 min or more): 198 "
+                           "patients (9.1%) with conservative vs 97 (4.5%) with liberal oxygen." + rest, "resident")
+    swapped = practice.grade("tarnholm-2-recall-finding-4", "Severe hypoxaemia was less frequent with conservative "
+                             "oxygen: 97 patients (4.5%) vs 198 (9.1%) with liberal." + rest, "resident")
+    assert right.points[0].status == "covered" and right.verdict == "correct", right
+    assert swapped.points[0].status == "incorrect" and swapped.verdict == "incorrect", swapped
+    header = "Restrictive vs liberal: any red-cell transfusion {} vs {}; mean units {} vs {} per patient."
+    kept = practice.grade("pellow-2-recall-finding-3", header.format("51.3%", "83.7%", "1.6", "3.1"), "phd")
+    turned = practice.grade("pellow-2-recall-finding-3", header.format("83.7%", "51.3%", "3.1", "1.6"), "phd")
+    assert kept.points[0].status == "covered" and turned.points[0].status == "incorrect", (kept, turned)

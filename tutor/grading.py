@@ -854,7 +854,13 @@ def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]
 
 # -- arms: which treatment a figure belongs to -----------------------------------------------------
 
-_DOSE_STOP = re.compile(r"\b(?:intravenously|orally|every|once|twice|daily|in|on|chosen|most|at|given|for)\b|(?<![\w-])\d", re.I)
+_DOSE_STOP = re.compile(r"\b(?:intravenously|orally|every|once|twice|daily|in|on|chosen|most|at|given|for|targeting|"
+                        r"according|where|until|followed|added|applied|adjusted|titrated|transfusing)\b|(?<![\w-])\d", re.I)
+# A part of a factorial or multi-part comparison, each naming a treatment of its own: "Factor 1: ...", "Arm B: ..."
+_FACTOR = re.compile(r"\b(?:factor|arm|part|randomi[sz]ation)\s*[\dA-Z]{1,2}\s*:\s*", re.I)
+# Words every treatment of a comparison may share: never what tells one arm from the other
+_GENERIC_ARM_WORDS = frozenset({"therapy", "treatment", "care", "group", "arm", "strategy", "regimen", "plus", "with",
+                                "the", "and", "matching", "usual"})
 _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arm|group)\b", re.I)),
                  ("B", re.compile(r"\b(?:control|comparator|standard)(?: arm| group)?\b", re.I)))
 # An arm said to play a role: "... was the control arm", "... served as the experimental arm", "... as comparator".
@@ -875,8 +881,9 @@ _STATISTIC = re.compile(r"(?:\bHR|hazard ratio|\bCI|confidence interval|\bP\s*[<
 # "and a betaxel (": one more part of the arm just named, not a statement of its own.
 _PART_OF_ARM = re.compile(r"^\s*and\s+(?:a|an|the)\s+[\w-]+\s*\(?\s*$", re.I)
 _COMPARATIVE = re.compile(r"^\s*(?:compared (?:to|with)|versus|vs\.?|against|than)", re.I)
-_FOLLOWING = re.compile(r"^\s*(?:%|months?|mo|patients|years?)?\s*(?:of (?:the )?patients\s+)?(?:with|on|in|for|"
-                        r"receiving|treated with|given|in the|for the|with the|of the)\b", re.I)
+_FOLLOWING = re.compile(r"^\s*(?:%|months?|mo|patients|years?)?\s*(?:\([^()]{0,20}\)\s*)?(?:of (?:the )?(?:patients|those|participants|people|"
+                        r"women|men|children|infants)\s+)?(?:with|on|in|for|receiving|treated with|given|in the|for the|"
+                        r"with the|of the|assigned to|randomi[sz]ed to|allocated to)\b", re.I)
 
 
 # Where a statement divides into what it says of each arm: its clauses, and each comparison ("than", "versus").
@@ -907,6 +914,18 @@ def _flat(text: str) -> str:
     return text.replace("’", "'").replace("'s", "s").replace("'", "")
 
 
+# Two arms set side by side as a header ("Restrictive vs liberal:", "ALPHA-1 / betanib:"), and a pair of figures
+# after it in the same order ("51.3% vs 83.7%").
+_HEADER_JOINT = re.compile(r"\s*(?:vs\.?|versus|v\.?|/)\s*", re.I)
+_BARE_PAIR = re.compile(r"(?<![\w.,/])(\d[\d.,]*)\s*%?\s*(?:vs\.?|versus|v\.?)\s*(\d[\d.,]*)(?![\d.,]*\d|/)", re.I)
+
+
+_RESTATED = re.compile(r"\s*%?\s*(?:patients|participants|people|women|men|children|infants)?\s*[(\[]\s*", re.I)
+# "(40% vs 47%)", and a pair of counts that gives its shares' order ("(179 of 2,209 vs 218 of 2,199; RR ...)")
+_PAREN_PAIR = re.compile(r"\(\s*(\d[\d.,]*)%?(?:\s*(?:of|/)\s*[\d,]+)?\s*(?:vs\.?|versus)\s*(\d[\d.,]*)%?"
+                         r"(?:\s*(?:of|/)\s*[\d,]+)?\s*(?:\)|;)", re.I)
+
+
 class Arms:
     """The trial's treatments (from its intervention and comparator fields, with the abbreviations its page
     defines), and which one each figure of a text belongs to."""
@@ -920,8 +939,17 @@ class Arms:
         self.components: dict[str, str] = {}  # component id -> side
         patterns: list[tuple[str, str]] = []  # (alias, component id)
         groups = [(side, group) for side, text in (("A", record.intervention or ""), ("B", record.comparator or ""))
-                  for group in self._phrases(text, glossary, longs)]
+                  for part in _FACTOR.split(text) if part.strip()
+                  for group in self._phrases(part, glossary, longs)]
         groups = self._more_names([g for _, g in groups], sides=[s for s, _ in groups])
+        groups = self._telling_words(groups)
+        # "assigned to placebo": a side whose treatment is a placebo in more words ("matching placebo inhaler") is
+        # named by the word alone, when the other side's field gives no placebo
+        placebo = [side for side, text in (("A", record.intervention or ""), ("B", record.comparator or ""))
+                   if re.search(r"\bplacebo\b", text, re.I)]
+        described = {side for side, group in groups for alias in group if re.search(r"\bplacebo\b", alias)}
+        if len(placebo) == 1 and placebo[0] in described and not any(a == "placebo" for _, g in groups for a in g):
+            groups.append((placebo[0], ["placebo"]))
         for side, alias_group in groups:
             cid = alias_group[0]
             if cid in self.components and self.components[cid] != side:
@@ -960,6 +988,28 @@ class Arms:
             more += [w for alias in group if len(alias.split()) > 1 for w in alias.split()[1:]
                      if len(w) >= 6 and is_drug.search(w) and w not in others and w not in group]
             out.append((sides[k], list(dict.fromkeys(group + more))))
+        return out
+
+    @staticmethod
+    def _telling_words(groups: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+        """Two treatments named alike ("conservative oxygen therapy", "liberal oxygen therapy") are also named by
+        the words that tell them apart: learners write "conservative" and "liberal". A drug's name is left to
+        `_more_names` ("alphazumab" of "alphazumab zetansine" is a drug of its own)."""
+        is_drug = drug_pattern()[0]
+
+        def words(group: list[str]) -> set[str]:
+            return {w for alias in group for w in re.findall(r"[a-z][\w-]+", alias)} - _GENERIC_ARM_WORDS
+
+        out = []
+        for side, group in groups:
+            others = [words(g) for s, g in groups if s != side]
+            if not any(words(group) & other for other in others):
+                out.append((side, group))  # nothing in common with the other side: its names tell it apart already
+                continue
+            telling = [w for alias in group if len(alias.split()) > 1 for w in re.findall(r"[a-z][\w-]+", alias)
+                       if len(w) >= 4 and not any(w in other for other in others) and w not in _GENERIC_ARM_WORDS
+                       and w not in group and not is_drug.search(w)]
+            out.append((side, list(dict.fromkeys(group + telling))))
         return out
 
     @staticmethod
@@ -1055,8 +1105,22 @@ class Arms:
         out: dict[str, tuple[frozenset[str], bool]] = {}
         text = _flat(text)
         for sentence in sentences(text):
+            # "A vs B: 51.3% vs 83.7%; units 1.6 vs 3.1": the arms set side by side first, then each pair of figures
+            # in their order, while no other treatment is named between.
+            mentions = self._mentions(sentence)
+            for first, second in zip(mentions, mentions[1:]):
+                if not (_HEADER_JOINT.fullmatch(sentence[first[1]:second[0]]) and self.side(first[2])
+                        and self.side(second[2]) and self.side(first[2]) != self.side(second[2])):
+                    continue
+                later = [m[0] for m in mentions if m[0] > second[1]]
+                stop = later[0] if later else len(sentence)
+                for pair in _BARE_PAIR.finditer(sentence, second[1], stop):
+                    if not _STATISTIC.search(sentence[max(second[1], pair.start() - 25):pair.start()]):
+                        out.setdefault(pair.group(1).replace(",", ""), (first[2], first[3]))
+                        out.setdefault(pair.group(2).replace(",", ""), (second[2], second[3]))
+                break
             # "less frequent with A than with B (40% vs 47%)": the figures follow the arms' order.
-            for pair in re.finditer(r"\(\s*(\d[\d.,]*)%?\s*(?:vs\.?|versus)\s*(\d[\d.,]*)%?\s*\)", sentence):
+            for pair in _PAREN_PAIR.finditer(sentence):
                 named = []
                 clause = re.split(r";|:\s", sentence[:pair.start()])[-1]  # the arms of its own clause
                 for _, _, comps, generic in self._mentions(clause):
@@ -1077,15 +1141,25 @@ class Arms:
                 mentions = self._mentions(segment)
                 numbers = [m for m in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", segment)]
                 label = None
+                bracketed = [segment[:n.start()].count("(") > segment[:n.start()].count(")") for n in numbers]
+                given_last = None  # the label the figure before this one was given
                 for k, number in enumerate(numbers):
                     if _STATISTIC.search(segment[:number.start()]) or re.match(r"%?\s*(?:CI|confidence)",
                                                                              segment[number.end():], re.I):
+                        given_last = None
                         continue
                     end_prev = numbers[k - 1].end() if k else 0
-                    start_next = numbers[k + 1].start() if k + 1 < len(numbers) else len(segment)
+                    # "198 patients (9.1%) with conservative oxygen": the share in brackets restates the count, so the
+                    # arm named after it is the count's
+                    start_next = next((numbers[j].start() for j in range(k + 1, len(numbers)) if not bracketed[j]),
+                                      len(segment))
                     before = [m for m in mentions if end_prev <= m[0] < number.start()]
                     after = [m for m in mentions if number.end() <= m[0] < start_next]
-                    in_paren = segment[:number.start()].count("(") > segment[:number.start()].count(")")
+                    in_paren = bracketed[k]
+                    if in_paren and given_last is not None and k and _RESTATED.fullmatch(segment[numbers[k - 1].end():number.start()]):
+                        out.setdefault(number.group().rstrip(",").replace(",", ""), given_last)
+                        continue
+                    given_last = None
                     if after and not in_paren and _FOLLOWING.match(segment[number.end():]):
                         chosen = after[0]
                     elif before:
@@ -1106,6 +1180,7 @@ class Arms:
                         label = first_label
                     if label is not None:
                         out.setdefault(number.group().rstrip(",").replace(",", ""), label)
+                        given_last = label
                 if mentions and not numbers:
                     label = (mentions[0][2], mentions[0][3])
                 if label is not None:
