@@ -232,3 +232,14 @@ def test_right_figures_hedged_with_their_alternatives_earn_nothing(practice):
                            "lapatinib plus capecitabine, or maybe the other way round; the HR was 0.65 or possibly "
                            "above 1.", "resident")
     assert grade.verdict == "incorrect" and any("hedges" in f for f in grade.flags)
+
+
+def test_a_claim_taken_back_later_in_its_own_sentence_earns_nothing(practice):
+    """"X, though neither was X": the later clause names no subject of its own, so it speaks of the one before."""
+    taken_back = practice.grade("marianne-recall-finding-2", "Each T-DM1 arm was noninferior to trastuzumab plus a "
+                                "taxane (HR 0.91 and HR 0.87), although neither arm was noninferior.", "fellow")
+    assert taken_back.verdict == "incorrect" and any("contradicts" in f for f in taken_back.flags), taken_back
+    # a second claim that differs from the first is a finding, not a contradiction
+    both = practice.grade("marianne-recall-finding-2", "Each T-DM1 arm was noninferior to trastuzumab plus a taxane "
+                          "(HR 0.91 and HR 0.87), but neither was superior.", "fellow")
+    assert both.verdict == "correct" and not both.flags, both

@@ -601,14 +601,18 @@ def makes_rejected_claim(point: str, sentence: str) -> bool:
 # Where a sentence divides into the claims it strings together: its clauses, and each "and" or comma between them.
 _CONJUNCT = re.compile(r",\s*(?:and\s+)?|\s+and\s+", re.I)
 _HEDGE = frozenset("both either also".split())
+# Words that point back at a subject rather than name one ("neither difference was actually significant"), and the
+# joints a clause opens with ("though", "yet")
+_BACK = frozenset("difference differences effect effects result results finding findings actually really truly "
+                  "though although but yet however whereas while".split())
 
 
 def _subject(piece: str) -> frozenset[str]:
     """What a claim is about: the stems of its content words, the claim words, negations (and "both", "either")
     left out: "both arms were noninferior" and "neither arm was noninferior" are about the same arms."""
     words, _ = _claims(piece)
-    return frozenset(stem for w in words if w not in _HEDGE and w not in _CLAIM and not _NEGATION.fullmatch(w)
-                     for stem in stems(w))
+    return frozenset(stem for w in words if w not in _HEDGE and w not in _BACK and w not in _CLAIM
+                     and not _NEGATION.fullmatch(w) for stem in stems(w))
 
 
 def self_contradictions(answer_units: list[str]) -> set[int]:
@@ -630,8 +634,10 @@ def self_contradictions(answer_units: list[str]) -> set[int]:
             # "the difference was significant, and it was not significant".
             # Across sentences the later may say less of the same subject ("..., so 0.68 is a conservative estimate
             # of the benefit." / "It overstates the benefit."), or, next to it, nothing of its own ("Neither was").
+            # A later claim of the sentence with no subject of its own says it of what came before: "both were
+            # noninferior, though neither was noninferior".
             related = subject_a == subject_b and (subject_a or i == j) or i == j and subject_a and subject_b and (
-                subject_a <= subject_b or subject_b <= subject_a) or i != j and (
+                subject_a <= subject_b or subject_b <= subject_a) or i == j and not subject_b or i != j and (
                 subject_b and subject_b <= subject_a or not subject_b and j == i + 1)
             if not related:
                 continue
