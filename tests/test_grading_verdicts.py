@@ -237,3 +237,4 @@ def test_counts_with_thousands_separators_are_figures_not_a_list_to_choose_from(
 
     assert shotgun("deaths 194/2,207 vs 203/2,201", ["194", "2207"]) == []
     assert shotgun("9.6, 6.4, 0.65, 30.9, 25.1 or 0.68", ["9.6", "6.4"])  # a bare run of candidates still is one
+    assert shotgun("9.6,6.4,0.65,30.9,25.1 or 0.68", ["9.6", "6.4"])  # written without spaces too

@@ -462,11 +462,10 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
 @pytest.mark.parametrize("pages, answers, accuracy", [
     # Learner answers to practice items of pages outside knowledge/, written blind from those pages and their
     # item lists alone (never the grader's code or the other sets). grading-blind10 (HOLLOWAY-2 and MARLSTONE-2,
-    # 60 answers) is never read: 0.750 on its first run, 0.800 once recall items named what their findings measured
-    # ("wound infection", not "wound infection occurred in of operative") and arms named alike were told apart by the
-    # word that differs. grading-pages-tune (FENWICK-4, PELLOW-2, TARNHOLM-2, 75 answers) was read: 0.747 on its
+    # 60 answers) is never read: 0.750 on its first run, 0.767 once recall items named what their findings measured
+    # ("wound infection", not "wound infection occurred in of operative"). grading-pages-tune (FENWICK-4, PELLOW-2, TARNHOLM-2, 75 answers) was read: 0.747 on its
     # first run, 0.773 with those and "194/2,207" read as two counts, not a list of candidates "194, 2, 207".
-    (["holloway-2-trial-summary.txt", "marlstone-2-trial-summary.txt"], "grading-blind10.jsonl", 0.78),
+    (["holloway-2-trial-summary.txt", "marlstone-2-trial-summary.txt"], "grading-blind10.jsonl", 0.76),
     (["fenwick-4-trial-summary.txt", "pellow-2-trial-summary.txt", "tarnholm-2-trial-summary.txt"],
      "grading-pages-tune.jsonl", 0.76),
 ])
@@ -509,6 +508,10 @@ def test_a_recall_item_asks_for_what_its_finding_measured_in_the_pages_words():
             else:
                 assert re.search(r"key finding \d+ report", item.question), item.question
     assert asked["pellow-2-recall-finding-1"].endswith("death from any cause within 28 days? Give the figures for each arm.")
+    # who was treated says which arm, not what was measured
+    from tutor.practice import _measure
+    assert _measure("Patients who received alphazumab had longer progression-free survival (HR, 0.62).",
+                    "Alphazumab 10 mg/kg") == "progression-free survival"
     assert "for PASI 90?" in asked["fenwick-4-recall-finding-1"] and "wound infection?" in asked["holloway-2-recall-finding-4"]
 
 

@@ -185,3 +185,14 @@ def test_a_word_the_pages_write_in_another_form_is_not_foreign(tutor):
     assert tutor.retrieve("How often were patients thrombocytopenic on T-DM1?").signals.coverage == 1.0
     # a word run together from two everyday words weighs as its rarer part, not as a specialist's word
     assert rarity("tradeoff") < 0.5 and rarity("pembrolizumab") == 1.0 and rarity("osteoarthritis") == 1.0
+    # a word English knows is never split ("pro" + "state"), nor one whose parts are not common ("stat" + "ins")
+    assert rarity("prostate") > 0.5 and rarity("statins") == 1.0
+
+
+def test_a_lay_phrase_is_read_whole_not_by_its_first_words():
+    from tutor.lexicon import expansions
+
+    # "need blood" is a transfusion; "got blood clots" and "blood tests" are not
+    assert any("transfusion" in e for e in expansions("Did anyone need blood after the bleed?"))
+    for other in ("How many patients got blood clots?", "Did they need blood tests weekly?"):
+        assert not any("transfusion" in e for e in expansions(other)), other

@@ -85,7 +85,7 @@ def _time_points(text: str) -> set[tuple[str, str]]:
 _NUMBER = re.compile(r"(?<![\w\-.])\d+(?:\.\d+)?(?![\w\-])")
 _PRECISE = re.compile(r"\d\.\d|\d\s?%")  # a figure as the page states it: a decimal or a percentage
 _SUMMARIES = ("bottom_line", "significance", "history")  # the parts of a page that sum it up in words
-FIGURE_REACH = 6  # words between a figure and what it measures ("hospital stay (median, 3 vs. 1 day)")
+FIGURE_REACH = 6  # at most this many words from a figure to what it measures ("infection (8.6% vs. 1.0%)")
 _STATES_FIGURE = re.compile(r"\d\.\d|\d\s?%|\d,\d{3}|\d{2,}|\d:\d")  # a figure, not a label's digit ("grade 3", "0 or 1")
 _ROUNDED = re.compile(r"\b(\d+|one|two|three) (in|out of) (\d+|ten|a hundred)\b", re.I)
 

@@ -863,10 +863,10 @@ def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]
 _DOSE_STOP = re.compile(r"\b(?:intravenously|orally|every|once|twice|daily|in|on|chosen|most|at|given|for|targeting|"
                         r"according|where|until|followed|added|applied|adjusted|titrated|transfusing)\b|(?<![\w-])\d", re.I)
 # A part of a factorial or multi-part comparison, each naming a treatment of its own: "Factor 1: ...", "Arm B: ..."
-_FACTOR = re.compile(r"\b(?:factor|arm|part|randomi[sz]ation)\s*[\dA-Z]{1,2}\s*:\s*", re.I)
+_FACTOR = re.compile(r"\b(?i:factor|arm|part)\s*(?:\d{1,2}|[A-Z])\s*:(?!\d)\s*")
 # Words every treatment of a comparison may share: never what tells one arm from the other
 _GENERIC_ARM_WORDS = frozenset({"therapy", "treatment", "care", "group", "arm", "strategy", "regimen", "plus", "with",
-                                "the", "and", "matching", "usual"})
+                                "the", "and", "matching", "usual", "placebo"})
 _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arm|group)\b", re.I)),
                  ("B", re.compile(r"\b(?:control|comparator|standard)(?: arm| group)?\b", re.I)))
 # An arm said to play a role: "... was the control arm", "... served as the experimental arm", "... as comparator".
@@ -920,10 +920,11 @@ def _flat(text: str) -> str:
     return text.replace("’", "'").replace("'s", "s").replace("'", "")
 
 
-# Two arms set side by side as a header ("Restrictive vs liberal:", "ALPHA-1 / betanib:"), and a pair of figures
+# Two arms set side by side as a header ("Restrictive vs liberal:", "ALPHA-1 versus betanib:"), and a pair of figures
 # after it in the same order ("51.3% vs 83.7%").
-_HEADER_JOINT = re.compile(r"\s*(?:vs\.?|versus|v\.?|/)\s*", re.I)
-_BARE_PAIR = re.compile(r"(?<![\w.,/])(\d[\d.,]*)\s*%?\s*(?:vs\.?|versus|v\.?)\s*(\d[\d.,]*)(?![\d.,]*\d|/)", re.I)
+_HEADER_JOINT = re.compile(r"\s*(?:vs\.?|versus|v\.?)\s*", re.I)
+_BARE_PAIR = re.compile(r"(?<![\w.,/])(\d+(?:[.,]\d+)*)\s*%?\s*(?:vs\.?|versus|v\.?)\s*(\d+(?:[.,]\d+)*)(?![\d.,]*\d|/)",
+                        re.I)
 
 
 _RESTATED = re.compile(r"\s*%?\s*(?:patients|participants|people|women|men|children|infants)?\s*[(\[]\s*", re.I)
@@ -948,7 +949,7 @@ class Arms:
                   for part in _FACTOR.split(text) if part.strip()
                   for group in self._phrases(part, glossary, longs)]
         groups = self._more_names([g for _, g in groups], sides=[s for s, _ in groups])
-        groups = self._telling_words(groups)
+        groups = self._telling_words(groups, record.name)
         # "assigned to placebo": a side whose treatment is a placebo in more words ("matching placebo inhaler") is
         # named by the word alone, when the other side's field gives no placebo
         placebo = [side for side, text in (("A", record.intervention or ""), ("B", record.comparator or ""))
@@ -997,25 +998,30 @@ class Arms:
         return out
 
     @staticmethod
-    def _telling_words(groups: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    def _telling_words(groups: list[tuple[str, list[str]]], trial: str = "") -> list[tuple[str, list[str]]]:
         """Two treatments named alike ("conservative oxygen therapy", "liberal oxygen therapy") are also named by
-        the words that tell them apart: learners write "conservative" and "liberal". A drug's name is left to
-        `_more_names` ("alphazumab" of "alphazumab zetansine" is a drug of its own)."""
+        the words before the first word they share: learners write "conservative" and "liberal". Not the
+        trial's own name, and not a drug's name, left to `_more_names` ("alphazumab" of "alphazumab zetansine" is
+        a drug of its own)."""
         is_drug = drug_pattern()[0]
+        own = set(re.findall(r"[a-z0-9]+", trial.lower()))
 
-        def words(group: list[str]) -> set[str]:
-            return {w for alias in group for w in re.findall(r"[a-z][\w-]+", alias)} - _GENERIC_ARM_WORDS
+        def words(alias: str) -> list[str]:
+            return re.findall(r"[a-z][\w-]+", alias)
 
         out = []
         for side, group in groups:
-            others = [words(g) for s, g in groups if s != side]
-            if not any(words(group) & other for other in others):
-                out.append((side, group))  # nothing in common with the other side: its names tell it apart already
-                continue
-            telling = [w for alias in group if len(alias.split()) > 1 for w in re.findall(r"[a-z][\w-]+", alias)
-                       if len(w) >= 4 and not any(w in other for other in others) and w not in _GENERIC_ARM_WORDS
-                       and w not in group and not is_drug.search(w)]
-            out.append((side, list(dict.fromkeys(group + telling))))
+            telling = []
+            for alias in group:
+                for other_side, others in groups:
+                    if other_side == side:
+                        continue
+                    for other in others:
+                        shared = [k for k, w in enumerate(words(alias)) if w in words(other) and w not in _GENERIC_ARM_WORDS]
+                        if shared and shared[0] > 0:  # "conservative | oxygen therapy" against "liberal | oxygen therapy"
+                            telling += [w for w in words(alias)[:shared[0]] if len(w) >= 4 and w not in own
+                                        and w not in _GENERIC_ARM_WORDS and not is_drug.search(w)]
+            out.append((side, list(dict.fromkeys(group + [w for w in telling if w not in group]))))
         return out
 
     @staticmethod
@@ -1552,7 +1558,8 @@ def weighted_score(item: PracticeItem, statuses: dict[str, str]) -> float:
 
 
 # A bare run of figures: three or more joined only by commas, "and", "or" or slashes ("41%, 57%, 40% and 47%").
-_FIGURE = r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\d.]*\d)"  # "2,207" is one figure
+# "2,207" is one figure; "9.6,6.4" two (only the three digits of a thousands group are not a figure of their own)
+_FIGURE = r"(?<![\w.])(?!(?<=\d,)\d{3}(?!\d))(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\d.]*\d)"
 _FIGURE_RUN = re.compile(rf"{_FIGURE}(?:\s*%?\s*(?:,\s*(?:and|or)?|and|or|/)\s*{_FIGURE}){{2,}}", re.I)
 
 

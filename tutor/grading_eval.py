@@ -23,7 +23,7 @@ from tutor.settings import PROJECT_ROOT
 DEFAULT_GRADING = PROJECT_ROOT / "evals" / "grading.jsonl"
 # Every grading set `tutor eval` runs when none is named: the author's set (tune and held-out splits), an
 # independent one written without the grader's rules in view, and a blind one written from the pages and the
-# item list alone (never the code or the other sets), seven times; grading-blind6's odd ids are its tune half, its even
+# item list alone (never the code or the other sets), nine times; grading-blind6's odd ids are its tune half, its even
 # ids a held-out half nobody reads. grading-blind7 and grading-blind8 were read a round after their first run;
 # grading-blind9 came last and is only run, never read: both halves are held out. (Answers to practice items of
 # pages outside knowledge/ live beside those pages in tests/fixtures: tests/test_practice.py grades them.)

@@ -39,19 +39,21 @@ def rarity(word: str) -> float:
     """How much a word the sources never use says about a question's subject: 0 for everyday English
     ("live", "simply", "spread"), 1 for words rare outside a specialty ("pembrolizumab", "sarcoidosis").
     From the word's frequency in general English (wordfreq's Zipf scale: 6 is "back", 3 is "asthma"). A
-    word written as one that is two everyday words ("tradeoff", "bedsore") weighs as its rarer part."""
+    word English does not know that is two common words run together ("tradeoff", "followup") weighs as its rarer
+    part; "statins" and "legionella" are not ("stat" and "ins", "legion" and "ella" are not common enough)."""
     from wordfreq import zipf_frequency
 
-    weight = min(1.0, max(0.0, (6.0 - zipf_frequency(word, "en", wordlist="small")) / 4.0))
-    if weight > 0.5 and word.isalpha() and len(word) >= 7:
+    zipf = zipf_frequency(word, "en", wordlist="small")
+    weight = min(1.0, max(0.0, (6.0 - zipf) / 4.0))
+    if zipf == 0 and word.isalpha() and len(word) >= 6:  # a word English writes apart, not one it knows ("prostate")
         halves = [(word[:i], word[i:]) for i in range(3, len(word) - 2)]
         parts = [max(rarity(a), rarity(b)) for a, b in halves if everyday(a, COMPOUND_ZIPF) and everyday(b, COMPOUND_ZIPF)]
         weight = min([weight, *parts])
     return weight
 
 
-# Each part of a word run together from two ("tradeoff") must be at least this common: "trade", "off", not "osteo".
-COMPOUND_ZIPF = 3.5
+# Each part of a word run together from two ("tradeoff") must be at least this common: "trade", "off", not "stat".
+COMPOUND_ZIPF = 4.0
 
 
 class Speller:

@@ -151,6 +151,8 @@ _RESULT_VERB = re.compile(r"\b(?:was|were|is|are|occurred|reduced|improved|incre
 # "At week 16, ...", "Through week 16, ...": when, not what
 _PREPOSITION = r"(?:at|by|in|on|after|over|among|across|with|for|within|through|during|from|to|of)\b"
 _FRAME = re.compile(rf"^{_PREPOSITION}[^,]{{0,80}},\s*", re.I)
+_WHO_GOT = re.compile(r"\b(?:who|those|patients|participants)\b.{0,20}\b(?:received|receiving|given|treated|assigned|"
+                      r"allocated|randomi[sz]ed|on)\b", re.I)
 _VAGUE = frozenset({"the", "a", "an", "this", "that", "these", "its", "their", "both", "all", "benefit", "effect",
                     "effects", "result", "results", "difference", "strategies", "groups", "arms", "analysis", "of",
                     "in", "with", "there", "it", "they", "patients", "containing"})
@@ -181,7 +183,7 @@ def _subject(finding: str, treatments: str = "") -> str:
     """The words a finding's first sentence puts before its result ("Wound infection occurred in ..."), without
     when ("At week 16, ...") or a clause about them (", which excluded ..."); "" when they are a figure or say
     nothing on their own ("The benefit", "Both arms")."""
-    first = sentences(finding)[0]
+    first = next(iter(sentences(finding)), "")
     verb = _RESULT_VERB.search(first)
     subject = _FRAME.sub("", first[:verb.start()].strip(" ,")) if verb else ""
     subject = re.split(r",\s+(?:which|who|that|where|adjudicated|defined|measured|assessed)\b|,\s+the\b", subject)[0].strip(" ,")
@@ -189,8 +191,9 @@ def _subject(finding: str, treatments: str = "") -> str:
     # what is measured, not which arm: a treatment's name ("Corvagliflozin reduced ...") is not a measure
     named = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", treatments)}
     meaning = [w for w in re.findall(r"[A-Za-z][\w\-]*", subject)
-               if not set(re.findall(r"[a-z0-9]+", w.lower())) <= _VAGUE | named]  # "T-DM1-containing" names an arm
-    if not meaning or len(words) > 14 or words[0][0].isdigit() or re.match(_PREPOSITION, subject, re.I):
+               if not set(re.findall(r"[a-z0-9]+", w.lower())) <= _VAGUE | named]  # "ALPHA-1-containing" names an arm
+    if (not meaning or len(words) > 14 or words[0][0].isdigit() or re.match(_PREPOSITION, subject, re.I)
+            or _WHO_GOT.search(subject)):  # "Patients who received alphazumab had ...": which arm, not what measured
         return ""
     return subject if len(words[0]) > 1 and words[0][:2].isupper() else subject[0].lower() + subject[1:]
 

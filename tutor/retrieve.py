@@ -9,7 +9,6 @@ decision is `tutor.scope`'s.
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 import threading
@@ -201,8 +200,9 @@ def _arm_words(chunks: list[Chunk], glossary: dict[str, str]) -> dict[str, froze
 
 
 _DOSED = re.compile(r"([A-Za-z][\w-]{3,})\s*(?:\([^)]{1,30}\)\s*)?\d+(?:\.\d+)?\s*(?:mg|g|mcg|µg|μg|iu|units?|ml)\b", re.I)
-# The word a treatment field (or a part of it: "Factor 1: ...") begins with: the treatment's name when it is not an
-# everyday word ("veltaclamide, an investigational ...", not "Matching placebo").
+# The word a treatment field (or a part of it: "Factor 1: ...") begins with: the treatment's name when the field
+# names none by a drug stem, a dose or a code, and the word is not everyday ("veltaclamide, an investigational ...",
+# not "Matching placebo"; not "Adjuvant" before "alphazumab 10 mg/kg").
 _HEAD = re.compile(r"(?:^|:)\s*([A-Za-z][\w-]{4,})")
 _DEFINED_SHORT = re.compile(r"\(([A-Za-z]+[-\d][\w-]{0,8})\)")  # a code with a hyphen or digit: "(AZ-1)", not "(CrCl)"
 
@@ -215,8 +215,8 @@ def _drug_trials(chunks: list[Chunk]) -> dict[str, str]:
     drug_word = drug_pattern()[1]
     trials: dict[str, set[str]] = {}
     for trial, text in _treatment_fields(chunks):
-        names = (drug_word.findall(text) + [m.group(1) for m in _DOSED.finditer(text)] + _DEFINED_SHORT.findall(text)
-                 + _HEAD.findall(text))
+        names = drug_word.findall(text) + [m.group(1) for m in _DOSED.finditer(text)] + _DEFINED_SHORT.findall(text)
+        names = names or _HEAD.findall(text)
         for name in names:
             if not everyday(name.lower()):
                 trials.setdefault(name.lower(), set()).add(trial)
@@ -265,8 +265,8 @@ class HybridRetriever:
             # ("Factor 1: veltaclamide, an investigational ...") is a name the sources use
             names |= {t for c in chunks for m in _DOSED.finditer(c.text) if not everyday(m.group(1).lower())
                       for t in tokenize(m.group(1))}
-            names |= {t for _, text in _treatment_fields(chunks) for m in _HEAD.finditer(text)
-                      if not everyday(m.group(1).lower()) for t in tokenize(m.group(1))}
+            drugs = _drug_trials(chunks)
+            names |= {t for name in drugs for t in tokenize(name)}
             if chunks:
                 bm25.index(corpus, show_progress=False)
             pairs: dict[tuple[str, str], list[int]] = {}  # each word pair, in order, with the passages using it
@@ -285,12 +285,13 @@ class HybridRetriever:
             summarised = [a for a in dict.fromkeys(c.about for c in chunks if c.about) if a not in pages]
             stub = np.array([c.about != c.trial and c.about in pages for c in chunks], dtype=bool)
             arms = _arm_words(chunks, glossary)
-            drugs = _drug_trials(chunks)
             with self._lock:
                 self.chunks: list[Chunk] = chunks
                 self.by_id = {c.id: i for i, c in enumerate(chunks)}
                 self.matrix, self.bm25, self._names = matrix, bm25, names
-                self._sorted_vocab = sorted(bm25.vocab_dict) if chunks else []
+                # each word of the index short of its last one to STEM_SUFFIX letters: looked up, not scanned
+                self._stems_short = {v[:-n] for v in (bm25.vocab_dict if chunks else ()) for n in range(1, STEM_SUFFIX + 1)
+                                     if len(v) - n >= 5}
                 self._pairs = pairs
                 self.glossary = glossary
                 # an abbreviation counts by its spelled-out words, never as an unknown word of its own
@@ -652,13 +653,9 @@ class HybridRetriever:
         return (1 - len(unknown) / len(tokens) if tokens else 1.0), unknown
 
     def _stem_of_known(self, token: str) -> bool:
-        """Is this stem the start of a word the sources use, short of at most a suffix ("rebleeds" stems to
-        "reble", the pages' "rebleeding" to "rebleed")? The stemmer cuts some forms of one word differently."""
-        if len(token) < 5:
-            return False
-        vocab = self._sorted_vocab
-        i = bisect.bisect_left(vocab, token)
-        return i < len(vocab) and vocab[i].startswith(token) and len(vocab[i]) - len(token) <= STEM_SUFFIX
+        """Is this stem the start of a word the sources use, short of at most STEM_SUFFIX letters ("rebleeds" stems
+        to "reble", the pages' "rebleeding" to "rebleed")? The stemmer cuts some forms of one word differently."""
+        return len(token) >= 5 and token in self._stems_short
 
     def _heading_hits(self, query: str) -> dict[int, float]:
         """Chunks whose own heading the query names: in full ("Overall Survival", "ALPHA

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from tutor import scope
+from tutor.guard import clean_question
 from tutor.evaluate import EvalCase, evaluate, load_cases
 from tutor.settings import PROJECT_ROOT
 
@@ -34,11 +35,12 @@ def scope_rows(tutor, cases: Sequence[EvalCase], progress: Callable[[int, int], 
     tutor.retriever.scope_model = scope.ScopeModel((0.0,) * len(scope.FEATURES))  # signals need no fitted model
     try:
         for n, case in enumerate(cases, 1):
-            # read as `ask` reads it: misspellings mended, a word run into its number set apart ("Hb7")
-            retrieval = tutor.retrieve(tutor.retriever.speller.correct(case.question), (), case.trial, case.specialty)
-            if retrieval.signals is not None:
-                rows.append((case, retrieval.signals.vector(case.question, floor), not case.out_of_scope,
-                             retrieval.signals))
+            # read as `ask` reads it: cleaned, misspellings mended, a word run into its number set apart ("Hb7")
+            question = tutor.retriever.speller.correct(clean_question(case.question))
+            retrieval = tutor.retrieve(question, (), case.trial, case.specialty)
+            if retrieval.signals is not None:  # the row's case carries the question as read, for the rules too
+                read = case if question == case.question else case.model_copy(update={"question": question})
+                rows.append((read, retrieval.signals.vector(question, floor), not case.out_of_scope, retrieval.signals))
             if progress:
                 progress(n, len(cases))
     finally:
