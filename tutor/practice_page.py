@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+from textwrap import shorten
 
 import gradio as gr
 
@@ -149,8 +150,8 @@ def build_practice(tutor, role_choices, first_role: str, trial_names: list[str],
             item = tutor.practice.item(session["item"])
             rubric = {p.id: p for p in item.rubric.points}
             if result.verdict != "correct":
-                session["missed"].append(f"{item.trial}: {item.question[:60]}" if item.kind == "discussion" else
-                                         f"{item.trial}: {rubric[result.points[0].id].text[:60]}")
+                topic = item.question if item.kind == "discussion" else rubric[result.points[0].id].text
+                session["missed"].append(f"{item.trial}: {shorten(topic, 60, placeholder=' ...')}")
         return session, grade_html(result), tally_markdown(session)
 
     following.click(next_item, [role, trial, state], [state, question, answer, result], queue=False,
