@@ -170,10 +170,13 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # tunes now): a bottom line naming "a shorter hospital stay" beside "aged 60 years" gives no figure of what is
     # asked, so the finding that does leads.
     ("holloway-2-trial-summary.txt", "HOLLOWAY-2", "holloway-2-cases.jsonl", 0.75, 0.97,
-     [("how common was skin breakdown w/ the cast vs surgery?", ["7.2%", "2.7%"])]),
+     [("how common was skin breakdown w/ the cast vs surgery?", ["7.2%", "2.7%"]),
+      # a reader given two points: when neither gives a figure of what is asked, the next sentence that does is one
+      ("In HOLLOWAY-2, how long did people stay in hospital after ORIF compared with casting?", ["3 vs. 1 day"])]),
     # KESTREL-3, an inhaled add-on against placebo for COPD exacerbations (a rate ratio, not a hazard ratio), written
     # the same way as PELLOW-2 and never read: the unseen page of its round. First run 0.648 fact coverage and
-    # 0.943 scope (2 of 29 refused); the changes PELLOW-2 and HOLLOWAY-2 led to changed none of its answers.
+    # 0.943 scope (2 of 29 refused); the changes PELLOW-2 and HOLLOWAY-2 led to changed none of its answers, and
+    # 0.685 once an answer asked for a figure holds one of what is asked (a change read on HOLLOWAY-2).
     ("kestrel-3-trial-summary.txt", "KESTREL-3", "kestrel-3-cases.jsonl", 0.62, 0.92, None),
     # PELLOW-2, a 2x2 factorial trial (a haemostatic drug against placebo, and two transfusion thresholds) in upper
     # GI bleeding, written the same way in a later round and read after its first run (0.454 fact coverage, 5 of

@@ -383,7 +383,7 @@ class Composer:
             figure = bool(_ASKS_FIGURE.search(americanise(spell_out(asked, glossary).lower())))
             chosen = self._side_by_side(ranked, trials, points, figure)
         else:
-            chosen = self._lead_first(ranked[:points], spell_out(asked), arms)
+            chosen = self._lead_first(ranked[:points], spell_out(asked), arms, [s for _, s in ranked[points:]])
             if _EXPLAIN.search(question):
                 # "How does it work?" wants the explanation's thread: the best passage's sentences in order.
                 thread = [s for s in sentences if s.passage is chosen[0].passage]
@@ -476,7 +476,7 @@ class Composer:
         return [(value, s) for value, s, _ in ranked if value >= bar]
 
     def _lead_first(self, ranked: list[tuple[float, Sentence]], question: str,
-                    arms: frozenset[str] = frozenset()) -> list[Sentence]:
+                    arms: frozenset[str] = frozenset(), reserve: list[Sentence] = ()) -> list[Sentence]:
         """The chosen sentences, the one that says most nearly what was asked first: the words pick
         which sentences answer, the meaning picks which answers it head-on ("how was the control drug
         dosed?" leads with the comparator's dose, not the new drug's, though both share the dose words)."""
@@ -513,6 +513,12 @@ class Composer:
         if _ASKS_FIGURE.search(question.lower()):
             # the words that ask for the figure ("how common") are not what it is of
             subject = set(tokenize(_ASKS_FIGURE.sub(" ", question.lower()))) - measures() - phrasing() - arms
+            if subject and len(chosen) > 1 and not any(_figure_of(s.text, subject) for s in chosen):
+                # none of the chosen gives a figure of what is asked: the next sentence that answers at all and does
+                # ("how long did people stay in hospital?" for a reader given two points) takes the last place
+                extra = next((s for s in reserve if _figure_of(s.text, subject)), None)
+                if extra is not None:
+                    chosen = chosen[:-1] + [extra]
             stated = None
             if not _STATES_FIGURE.search(chosen[0].text):
                 stated = next((s for s in chosen[1:] if _STATES_FIGURE.search(s.text) and subject & s.tokens), None)
