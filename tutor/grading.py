@@ -925,8 +925,7 @@ def _flat(text: str) -> str:
 _HEADER_JOINT = re.compile(r"\s*(?:vs\.?|versus|v\.?)\s*", re.I)
 _BARE_PAIR = re.compile(r"(?<![\w.,/])(\d+(?:[.,]\d+)*)\s*%?\s*(?:vs\.?|versus|v\.?)\s*(\d+(?:[.,]\d+)*)(?![\d.,]*\d|/)",
                         re.I)
-
-
+# What lies between a count and its share in brackets ("198 patients (9.1%)"): the share restates the count
 _RESTATED = re.compile(r"\s*%?\s*(?:patients|participants|people|women|men|children|infants)?\s*[(\[]\s*", re.I)
 # "(40% vs 47%)", and a pair of counts that gives its shares' order ("(179 of 2,209 vs 218 of 2,199; RR ...)")
 _PAREN_PAIR = re.compile(r"\(\s*(\d[\d.,]*)%?(?:\s*(?:of|/)\s*[\d,]+)?\s*(?:vs\.?|versus)\s*(\d[\d.,]*)%?"
@@ -945,15 +944,15 @@ class Arms:
         longs = {v.lower(): k for k, v in glossary.items()}
         self.components: dict[str, str] = {}  # component id -> side
         patterns: list[tuple[str, str]] = []  # (alias, component id)
-        groups = [(side, group) for side, text in (("A", record.intervention or ""), ("B", record.comparator or ""))
+        fields = (("A", record.intervention or ""), ("B", record.comparator or ""))
+        groups = [(side, group) for side, text in fields
                   for part in _FACTOR.split(text) if part.strip()
                   for group in self._phrases(part, glossary, longs)]
         groups = self._more_names([g for _, g in groups], sides=[s for s, _ in groups])
         groups = self._telling_words(groups, record.name)
         # "assigned to placebo": a side whose treatment is a placebo in more words ("matching placebo inhaler") is
         # named by the word alone, when the other side's field gives no placebo
-        placebo = [side for side, text in (("A", record.intervention or ""), ("B", record.comparator or ""))
-                   if re.search(r"\bplacebo\b", text, re.I)]
+        placebo = [side for side, text in fields if re.search(r"\bplacebo\b", text, re.I)]
         described = {side for side, group in groups for alias in group if re.search(r"\bplacebo\b", alias)}
         if len(placebo) == 1 and placebo[0] in described and not any(a == "placebo" for _, g in groups for a in g):
             groups.append((placebo[0], ["placebo"]))
@@ -1006,21 +1005,17 @@ class Arms:
         is_drug = drug_pattern()[0]
         own = set(re.findall(r"[a-z0-9]+", trial.lower()))
 
-        def words(alias: str) -> list[str]:
-            return re.findall(r"[a-z][\w-]+", alias)
-
+        words = {alias: re.findall(r"[a-z][\w-]+", alias) for _, group in groups for alias in group}
         out = []
         for side, group in groups:
+            others = [words[alias] for s, g in groups if s != side for alias in g]
             telling = []
-            for alias in group:
-                for other_side, others in groups:
-                    if other_side == side:
-                        continue
-                    for other in others:
-                        shared = [k for k, w in enumerate(words(alias)) if w in words(other) and w not in _GENERIC_ARM_WORDS]
-                        if shared and shared[0] > 0:  # "conservative | oxygen therapy" against "liberal | oxygen therapy"
-                            telling += [w for w in words(alias)[:shared[0]] if len(w) >= 4 and w not in own
-                                        and w not in _GENERIC_ARM_WORDS and not is_drug.search(w)]
+            for mine in (words[alias] for alias in group):
+                for other in others:
+                    # "conservative | oxygen therapy" against "liberal | oxygen therapy": the words before the first shared
+                    first = next((k for k, w in enumerate(mine) if w in other and w not in _GENERIC_ARM_WORDS), 0)
+                    telling += [w for w in mine[:first] if len(w) >= 4 and w not in own
+                                and w not in _GENERIC_ARM_WORDS and not is_drug.search(w)]
             out.append((side, list(dict.fromkeys(group + [w for w in telling if w not in group]))))
         return out
 
@@ -1119,7 +1114,7 @@ class Arms:
         for sentence in sentences(text):
             # "A vs B: 51.3% vs 83.7%; units 1.6 vs 3.1": the arms set side by side first, then each pair of figures
             # in their order, while no other treatment is named between.
-            mentions = self._mentions(sentence)
+            mentions = self._mentions(sentence) if _BARE_PAIR.search(sentence) else []  # no pair, no header to read
             for first, second in zip(mentions, mentions[1:]):
                 if not (_HEADER_JOINT.fullmatch(sentence[first[1]:second[0]]) and self.side(first[2])
                         and self.side(second[2]) and self.side(first[2]) != self.side(second[2])):

@@ -156,8 +156,6 @@ _WHO_GOT = re.compile(r"\b(?:who|those|patients|participants)\b.{0,20}\b(?:recei
 _VAGUE = frozenset({"the", "a", "an", "this", "that", "these", "its", "their", "both", "all", "benefit", "effect",
                     "effects", "result", "results", "difference", "strategies", "groups", "arms", "analysis", "of",
                     "in", "with", "there", "it", "they", "patients", "containing"})
-
-
 _SCORED = re.compile(r"\(([A-Z]{2,}[A-Za-z]* \d+)\)")  # "(PASI 90)", "(EASI 75)": a score's threshold, named
 
 
@@ -221,10 +219,11 @@ def build_items(record: TrialRecord) -> list[PracticeItem]:
         section, text = parts.get(f"finding.{n}", (f"Key Findings > {n}", finding))
         measure = _measure(finding, f"{record.intervention} {record.comparator}")
         points = _points(finding_points(finding), data=data)
+        figured = any(p.numbers for p in points)
         if not measure:  # nothing names it plainly: the page's own order does
-            question = (f"In {name}, what did the page's key finding {n} report? Give the figures for each arm."
-                        if any(p.numbers for p in points) else f"In {name}, what did the page's key finding {n} report?")
-        elif any(p.numbers for p in points):
+            question = f"In {name}, what did the page's key finding {n} report?" + (
+                " Give the figures for each arm." if figured else "")
+        elif figured:
             question = f"In {name}, what was reported for {measure}? Give the figures for each arm."
         else:
             question = f"In {name}, what did the trial find for {measure}?"

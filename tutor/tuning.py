@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from tutor import scope
-from tutor.guard import clean_question
 from tutor.evaluate import EvalCase, evaluate, load_cases
 from tutor.settings import PROJECT_ROOT
 
@@ -35,8 +34,7 @@ def scope_rows(tutor, cases: Sequence[EvalCase], progress: Callable[[int, int], 
     tutor.retriever.scope_model = scope.ScopeModel((0.0,) * len(scope.FEATURES))  # signals need no fitted model
     try:
         for n, case in enumerate(cases, 1):
-            # read as `ask` reads it: cleaned, misspellings mended, a word run into its number set apart ("Hb7")
-            question = tutor.retriever.speller.correct(clean_question(case.question))
+            question = tutor.read(case.question)  # as `ask` reads it ("Hb7" is "Hb 7")
             retrieval = tutor.retrieve(question, (), case.trial, case.specialty)
             if retrieval.signals is not None:  # the row's case carries the question as read, for the rules too
                 read = case if question == case.question else case.model_copy(update={"question": question})

@@ -140,12 +140,16 @@ class Tutor:
                 return follow_up
         return retrieval
 
+    def read(self, question: str) -> str:
+        """The question as search and model read it: cleaned, a misspelt word of the library ("maintanance") read
+        as the library's word, a word run into its number ("Hb7") set apart."""
+        return self.retriever.speller.correct(clean_question(question))
+
     def stream(self, question: str, role: str, specialty: str | None = None,
                history: Iterable = (), trial: str | None = None) -> Iterator[str | Answer]:
         """Yield the answer's text as it is written, then the finished `Answer`."""
         started = time.perf_counter()
-        # A misspelt word of the library ("maintanance") is read as the library's word, by search and model alike.
-        question = self.retriever.speller.correct(clean_question(question))
+        question = self.read(question)  # by search and model alike
         learner = self.role(role)
         specialty = clean_specialty(specialty)
         trial = guard.clean_name("trial", trial, optional=True)
