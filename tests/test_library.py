@@ -188,6 +188,14 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
        ["0.99", "0.036"]),
       ("if a pt asks me about veltaclamide, how do i put the fewer-rebleeds vs more-clots tradeoff into absolute "
        "numbers, like per 1000 treated?", ["22 fewer", "12 more"])]),
+    # CORRIE-4, a three-arm heart-failure trial (two doses of a made-up drug against placebo, tested in a fixed
+    # sequence), written the same way in a later round and read after its first run (0.549 fact coverage, 2 of 29
+    # refused). "80mg" is the page's "80 mg"; a question naming no outcome ("HR vs pbo?") asks for the primary
+    # result, the page's first key finding; "SGLT2i" is the page's "SGLT2 inhibitor"; "worsening", which the
+    # lexicon reads as progression elsewhere, is the page's own word here.
+    ("corrie-4-trial-summary.txt", "CORRIE-4", "corrie-4-cases.jsonl", 0.65, 0.94,
+     [("zelmitrapine 80mg vs pbo - hazard ratio and CI?", ["0.77", "0.65 to 0.92"]),
+      ("how many were on an SGLT2i when they joined?", ["41.3%"])]),
     # A learner's everyday words find the page's terms: kidney stones (nephrolithiasis), tingling (paresthesia);
     # a rare word ("stratified") finds the one passage that uses it, however its drug names pull elsewhere.
     ("quillby-3-trial-summary.txt", "QUILLBY-3", "quillby-3-cases.jsonl", 0.8, 0.95,
@@ -224,6 +232,27 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     for question, figures, *chosen in lay or []:  # asked of the chosen trial, or of "all trials" (None)
         answer = tutor.ask(question, "med_student", trial=chosen[0] if chosen else trial)
         assert all(f in answer.answer for f in figures), answer.answer
+
+
+def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings):
+    """BRINDLE-2, a neonatal trial of a strategy (no drug), written with its 35 questions from the page layout alone
+    in the round of CORRIE-4 and never read. First run: 0.741 fact coverage, 0.914 scope, and 2 of its 6 questions
+    outside the sources answered (README, "Generalisation"): held where it stands, never tuned on."""
+    _, summary = _library_with(make_settings, "brindle-2-trial-summary.txt", "BRINDLE-2", "brindle-2-cases.jsonl")
+    overall = summary["overall"]
+    assert overall["fact_coverage"] >= 0.72 and overall["scope_accuracy"] >= 0.9, summary["failing_cases"]
+    assert overall["false_answer"] <= 0.34 and overall["false_refusal"] <= 0.04
+    assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
+
+
+def test_a_question_in_the_page_s_own_words_is_not_read_through_the_lexicon(make_settings):
+    """"Worsening" is read as progression on a cancer page; on a page that writes "worsening heart-failure events"
+    it is the page's own word, and its figures are no unreported progression-free survival."""
+    tutor, _ = _library_with(make_settings, "corrie-4-trial-summary.txt", "CORRIE-4", "corrie-4-cases.jsonl")
+    answer = tutor.ask("HR for worsening HF events on the 40mg dose?", "resident", trial="CORRIE-4")
+    assert answer.in_scope and "progression" not in answer.answer.lower(), answer.answer
+    lead = tutor.ask("hr for 80mg vs pbo w CI?", "resident", trial="CORRIE-4")
+    assert lead.answer.split("\n")[0].count("0.65 to 0.92") == 1, lead.answer  # the primary result answers first
 
 
 def test_pages_of_other_fields_are_read_in_their_own_shorthand(make_settings):

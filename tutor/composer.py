@@ -18,7 +18,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from tutor.grounding import NUMBER
 from tutor.guard import speaks_to_the_model
 from tutor.lexicon import (
-    TOKEN, abbreviations_in, americanise, base_glossary, expand, expanded_words, expansions, learn_abbreviations, measures,
+    TOKEN, abbreviations_in, americanise, base_glossary, canonical, expand, expanded_words, expansions, learn_abbreviations, measures,
     figures, name_pattern, phrasing, spell_out, term_groups, tokenize, topics,
 )
 from tutor.retrieve import heading_terms, heading_words, is_follow_up, names_heading, query_words
@@ -71,6 +71,8 @@ def _figure_in(word: str, text: str) -> bool:
     if short := _SHORT_TIME.match(word):
         number, unit = short.group(1), _UNIT[short.group(2)[0]]
         return bool(re.search(rf"\b{number}[- ]{unit}s?\b|\b{unit}s? {number}\b", text))
+    if unit := re.fullmatch(r"(\d+(?:\.\d+)?)([a-z][a-z/]*)", word):  # "80mg" as the page's "80 mg"
+        return bool(re.search(rf"(?<![\d.]){re.escape(unit.group(1))}\s?{re.escape(unit.group(2))}(?![a-z])", text))
     if ends := re.fullmatch(r"(\d+(?:\.\d+)?)(%?)[-–](\d+(?:\.\d+)?)(%?)", word):
         low, high, percent = ends.group(1), ends.group(3), ends.group(2) or ends.group(4)
         return all(re.search(rf"(?<![\d.]){re.escape(n)}{re.escape(percent)}(?![\d])", text) for n in (low, high))
@@ -119,6 +121,7 @@ class Passage:
     trial: str = ""  # the page it is from
     about: str = ""  # the trial it is about (a related trial, for a summary of one)
     kind: str = ""
+    primary: bool = False  # the page's first key finding: its primary result
 
     @property
     def summary(self) -> bool:
@@ -163,6 +166,7 @@ class Prompt:
     focus: list[str] | None = None
     previous: list[str] = field(default_factory=list)  # the learner's earlier questions, oldest first
     instructions: str = ""  # the system message: the role's depth and structure in words
+    primary: bool = False  # asks for the effect without naming an outcome: the primary result leads
 
 
 def parse_prompt(messages: list[BaseMessage]) -> Prompt:
@@ -176,7 +180,7 @@ def parse_prompt(messages: list[BaseMessage]) -> Prompt:
     for n, attributes, text in _PASSAGE.findall(human):
         attrs = {k: html.unescape(v) for k, v in _ATTR.findall(attributes)}
         passages.append(Passage(int(n), attrs.get("section", ""), text, attrs.get("trial", ""), attrs.get("about", ""),
-                                attrs.get("kind", "")))
+                                attrs.get("kind", ""), attrs.get("primary") == "true"))
     question, attrs = human.strip(), {}
     if match := _QUESTION.search(human):
         question = match.group(2).strip()
@@ -184,7 +188,7 @@ def parse_prompt(messages: list[BaseMessage]) -> Prompt:
     prompt = Prompt(passages, learner, question, intent=attrs.get("intent", ""), kinds=attrs.get("kinds", ""),
                     trials=[t for t in attrs.get("trials", "").split("; ") if t], lens=attrs.get("lens", ""),
                     previous=[h.strip() for h in humans[:-1]], instructions=system,
-                    arms=frozenset(attrs.get("arms", "").split()))
+                    arms=frozenset(attrs.get("arms", "").split()), primary=attrs.get("asks") == "primary result")
     if task := _TASK.search(human):
         prompt.task_count = int(task.group(1))
         prompt.lens = dict(_ATTR.findall(task.group(2))).get("lens", "")
@@ -231,6 +235,16 @@ def _only_names(s: Sentence) -> bool:
 def _is_statement(sentence: str) -> bool:
     """A sentence with a verb, roughly: more than a label or a list of endpoints."""
     return bool(re.search(r"\b(is|are|was|were|has|have|had|\w+ed|\w+es|\w+s)\b", sentence)) and len(sentence.split()) >= 6
+
+
+def _primary_first(chosen: list[Sentence], reserve: list[Sentence]) -> list[Sentence]:
+    """Asked for the effect without an outcome named ("the HR vs placebo?"), the primary result answers first:
+    the first sentence with a figure of the passage that gives it, chosen already or taking the last place."""
+    found = next((s for s in [*chosen, *reserve] if s.passage.primary and _STATES_FIGURE.search(s.text)), None)
+    if found is None:
+        return chosen
+    rest = [s for s in chosen if s is not found]
+    return [found] + (rest if found in chosen else rest[:-1] if len(chosen) > 1 else [])
 
 
 class Composer:
@@ -311,7 +325,9 @@ class Composer:
         for word in TOKEN.findall(americanise(spell_out(question, glossary).lower())):
             tokens = set(tokenize(word))
             if any(ch.isdigit() for ch in word):
-                if word[0].isdigit() and word in question.lower() and not _figure_in(word, text):
+                # "1L" is shorthand the lexicon reads ("first-line"), not a figure
+                if word[0].isdigit() and word in question.lower() and not _figure_in(word, text) \
+                        and re.search(r"\d", canonical(word)):
                     missing.append(_FIGURE)  # quoted as words: a number the sources lack is not repeated
             elif tokens & clinical and not tokens & (known | implied):
                 long = {**base_glossary(), **(glossary or {})}.get(word.upper())
@@ -323,13 +339,13 @@ class Composer:
         """Endpoints the question asks a figure for ("objective response rate", "median follow-up")
         that no sentence of the asked trials' own pages gives with a number: listed as an endpoint is
         not reported as a result."""
-        asked = americanise(spell_out(question, glossary).lower())
-        # "how old" asks for the median age: a lay phrase the lexicon translates to an endpoint, whole
-        asked = " ".join([asked, *(e for e in expansions(question) if e in figures())])
-        if not _ASKS_FIGURE.search(asked):
-            return []
         own = [s for s in sentences if not s.passage.summary and (not trials or s.passage.about in trials)]
         words = [set(tokenize(spell_out(s.text, glossary))) for s in own]
+        asked = americanise(spell_out(question, glossary).lower())
+        # "how old" asks for the median age: a lay phrase the lexicon translates to an endpoint, whole
+        asked = " ".join([asked, *(e for e in expansions(question, set().union(*words)) if e in figures())])
+        if not _ASKS_FIGURE.search(asked):
+            return []
         numbered = [w for w, s in zip(words, own) if _NUMBER.search(s.text)]
         missing = []
         for endpoint, fields in figures().items():
@@ -365,6 +381,18 @@ class Composer:
         query = self.query(question, prompt.previous[-1] if follow_up else None, glossary, arms)
         if len(prompt.trials) > 1:
             query = self._topic_only(query, prompt)
+        # Asked for a figure of the design ("how many were enrolled in ALPHA-1, and how were they randomised?"), a
+        # trial's name says which page, not what is asked: when every passage is about that one trial, the
+        # sentences that repeat the name ("In ALPHA-1 the benefit ...") answer no better for it. (Asked what the
+        # trial showed, the sentences that name it are its summaries: the name stays.)
+        abouts = {p.about for p in prompt.passages}
+        kinds = prompt.kinds.split()
+        if kinds and all(k.startswith("design.") for k in kinds) and _ASKS_FIGURE.search(question.lower()) \
+                and len(abouts) == 1 and (only := abouts.pop()) \
+                and not any(p.summary for p in prompt.passages):
+            name = set(tokenize(only))
+            if any(g != name and not g <= measures() | phrasing() for g in term_groups(spell_out(question, glossary))):
+                query = [(group, weight) for group, weight in query if group != name]
         score = self.scorer(sentences)
         ranked = self._rank(prompt, sentences, query, score, asked)
         if not ranked and prompt.intent and sentences:
@@ -384,6 +412,8 @@ class Composer:
             chosen = self._side_by_side(ranked, trials, points, figure)
         else:
             chosen = self._lead_first(ranked[:points], spell_out(asked), arms, [s for _, s in ranked[points:]])
+            if prompt.primary:
+                chosen = _primary_first(chosen, [s for _, s in ranked[points:]] + sentences)
             if _EXPLAIN.search(question):
                 # "How does it work?" wants the explanation's thread: the best passage's sentences in order.
                 thread = [s for s in sentences if s.passage is chosen[0].passage]

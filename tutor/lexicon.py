@@ -206,6 +206,10 @@ def without_asker(text: str) -> str:
     return _ASKER.sub(" ", text)
 
 
+# a dose written with its unit run in ("80mg", "2g", "0.5ml"): SI units and their clinical kin, not shorthand for time
+_DOSE_RUN = re.compile(r"(\d+(?:\.\d+)?)(mg|mcg|ug|g|kg|ml|mmol|iu|units?)")
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "x-dm1"),
     plus the parts of a hyphenated name, in American spelling, stemmed; stop words dropped."""
@@ -218,6 +222,8 @@ def _tokens(text: str) -> tuple[str, ...]:
     tokens: list[str] = []
     for tok in TOKEN.findall(americanise(uncontract(text.lower()))):
         parts = [tok] + ([p for p in re.split(r"[\-/]", tok) if p] if re.search(r"[\-/]", tok) else [])
+        if dose := _DOSE_RUN.fullmatch(tok):  # "80mg" is also the page's "80 mg"
+            parts += list(dose.groups())
         tokens.extend(p for p in parts if p not in STOPWORDS)
     return tuple(_stemmer.stemWords(tokens))
 
@@ -349,12 +355,17 @@ def _fitting(query: str) -> tuple[int, ...]:
     return tuple(i for i, (pattern, _) in enumerate(_expansions()) if pattern.search(query))
 
 
-def expansions(query: str) -> list[str]:
+def expansions(query: str, known: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """What each expansion that fits the question adds, one string per expansion. A shorthand's synonym
     is read as if written ("f/u" -> "follow-up", which a page gives as its "Duration"): the expansions that
-    fit a one-word synonym fit the question too."""
+    fit a one-word synonym fit the question too. With `known` (a page's terms), a wording the page itself
+    uses needs no translating: "worsening heart-failure events" on a page that writes them is not asked as
+    the progression the lexicon reads "worsening" as elsewhere."""
     table = _expansions()
     first = _fitting(query)
+    if known:
+        first = tuple(i for i in first if not all(set(tokenize(m.group(0))) <= known
+                                                  for m in table[i][0].finditer(query)))
     synonyms = " ".join(table[i][1] for i in first if len(table[i][1].split()) == 1)
     chained = [i for i in _fitting(synonyms) if i not in first] if synonyms else []
     return [table[i][1] for i in (*first, *chained)]
@@ -424,6 +435,16 @@ def figures() -> dict[str, tuple[str, ...]]:
 @lru_cache(maxsize=1)
 def measures() -> frozenset[str]:
     return frozenset(tokenize(" ".join(_words("measures"))))
+
+
+@lru_cache(maxsize=1)
+def effect_words() -> frozenset[str]:
+    return frozenset(tokenize(" ".join(_words("effect_words"))))
+
+
+@lru_cache(maxsize=1)
+def effect_frame() -> frozenset[str]:
+    return frozenset(tokenize(" ".join(_words("effect_frame"))))
 
 
 @lru_cache(maxsize=1)

@@ -49,6 +49,9 @@ def system_message(template: str, role: Role, specialty: str | None) -> SystemMe
 escape_block = guard.escape_block
 
 
+_PRIMARY = ' primary="true"'  # the passage that gives the page's primary result
+
+
 def format_context(sources: Sequence[Source]) -> str:
     """The passages, each tagged with its trial (the page it is from), what it is about (a related
     trial, for a summary of one), its part of the page and its section."""
@@ -57,7 +60,8 @@ def format_context(sources: Sequence[Source]) -> str:
         text = escape_block(source.text)
         parts.append(
             f'<passage id="{n}" trial="{html.escape(source.trial)}" about="{html.escape(source.about or source.trial)}" '
-            f'kind="{html.escape(source.kind)}" document="{html.escape(source.document)}" '
+            f'kind="{html.escape(source.kind)}"{_PRIMARY if source.primary else ""} '
+            f'document="{html.escape(source.document)}" '
             f'section="{html.escape(source.section)}">\n{text}\n</passage>'
         )
     parts.append("</context>")
@@ -119,14 +123,15 @@ def history_messages(history: Iterable, budget_tokens: int) -> list[BaseMessage]
 def question_messages(
     template: str, role: Role, specialty: str | None, sources: Sequence[Source], question: str,
     history: Iterable = (), history_tokens: int = 1500, intent: str = "", kinds: Sequence[str] = (),
-    trials: Sequence[str] = (), lens: str = "", arms: Sequence[str] = (),
+    trials: Sequence[str] = (), lens: str = "", arms: Sequence[str] = (), primary: bool = False,
 ) -> list[BaseMessage]:
     """`intent`: what the question asks for, and `kinds` the parts of a page that answer it; `trials`: the
     trials it is about (two or more: answer each side by side); `lens`: what matters to the learner's specialty;
-    `arms`: the words that name the passages' trials' treatments."""
+    `arms`: the words that name the passages' trials' treatments; `primary`: it asks for the effect without
+    naming an outcome, so the passage marked primary answers it."""
     attributes = (f' intent="{html.escape(intent)}" kinds="{html.escape(" ".join(kinds))}"'
                   f' trials="{html.escape("; ".join(trials))}" lens="{html.escape(lens)}"'
-                  f' arms="{html.escape(" ".join(arms))}"')
+                  f' arms="{html.escape(" ".join(arms))}"' + (' asks="primary result"' if primary else ""))
     return [
         system_message(template, role, specialty),
         *history_messages(history, history_tokens),

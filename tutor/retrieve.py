@@ -24,8 +24,8 @@ from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading, question_words
 from tutor.lexicon import (
     STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expanded_words, expansion_phrases, expansions,
-    learn_abbreviations, measures, name_pattern, Speller, everyday, phrasing, phrasing_words, rarity, spell_out,
-    tokenize, topics, translated, translated_phrases, without_asker,
+    effect_frame, effect_words, learn_abbreviations, measures, name_pattern, Speller, everyday, phrasing, phrasing_words, rarity,
+    spell_out, tokenize, topics, translated, translated_phrases, without_asker,
 )
 from tutor.schema import Chunk, Source
 from tutor.specialty import names_specialty
@@ -91,6 +91,7 @@ FOREIGN_ZIPF = 4.0
 # A question's stem is a form of the sources' word when it is that word short of at most this many letters.
 STEM_SUFFIX = 3
 RARE_WORD_WEIGHT = 1.0
+PRIMARY_WEIGHT = 1.0  # asked for the effect with no outcome named: the primary result, as good as a top rank
 PHRASE_WEIGHT = 1.0  # the one passage that repeats the question's phrase word for word: a top rank
 INTENT_WEIGHT = 1.0  # a part of the page the question's intent asks for: as good as a top rank
 
@@ -177,6 +178,7 @@ class Retrieval:
     reading: Reading | None = None  # the question's intent
     why: str = ""  # why it is out of scope, when it is
     signals: Signals | None = None  # what the scope decision weighed
+    primary: bool = False  # asks for the effect without naming an outcome: the primary result answers
 
 
 def _treatment_fields(chunks: list[Chunk]):
@@ -307,6 +309,7 @@ class HybridRetriever:
                 self.arm_words = arms
                 self._trial_patterns = {name: name_pattern(name) for name in pages + summarised}
                 self._drugs = drugs
+                self._drugs_tokens = set(tokenize(" ".join(drugs)))
                 self._drug_pattern = (re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(drugs, key=len, reverse=True)))
                                                  + r")(?![\w-])", re.I) if drugs else None)
                 self._about = np.array([c.about.lower() for c in chunks])
@@ -315,6 +318,13 @@ class HybridRetriever:
                                       dtype=np.int64)  # each passage's trial, by its place in trial_pages; -1: none
                 self._owners = {t: next(iter(o)) for t, o in owners.items() if len(o) == 1}
                 self._kinds = np.array([c.kind for c in chunks])
+                # each page's first key finding: the layout gives the primary result first
+                first: dict[str, tuple[int, int]] = {}
+                for i, c in enumerate(chunks):
+                    if c.kind == "finding" and c.trial and c.about == c.trial and c.index < first.get(c.document, (1 << 30, 0))[0]:
+                        first[c.document] = (c.index, i)
+                self._primary = np.zeros(len(chunks), dtype=bool)
+                self._primary[[i for _, i in first.values()]] = True
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
                 self._by_heading_term = by_term(heading for heading, _ in self._headings)
                 self._text = americanise(" ".join(c.text for c in chunks).lower())
@@ -413,7 +423,8 @@ class HybridRetriever:
         return [int(i) for i in order if mask[i]]
 
     def _rank(self, expanded: str, cosine: np.ndarray, mask: np.ndarray, k: int, reading: Reading | None,
-              topic: tuple[str, np.ndarray] | None = None, rare: tuple[str, ...] = (), phrase_of: str = "") -> list[int]:
+              topic: tuple[str, np.ndarray] | None = None, rare: tuple[str, ...] = (), phrase_of: str = "",
+              primary: bool = False) -> list[int]:
         """The best k passages of the mask. `topic` (the query and its similarities without the compared
         trials' names) is searched as well and fused with the whole question's rankings; `rare` are the
         question's rare words (`_rare_words`); `phrase_of`, the question without trial names, whose phrases a passage
@@ -437,6 +448,9 @@ class HybridRetriever:
             fused[idx] = fused.get(idx, 0.0) + RARE_WORD_WEIGHT / (RRF_K + 1)
         for idx in self._phrase_holders(phrase_of, mask):
             fused[idx] = fused.get(idx, 0.0) + PHRASE_WEIGHT / (RRF_K + 1)
+        if primary:  # "the HR vs placebo, with CI?": no outcome named asks for the one the trial was designed on
+            for idx in np.flatnonzero(mask & self._primary):
+                fused[int(idx)] = fused.get(int(idx), 0.0) + PRIMARY_WEIGHT / (RRF_K + 1)
         for idx, weight in self._heading_hits(expanded).items():  # the question names a section: a top rank
             if mask[idx]:
                 fused[idx] = fused.get(idx, 0.0) + weight / (RRF_K + 1)
@@ -566,6 +580,7 @@ class HybridRetriever:
             raw_cosine = self.matrix @ np.asarray(raw, dtype=np.float32)
             mask = self._mask(searched)
             rare = self._rare_words(untitled)
+            primary = self.asks_primary(untitled, reading)
             if compare and len(searched) > 1:
                 each = max(2, math.ceil(k / len(searched)) + (1 if len(searched) <= 2 else 0))
                 # Each trial is searched for the question's topic, not for the other trials' names: on
@@ -573,14 +588,15 @@ class HybridRetriever:
                 topic_cosine = self.matrix @ np.asarray(topic_vector, dtype=np.float32)
                 chosen_idx = [i for t in searched for i in self._rank(
                     expanded, cosine, self._mask([t]), each, reading,
-                    (self._without_trials(expanded, [o for o in searched if o != t]), topic_cosine), rare, untitled)]
+                    (self._without_trials(expanded, [o for o in searched if o != t]), topic_cosine), rare, untitled,
+                    primary)]
             elif topic != expanded:
                 # A question that names its trial is searched without the name as well: within that trial's
                 # pages the name only pulls towards the passages that repeat it, not to what is asked.
                 topic_cosine = self.matrix @ np.asarray(topic_vector, dtype=np.float32)
-                chosen_idx = self._rank(expanded, cosine, mask, k, reading, (topic, topic_cosine), rare, untitled)
+                chosen_idx = self._rank(expanded, cosine, mask, k, reading, (topic, topic_cosine), rare, untitled, primary)
             else:
-                chosen_idx = self._rank(expanded, cosine, mask, k, reading, rare=rare, phrase_of=untitled)
+                chosen_idx = self._rank(expanded, cosine, mask, k, reading, rare=rare, phrase_of=untitled, primary=primary)
             best = float(np.max(np.where(mask, raw_cosine, -1.0))) if mask.any() else 0.0
             if lens and chosen_idx:
                 chosen_idx += self._lens_passage(lens, chosen_idx)
@@ -595,7 +611,8 @@ class HybridRetriever:
                               foreign_disease=foreign)
         timings["search"] = (time.perf_counter() - t1) * 1000
         in_scope, why = decide(query, signals, self.relevance_floor, self.scope_model)
-        return Retrieval(query, sources, best, bool(sources) and in_scope, timings, searched, reading, why, signals)
+        return Retrieval(query, sources, best, bool(sources) and in_scope, timings, searched, reading, why, signals,
+                         primary)
 
     def _without_trials(self, query: str, trials: list[str]) -> str:
         """The query without these trials' names, however shortened."""
@@ -622,7 +639,19 @@ class HybridRetriever:
     def _source(self, i: int, cosine: np.ndarray) -> Source:
         c = self.chunks[i]
         return Source(id=c.id, document=c.document, title=c.title, trial=c.trial, about=c.about, kind=c.kind,
-                      section=c.section, text=c.text, score=round(float(cosine[i]), 4))
+                      section=c.section, text=c.text, score=round(float(cosine[i]), 4), primary=bool(self._primary[i]))
+
+    def asks_primary(self, question: str, reading: Reading | None = None) -> bool:
+        """Does the question ask for a trial's effect without naming what was measured ("HR for the 80mg arm vs
+        pbo, with CI?", "was it significant?"): nothing of its own but effect words and the arms' names?"""
+        if reading is not None and (reading.out_of_scope or not {"finding", "design.outcome"} & set(reading.kinds or ())):
+            return False
+        if re.search(r"\d\.\d|\d\s?%", question):  # "what does the 43.6% mean?": the sentence that gives it answers
+            return False
+        named = set().union(*self.arm_words.values()) if self.arm_words else set()
+        own = {t for t in self._content_words(question) if t not in effect_words() | effect_frame() and t not in named
+               and t not in self._drugs_tokens}
+        return not own and bool(set(tokenize(question)) & effect_words())
 
     def _content_words(self, query: str) -> set[str]:
         """The question's words that carry its subject; a hyphenated name counts by its parts."""
@@ -643,7 +672,7 @@ class HybridRetriever:
         # A lay word the lexicon translates ("shrink" -> response rate) is known by its translation.
         # The lexicon's own long forms ("left ventricular ejection fraction") are trial words too.
         unknown = {t for t in tokens if t not in self.bm25.vocab_dict and t not in topics() and t not in self._long_forms
-                   and t not in self._asked_words and not self._stem_of_known(t)}
+                   and t not in self._asked_words and not self._stem_of_known(t) and not self._inhibitor_short(t)}
         unknown -= {t for w in TOKEN.findall(americanise(query.lower())) if translated(w) for t in tokenize(w)}
         unknown -= translated_phrases(query)
         # "ORs", "HRs": the plural of a short form the pages define is that short form
@@ -651,6 +680,13 @@ class HybridRetriever:
                     for t in tokenize(w + "s")}
         # No word of its own ("What should I watch for?"): nothing in it is foreign to the sources.
         return (1 - len(unknown) / len(tokens) if tokens else 1.0), unknown
+
+    def _inhibitor_short(self, word: str) -> bool:
+        """Is this a drug class's short form, its target with an 'i' ("ABC2i", "ACEi"), of a target the pages
+        name beside "inhibitor"?"""
+        vocab = self.bm25.vocab_dict if self.chunks else {}
+        word = word.lower()
+        return len(word) >= 4 and word.endswith("i") and word[:-1] in vocab and "inhibitor" in vocab
 
     def _stem_of_known(self, token: str) -> bool:
         """Is this stem the start of a word the sources use, short of at most STEM_SUFFIX letters ("rebleeds" stems
@@ -701,6 +737,8 @@ class HybridRetriever:
                 continue  # a trial of the library, as learners shorten it
             if set(tokenize(name)) <= topics():
                 continue  # a topic trials may not report ("QALY"): answered as not reported
+            if self._inhibitor_short(name):
+                continue  # "ABC2i" on a page that names ABC2 inhibitors
             # "ALPHA-Lung09" is not "ALPHA-Lung03", "PARADIGM-HF" is not "paradigm": a name with a
             # number, or of several capitalised parts, is known only whole ("ER-positive" by its parts).
             if TRIAL_LIKE.search(name) and not re.search(r"\d+\.\d+$", name):

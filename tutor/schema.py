@@ -32,6 +32,7 @@ class Source(BaseModel):
     section: str
     text: str
     score: float = Field(description="cosine similarity of the passage to the question, 0..1")
+    primary: bool = Field(False, description="the page's first key finding, which the layout gives as its primary result")
 
 
 class Answer(BaseModel):

@@ -172,7 +172,8 @@ class Tutor:
                                      kinds=retrieval.reading.kinds if retrieval.reading else (),
                                      trials=retrieval.trials, lens=self.lens.concerns(specialty),
                                      arms=sorted(set().union(*(self.retriever.arm_words.get(s.trial, ())
-                                                               for s in retrieval.sources))))
+                                                               for s in retrieval.sources))),
+                                     primary=retrieval.primary)
         t0 = time.perf_counter()
         parts: list[str] = []
         cut: str | None = None  # why the answer stopped early, when it did
