@@ -238,3 +238,63 @@ def test_counts_with_thousands_separators_are_figures_not_a_list_to_choose_from(
     assert shotgun("deaths 194/2,207 vs 203/2,201", ["194", "2207"]) == []
     assert shotgun("9.6, 6.4, 0.65, 30.9, 25.1 or 0.68", ["9.6", "6.4"])  # a bare run of candidates still is one
     assert shotgun("9.6,6.4,0.65,30.9,25.1 or 0.68", ["9.6", "6.4"])  # written without spaces too
+
+
+def _vaccine_arms():
+    from tutor.grading import Arms
+    from tutor.trialpage import TrialRecord
+
+    return Arms(TrialRecord(
+        name="ALPHA-7", title="ALPHA-7",
+        intervention="Alphavac (10 µg each of A1, B2 and C3 antigens with 0.5 mg alum) 0.5 mL intramuscularly, two doses.",
+        comparator="Saline placebo (0.9% sodium chloride) 0.5 mL intramuscularly on the same schedule."))
+
+
+def test_a_treatment_described_in_brackets_is_named_by_its_name_alone():
+    """The comma inside the brackets is the vaccine's own: its name is "alphavac", and a placebo described in more
+    words is the same arm as "placebo" (one treatment, two names)."""
+    arms = _vaccine_arms()
+    assert {alias for alias, _ in arms._aliases} == {"alphavac", "saline placebo", "placebo"}
+    assert arms.side(arms._mentions("placebo injections")[0][2]) == arms.side(arms._mentions("saline placebo")[0][2])
+
+
+def test_a_comparator_field_s_description_names_no_arm():
+    """"96% or higher", "with the same schedule", "with plates": words after a dose or a 'with' name no treatment."""
+    from tutor.grading import Arms
+    from tutor.trialpage import TrialRecord
+
+    arms = Arms(TrialRecord(name="BETA-2", title="BETA-2",
+                            intervention="Open reduction and internal fixation with plates, screws or both.",
+                            comparator="Liberal oxygen targeting an SpO2 of 96% or higher; matching placebo with the same "
+                                       "schedule."))
+    aliases = {alias for alias, _ in arms._aliases}
+    assert {"open reduction", "internal fixation", "liberal oxygen"} <= aliases
+    assert not aliases & {"higher", "plates", "same schedule"}, aliases
+
+
+def test_an_effect_estimate_is_no_arm_s_figure_and_a_count_s_total_goes_with_its_count():
+    arms = _vaccine_arms()
+    given = arms.attribute("The endpoint occurred in 38 of 1,962 infants in the alphavac group (1.08 per 100 "
+                           "person-years) and 80 of 978 infants in the placebo group (4.66 per 100 person-years), giving "
+                           "a vaccine efficacy (VE) of 76.8%; GMT ratio, 41.4.")
+    sides = {n: arms.side(label[0]) for n, label in given.items()}
+    assert sides == {"38": "A", "1962": "A", "1.08": "A", "80": "B", "978": "B", "4.66": "B"}, sides
+
+
+def test_figures_of_two_groups_given_the_other_group_are_swapped():
+    """A subgroup finding sets two groups side by side; an answer that moves each figure to the other group has them
+    swapped, however it words the groups ("MRSA" for the page's "methicillin-resistant ... (MRSA)")."""
+    from tutor.grading import contrast_swaps
+
+    point = ("The odds ratio was 1.08 (95% CI, 0.90 to 1.29) in patients with shock at entry and 0.87 (95% CI, 0.73 to "
+             "1.05) in those without shock (P = 0.10 for interaction).")
+    assert contrast_swaps(point, "OR 0.87 with shock, 1.08 without shock", set()) == {"0.87", "1.08"}
+    assert contrast_swaps(point, "OR 1.08 with shock, 0.87 without shock", set()) == set()
+    point = ("In the 254 patients with drug-resistant strains (DRS) the risk difference was 2.6 percentage points, "
+             "compared with -1.6 percentage points in patients with drug-susceptible strains (DSS).")
+    assert contrast_swaps(point, "In DSS the RD was 2.6 pp, whereas in DRS it was -1.6 pp.", set()) == {"2.6", "1.6"}
+    assert contrast_swaps(point, "In DRS the RD was 2.6 pp, whereas in DSS it was -1.6 pp.", set()) == set()
+    # one figure moved, the other left unnamed: no swap to tell (the sentence's subject is no group)
+    lung = ("Interstitial lung disease occurred in 10.5% of patients receiving alphazumab and 1.9% of patients "
+            "receiving betanib.")
+    assert contrast_swaps(lung, "Lung disease was 1.9% with betanib vs 10.5% with alphazumab", {"alphazumab", "betanib"}) == set()

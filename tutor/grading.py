@@ -25,8 +25,9 @@ from pydantic import BaseModel, Field, ValidationError
 from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import (STOPWORDS, brands, canonical, directions, drug_pattern, endpoint_of, hedges, learn_abbreviations,
-                           name_pattern, not_english, spell_out, stems, tokenize, uncontract)
+from tutor.lexicon import (STOPWORDS, brands, canonical, directions, drug_pattern, effect_frame, effect_words, endpoint_of,
+                           hedges, learn_abbreviations, measures, name_pattern, not_english, phrasing, spell_out, stems,
+                           tokenize, uncontract)
 from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
@@ -879,15 +880,21 @@ _ROLE_NAMED = re.compile(r"\b(?:the\s+)?(?P<role>standard|control|comparator|exp
 _SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|against|than|whereas|while)(?=\W)|;|,\s+(?=\d)|\band\b"
                     r"|(?<=\))\s*,", re.I)
 # A statistic of the comparison, not a value of one arm: "HR 0.65", "hazard ratio [HR], 0.65", "95% CI, 0.55", "P < 0.001".
-_STATISTIC = re.compile(r"(?:\bHR|hazard ratio|\bCI|confidence interval|\bP\s*[<=>]|odds ratio|\bOR)\W*(?:\[\w+\])?"
+# Any ratio ("rate ratio", "GMT ratio"), a relative risk, a difference between the arms or an efficacy ("vaccine
+# efficacy (VE) of 76.8%") sets the arms against each other too.
+_ESTIMATE = r"\bHR|hazard ratio|odds ratio|\bOR|\bRR|\bratio|relative risk|difference|efficacy|\bVE"
+_STATISTIC = re.compile(rf"(?:{_ESTIMATE}|\bCI|confidence interval|\bP\s*[<=>])\W*(?:[\[(]\w+[\])])?"
                         r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+$"
                         # the interval written after its estimate: "HR 0.71 (0.62-0.83)", "HR 0.71 (95% CI 0.62"
-                        r"|(?:\bHR|hazard ratio|odds ratio)\W*(?:of|was|=)?\s*\d[\d.]*\s*[(\[,;]\s*"
+                        rf"|(?:{_ESTIMATE})\W*(?:of|was|=)?\s*\d[\d.]*\s*[(\[,;]\s*"
                         r"(?:95\s*%\s*(?:CI|confidence interval)\W*)?$|\d\s*[-\u2013]\s*$", re.I)
 # "and a betaxel (": one more part of the arm just named, not a statement of its own.
 _PART_OF_ARM = re.compile(r"^\s*and\s+(?:a|an|the)\s+[\w-]+\s*\(?\s*$", re.I)
 _COMPARATIVE = re.compile(r"^\s*(?:compared (?:to|with)|versus|vs\.?|against|than)", re.I)
-_FOLLOWING = re.compile(r"^\s*(?:%|months?|mo|patients|years?)?\s*(?:\([^()]{0,20}\)\s*)?(?:of (?:the )?(?:patients|those|participants|people|"
+_UNIT_ONLY = re.compile(r"\s*(?:%|months?|mos?|days?|d|weeks?|wks?|w|years?|y|hours?|h)?\s*", re.I)
+_OF_TOTAL = re.compile(r"\s*(?:of|out of|/|among)\s*")
+_FOLLOWING = re.compile(r"^\s*(?:%|months?|mos?|years?|y|yrs?|days?|d|weeks?|wks?|w|hours?|h|patients|pts|participants|"
+                        r"people|women|men|children|infants|babies|adults)?\s*(?:\([^()]{0,20}\)\s*)?(?:of (?:the )?(?:patients|those|participants|people|"
                         r"women|men|children|infants)\s+)?(?:with|on|in|for|receiving|treated with|given|in the|for the|"
                         r"with the|of the|assigned to|randomi[sz]ed to|allocated to)\b", re.I)
 
@@ -932,6 +939,32 @@ _PAREN_PAIR = re.compile(r"\(\s*(\d[\d.,]*)%?(?:\s*(?:of|/)\s*[\d,]+)?\s*(?:vs\.
                          r"(?:\s*(?:of|/)\s*[\d,]+)?\s*(?:\)|;)", re.I)
 
 
+def _field_head(text: str) -> str:
+    """A treatment field's name before its description: up to its first comma or colon outside brackets
+    ("ALPHA-1 (10 mg of a, b and c), given ...": the comma inside the brackets is the drug's own)."""
+    depth = 0
+    for k, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if depth <= 0 and char in ",:;" and text[k + 1:k + 2] in (" ", ""):
+            return text[:k]
+    return text
+
+
+class _Given(dict):
+    """Figures given to arms, first label kept, with every side each was given to."""
+
+    def __init__(self, side):
+        super().__init__()
+        self._side, self._sides = side, {}
+
+    def setdefault(self, key, value):
+        self._sides.setdefault(key, set()).add(self._side(value[0]))
+        return super().setdefault(key, value)
+
+    def one_side(self) -> dict[str, tuple[frozenset[str], bool]]:
+        return {k: v for k, v in self.items() if len(self._sides[k]) == 1}
+
+
 class Arms:
     """The trial's treatments (from its intervention and comparator fields, with the abbreviations its page
     defines), and which one each figure of a text belongs to."""
@@ -955,13 +988,21 @@ class Arms:
         placebo = [side for side, text in fields if re.search(r"\bplacebo\b", text, re.I)]
         described = {side for side, group in groups for alias in group if re.search(r"\bplacebo\b", alias)}
         if len(placebo) == 1 and placebo[0] in described and not any(a == "placebo" for _, g in groups for a in g):
-            groups.append((placebo[0], ["placebo"]))
+            # one more name of the same treatment: "placebo injections" name the "saline placebo" arm
+            host = next(g for side, g in groups if side == placebo[0] and any(re.search(r"\bplacebo\b", a) for a in g))
+            host.append("placebo")
         for side, alias_group in groups:
             cid = alias_group[0]
             if cid in self.components and self.components[cid] != side:
                 continue
             self.components[cid] = side
             patterns += [(alias, cid) for alias in alias_group]
+        # a drug's name cut short as learners write it ("alpha" for "alphazumab"), when no other arm's name begins so
+        is_drug = drug_pattern()[0]
+        for alias, cid in list(patterns):
+            if " " not in alias and len(alias) >= 8 and is_drug.search(alias) and not any(
+                    other.startswith(alias[:5]) for other, c in patterns if c != cid):
+                patterns.append((alias[:5] + "*", cid))
         patterns.sort(key=lambda p: -len(p[0]))
         self._aliases = patterns
         self._pattern = re.compile("|".join(f"(?P<c{i}>{self._alias_re(a)})" for i, (a, _) in enumerate(patterns)),
@@ -970,7 +1011,7 @@ class Arms:
         self.names = {w for alias, _ in patterns for w in tokenize(alias)} | \
             {w for short, long in glossary.items() for w in tokenize(f"{short} {long}")}
         for text in (record.intervention or "", record.comparator or ""):  # "treatment of ALPHA's choice"
-            head = re.sub(r"\([^()]*\)", " ", re.split(r",\s", text, maxsplit=1)[0])
+            head = re.sub(r"\([^()]*\)", " ", _field_head(text))
             stop = _DOSE_STOP.search(head)
             self.names |= set(tokenize(head[:stop.start()] if stop else head))
         self.neutral = neutral_terms(record, self)
@@ -1022,24 +1063,36 @@ class Arms:
     @staticmethod
     def _alias_re(alias: str) -> str:
         words = _flat(alias).split()
-        # a word of its own, or one of two names joined by a hyphen ("betanib-gammaxel"), not part of a longer name
+        # a word of its own, or one of two names joined by a hyphen ("betanib-gammaxel"), not part of a longer name;
+        # "betan*" is the name cut short
         return r"(?:(?<![\w-])|(?<=[A-Za-z]{3}-))" + r"[\s-]+".join(
+            re.escape(w[:-1]) + "[a-z]*" if w.endswith("*") else
             re.escape(w[:-1]) + "s?" if len(w) > 3 and w.endswith("s") else re.escape(w) for w in words) + \
             r"(?:(?![\w-])|(?=-[A-Za-z]{3}))"
 
     @staticmethod
     def _phrases(text: str, glossary: dict[str, str], longs: dict[str, str]) -> list[list[str]]:
+        """The treatments a field's head names, each with its aliases. Past the first, a phrase joined by 'with',
+        or by any joint once a dose has begun ("targeting 96% or higher", "matching placebo with the same
+        schedule", "fixation with plates"), names a treatment only when it reads as one (a drug, a placebo)."""
         groups = []
-        head = re.split(r",\s", text, maxsplit=1)[0]
+        head = _field_head(text)
         shorts = {}
         for match in re.finditer(r"([A-Za-z][\w\- ]*?)\s*\(([A-Za-z][\w\-]{1,9})\)", head):
             shorts[match.group(1).strip().lower()] = match.group(2)
         plain = re.sub(r"\([^()]*\)", " ", head)
-        for phrase in re.split(r"\s+(?:plus|with|or|and|combined with)\s+", plain):
+        is_drug = drug_pattern()[1]
+        pieces = re.split(r"\s+(plus|with|or|and|combined with)\s+", plain)
+        dosed = False
+        for k in range(0, len(pieces), 2):
+            phrase, joint = pieces[k], pieces[k - 1].lower() if k else ""
             stop = _DOSE_STOP.search(phrase)
+            named = not k or not (joint == "with" or dosed) or bool(is_drug.search(phrase) or
+                                                                    re.search(r"\bplacebo\b", phrase, re.I))
+            dosed = dosed or bool(stop)
             phrase = (phrase[:stop.start()] if stop else phrase).strip(" .,")
             phrase = re.sub(r"^(?:(?:treatment|therapy|the|a|an|with)\s+(?:of\s+)?)+", "", phrase, flags=re.I).strip()
-            if not phrase or phrase.lower() in ("placebo", "a placebo"):
+            if not named or not phrase or phrase.lower() in ("placebo", "a placebo"):
                 continue
             aliases = [phrase.lower()]
             short = shorts.get(phrase.lower()) or longs.get(phrase.lower())
@@ -1108,8 +1161,9 @@ class Arms:
 
     def attribute(self, text: str) -> dict[str, tuple[frozenset[str], bool]]:
         """figure -> (the components of the arm the text gives it to, generic?); figures the text does not tie
-        to an arm are left out."""
-        out: dict[str, tuple[frozenset[str], bool]] = {}
+        to an arm are left out, and so are figures it gives to both ("226 of 432 with ALPHA-1 and 171 of 432 with
+        betanib": 432 is each arm's)."""
+        out = _Given(self.side)
         text = _flat(text)
         for sentence in sentences(text):
             # "A vs B: 51.3% vs 83.7%; units 1.6 vs 3.1": the arms set side by side first, then each pair of figures
@@ -1137,6 +1191,23 @@ class Arms:
                     out.setdefault(pair.group(1).replace(",", ""), named[-2])
                     out.setdefault(pair.group(2).replace(",", ""), named[-1])
                     sentence = sentence[:pair.start()] + " " * (pair.end() - pair.start()) + sentence[pair.end():]
+            # "2 days with A and 3 days with B; step-down in 74.6% vs. 52.3%": a pair of figures whose clause names no
+            # arm, once the sentence has named both arms in turn, gives them in that order
+            if _BARE_PAIR.search(sentence):
+                named = [m for m in self._mentions(sentence) if not m[3] and self.side(m[2])]
+                for pair in _BARE_PAIR.finditer(sentence):
+                    clause = len(re.split(r";|:\s|\bwhereas\b|\bwhile\b", sentence[:pair.start()])[-1])
+                    if any(pair.start() - clause <= m[0] < pair.end() for m in named) \
+                            or _STATISTIC.search(sentence[:pair.start()]):
+                        continue  # an arm of its own clause: read below
+                    order: dict[str, tuple] = {}
+                    for m in named:
+                        if m[1] <= pair.start():
+                            order.setdefault(self.side(m[2]), m)
+                    if len(order) == 2:
+                        first, second = order.values()
+                        out.setdefault(pair.group(1).replace(",", ""), (first[2], first[3]))
+                        out.setdefault(pair.group(2).replace(",", ""), (second[2], second[3]))
             cuts = [0] + [m.start() for m in _SPLIT.finditer(sentence)] + [len(sentence)]
             first_label = None
             previous_label = None
@@ -1149,17 +1220,26 @@ class Arms:
                 numbers = [m for m in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", segment)]
                 label = None
                 bracketed = [segment[:n.start()].count("(") > segment[:n.start()].count(")") for n in numbers]
+                # "80 of 978 infants in the placebo group", "80/978": a count and its total are one figure's parts
+                total = [k > 0 and bool(_OF_TOTAL.fullmatch(segment[numbers[k - 1].end():n.start()]))
+                         for k, n in enumerate(numbers)]
                 given_last = None  # the label the figure before this one was given
                 for k, number in enumerate(numbers):
-                    if _STATISTIC.search(segment[:number.start()]) or re.match(r"%?\s*(?:CI|confidence)",
-                                                                             segment[number.end():], re.I):
+                    # (read up to the sentence's start: "(hazard ratio [HR], 1.31" is cut before its figure)
+                    if _STATISTIC.search(sentence[:a + number.start()]) or re.match(r"%?\s*(?:CI|confidence)",
+                                                                             segment[number.end():], re.I) \
+                            or re.search(r"\bper\s*$", segment[:number.start()], re.I):  # "per 100 person-years"
                         given_last = None
+                        continue
+                    if total[k] and given_last is not None:
+                        out.setdefault(number.group().rstrip(",").replace(",", ""), given_last)
                         continue
                     end_prev = numbers[k - 1].end() if k else 0
                     # "198 patients (9.1%) with conservative oxygen": the share in brackets restates the count, so the
-                    # arm named after it is the count's
-                    start_next = next((numbers[j].start() for j in range(k + 1, len(numbers)) if not bracketed[j]),
-                                      len(segment))
+                    # arm named after it is the count's; so does the total after a count ("38 of 1,962 infants in ...")
+                    start_next = next((numbers[j].start() for j in range(k + 1, len(numbers))
+                                       if not bracketed[j] and not (j == k + 1 and total[j])), len(segment))
+                    tail = numbers[k + 1].end() if k + 1 < len(numbers) and total[k + 1] else number.end()
                     before = [m for m in mentions if end_prev <= m[0] < number.start()]
                     after = [m for m in mentions if number.end() <= m[0] < start_next]
                     in_paren = bracketed[k]
@@ -1167,7 +1247,9 @@ class Arms:
                         out.setdefault(number.group().rstrip(",").replace(",", ""), given_last)
                         continue
                     given_last = None
-                    if after and not in_paren and _FOLLOWING.match(segment[number.end():]):
+                    # "9.1% with ALPHA-1", "52.3% alphazumab vs ...": the arm named right after its figure
+                    if after and not in_paren and (_FOLLOWING.match(segment[tail:])
+                                                   or _UNIT_ONLY.fullmatch(segment[tail:after[0][0]])):
                         chosen = after[0]
                     elif before:
                         chosen = before[-1]
@@ -1194,7 +1276,7 @@ class Arms:
                     previous_label = label
                     first_label = first_label or label
                 named_before = bool(mentions) and label is not None
-        return out
+        return out.one_side()
 
     def swapped(self, given: tuple[frozenset[str], bool], truth: tuple[frozenset[str], bool]) -> bool:
         """The learner gave a figure to another arm than the page does."""
@@ -1306,6 +1388,57 @@ class Arms:
 
 
 
+# What divides a sentence into the stretches that each say what one figure is of ("1.08 in patients with sepsis and
+# 0.87 in those without sepsis"): a clause's joints, a comparison, and the figures themselves.
+_LABEL_JOINT = re.compile(r";|,|:\s|\s[–—-]\s|\b(?:and|but|whereas|while|compared (?:with|to)|versus|vs\.?|than)\b", re.I)
+_NOT_LEAD = re.compile(r"(?:\bP\s*(?:for interaction\s*)?[<=>]|\bCI\W*|\bto|\d\s*[-–])\s*$", re.I)  # a P value, an interval's end
+_LEAD_FIGURE = re.compile(r"(?<![\w.])-?\d[\d,]*\.\d+|(?<![\w.])\d[\d,]*(?:\.\d+)?\s?%")  # a share or an estimate
+_NEGATED = re.compile(r"\b(?:without|no|non)[\s-]+([a-z][\w-]*)", re.I)
+
+
+def _labels(text: str, arm_words: set[str]) -> dict[str, set[str]]:
+    """figure -> the words of its own stretch of its sentence, read before and after it (bracketed asides left
+    out): what the figure is of, where a sentence sets figures of two groups side by side. "without sepsis" is
+    one word ("notxsepsi"), so that it differs from "sepsis". Not the arms' names (the arms are checked apart),
+    nor the words of measures, effects and phrasing that every figure of the sentence shares."""
+    common = measures() | effect_words() | effect_frame() | phrasing() | arm_words
+    out: dict[str, set[str]] = {}
+    for sentence in sentences(_flat(text)):
+        # an aside is left out, but a short form in brackets names the group too ("... resistant strains (DRS)")
+        plain = re.sub(r"\(([^()]*)\)", lambda m: f" {m.group(1)} " if re.fullmatch(r"[A-Z][A-Za-z0-9-]{1,9}", m.group(1))
+                       else " " * len(m.group()), sentence)
+        plain = _NEGATED.sub(lambda m: " notx" + re.sub(r"\W", "", m.group(1).lower()), plain)
+        leads = [m for m in _LEAD_FIGURE.finditer(plain) if not _NOT_LEAD.search(plain[:m.start()])]
+        joints = [0] + [m.end() for m in _LABEL_JOINT.finditer(plain)] + [len(plain)]
+        for k, lead in enumerate(leads):
+            start = max([j for j in joints if j <= lead.start()] + [leads[k - 1].end() if k else 0])
+            stop = min([j for j in joints if j > lead.end()] + [leads[k + 1].start() if k + 1 < len(leads) else len(plain)])
+            stretch = plain[start:lead.start()] + " " + plain[lead.end():stop]
+            words = {w for w in tokenize(re.sub(r"(?<![\w-])\d[\d,.]*", " ", stretch)) if w not in common and len(w) > 2}
+            for n in numbers_in(lead.group()):
+                out.setdefault(n, words)
+    return out
+
+
+def contrast_swaps(point: str, answer: str, arm_words: set[str]) -> set[str]:
+    """Figures of two groups the point sets side by side ("1.08 in patients with sepsis and 0.87 in those without",
+    "2.6 in DRS, compared with -1.6 in DSS") that the answer gives the other group: each figure's own words
+    against the words only the other group's figure has."""
+    truth, given = _labels(point, arm_words), _labels(answer, arm_words)
+    out = set()
+    for sentence in sentences(_flat(point)):
+        figures_here = [n for n in truth if n in numbers_in(sentence)]
+        for a in figures_here:
+            for b in figures_here:
+                if a == b or a not in given or b not in given:
+                    continue
+                # a swap moves both: each figure given the words only the other's has, and none of its own
+                own, other = truth[a] - truth[b], truth[b] - truth[a]
+                if own and other and given[a] & other and not given[a] & own and given[b] & own and not given[b] & other:
+                    out.update((a, b))
+    return out
+
+
 def statistics(text: str) -> set[str]:
     """The figures a text gives as a statistic of the comparison (a hazard ratio, its interval, a P value),
     not as the value of an arm."""
@@ -1342,6 +1475,7 @@ def truth_map(record: TrialRecord, arms: Arms) -> dict[str, tuple[frozenset[str]
         for number in numbers - doses["B" if side == "A" else "A"]:
             if label[0]:
                 found.setdefault(number, label)  # a dose that is also a finding's figure keeps the finding's arm
+    clashes |= doses["A"] & doses["B"]  # "400 mg" of each arm's drug is neither arm's alone
     return {n: v for n, v in found.items() if n not in clashes and arms.side(v[0])}
 
 
@@ -1671,6 +1805,11 @@ class OfflineGrader:
                 swaps = [n for n in found if (n in both_ways or n in attributed and n in truth
                                               and arms.swapped(attributed[n], truth[n]))
                          and n not in stated and n not in statistics(point.text)]  # an HR is no arm's
+                # figures of two groups set side by side ("1.08 with sepsis and 0.87 without") given the other group
+                grouped = []
+                if len(found) >= 2:
+                    turned = contrast_swaps(point.text, " ".join(kept), getattr(arms, "names", set()))
+                    grouped = [n for n in found if n in turned and n not in swaps]
                 measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
                 # the figures of the stretch that makes the point, or of its sentence when the stretch gives none
                 # ("OS was better with ALPHA-1: the median was X vs Y" gives its figures after the colon)
@@ -1698,6 +1837,9 @@ class OfflineGrader:
                     note = f"{', '.join(invented)} {'is' if len(invented) == 1 else 'are'} not a figure the page gives"
                 elif swaps:
                     status, note = "incorrect", f"arms swapped: {', '.join(swaps)} belong{'s' if len(swaps) == 1 else ''} to the other arm"
+                elif grouped:
+                    status = "incorrect"
+                    note = f"groups swapped: {', '.join(grouped)} belong{'s' if len(grouped) == 1 else ''} to the other group"
                 elif len(found) == len(point.numbers):
                     # Every figure exactly as the page gives it is strong evidence even in few words ("HR 0.65"); a
                     # point that is its figure and hardly a word more ("Sample: 1,095 patients") is made by it.
@@ -1707,7 +1849,8 @@ class OfflineGrader:
                     status = "incorrect"
                     note = f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not the page's figure here"
                 elif found:
-                    status = "partly" if sim >= PARTLY else status
+                    # two of the point's figures exactly as the page gives them make part of it, in however few words
+                    status = "partly" if sim >= PARTLY or len(found) >= 2 else status
                     note = f"figure missing: the page gives {len(point.numbers)}, the answer {len(found)}"
                 elif others and not stray:
                     # the nearest stretch gives figures, but another point's: it reads alike, it says nothing here
@@ -1889,6 +2032,8 @@ def hint_for(item: PracticeItem, point: PointGrade, answer: str) -> str:
     rubric = next(p for p in item.rubric.points if p.id == point.id)
     if point.note.startswith("arms swapped"):
         return "Look again at the figures you gave: which arm did each one come from, and which arm did better?"
+    if point.note.startswith("groups swapped"):
+        return "Look again at the figures you gave: which group of patients did each one come from?"
     if point.status == "incorrect" and "opposite" in point.note:
         return f"Are you sure of the direction? What did the trial actually show about {measure(rubric.text, item)}?"
     if point.status == "incorrect":
