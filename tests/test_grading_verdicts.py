@@ -298,3 +298,17 @@ def test_figures_of_two_groups_given_the_other_group_are_swapped():
     lung = ("Interstitial lung disease occurred in 10.5% of patients receiving alphazumab and 1.9% of patients "
             "receiving betanib.")
     assert contrast_swaps(lung, "Lung disease was 1.9% with betanib vs 10.5% with alphazumab", {"alphazumab", "betanib"}) == set()
+
+
+@pytest.mark.parametrize("answer, said_both_ways", [
+    ("Crossover was allowed and not allowed.", True),
+    ("The trial was open-label and also fully blinded.", True),  # "fully" is no subject of its own
+    ("The benefit is large (HR 0.28) but really there's no meaningful benefit over betanib.", True),
+    ("Crossover was allowed but not required.", False),
+    ("The trial was open-label, not blinded.", False),
+    ("It held in one group, whereas in the other it was -1.6 points, so it held for A but not for B.", False),
+])
+def test_a_part_of_a_sentence_that_denies_the_part_before_it_is_a_contradiction(answer, said_both_ways):
+    from tutor.grading import self_contradictions
+
+    assert bool(self_contradictions([answer])) == said_both_ways

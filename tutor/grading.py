@@ -605,7 +605,8 @@ _HEDGE = frozenset("both either also".split())
 # Words that point back at a subject rather than name one ("neither difference was actually significant"), and the
 # joints a clause opens with ("though", "yet")
 _BACK = frozenset("difference differences effect effects result results finding findings actually really truly "
-                  "though although but yet however whereas while".split())
+                  "though although but yet however whereas while fully completely totally entirely absolutely "
+                  "basically essentially clearly definitely very quite".split())
 
 
 def _subject(piece: str) -> frozenset[str]:
@@ -644,6 +645,19 @@ def self_contradictions(answer_units: list[str]) -> set[int]:
                 continue
             if any(k in claims_b and claims_b[k] != v for k, v in claims_a.items()):
                 found |= {i, j}
+    # In one sentence, a part that denies what another asserts: "crossover was allowed and not allowed" (the same
+    # words, one negation between them), "the benefit is large but there is no meaningful benefit" (the subject of
+    # a claim, denied: a negation a word or two before it)
+    for unit_index, unit in enumerate(answer_units):
+        parts = [p for clause in clauses(unit) for p in _CONJUNCT.split(clause) if p and p.strip()]
+        for a, b in zip(parts, parts[1:]):  # the part right after: "..., but not for the other group" is no denial
+            if _NEGATION.search(a) or len(_NEGATION.findall(b)) != 1:
+                continue
+            plain, denied = _subject(a), _subject(b)
+            claimed = _claims(a)[1] and any(
+                re.search(rf"\b(?:no|not|never|without)\s+(?:\w+\s+){{0,2}}{re.escape(w)}", b, re.I) for w in plain)
+            if denied and denied <= plain or claimed:
+                found.add(unit_index)
     return found
 
 
