@@ -195,7 +195,9 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # lexicon reads as progression elsewhere, is the page's own word here.
     ("corrie-4-trial-summary.txt", "CORRIE-4", "corrie-4-cases.jsonl", 0.65, 0.94,
      [("zelmitrapine 80mg vs pbo - hazard ratio and CI?", ["0.77", "0.65 to 0.92"]),
-      ("how many were on an SGLT2i when they joined?", ["41.3%"])]),
+      ("how many were on an SGLT2i when they joined?", ["41.3%"]),
+      # naming the primary outcome and asking its rates asks for the primary result, whatever else it says
+      ("What were the primary outcome rates in each of the three groups?", ["18.4%", "23.1%"])]),
     # A learner's everyday words find the page's terms: kidney stones (nephrolithiasis), tingling (paresthesia);
     # a rare word ("stratified") finds the one passage that uses it, however its drug names pull elsewhere.
     ("quillby-3-trial-summary.txt", "QUILLBY-3", "quillby-3-cases.jsonl", 0.8, 0.95,
@@ -253,6 +255,13 @@ def test_a_question_in_the_page_s_own_words_is_not_read_through_the_lexicon(make
     assert answer.in_scope and "progression" not in answer.answer.lower(), answer.answer
     lead = tutor.ask("hr for 80mg vs pbo w CI?", "resident", trial="CORRIE-4")
     assert lead.answer.split("\n")[0].count("0.65 to 0.92") == 1, lead.answer  # the primary result answers first
+    # a dose the question writes names an arm: the summary that gives only doses gives way to the figure asked for
+    dosed = tutor.ask("What HR did the 40 mg dose get on the primary outcome, and was it significant?", "phd",
+                      trial="CORRIE-4")
+    assert "0.87" in dosed.answer.split("\n")[0], dosed.answer
+    # the format a learner asks for ("for our patient handout") and lay words for a dose are no foreign subject
+    assert tutor.ask("For our patient handout: was the half-strength pill as good as the full-strength pill?",
+                     "guideline_committee", trial="CORRIE-4").in_scope
 
 
 def test_pages_of_other_fields_are_read_in_their_own_shorthand(make_settings):

@@ -92,9 +92,21 @@ _STATES_FIGURE = re.compile(r"\d\.\d|\d\s?%|\d,\d{3}|\d{2,}|\d:\d")  # a figure,
 _ROUNDED = re.compile(r"\b(\d+|one|two|three) (in|out of) (\d+|ten|a hundred)\b", re.I)
 
 
-def _figure_of(text: str, subject: set[str]) -> bool:
+# A dose ("80 mg", "3.6 mg/kg") names an arm, as its drug does: it is no figure of a result.
+_DOSE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:mg|g|mcg|µg|ug|ml|mL|IU|units?)\b(?:/\w+(?:\s?m2)?)?")
+
+
+_ASKS_DOSE = re.compile(r"\bdos(?:e|es|ing|ed)\b|\bhow much\b|\bregimens?\b|\bschedul|\bmg\b|\bstrength", re.I)
+
+
+def _states_figure(text: str, doses: bool = False) -> bool:
+    """Does the text state a figure (a dose only when `doses` are asked for)?"""
+    return bool(_STATES_FIGURE.search(text if doses else _DOSE.sub(" ", text)))
+
+
+def _figure_of(text: str, subject: set[str], doses: bool = False) -> bool:
     """Does the text state a figure within FIGURE_REACH words of a word of the subject?"""
-    words = text.split()
+    words = (text if doses else _DOSE.sub("dose", text)).split()
     figures = [i for i, w in enumerate(words) if _STATES_FIGURE.search(w)]
     if not figures or not subject:
         return False
@@ -240,7 +252,7 @@ def _is_statement(sentence: str) -> bool:
 def _primary_first(chosen: list[Sentence], reserve: list[Sentence]) -> list[Sentence]:
     """Asked for the effect without an outcome named ("the HR vs placebo?"), the primary result answers first:
     the first sentence with a figure of the passage that gives it, chosen already or taking the last place."""
-    found = next((s for s in [*chosen, *reserve] if s.passage.primary and _STATES_FIGURE.search(s.text)), None)
+    found = next((s for s in [*chosen, *reserve] if s.passage.primary and _states_figure(s.text)), None)
     if found is None:
         return chosen
     rest = [s for s in chosen if s is not found]
@@ -541,19 +553,22 @@ class Composer:
         # a sentence with a figure within a few words of the subject, not of the arms' names (which say which
         # arm, not what is asked of it).
         if _ASKS_FIGURE.search(question.lower()):
+            # "how much was given?": a dose is the figure asked for; a question that writes one ("the 40 mg dose")
+            # names an arm by it
+            doses = bool(_ASKS_DOSE.search(question)) and not _DOSE.search(question)
             # the words that ask for the figure ("how common") are not what it is of
             subject = set(tokenize(_ASKS_FIGURE.sub(" ", question.lower()))) - measures() - phrasing() - arms
-            if subject and len(chosen) > 1 and not any(_figure_of(s.text, subject) for s in chosen):
+            if subject and len(chosen) > 1 and not any(_figure_of(s.text, subject, doses) for s in chosen):
                 # none of the chosen gives a figure of what is asked: the next sentence that answers at all and does
                 # ("how long did people stay in hospital?" for a reader given two points) takes the last place
-                extra = next((s for s in reserve if _figure_of(s.text, subject)), None)
+                extra = next((s for s in reserve if _figure_of(s.text, subject, doses)), None)
                 if extra is not None:
                     chosen = chosen[:-1] + [extra]
             stated = None
-            if not _STATES_FIGURE.search(chosen[0].text):
-                stated = next((s for s in chosen[1:] if _STATES_FIGURE.search(s.text) and subject & s.tokens), None)
-            elif chosen[0].passage.kind in _SUMMARIES and not _figure_of(chosen[0].text, subject):
-                stated = next((s for s in chosen[1:] if _figure_of(s.text, subject)), None)
+            if not _states_figure(chosen[0].text, doses):
+                stated = next((s for s in chosen[1:] if _states_figure(s.text, doses) and subject & s.tokens), None)
+            elif chosen[0].passage.kind in _SUMMARIES and not _figure_of(chosen[0].text, subject, doses):
+                stated = next((s for s in chosen[1:] if _figure_of(s.text, subject, doses)), None)
             if stated is not None:
                 chosen = [stated] + [s for s in chosen if s is not stated]
         # A title names what the page is about; it never answers first when a sentence of substance was chosen.

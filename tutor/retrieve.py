@@ -91,6 +91,8 @@ FOREIGN_ZIPF = 4.0
 # A question's stem is a form of the sources' word when it is that word short of at most this many letters.
 STEM_SUFFIX = 3
 RARE_WORD_WEIGHT = 1.0
+_PRIMARY = re.compile(r"\bprimary\s+(?:composite\s+|efficacy\s+)?(?:outcomes?|end[\s-]?points?|results?|analys[ie]s)\b", re.I)
+_ASKS_RATE = re.compile(r"\brates?\b|\bhow many\b|%|\bpercent|\bproportion|\bfigures?\b|\bnumbers?\b", re.I)
 PRIMARY_WEIGHT = 1.0  # asked for the effect with no outcome named: the primary result, as good as a top rank
 PHRASE_WEIGHT = 1.0  # the one passage that repeats the question's phrase word for word: a top rank
 INTENT_WEIGHT = 1.0  # a part of the page the question's intent asks for: as good as a top rank
@@ -648,6 +650,9 @@ class HybridRetriever:
             return False
         if re.search(r"\d\.\d|\d\s?%", question):  # "what does the 43.6% mean?": the sentence that gives it answers
             return False
+        asks_effect = bool(set(tokenize(question)) & effect_words()) or bool(_ASKS_RATE.search(question))
+        if _PRIMARY.search(question):  # "the primary endpoint event rates in each arm?"
+            return asks_effect
         named = set().union(*self.arm_words.values()) if self.arm_words else set()
         own = {t for t in self._content_words(question) if t not in effect_words() | effect_frame() and t not in named
                and t not in self._drugs_tokens}
