@@ -176,8 +176,9 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # KESTREL-3, an inhaled add-on against placebo for COPD exacerbations (a rate ratio, not a hazard ratio), written
     # the same way as PELLOW-2 and never read: the unseen page of its round. First run 0.648 fact coverage and
     # 0.943 scope (2 of 29 refused); the changes PELLOW-2 and HOLLOWAY-2 led to changed none of its answers, and
-    # 0.685 once an answer asked for a figure holds one of what is asked (a change read on HOLLOWAY-2).
-    ("kestrel-3-trial-summary.txt", "KESTREL-3", "kestrel-3-cases.jsonl", 0.62, 0.92, None),
+    # 0.685 once an answer asked for a figure holds one of what is asked (a change read on HOLLOWAY-2); 0.722 with
+    # the primary result answering a question that names no outcome (a change read on CORRIE-4, a round later).
+    ("kestrel-3-trial-summary.txt", "KESTREL-3", "kestrel-3-cases.jsonl", 0.7, 0.92, None),
     # PELLOW-2, a 2x2 factorial trial (a haemostatic drug against placebo, and two transfusion thresholds) in upper
     # GI bleeding, written the same way in a later round and read after its first run (0.454 fact coverage, 5 of
     # 29 refused): "Hb7" is "Hb 7" (a short form the lexicon reads), "rebleeds" a form of the pages' "rebleeding",
@@ -190,10 +191,10 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
        "numbers, like per 1000 treated?", ["22 fewer", "12 more"])]),
     # CORRIE-4, a three-arm heart-failure trial (two doses of a made-up drug against placebo, tested in a fixed
     # sequence), written the same way in a later round and read after its first run (0.549 fact coverage, 2 of 29
-    # refused). "80mg" is the page's "80 mg"; a question naming no outcome ("HR vs pbo?") asks for the primary
+    # refused; 0.722 now). "80mg" is the page's "80 mg"; a question naming no outcome ("HR vs pbo?") asks for the primary
     # result, the page's first key finding; "SGLT2i" is the page's "SGLT2 inhibitor"; "worsening", which the
     # lexicon reads as progression elsewhere, is the page's own word here.
-    ("corrie-4-trial-summary.txt", "CORRIE-4", "corrie-4-cases.jsonl", 0.65, 0.94,
+    ("corrie-4-trial-summary.txt", "CORRIE-4", "corrie-4-cases.jsonl", 0.7, 0.94,
      [("zelmitrapine 80mg vs pbo - hazard ratio and CI?", ["0.77", "0.65 to 0.92"]),
       ("how many were on an SGLT2i when they joined?", ["41.3%"]),
       # naming the primary outcome and asking its rates asks for the primary result, whatever else it says
