@@ -548,3 +548,19 @@ def test_figures_given_to_the_wrong_one_of_two_arms_named_alike_are_swapped(make
     kept = practice.grade("pellow-2-recall-finding-3", header.format("51.3%", "83.7%", "1.6", "3.1"), "phd")
     turned = practice.grade("pellow-2-recall-finding-3", header.format("83.7%", "51.3%", "3.1", "1.6"), "phd")
     assert kept.points[0].status == "covered" and turned.points[0].status == "incorrect", (kept, turned)
+
+
+def test_a_hint_points_at_the_missed_point_s_rare_words_not_at_the_question_s(practice):
+    """"What about extubation and ...?", never "... and including?" nor the trial the question already names."""
+    import re
+
+    from tutor.lexicon import tokenize
+
+    for item in practice.items(kind="discussion"):
+        hint = practice.grade(item.id, "I am not sure.", item.role or "resident").hint
+        cue = re.match(r"What about (.+)\? How does that bear on the question\?$", hint or "")
+        if not cue:
+            continue
+        words = cue.group(1).split(" and ")
+        assert not set(tokenize(" ".join(words))) & set(tokenize(item.question)), (item.id, hint)
+        assert not {w.lower() for w in words} & {"including", "which", "their", "there", "these", "those"}, hint

@@ -26,8 +26,8 @@ from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
 from tutor.lexicon import (STOPWORDS, brands, canonical, directions, drug_pattern, effect_frame, effect_words, endpoint_of,
-                           hedges, learn_abbreviations, measures, name_pattern, not_english, phrasing, spell_out, stems,
-                           tokenize, uncontract)
+                           hedges, learn_abbreviations, measures, name_pattern, not_english, phrasing, rarity, spell_out,
+                           stems, tokenize, uncontract)
 from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
@@ -2035,9 +2035,10 @@ def cue(point: str, answer: str, question: str, item: PracticeItem) -> str:
     """The point's rarest words that neither the learner nor the question used: what to think about."""
     others = " ".join(p.text for p in item.rubric.points if p.text != point)
     seen = content_words(answer) | content_words(question)
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z\-']{3,}", point) if w.lower() not in _FUNCTION | STOPWORDS
-             and w.lower() not in seen and not numbers_in(w)]
-    ranked = sorted(dict.fromkeys(words), key=lambda w: (w.lower() in others.lower(), -len(w)))
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9\-']{3,}", point) if w.lower() not in _FUNCTION | STOPWORDS
+             and not set(tokenize(w)) & seen and not numbers_in(w)]  # stems: "MARIANNE" asked is "mariann" seen
+    # rarest first ("extubation" before "including"), the longer of two as rare
+    ranked = sorted(dict.fromkeys(words), key=lambda w: (w.lower() in others.lower(), -round(rarity(w.lower()), 1), -len(w)))
     return " and ".join(ranked[:2])
 
 
