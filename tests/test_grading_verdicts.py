@@ -312,3 +312,68 @@ def test_a_part_of_a_sentence_that_denies_the_part_before_it_is_a_contradiction(
     from tutor.grading import self_contradictions
 
     assert bool(self_contradictions([answer])) == said_both_ways
+
+
+def _two_arms(intervention="Alphazumab 10 mg/kg intravenously every 3 weeks.", comparator="Betanib 100 mg orally once daily.",
+              **fields):
+    from tutor.grading import Arms
+    from tutor.trialpage import TrialRecord
+
+    return Arms(TrialRecord(name="ALPHA-1", title="ALPHA-1", intervention=intervention, comparator=comparator, **fields))
+
+
+def test_figures_are_read_with_the_arm_each_sentence_gives_them():
+    arms = _two_arms()
+
+    def sides(text):
+        return {n: arms.side(label[0]) for n, label in arms.attribute(text).items()}
+
+    assert sides("Median PFS: alphazumab 9.6 months betanib 6.4 months.") == {"9.6": "A", "6.4": "B"}
+    assert sides("Oral step-down 52.3% alphazumab vs 74.6% betanib.") == {"52.3": "A", "74.6": "B"}
+    # a pair after both arms were named in turn follows their order; a sentence that sets an arm aside first does not
+    assert sides("Clearance took 2 days with alphazumab and 3 days with betanib; step-down in 74.6% vs. 52.3%.") == \
+        {"2": "A", "3": "B", "74.6": "A", "52.3": "B"}
+    assert sides("Unlike betanib, alphazumab lowered relapse; rates were 12.1% vs 20.4%.") == {}
+    # an "A vs B:" header is not overruled by the arm named nearest a figure
+    assert sides("Alphazumab was given first; then betanib vs alphazumab: 74.6% vs 52.3%.") == {"74.6": "B", "52.3": "A"}
+    # "or" is no odds ratio: "grade 3 or 4, 28.1%" is an arm's figure
+    assert sides("Grade 3 or 4, 28.1% with alphazumab and 12.0% with betanib.") == {"28.1": "A", "12.0": "B"}
+
+
+def test_a_name_cut_short_is_an_arm_but_an_english_word_is_not():
+    arms = _two_arms(intervention="Methotrexate 15 mg weekly.")
+    assert arms.attribute("The method gave 30.5% remission.") == {}
+    assert arms.side(arms.attribute("metho 30.5% vs betanib 20.1%")["30.5"][0]) == "A"
+
+
+@pytest.mark.parametrize("intervention, comparator, named", [
+    ("Experimental: alphazumab 10 mg/kg every 3 weeks.", "Placebo.", {"alphazumab"}),
+    ("Alphazumab (10 mg, IV", "Betanib 100 mg.", {"alphazumab", "betanib"}),  # a bracket never closed
+    ("Alphazumab 10 mg/kg.", "Betanib 100 mg daily and warfarin (target INR 2 to 3).", {"betanib", "warfarin"}),
+    ("Physiotherapy with cognitive behavioural therapy (CBT) weekly.", "Usual care.", {"physiotherapy", "cbt"}),
+])
+def test_each_treatment_a_field_names_is_an_arm_and_nothing_else_is(intervention, comparator, named):
+    aliases = {alias for alias, _ in _two_arms(intervention, comparator)._aliases}
+    assert named <= aliases and not any("(" in a or a in ("experimental", "higher") for a in aliases), aliases
+
+
+def test_a_dose_both_arms_share_is_neither_s_only_where_the_page_gives_it_as_a_dose():
+    from tutor.grading import truth_map
+
+    arms = _two_arms("Alphazumab 100 mg daily.", "Betanib 100 mg daily.", key_findings=[
+        "Relapse occurred in 100 patients (21.3%) with alphazumab and 150 patients (31.9%) with betanib."])
+    assert arms.side(truth_map(arms.record, arms)["100"][0]) == "A"
+    arms = _two_arms("Alphazumab 100 mg daily.", "Betanib 100 mg daily.", key_findings=[
+        "With alphazumab 100 mg, relapse occurred in 21.3%, and with betanib 100 mg in 31.9%."])
+    assert "100" not in truth_map(arms.record, arms)
+
+
+@pytest.mark.parametrize("answer", [
+    "80 mg cut the risk by 23%, while 40 mg did not cut the risk significantly.",
+    "Alphazumab lowered relapse while betanib did not lower relapse.",
+    "Alphazumab reduced progression events, not death events.",
+])
+def test_a_denial_of_another_arm_or_another_measure_is_no_contradiction(answer):
+    from tutor.grading import self_contradictions
+
+    assert not self_contradictions([answer])

@@ -25,3 +25,20 @@ def test_invented_numbers_are_flagged_and_real_ones_are_not():
 def test_names_with_digits_and_list_markers_are_not_numbers():
     checked = check("1. T-DM1 beat lapatinib in HER2-positive disease, unlike DESTINY-Breast03 [1].", SOURCES)
     assert checked.unverified_numbers == []
+
+
+def test_a_dose_is_no_figure_of_a_result_but_a_level_per_volume_is():
+    from tutor.composer import _states_figure
+
+    assert not _states_figure("alphazumab at 80 mg once daily reduced the risk")
+    assert not _states_figure("heparin 12,500 IU twice daily")
+    assert _states_figure("LDL cholesterol fell to 70 mg/dL") and _states_figure("mean hemoglobin 11.2 g/dL")
+    assert _states_figure("alphazumab 80 mg daily", doses=True)  # asked for the dose, it is the figure
+
+
+def test_a_dose_run_into_its_unit_is_the_page_s_dose_however_the_page_writes_it():
+    from tutor.composer import _figure_in
+
+    for page in ("the 10 mg dose", "the 10-mg dose", "the 10mg dose"):
+        assert _figure_in("10mg", page), page
+    assert not _figure_in("20mg", "the 10 mg dose")

@@ -260,6 +260,14 @@ def test_a_question_in_the_page_s_own_words_is_not_read_through_the_lexicon(make
     dosed = tutor.ask("What HR did the 40 mg dose get on the primary outcome, and was it significant?", "phd",
                       trial="CORRIE-4")
     assert "0.87" in dosed.answer.split("\n")[0], dosed.answer
+    # a dose the question names that is not the primary result's is answered by its own finding
+    low = tutor.ask("hr for 40mg vs pbo w CI?", "resident", trial="CORRIE-4")
+    assert "0.87" in low.answer.split("\n")[0] and "0.77" not in low.answer.split("\n")[0], low.answer
+    # naming the primary outcome of a subgroup asks for the subgroup, not the primary result
+    subgroup = tutor.ask("What was the primary outcome HR in the subgroup with an SGLT2 inhibitor?", "phd", trial="CORRIE-4")
+    assert "0.80" in subgroup.answer.split("\n")[0], subgroup.answer
+    # "SGLT2i" is the page's "SGLT2 inhibitor"; "mini" is no short form of a "min ... inhibitor" the page never writes
+    assert tutor.retriever._inhibitor_short("SGLT2i") and not tutor.retriever._inhibitor_short("mini")
     # the format a learner asks for ("for our patient handout") and lay words for a dose are no foreign subject
     assert tutor.ask("For our patient handout: was the half-strength pill as good as the full-strength pill?",
                      "guideline_committee", trial="CORRIE-4").in_scope

@@ -18,7 +18,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from tutor.grounding import NUMBER
 from tutor.guard import speaks_to_the_model
 from tutor.lexicon import (
-    TOKEN, abbreviations_in, americanise, base_glossary, canonical, expand, expanded_words, expansions, learn_abbreviations, measures,
+    DOSE, TOKEN, abbreviations_in, americanise, base_glossary, canonical, expand, expanded_words, expansions, learn_abbreviations, measures,
     figures, name_pattern, phrasing, spell_out, term_groups, tokenize, topics,
 )
 from tutor.retrieve import heading_terms, heading_words, is_follow_up, names_heading, query_words
@@ -72,7 +72,7 @@ def _figure_in(word: str, text: str) -> bool:
         number, unit = short.group(1), _UNIT[short.group(2)[0]]
         return bool(re.search(rf"\b{number}[- ]{unit}s?\b|\b{unit}s? {number}\b", text))
     if unit := re.fullmatch(r"(\d+(?:\.\d+)?)([a-z][a-z/]*)", word):  # "80mg" as the page's "80 mg"
-        return bool(re.search(rf"(?<![\d.]){re.escape(unit.group(1))}\s?{re.escape(unit.group(2))}(?![a-z])", text))
+        return bool(re.search(rf"(?<![\d.]){re.escape(unit.group(1))}[\s-]?{re.escape(unit.group(2))}(?![a-z])", text))
     if ends := re.fullmatch(r"(\d+(?:\.\d+)?)(%?)[-–](\d+(?:\.\d+)?)(%?)", word):
         low, high, percent = ends.group(1), ends.group(3), ends.group(2) or ends.group(4)
         return all(re.search(rf"(?<![\d.]){re.escape(n)}{re.escape(percent)}(?![\d])", text) for n in (low, high))
@@ -93,7 +93,7 @@ _ROUNDED = re.compile(r"\b(\d+|one|two|three) (in|out of) (\d+|ten|a hundred)\b"
 
 
 # A dose ("80 mg", "3.6 mg/kg") names an arm, as its drug does: it is no figure of a result.
-_DOSE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:mg|g|mcg|µg|ug|ml|mL|IU|units?)\b(?:/\w+(?:\s?m2)?)?")
+_DOSE = DOSE
 
 
 _ASKS_DOSE = re.compile(r"\bdos(?:e|es|ing|ed)\b|\bhow much\b|\bregimens?\b|\bschedul|\bmg\b|\bstrength", re.I)
@@ -249,14 +249,21 @@ def _is_statement(sentence: str) -> bool:
     return bool(re.search(r"\b(is|are|was|were|has|have|had|\w+ed|\w+es|\w+s)\b", sentence)) and len(sentence.split()) >= 6
 
 
-def _primary_first(chosen: list[Sentence], reserve: list[Sentence]) -> list[Sentence]:
+def _doses(text: str) -> set[str]:
+    return {m.group(1).replace(",", "") for m in DOSE.finditer(text)}
+
+
+def _primary_first(chosen: list[Sentence], reserve: list[Sentence], question: str = "") -> list[Sentence]:
     """Asked for the effect without an outcome named ("the HR vs placebo?"), the primary result answers first:
-    the first sentence with a figure of the passage that gives it, chosen already or taking the last place."""
-    found = next((s for s in [*chosen, *reserve] if s.passage.primary and _states_figure(s.text)), None)
+    the best-ranked sentence with a figure of the passage that gives it, chosen already or taking the last place;
+    not one of another dose than the question names ("HR for 40mg?" when the primary result is the 80 mg arm's)."""
+    asked = _doses(question)
+    found = next((s for s in [*chosen, *reserve] if s.passage.primary and _states_figure(s.text)
+                  and asked <= _doses(s.text)), None)
     if found is None:
         return chosen
     rest = [s for s in chosen if s is not found]
-    return [found] + (rest if found in chosen else rest[:-1] if len(chosen) > 1 else [])
+    return [found] + (rest if found in chosen else rest[:-1])
 
 
 class Composer:
@@ -351,10 +358,13 @@ class Composer:
         """Endpoints the question asks a figure for ("objective response rate", "median follow-up")
         that no sentence of the asked trials' own pages gives with a number: listed as an endpoint is
         not reported as a result."""
+        asked = americanise(spell_out(question, glossary).lower())
+        if not _ASKS_FIGURE.search(" ".join([asked, *expansions(question)])):
+            return []
         own = [s for s in sentences if not s.passage.summary and (not trials or s.passage.about in trials)]
         words = [set(tokenize(spell_out(s.text, glossary))) for s in own]
-        asked = americanise(spell_out(question, glossary).lower())
-        # "how old" asks for the median age: a lay phrase the lexicon translates to an endpoint, whole
+        # "how old" asks for the median age: a lay phrase the lexicon translates to an endpoint, whole; not a wording
+        # the page itself uses ("worsening heart-failure events" is no progression)
         asked = " ".join([asked, *(e for e in expansions(question, set().union(*words)) if e in figures())])
         if not _ASKS_FIGURE.search(asked):
             return []
@@ -425,7 +435,7 @@ class Composer:
         else:
             chosen = self._lead_first(ranked[:points], spell_out(asked), arms, [s for _, s in ranked[points:]])
             if prompt.primary:
-                chosen = _primary_first(chosen, [s for _, s in ranked[points:]] + sentences)
+                chosen = _primary_first(chosen, [s for _, s in ranked[points:]] + sentences, question)
             if _EXPLAIN.search(question):
                 # "How does it work?" wants the explanation's thread: the best passage's sentences in order.
                 thread = [s for s in sentences if s.passage is chosen[0].passage]

@@ -26,8 +26,8 @@ from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
 from tutor.lexicon import (STOPWORDS, brands, canonical, directions, drug_pattern, effect_frame, effect_words, endpoint_of,
-                           hedges, learn_abbreviations, measures, name_pattern, not_english, phrasing, rarity, spell_out,
-                           stems, tokenize, uncontract)
+                           everyday, hedges, learn_abbreviations, measures, name_pattern, not_english, phrasing, rarity,
+                           spell_out, stems, tokenize, uncontract)
 from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
@@ -602,6 +602,8 @@ def makes_rejected_claim(point: str, sentence: str) -> bool:
 # Where a sentence divides into the claims it strings together: its clauses, and each "and" or comma between them.
 _CONJUNCT = re.compile(r",\s*(?:and\s+)?|\s+and\s+", re.I)
 _HEDGE = frozenset("both either also".split())
+# Words that qualify what a negation denies ("no meaningful benefit"): the denial is still of the benefit
+_QUALIFIER = r"real|really|meaningful|clinically|clinical|significant|important|clear|any|true|actual|substantial"
 # Words that point back at a subject rather than name one ("neither difference was actually significant"), and the
 # joints a clause opens with ("though", "yet")
 _BACK = frozenset("difference differences effect effects result results finding findings actually really truly "
@@ -651,11 +653,14 @@ def self_contradictions(answer_units: list[str]) -> set[int]:
     for unit_index, unit in enumerate(answer_units):
         parts = [p for clause in clauses(unit) for p in _CONJUNCT.split(clause) if p and p.strip()]
         for a, b in zip(parts, parts[1:]):  # the part right after: "..., but not for the other group" is no denial
+            negation = _NEGATION.search(b)
             if _NEGATION.search(a) or len(_NEGATION.findall(b)) != 1:
                 continue
             plain, denied = _subject(a), _subject(b)
-            claimed = _claims(a)[1] and any(
-                re.search(rf"\b(?:no|not|never|without)\s+(?:\w+\s+){{0,2}}{re.escape(w)}", b, re.I) for w in plain)
+            if _subject(b[:negation.start()]) - plain or set(numbers_in(b[:negation.start()])) - set(numbers_in(a)):
+                continue  # a subject of its own: "80 mg cut the risk, while 40 mg did not"
+            claimed = _claims(a)[1] and any(re.search(
+                rf"\b(?:no|not|never|without)\s+(?:(?:{_QUALIFIER})\s+){{0,2}}{re.escape(w)}", b, re.I) for w in plain)
             if denied and denied <= plain or claimed:
                 found.add(unit_index)
     return found
@@ -896,7 +901,7 @@ _SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|against|than|wherea
 # A statistic of the comparison, not a value of one arm: "HR 0.65", "hazard ratio [HR], 0.65", "95% CI, 0.55", "P < 0.001".
 # Any ratio ("rate ratio", "GMT ratio"), a relative risk, a difference between the arms or an efficacy ("vaccine
 # efficacy (VE) of 76.8%") sets the arms against each other too.
-_ESTIMATE = r"\bHR|hazard ratio|odds ratio|\bOR|\bRR|\bratio|relative risk|difference|efficacy|\bVE"
+_ESTIMATE = r"(?-i:\bHR\b|\bOR\b|\bRR\b|\bVE\b)|hazard ratio|odds ratio|\bratio|relative risk|difference|vaccine efficacy"
 _STATISTIC = re.compile(rf"(?:{_ESTIMATE}|\bCI|confidence interval|\bP\s*[<=>])\W*(?:[\[(]\w+[\])])?"
                         r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+$"
                         # the interval written after its estimate: "HR 0.71 (0.62-0.83)", "HR 0.71 (95% CI 0.62"
@@ -905,9 +910,13 @@ _STATISTIC = re.compile(rf"(?:{_ESTIMATE}|\bCI|confidence interval|\bP\s*[<=>])\
 # "and a betaxel (": one more part of the arm just named, not a statement of its own.
 _PART_OF_ARM = re.compile(r"^\s*and\s+(?:a|an|the)\s+[\w-]+\s*\(?\s*$", re.I)
 _COMPARATIVE = re.compile(r"^\s*(?:compared (?:to|with)|versus|vs\.?|against|than)", re.I)
-_UNIT_ONLY = re.compile(r"\s*(?:%|months?|mos?|days?|d|weeks?|wks?|w|years?|y|hours?|h)?\s*", re.I)
+_TIME_UNITS = r"%|months?|mos?|years?|y|yrs?|days?|d|weeks?|wks?|w|hours?|h"
+_UNIT_ONLY = re.compile(rf"\s*(?:{_TIME_UNITS})?\s*", re.I)
+# A sentence that opens by setting an arm aside ("Unlike betanib, alphazumab ...") names its arms out of order.
+_CONTRAST_OPENING = re.compile(r"\s*(?:unlike|compared (?:with|to)|versus|vs\.?|in contrast to|as opposed to|relative to)\b",
+                               re.I)
 _OF_TOTAL = re.compile(r"\s*(?:of|out of|/|among)\s*")
-_FOLLOWING = re.compile(r"^\s*(?:%|months?|mos?|years?|y|yrs?|days?|d|weeks?|wks?|w|hours?|h|patients|pts|participants|"
+_FOLLOWING = re.compile(rf"^\s*(?:{_TIME_UNITS}|patients|pts|participants|"
                         r"people|women|men|children|infants|babies|adults)?\s*(?:\([^()]{0,20}\)\s*)?(?:of (?:the )?(?:patients|those|participants|people|"
                         r"women|men|children|infants)\s+)?(?:with|on|in|for|receiving|treated with|given|in the|for the|"
                         r"with the|of the|assigned to|randomi[sz]ed to|allocated to)\b", re.I)
@@ -955,7 +964,12 @@ _PAREN_PAIR = re.compile(r"\(\s*(\d[\d.,]*)%?(?:\s*(?:of|/)\s*[\d,]+)?\s*(?:vs\.
 
 def _field_head(text: str) -> str:
     """A treatment field's name before its description: up to its first comma or colon outside brackets
-    ("ALPHA-1 (10 mg of a, b and c), given ...": the comma inside the brackets is the drug's own)."""
+    ("ALPHA-1 (10 mg of a, b and c), given ...": the comma inside the brackets is the drug's own), after a label
+    that only says which arm ("Factor 1:", "Experimental:")."""
+    text = _FACTOR.sub("", text, count=1) if _FACTOR.match(text) else text
+    label = re.match(r"\s*([A-Za-z]+):\s+", text)
+    if label and everyday(label.group(1).lower()):
+        text = text[label.end():]
     depth = 0
     for k, char in enumerate(text):
         depth += (char == "(") - (char == ")")
@@ -969,11 +983,18 @@ class _Given(dict):
 
     def __init__(self, side):
         super().__init__()
-        self._side, self._sides = side, {}
+        self._side, self._sides, self._fixed = side, {}, set()
 
     def setdefault(self, key, value):
-        self._sides.setdefault(key, set()).add(self._side(value[0]))
+        if key not in self._fixed:
+            self._sides.setdefault(key, set()).add(self._side(value[0]))
         return super().setdefault(key, value)
+
+    def fix(self, key, value) -> None:
+        """A figure read from the arms' own layout ("A vs B: x vs y", "(x of n vs y of m)"): the reading after it
+        neither overrules nor clouds it."""
+        self.setdefault(key, value)
+        self._fixed.add(key)
 
     def one_side(self) -> dict[str, tuple[frozenset[str], bool]]:
         return {k: v for k, v in self.items() if len(self._sides[k]) == 1}
@@ -1087,29 +1108,37 @@ class Arms:
     @staticmethod
     def _phrases(text: str, glossary: dict[str, str], longs: dict[str, str]) -> list[list[str]]:
         """The treatments a field's head names, each with its aliases. Past the first, a phrase joined by 'with',
-        or by any joint once a dose has begun ("targeting 96% or higher", "matching placebo with the same
-        schedule", "fixation with plates"), names a treatment only when it reads as one (a drug, a placebo)."""
+        or by any joint once the field has gone on to describe the treatment ("targeting 96% or higher", "matching
+        placebo with the same schedule", "fixation with plates"), names a treatment only when it reads as one: a
+        drug, a placebo, a short form it defines ("cognitive therapy (CBT)"), or a word English does not know
+        ("aspirin 100 mg daily and warfarin")."""
         groups = []
         head = _field_head(text)
         shorts = {}
         for match in re.finditer(r"([A-Za-z][\w\- ]*?)\s*\(([A-Za-z][\w\-]{1,9})\)", head):
             shorts[match.group(1).strip().lower()] = match.group(2)
-        plain = re.sub(r"\([^()]*\)", " ", head)
+        plain = re.sub(r"\([^()]*\)", " ", head).split("(")[0]  # an unclosed bracket ends the name too
         is_drug = drug_pattern()[1]
         pieces = re.split(r"\s+(plus|with|or|and|combined with)\s+", plain)
-        dosed = False
+        described = False  # the field has gone on from naming to describing ("... 10 mg daily", "... targeting")
         for k in range(0, len(pieces), 2):
             phrase, joint = pieces[k], pieces[k - 1].lower() if k else ""
             stop = _DOSE_STOP.search(phrase)
-            named = not k or not (joint == "with" or dosed) or bool(is_drug.search(phrase) or
-                                                                    re.search(r"\bplacebo\b", phrase, re.I))
-            dosed = dosed or bool(stop)
-            phrase = (phrase[:stop.start()] if stop else phrase).strip(" .,")
+            words = re.findall(r"[A-Za-z][\w-]*", phrase[:stop.start()] if stop else phrase)
+            # the words a short form in brackets stands for ("cognitive behavioural therapy (CBT) weekly")
+            defined = next((" ".join(words[:j]) for j in range(len(words), 0, -1) for long in shorts
+                            if long.endswith(" ".join(words[:j]).lower())), "")
+            named = not k or not (joint == "with" or described) or bool(
+                is_drug.search(phrase) or re.search(r"\bplacebo\b", phrase, re.I) or defined
+                or any(not everyday(w.lower()) for w in words))
+            described = described or bool(stop)
+            phrase = defined or (phrase[:stop.start()] if stop else phrase).strip(" .,")
             phrase = re.sub(r"^(?:(?:treatment|therapy|the|a|an|with)\s+(?:of\s+)?)+", "", phrase, flags=re.I).strip()
             if not named or not phrase or phrase.lower() in ("placebo", "a placebo"):
                 continue
             aliases = [phrase.lower()]
-            short = shorts.get(phrase.lower()) or longs.get(phrase.lower())
+            short = shorts.get(phrase.lower()) or longs.get(phrase.lower()) or next(
+                (v for long, v in shorts.items() if long.endswith(" " + phrase.lower())), None)
             if phrase in glossary:
                 aliases.append(glossary[phrase].lower())
             if short:
@@ -1127,6 +1156,8 @@ class Arms:
         if self._pattern is not None:
             for match in self._pattern.finditer(text):
                 index = int(match.lastgroup[1:])
+                if self._aliases[index][0].endswith("*") and everyday(match.group().lower()):
+                    continue  # a name cut short ("metho*") is not a word English has ("method")
                 found.append((match.start(), match.end(), frozenset([self._aliases[index][1]]), False))
         for side, pattern in _GENERIC_SIDE:
             for match in pattern.finditer(text):
@@ -1191,8 +1222,8 @@ class Arms:
                 stop = later[0] if later else len(sentence)
                 for pair in _BARE_PAIR.finditer(sentence, second[1], stop):
                     if not _STATISTIC.search(sentence[max(second[1], pair.start() - 25):pair.start()]):
-                        out.setdefault(pair.group(1).replace(",", ""), (first[2], first[3]))
-                        out.setdefault(pair.group(2).replace(",", ""), (second[2], second[3]))
+                        out.fix(pair.group(1).replace(",", ""), (first[2], first[3]))
+                        out.fix(pair.group(2).replace(",", ""), (second[2], second[3]))
                 break
             # "less frequent with A than with B (40% vs 47%)": the figures follow the arms' order.
             for pair in _PAREN_PAIR.finditer(sentence):
@@ -1202,14 +1233,16 @@ class Arms:
                     if not named or self.side(named[-1][0]) != self.side(comps):
                         named.append((comps, generic))
                 if len(named) >= 2:
-                    out.setdefault(pair.group(1).replace(",", ""), named[-2])
-                    out.setdefault(pair.group(2).replace(",", ""), named[-1])
+                    out.fix(pair.group(1).replace(",", ""), named[-2])
+                    out.fix(pair.group(2).replace(",", ""), named[-1])
                     sentence = sentence[:pair.start()] + " " * (pair.end() - pair.start()) + sentence[pair.end():]
             # "2 days with A and 3 days with B; step-down in 74.6% vs. 52.3%": a pair of figures whose clause names no
             # arm, once the sentence has named both arms in turn, gives them in that order
-            if _BARE_PAIR.search(sentence):
+            if _BARE_PAIR.search(sentence) and not _CONTRAST_OPENING.match(sentence):
                 named = [m for m in self._mentions(sentence) if not m[3] and self.side(m[2])]
                 for pair in _BARE_PAIR.finditer(sentence):
+                    if pair.group(1).replace(",", "") in out or pair.group(2).replace(",", "") in out:
+                        continue  # read already by its own header ("A vs B: x vs y") or brackets
                     clause = len(re.split(r";|:\s|\bwhereas\b|\bwhile\b", sentence[:pair.start()])[-1])
                     if any(pair.start() - clause <= m[0] < pair.end() for m in named) \
                             or _STATISTIC.search(sentence[:pair.start()]):
@@ -1261,9 +1294,10 @@ class Arms:
                         out.setdefault(number.group().rstrip(",").replace(",", ""), given_last)
                         continue
                     given_last = None
-                    # "9.1% with ALPHA-1", "52.3% alphazumab vs ...": the arm named right after its figure
-                    if after and not in_paren and (_FOLLOWING.match(segment[tail:])
-                                                   or _UNIT_ONLY.fullmatch(segment[tail:after[0][0]])):
+                    # "9.1% with ALPHA-1", "52.3% alphazumab vs ...": the arm named right after its figure (when none
+                    # is named before it: "alphazumab 9.6 months betanib 6.4 months" names each arm first)
+                    if after and not in_paren and (_FOLLOWING.match(segment[tail:]) or not before
+                                                   and _UNIT_ONLY.fullmatch(segment[tail:after[0][0]])):
                         chosen = after[0]
                     elif before:
                         chosen = before[-1]
@@ -1415,7 +1449,7 @@ def _labels(text: str, arm_words: set[str]) -> dict[str, set[str]]:
     out): what the figure is of, where a sentence sets figures of two groups side by side. "without sepsis" is
     one word ("notxsepsi"), so that it differs from "sepsis". Not the arms' names (the arms are checked apart),
     nor the words of measures, effects and phrasing that every figure of the sentence shares."""
-    common = measures() | effect_words() | effect_frame() | phrasing() | arm_words
+    common = measures() | effect_words() | effect_frame() | (phrasing() - {"women", "men"}) | arm_words
     out: dict[str, set[str]] = {}
     for sentence in sentences(_flat(text)):
         # an aside is left out, but a short form in brackets names the group too ("... resistant strains (DRS)")
@@ -1489,7 +1523,10 @@ def truth_map(record: TrialRecord, arms: Arms) -> dict[str, tuple[frozenset[str]
         for number in numbers - doses["B" if side == "A" else "A"]:
             if label[0]:
                 found.setdefault(number, label)  # a dose that is also a finding's figure keeps the finding's arm
-    clashes |= doses["A"] & doses["B"]  # "400 mg" of each arm's drug is neither arm's alone
+    # "400 mg" of each arm's drug is neither arm's alone, where the page gives it as a dose (not "400 patients")
+    given_as_dose = {m.group(1) for text in [*record.key_findings, *(d.key_response for d in record.discussion)]
+                     for m in _DOSE.finditer(text)}
+    clashes |= doses["A"] & doses["B"] & given_as_dose
     return {n: v for n, v in found.items() if n not in clashes and arms.side(v[0])}
 
 
@@ -1863,8 +1900,11 @@ class OfflineGrader:
                     status = "incorrect"
                     note = f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not the page's figure here"
                 elif found:
-                    # two of the point's figures exactly as the page gives them make part of it, in however few words
-                    status = "partly" if sim >= PARTLY or len(found) >= 2 else status
+                    # two of the point's figures, in the stretch that makes it, exactly as the page gives them and given
+                    # by no other point, make part of it in however few words
+                    own = [n for n in found if n in numbers_in(scope)
+                           and not any(n in p.numbers for p in points if p is not point)]
+                    status = "partly" if sim >= PARTLY or len(own) >= 2 else status
                     note = f"figure missing: the page gives {len(point.numbers)}, the answer {len(found)}"
                 elif others and not stray:
                     # the nearest stretch gives figures, but another point's: it reads alike, it says nothing here
@@ -1976,7 +2016,7 @@ class OfflineGrader:
                     {w.lower() for w in drugs.findall(text)})
 
         # the field's value leads with its treatment ("Comparator: betanib plus ..."), not a design that names one
-        fields = {k: named(re.split(r",\s", p.text, maxsplit=1)[0]) for k, p in enumerate(points) if _FIELD.match(p.text)}
+        fields = {k: named(_field_head(_FIELD.sub("", p.text))) for k, p in enumerate(points) if _FIELD.match(p.text)}
         fields = {k: v for k, v in fields.items() if v[0] or v[1]}
         if not fields:
             return graded
@@ -2036,7 +2076,7 @@ def cue(point: str, answer: str, question: str, item: PracticeItem) -> str:
     others = " ".join(p.text for p in item.rubric.points if p.text != point)
     seen = content_words(answer) | content_words(question)
     words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9\-']{3,}", point) if w.lower() not in _FUNCTION | STOPWORDS
-             and not set(tokenize(w)) & seen and not numbers_in(w)]  # stems: "MARIANNE" asked is "mariann" seen
+             and not set(tokenize(w)) & seen and not numbers_in(w)]  # stems: "ALPHA-Lung03" asked is seen
     # rarest first ("extubation" before "including"), the longer of two as rare
     ranked = sorted(dict.fromkeys(words), key=lambda w: (w.lower() in others.lower(), -round(rarity(w.lower()), 1), -len(w)))
     return " and ".join(ranked[:2])

@@ -206,8 +206,12 @@ def without_asker(text: str) -> str:
     return _ASKER.sub(" ", text)
 
 
+DOSE_UNITS = r"mg|mcg|µg|ug|g|ml|iu|units?"
 # a dose written with its unit run in ("80mg", "2g", "0.5ml"): SI units and their clinical kin, not shorthand for time
-_DOSE_RUN = re.compile(r"(\d+(?:\.\d+)?)(mg|mcg|ug|g|kg|ml|mmol|iu|units?)")
+_DOSE_RUN = re.compile(rf"(\d+(?:\.\d+)?)({DOSE_UNITS}|kg|mmol)")
+# a dose in running text ("80 mg", "10-mg", "3.6 mg/kg", "12,500 IU"), not a level per volume ("70 mg/dL", "9 g/dL")
+DOSE = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)[\s-]?(?:{DOSE_UNITS})\b(?!/(?:d?l|ml|min|h|hr)\b)"
+                  r"(?:/(?:kg|m2|m²|day|d|dose|week|wk)\b)?", re.I)
 
 
 def tokenize(text: str) -> list[str]:

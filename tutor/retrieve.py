@@ -24,7 +24,7 @@ from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading, question_words
 from tutor.lexicon import (
     STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expanded_words, expansion_phrases, expansions,
-    effect_frame, effect_words, learn_abbreviations, measures, name_pattern, Speller, everyday, phrasing, phrasing_words, rarity,
+    DOSE, effect_frame, effect_words, learn_abbreviations, measures, name_pattern, Speller, everyday, phrasing, phrasing_words, rarity,
     spell_out, tokenize, topics, translated, translated_phrases, without_asker,
 )
 from tutor.schema import Chunk, Source
@@ -451,7 +451,7 @@ class HybridRetriever:
         for idx in self._phrase_holders(phrase_of, mask):
             fused[idx] = fused.get(idx, 0.0) + PHRASE_WEIGHT / (RRF_K + 1)
         if primary:  # "the HR vs placebo, with CI?": no outcome named asks for the one the trial was designed on
-            for idx in np.flatnonzero(mask & self._primary):
+            for idx in np.flatnonzero(self._primary_for(phrase_of or expanded, mask)):
                 fused[int(idx)] = fused.get(int(idx), 0.0) + PRIMARY_WEIGHT / (RRF_K + 1)
         for idx, weight in self._heading_hits(expanded).items():  # the question names a section: a top rank
             if mask[idx]:
@@ -645,18 +645,37 @@ class HybridRetriever:
 
     def asks_primary(self, question: str, reading: Reading | None = None) -> bool:
         """Does the question ask for a trial's effect without naming what was measured ("HR for the 80mg arm vs
-        pbo, with CI?", "was it significant?"): nothing of its own but effect words and the arms' names?"""
-        if reading is not None and (reading.out_of_scope or not {"finding", "design.outcome"} & set(reading.kinds or ())):
+        pbo, with CI?", "was it significant?"): nothing of its own but effect words and the arms' names? Naming the
+        primary outcome and asking its rates ("the primary endpoint event rates in each arm?") asks it too, unless
+        it names something the page says elsewhere and not in its primary result ("... in the subgroup with X")."""
+        if not self.chunks or reading is not None and (
+                reading.out_of_scope or not {"finding", "design.outcome"} & set(reading.kinds or ())):
             return False
         if re.search(r"\d\.\d|\d\s?%", question):  # "what does the 43.6% mean?": the sentence that gives it answers
             return False
-        asks_effect = bool(set(tokenize(question)) & effect_words()) or bool(_ASKS_RATE.search(question))
-        if _PRIMARY.search(question):  # "the primary endpoint event rates in each arm?"
-            return asks_effect
+        asked = set(tokenize(question))
         named = set().union(*self.arm_words.values()) if self.arm_words else set()
         own = {t for t in self._content_words(question) if t not in effect_words() | effect_frame() and t not in named
                and t not in self._drugs_tokens}
-        return not own and bool(set(tokenize(question)) & effect_words())
+        if _PRIMARY.search(question) and (asked & effect_words() or _ASKS_RATE.search(question)):
+            primary = set(tokenize(" ".join(c.text for c, p in zip(self.chunks, self._primary) if p)))
+            phrase = set(tokenize(" ".join(m.group() for m in _PRIMARY.finditer(question))))
+            # everyday words and words the page does not use ("lay out", "side by side") frame the question; words
+            # of the primary result itself ("events") are its own
+            own = {t for t in own - phrase if t in self.bm25.vocab_dict and t not in primary and not everyday(t, 4.0)}
+            return not own
+        return not own and bool(asked & effect_words())
+
+    def _primary_for(self, question: str, mask: np.ndarray) -> np.ndarray:
+        """The primary results of the mask's pages that give every dose the question names ("HR for 40mg?" is not
+        answered by the 80 mg arm's result)."""
+        doses = {m.group(1).replace(",", "") for m in DOSE.finditer(question)}
+        keep = mask & self._primary
+        if doses:
+            for idx in np.flatnonzero(keep):
+                if not doses <= {m.group(1).replace(",", "") for m in DOSE.finditer(self.chunks[int(idx)].text)}:
+                    keep[int(idx)] = False
+        return keep
 
     def _content_words(self, query: str) -> set[str]:
         """The question's words that carry its subject; a hyphenated name counts by its parts."""
@@ -688,10 +707,9 @@ class HybridRetriever:
 
     def _inhibitor_short(self, word: str) -> bool:
         """Is this a drug class's short form, its target with an 'i' ("ABC2i", "ACEi"), of a target the pages
-        name beside "inhibitor"?"""
-        vocab = self.bm25.vocab_dict if self.chunks else {}
+        name right before "inhibitor"?"""
         word = word.lower()
-        return len(word) >= 4 and word.endswith("i") and word[:-1] in vocab and "inhibitor" in vocab
+        return len(word) >= 4 and word.endswith("i") and bool(self.chunks) and (word[:-1], "inhibitor") in self._pairs
 
     def _stem_of_known(self, token: str) -> bool:
         """Is this stem the start of a word the sources use, short of at most STEM_SUFFIX letters ("rebleeds" stems
