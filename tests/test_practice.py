@@ -465,9 +465,9 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     # 60 answers) is never read: 0.750 on its first run, 0.767 once recall items named what their findings measured
     # ("wound infection", not "wound infection occurred in of operative"). grading-pages-tune (FENWICK-4, PELLOW-2, TARNHOLM-2, 75 answers) was read: 0.747 on its
     # first run, 0.773 with those and "194/2,207" read as two counts, not a list of candidates "194, 2, 207".
-    # A round later: grading-blind10 0.817, grading-pages-tune 0.787 (arms named by their name alone, counts read
+    # A round later: grading-blind10 0.800, grading-pages-tune 0.787 (arms named by their name alone, counts read
     # with their totals, subgroups checked like arms).
-    (["holloway-2-trial-summary.txt", "marlstone-2-trial-summary.txt"], "grading-blind10.jsonl", 0.8),
+    (["holloway-2-trial-summary.txt", "marlstone-2-trial-summary.txt"], "grading-blind10.jsonl", 0.79),
     (["fenwick-4-trial-summary.txt", "pellow-2-trial-summary.txt", "tarnholm-2-trial-summary.txt"],
      "grading-pages-tune.jsonl", 0.78),
     # grading-blind12 (ASHCOMBE-2, QUILLBY-3, WEIRGATE-3, SALTMARSH-2, 84 answers), written the same way a round later:
