@@ -266,6 +266,12 @@ def test_a_question_in_the_page_s_own_words_is_not_read_through_the_lexicon(make
     # naming the primary outcome of a subgroup asks for the subgroup, not the primary result
     subgroup = tutor.ask("What was the primary outcome HR in the subgroup with an SGLT2 inhibitor?", "phd", trial="CORRIE-4")
     assert "0.80" in subgroup.answer.split("\n")[0], subgroup.answer
+    # what the page names only as an entry criterion is no result it reports; a design field's own name is asked of it
+    baseline = tutor.ask("In CORRIE-4, what share of patients had atrial fibrillation when they were enrolled?", "fellow",
+                         trial="CORRIE-4")
+    assert 'do not report a result for "atrial fibrillation"' in baseline.answer, baseline.answer
+    assert "do not report" not in tutor.ask("How many patients were randomised, and in what ratio?", "fellow",
+                                            trial="CORRIE-4").answer
     # "SGLT2i" is the page's "SGLT2 inhibitor"; "mini" is no short form of a "min ... inhibitor" the page never writes
     assert tutor.retriever._inhibitor_short("SGLT2i") and not tutor.retriever._inhibitor_short("mini")
     # the format a learner asks for ("for our patient handout") and lay words for a dose are no foreign subject

@@ -18,8 +18,9 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from tutor.grounding import NUMBER
 from tutor.guard import speaks_to_the_model
 from tutor.lexicon import (
-    DOSE, TOKEN, abbreviations_in, americanise, base_glossary, canonical, expand, expanded_words, expansions, learn_abbreviations, measures,
-    figures, name_pattern, phrasing, spell_out, term_groups, tokenize, topics,
+    DOSE, STOPWORDS, TOKEN, abbreviations_in, americanise, base_glossary, canonical, effect_frame, effect_words, everyday,
+    expand, expanded_words, expansions, figures, learn_abbreviations, measures, name_pattern, phrasing, spell_out,
+    term_groups, tokenize, topics,
 )
 from tutor.retrieve import heading_terms, heading_words, is_follow_up, names_heading, query_words
 
@@ -54,6 +55,9 @@ _FIGURE = "the figure or time point you name"
 # A question that asks for a figure, and a figure in a sentence (not the digits of a name like "X-DM1").
 _ASKS_FIGURE = re.compile(r"\b(rates?|median|how (many|long|often|much|common|frequent\w*|likely)|incidence|what (fraction|proportion|percentage|share)|"
                           r"percent\w*|proportion|figures?|numbers?|scores?|hazard ratio|by arm|in each arm|each arm)\b")
+# Asking what a treatment did to something ("did it lower NT-proBNP?", "any effect on ...")
+_ASKS_EFFECT = re.compile(r"\b(?:lower|lowered|reduce|reduced|improve|improved|increase|increased|raise|raised|change|changed|"
+                          r"affect|affected|decrease|decreased|effect|effects|impact)\b", re.I)
 _TIME_POINT = re.compile(r"\b(\d+(?:\.\d+)?)[\s-]*(day|week|month|year)s?\b", re.I)
 
 
@@ -387,6 +391,41 @@ class Composer:
                 missing.append(f'"{word}"')
         return list(dict.fromkeys(missing))
 
+    @staticmethod
+    def only_designed(question: str, sentences: list[Sentence], trials: list[str], arms: frozenset[str] = frozenset(),
+                      glossary=None) -> list[str]:
+        """What a question asks a result or a figure of ("did it lower NT-proBNP?", "what proportion were in atrial
+        fibrillation?") that the asked trials' pages name only in their design fields (an entry criterion, a dose),
+        never in a finding, a limitation or a discussion: the page does not report it as a result."""
+        asked = americanise(spell_out(question, glossary))
+        if not (_ASKS_FIGURE.search(asked.lower()) or _ASKS_EFFECT.search(asked)):
+            return []
+        own = [s for s in sentences if not s.passage.summary and (not trials or s.passage.about in trials)]
+        if not own:
+            return []
+        generic = measures() | phrasing() | effect_words() | effect_frame() | arms | STOPWORDS | {
+            t for name in trials for t in tokenize(name)}
+        words = re.findall(r"[A-Za-z][\w-]*", asked)
+        designed = []  # (position, word) of each word the pages name only in their design
+        for k, written in enumerate(words):
+            terms = set(tokenize(written)) - generic
+            if not terms or everyday(written.lower(), 4.0) or _ASKS_FIGURE.fullmatch(written.lower()) \
+                    or _ASKS_EFFECT.fullmatch(written):
+                continue
+            holders = [s for s in own if terms & s.tokens]
+            # not the field's own name ("how were they randomised?" asks for the Randomization field)
+            if holders and all(s.passage.kind.startswith("design.") and not terms & heading_terms(s.passage.section)
+                               for s in holders):
+                designed.append((k, written))
+        phrases: list[list[str]] = []  # words next to each other in the question are one name ("atrial fibrillation")
+        for k, written in designed:
+            if phrases and k == last + 1:
+                phrases[-1].append(written)
+            else:
+                phrases.append([written])
+            last = k
+        return list(dict.fromkeys(f'"{" ".join(p)}"' for p in phrases))
+
     # -- answers ------------------------------------------------------------------------------
 
     def compose(self, prompt: Prompt) -> str:
@@ -451,6 +490,10 @@ class Composer:
         elif unfigured := self.unfigured(asked, sentences, trials or sorted(pages), glossary):
             opening = (f"The trial sources do not give a figure for {_quote(unfigured)}, so they cannot answer that part; "
                        "the closest they come: ")
+        elif unreported := self.only_designed(asked, sentences, trials or sorted(pages), prompt.arms, glossary):
+            opening = (f"The trial sources do not report a result for {_quote(unreported)}: they name it only in the "
+                       "trial's design (who could take part, what was given), so they cannot answer that part; the closest "
+                       "they come: ")
         lines = [f"{lead}: {opening}{chosen[0].quoted(name_trial)} [{chosen[0].n}]"]
         if len(chosen) > 1:
             lines.append("")
