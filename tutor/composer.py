@@ -96,21 +96,18 @@ _STATES_FIGURE = re.compile(r"\d\.\d|\d\s?%|\d,\d{3}|\d{2,}|\d:\d")  # a figure,
 _ROUNDED = re.compile(r"\b(\d+|one|two|three) (in|out of) (\d+|ten|a hundred)\b", re.I)
 
 
-# A dose ("80 mg", "3.6 mg/kg") names an arm, as its drug does: it is no figure of a result.
-_DOSE = DOSE
-
-
+# A dose ("80 mg", "3.6 mg/kg") names an arm, as its drug does: it is no figure of a result, unless a dose is asked.
 _ASKS_DOSE = re.compile(r"\bdos(?:e|es|ing|ed)\b|\bhow much\b|\bregimens?\b|\bschedul|\bmg\b|\bstrength", re.I)
 
 
 def _states_figure(text: str, doses: bool = False) -> bool:
     """Does the text state a figure (a dose only when `doses` are asked for)?"""
-    return bool(_STATES_FIGURE.search(text if doses else _DOSE.sub(" ", text)))
+    return bool(_STATES_FIGURE.search(text if doses else DOSE.sub(" ", text)))
 
 
 def _figure_of(text: str, subject: set[str], doses: bool = False) -> bool:
     """Does the text state a figure within FIGURE_REACH words of a word of the subject?"""
-    words = (text if doses else _DOSE.sub("dose", text)).split()
+    words = (text if doses else DOSE.sub("dose", text)).split()
     figures = [i for i, w in enumerate(words) if _STATES_FIGURE.search(w)]
     if not figures or not subject:
         return False
@@ -608,7 +605,7 @@ class Composer:
         if _ASKS_FIGURE.search(question.lower()):
             # "how much was given?": a dose is the figure asked for; a question that writes one ("the 40 mg dose")
             # names an arm by it
-            doses = bool(_ASKS_DOSE.search(question)) and not _DOSE.search(question)
+            doses = bool(_ASKS_DOSE.search(question)) and not DOSE.search(question)
             # the words that ask for the figure ("how common") are not what it is of
             subject = set(tokenize(_ASKS_FIGURE.sub(" ", question.lower()))) - measures() - phrasing() - arms
             if subject and len(chosen) > 1 and not any(_figure_of(s.text, subject, doses) for s in chosen):

@@ -23,9 +23,9 @@ from tutor.embeddings import compose, embed_bank, token_counts
 from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading, question_words
 from tutor.lexicon import (
-    STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, expanded_words, expansion_phrases, expansions,
-    DOSE, effect_frame, effect_words, learn_abbreviations, measures, name_pattern, Speller, everyday, phrasing, phrasing_words, rarity,
-    spell_out, tokenize, topics, translated, translated_phrases, without_asker,
+    DOSE, STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, effect_frame, effect_words, everyday,
+    expanded_words, expansion_phrases, expansions, learn_abbreviations, measures, name_pattern, phrasing,
+    phrasing_words, rarity, spell_out, Speller, tokenize, topics, translated, translated_phrases, without_asker,
 )
 from tutor.schema import Chunk, Source
 from tutor.specialty import names_specialty
