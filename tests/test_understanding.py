@@ -196,3 +196,21 @@ def test_a_lay_phrase_is_read_whole_not_by_its_first_words():
     assert any("transfusion" in e for e in expansions("Did anyone need blood after the bleed?"))
     for other in ("How many patients got blood clots?", "Did they need blood tests weekly?"):
         assert not any("transfusion" in e for e in expansions(other)), other
+
+
+def test_a_vaccine_the_library_does_not_hold_is_another_subject(make_settings):
+    """A vaccine is named by what it prevents, as a cancer by its site: on a library with one infant vaccine trial,
+    questions about another vaccine are declined, and its own vaccine's, in any wording, answered."""
+    import shutil
+
+    from tests.conftest import ROOT
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    for page in [*(ROOT / "knowledge").iterdir(), ROOT / "tests" / "fixtures" / "ashcombe-2-trial-summary.txt"]:
+        shutil.copy(page, settings.knowledge_dir)
+    tutor = Tutor(settings)
+    for question in ("What are the side effects of the MMR vaccine?", "Is the HPV vaccine safe in pregnancy?"):
+        assert not tutor.ask(question, "resident").in_scope, question
+    for question in ("Did the norovirus vaccine cause fever?", "how well did the new vaccine work in babies?"):
+        assert tutor.ask(question, "resident").in_scope, question

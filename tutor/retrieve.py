@@ -45,8 +45,8 @@ _NAME = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z0-9][A-Za-z0-9-]*|\d+\.\d+)\b")
 # stand before the same noun somewhere in the sources.
 _DISEASE = re.compile(
     r"((?:[a-z0-9][a-z0-9\-]*\s+){1,2})(cancers?|carcinomas?|tumou?rs?|lymphomas?|leuka?emias?"
-    r"|melanomas?|sarcomas?)\b", re.I)
-_DISEASE_STEMS = ("cance", "carci", "tumou", "tumor", "lymph", "leuka", "leuke", "melan", "sarco")
+    r"|melanomas?|sarcomas?|vaccines?)\b", re.I)  # a vaccine is named by what it prevents, as a cancer by its site
+_DISEASE_STEMS = ("cance", "carci", "tumou", "tumor", "lymph", "leuka", "leuke", "melan", "sarco", "vacci")
 
 
 def _disease_qualifiers(runs: list[str]) -> dict[str, frozenset[str]]:
