@@ -1032,7 +1032,7 @@ class Arms:
                 continue
             self.components[cid] = side
             patterns += [(alias, cid) for alias in alias_group]
-        # a drug's name cut short as learners write it ("alpha" for "alphazumab"), when no other arm's name begins so
+        # a drug's name cut short as learners write it ("betan" for "betanib"), when no other arm's name begins so
         is_drug = drug_pattern()[0]
         for alias, cid in list(patterns):
             if " " not in alias and len(alias) >= 8 and is_drug.search(alias) and not any(
