@@ -18,8 +18,8 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from tutor.grounding import NUMBER
 from tutor.guard import speaks_to_the_model
 from tutor.lexicon import (
-    DOSE, STOPWORDS, TOKEN, abbreviations_in, americanise, base_glossary, canonical, effect_frame, effect_words, everyday,
-    expand, expanded_words, expansions, figures, learn_abbreviations, measures, name_pattern, phrasing, spell_out,
+    DOSE, STOPWORDS, TOKEN, abbreviations_in, americanise, base_glossary, canonical, doses_in, effect_frame, effect_words,
+    everyday, expand, expanded_words, expansions, figures, learn_abbreviations, measures, name_pattern, phrasing, spell_out,
     term_groups, tokenize, topics,
 )
 from tutor.retrieve import heading_terms, heading_words, is_follow_up, names_heading, query_words
@@ -250,17 +250,13 @@ def _is_statement(sentence: str) -> bool:
     return bool(re.search(r"\b(is|are|was|were|has|have|had|\w+ed|\w+es|\w+s)\b", sentence)) and len(sentence.split()) >= 6
 
 
-def _doses(text: str) -> set[str]:
-    return {m.group(1).replace(",", "") for m in DOSE.finditer(text)}
-
-
 def _primary_first(chosen: list[Sentence], reserve: list[Sentence], question: str = "") -> list[Sentence]:
     """Asked for the effect without an outcome named ("the HR vs placebo?"), the primary result answers first:
     the best-ranked sentence with a figure of the passage that gives it, chosen already or taking the last place;
     not one of another dose than the question names ("HR for 40mg?" when the primary result is the 80 mg arm's)."""
-    asked = _doses(question)
+    asked = doses_in(question)
     found = next((s for s in [*chosen, *reserve] if s.passage.primary and _states_figure(s.text)
-                  and asked <= _doses(s.text)), None)
+                  and asked <= doses_in(s.text)), None)
     if found is None:
         return chosen
     rest = [s for s in chosen if s is not found]
@@ -469,9 +465,10 @@ class Composer:
             figure = bool(_ASKS_FIGURE.search(americanise(spell_out(asked, glossary).lower())))
             chosen = self._side_by_side(ranked, trials, points, figure)
         else:
-            chosen = self._lead_first(ranked[:points], spell_out(asked), arms, [s for _, s in ranked[points:]])
+            reserve = [s for _, s in ranked[points:]]
+            chosen = self._lead_first(ranked[:points], spell_out(asked), arms, reserve)
             if prompt.primary:
-                chosen = _primary_first(chosen, [s for _, s in ranked[points:]] + sentences, question)
+                chosen = _primary_first(chosen, reserve + sentences, question)
             if _EXPLAIN.search(question):
                 # "How does it work?" wants the explanation's thread: the best passage's sentences in order.
                 thread = [s for s in sentences if s.passage is chosen[0].passage]

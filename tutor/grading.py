@@ -17,6 +17,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -1239,7 +1240,8 @@ class Arms:
             # "2 days with A and 3 days with B; step-down in 74.6% vs. 52.3%": a pair of figures whose clause names no
             # arm, once the sentence has named both arms in turn, gives them in that order
             if _BARE_PAIR.search(sentence) and not _CONTRAST_OPENING.match(sentence):
-                named = [m for m in self._mentions(sentence) if not m[3] and self.side(m[2])]
+                # the header pass's mentions: the brackets it blanked name no arm
+                named = [m for m in mentions if not m[3] and self.side(m[2])]
                 for pair in _BARE_PAIR.finditer(sentence):
                     if pair.group(1).replace(",", "") in out or pair.group(2).replace(",", "") in out:
                         continue  # read already by its own header ("A vs B: x vs y") or brackets
@@ -1444,7 +1446,8 @@ _LEAD_FIGURE = re.compile(r"(?<![\w.])-?\d[\d,]*\.\d+|(?<![\w.])\d[\d,]*(?:\.\d+
 _NEGATED = re.compile(r"\b(?:without|no|non)[\s-]+([a-z][\w-]*)", re.I)
 
 
-def _labels(text: str, arm_words: set[str]) -> dict[str, set[str]]:
+@lru_cache(maxsize=512)  # a grade asks it of the same answer for each point, and of the same points each grade
+def _labels(text: str, arm_words: frozenset[str]) -> dict[str, set[str]]:
     """figure -> the words of its own stretch of its sentence, read before and after it (bracketed asides left
     out): what the figure is of, where a sentence sets figures of two groups side by side. "without sepsis" is
     one word ("notxsepsi"), so that it differs from "sepsis". Not the arms' names (the arms are checked apart),
@@ -1472,10 +1475,11 @@ def contrast_swaps(point: str, answer: str, arm_words: set[str]) -> set[str]:
     """Figures of two groups the point sets side by side ("1.08 in patients with sepsis and 0.87 in those without",
     "2.6 in DRS, compared with -1.6 in DSS") that the answer gives the other group: each figure's own words
     against the words only the other group's figure has."""
-    truth, given = _labels(point, arm_words), _labels(answer, arm_words)
+    truth, given = _labels(point, frozenset(arm_words)), _labels(answer, frozenset(arm_words))
     out = set()
     for sentence in sentences(_flat(point)):
-        figures_here = [n for n in truth if n in numbers_in(sentence)]
+        here = set(numbers_in(sentence))
+        figures_here = [n for n in truth if n in here]
         for a in figures_here:
             for b in figures_here:
                 if a == b or a not in given or b not in given:

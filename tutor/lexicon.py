@@ -214,6 +214,11 @@ DOSE = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)[\s-]?(?:{DOSE_UNITS})\b(?!/
                   r"(?:/(?:kg|m2|m²|day|d|dose|week|wk)\b)?", re.I)
 
 
+def doses_in(text: str) -> set[str]:
+    """The doses a text gives, as their numbers ("80 mg", "12,500 IU" -> {"80", "12500"})."""
+    return {m.group(1).replace(",", "") for m in DOSE.finditer(text)}
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-case word tokens that keep decimals and hyphenated names whole ("9.6", "x-dm1"),
     plus the parts of a hyphenated name, in American spelling, stemmed; stop words dropped."""

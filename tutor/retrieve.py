@@ -23,7 +23,7 @@ from tutor.embeddings import compose, embed_bank, token_counts
 from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading, question_words
 from tutor.lexicon import (
-    DOSE, STOPWORDS, TOKEN, americanise, base_glossary, drug_pattern, effect_frame, effect_words, everyday,
+    STOPWORDS, TOKEN, americanise, base_glossary, doses_in, drug_pattern, effect_frame, effect_words, everyday,
     expanded_words, expansion_phrases, expansions, learn_abbreviations, measures, name_pattern, phrasing,
     phrasing_words, rarity, spell_out, Speller, tokenize, topics, translated, translated_phrases, without_asker,
 )
@@ -669,11 +669,11 @@ class HybridRetriever:
     def _primary_for(self, question: str, mask: np.ndarray) -> np.ndarray:
         """The primary results of the mask's pages that give every dose the question names ("HR for 40mg?" is not
         answered by the 80 mg arm's result)."""
-        doses = {m.group(1).replace(",", "") for m in DOSE.finditer(question)}
+        doses = doses_in(question)
         keep = mask & self._primary
         if doses:
             for idx in np.flatnonzero(keep):
-                if not doses <= {m.group(1).replace(",", "") for m in DOSE.finditer(self.chunks[int(idx)].text)}:
+                if not doses <= doses_in(self.chunks[int(idx)].text):
                     keep[int(idx)] = False
         return keep
 
