@@ -224,6 +224,13 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
      [("PASI90 diff vs pbo w/ 95% CI?", ["68.3", "63.9 to 72.7"]),
       ("Does beating orvanercept tell us dravokizumab is better than the IL-17 drugs people use now?",
        ["interleukin-17"])]),
+    # FERNCLIFF-2, antibiotics-first against appendicectomy (surgery, open-label noninferiority), written the same
+    # way with HAWTHORN-3 in a later round and read after its first run (0.685 fact coverage, 4 of 30 refused, every
+    # one with the trial chosen): a question that asks what happened asks of the trial chosen, and "the main
+    # result" asks for the primary result, however the question frames it.
+    ("ferncliff-2-trial-summary.txt", "FERNCLIFF-2", "ferncliff-2-cases.jsonl", 0.75, 0.97,
+     [("Can you put the main result into simple language for the patient representative on our panel?",
+       ["86.4%", "89.0%"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):
@@ -245,6 +252,17 @@ def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings):
     overall = summary["overall"]
     assert overall["fact_coverage"] >= 0.72 and overall["scope_accuracy"] >= 0.9, summary["failing_cases"]
     assert overall["false_answer"] <= 0.34 and overall["false_refusal"] <= 0.04
+    assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
+
+
+def test_a_psychiatry_page_nobody_has_read_keeps_its_first_figures(make_settings):
+    """HAWTHORN-3, an add-on drug against placebo in treatment-resistant depression, written with its 35 questions
+    from the page layout alone in the round of FERNCLIFF-2 and never read. First run: 0.796 fact coverage, 0.914
+    scope, 2 of 30 refused and 1 of its 5 questions outside the sources answered (README, "Generalisation")."""
+    _, summary = _library_with(make_settings, "hawthorn-3-trial-summary.txt", "HAWTHORN-3", "hawthorn-3-cases.jsonl")
+    overall = summary["overall"]
+    assert overall["fact_coverage"] >= 0.79 and overall["scope_accuracy"] >= 0.91, summary["failing_cases"]
+    assert overall["false_answer"] <= 0.2 and overall["false_refusal"] <= 0.07
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
 
 

@@ -42,6 +42,24 @@ def test_other_subjects_advice_and_creative_requests_are_declined(tutor, questio
     assert not answer.in_scope and not answer.sources, answer.answer
 
 
+@pytest.mark.parametrize("question, trial, answered", [
+    # With a trial chosen, a terse question that asks what happened, or points at a trial's parts, asks of it
+    # (all three were declined: their words read to the scope model as another subject).
+    ("Were there infusion reactions?", "MARIANNE", True),
+    ("What is the main worry with the new drug?", "DESTINY-Breast03", True),
+    ("How much opioid analgesia did patients use in each arm?", "EMILIA", True),
+    # Another subject is declined, trial chosen or not: a general question asks nothing that happened
+    ("whats the loading dose of amiodarone for new AF", "EMILIA", False),
+    ("Who won the football world cup?", "EMILIA", False),
+    # with no trial chosen, nothing says which trial a question this terse asks of
+    ("Were there infusion reactions?", None, False),
+])
+def test_a_terse_question_asks_of_the_trial_chosen(tutor, question, trial, answered):
+    answer = tutor.ask(question, "resident", trial=trial)
+    assert answer.in_scope is answered, answer.answer
+    assert all(s.trial == trial for s in answer.sources)
+
+
 def test_advice_words_and_learning_words_differ():
     assert scope.asks_for_advice("Should I skip my next infusion?")
     assert scope.asks_for_advice("My mum's counts dropped; should she keep going with it?")

@@ -92,6 +92,8 @@ FOREIGN_ZIPF = 4.0
 STEM_SUFFIX = 3
 RARE_WORD_WEIGHT = 1.0
 _PRIMARY = re.compile(r"\bprimary\s+(?:composite\s+|efficacy\s+)?(?:outcomes?|end[\s-]?points?|results?|analys[ie]s)\b", re.I)
+# "the main result", "the headline finding": the result the trial was designed on, whatever else is asked of it
+_MAIN_RESULT = re.compile(r"\b(?:primary|main|principal|headline)\s+(?:results?|findings?)\b", re.I)
 _ASKS_RATE = re.compile(r"\brates?\b|\bhow many\b|%|\bpercent|\bproportion|\bfigures?\b|\bnumbers?\b", re.I)
 PRIMARY_WEIGHT = 1.0  # asked for the effect with no outcome named: the primary result, as good as a top rank
 PHRASE_WEIGHT = 1.0  # the one passage that repeats the question's phrase word for word: a top rank
@@ -327,6 +329,8 @@ class HybridRetriever:
                         first[c.document] = (c.index, i)
                 self._primary = np.zeros(len(chunks), dtype=bool)
                 self._primary[[i for _, i in first.values()]] = True
+                self._primary_words = frozenset(tokenize(" ".join(chunks[i].text for _, i in first.values())))
+                self._finding_words = frozenset(tokenize(" ".join(c.text for c in chunks if c.kind == "finding")))
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
                 self._by_heading_term = by_term(heading for heading, _ in self._headings)
                 self._text = americanise(" ".join(c.text for c in chunks).lower())
@@ -608,7 +612,7 @@ class HybridRetriever:
             names, diseases, foreign = self._unknown_names(query)
             coverage, unknown = self._coverage(untitled)
             signals = Signals(best=best, coverage=coverage, unknown_rarity=self._rarity(spelled, unknown),
-                              unknown_names=names, trials_named=named,
+                              unknown_names=names, trials_named=named, trial_chosen=bool(chosen) and not named,
                               names_known=self._distinctive_match(query), reading=reading, unknown_diseases=diseases,
                               foreign_disease=foreign)
         timings["search"] = (time.perf_counter() - t1) * 1000
@@ -647,9 +651,10 @@ class HybridRetriever:
         """Does the question ask for a trial's effect without naming what was measured ("HR for the 80mg arm vs
         pbo, with CI?", "was it significant?"): nothing of its own but effect words and the arms' names? Naming the
         primary outcome and asking its rates ("the primary endpoint event rates in each arm?") asks it too, unless
-        it names something the page says elsewhere and not in its primary result ("... in the subgroup with X")."""
-        if not self.chunks or reading is not None and (
-                reading.out_of_scope or not {"finding", "design.outcome"} & set(reading.kinds or ())):
+        it names something the page says elsewhere and not in its primary result ("... in the subgroup with X"), as
+        asking for "the main result" does, however the rest of the question frames it."""
+        if not self.chunks or reading is not None and (reading.out_of_scope or (
+                not {"finding", "design.outcome"} & set(reading.kinds or ()) and not _MAIN_RESULT.search(question))):
             return False
         if re.search(r"\d\.\d|\d\s?%", question):  # "what does the 43.6% mean?": the sentence that gives it answers
             return False
@@ -657,12 +662,17 @@ class HybridRetriever:
         named = set().union(*self.arm_words.values()) if self.arm_words else set()
         own = {t for t in self._content_words(question) if t not in effect_words() | effect_frame() and t not in named
                and t not in self._drugs_tokens}
+        if _MAIN_RESULT.search(question):
+            # "the main result in simple language for our panel": asked of it, unless it names what another
+            # finding reports and the primary result does not ("the main finding for overall survival")
+            phrase = set(tokenize(" ".join(m.group() for m in _MAIN_RESULT.finditer(question))))
+            return not {t for t in own - phrase if t in self._finding_words and t not in self._primary_words}
         if _PRIMARY.search(question) and (asked & effect_words() or _ASKS_RATE.search(question)):
-            primary = set(tokenize(" ".join(c.text for c, p in zip(self.chunks, self._primary) if p)))
             phrase = set(tokenize(" ".join(m.group() for m in _PRIMARY.finditer(question))))
             # everyday words and words the page does not use ("lay out", "side by side") frame the question; words
             # of the primary result itself ("events") are its own
-            own = {t for t in own - phrase if t in self.bm25.vocab_dict and t not in primary and not everyday(t, 4.0)}
+            own = {t for t in own - phrase if t in self.bm25.vocab_dict and t not in self._primary_words
+                   and not everyday(t, 4.0)}
             return not own
         return not own and bool(asked & effect_words())
 

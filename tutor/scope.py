@@ -79,6 +79,7 @@ class Signals:
     unknown_rarity: float = 0.0  # the unknown words weighed by how rare they are in everyday English
     trials_named: list[str] = field(default_factory=list)  # trials of the library it names
     foreign_disease: bool = False  # a disease it names by a word the sources never use ("gastric cancer")
+    trial_chosen: bool = False  # the learner chose a trial (the picker, `--trial`) and the question names none
 
     def vector(self, question: str, floor: float) -> list[float]:
         """The model's inputs, in the order of FEATURES."""
@@ -156,7 +157,8 @@ def decide(question: str, signals: Signals, floor: float, model: ScopeModel | No
     if names_another_trial(signals):
         return False, "unknown_name"
     if (model.probability(signals.vector(question, floor)) >= model.threshold or _in_the_sources_words(question, signals)
-            or _about_a_library_trial(question, signals) or _close_to_a_passage(question, signals)):
+            or _about_a_library_trial(question, signals) or _close_to_a_passage(question, signals)
+            or _about_the_chosen_trial(question, signals)):
         return True, ""
     return False, why_out(question, signals)
 
@@ -178,10 +180,8 @@ def _in_the_sources_words(question: str, signals: Signals) -> bool:
     that reads as a trial question more than as another subject ("What is the number needed to treat?",
     "What kind of cancer did the patients have?") is about the sources, however far its embedding
     lies from any one passage: answered, if need be with what the sources do not report."""
-    reading = signals.reading
-    scores = reading.scores if reading else {}
-    lead = max([v for k, v in scores.items() if k not in _OUT], default=0.0) - max(scores.get(k, 0.0) for k in _OUT)
-    return (signals.coverage >= 1.0 and not signals.unknown_names and not signals.unknown_diseases and lead > 0
+    return (signals.coverage >= 1.0 and not signals.unknown_names and not signals.unknown_diseases
+            and _reads_as_a_trial_question(signals)
             and not asks_for_advice(question) and not OFF_TASK.search(question))
 
 
@@ -236,6 +236,33 @@ def _about_a_library_trial(question: str, signals: Signals) -> bool:
     words addressed to the model."""
     return (bool(signals.trials_named) and not asks_for_advice(question)
             and not OFF_TASK.search(question) and not speaks_to_the_model(question))
+
+
+# A question that asks what happened ("Were there infusion reactions?", "how many had ...", "did patients
+# use ...") or points at a trial's parts ("in each arm", "by group", "the new drug", "the main result", "at
+# baseline"). Grammar, not topic: "How do you treat ...?" and "What's the usual dose of ...?" ask neither.
+_OF_A_TRIAL = re.compile(
+    r"\b(did|was|were|had|didn't|wasn't|weren't|hadn't)\b"
+    r"|\b(each|both|either|by|per|the two|the other|which|the) (arms?|groups?)\b"
+    r"|\b(the|this|that) (trial|study|paper|rct|new [\w-]+)\b|\b(main|primary) (results?|findings?)\b|\bbaseline\b",
+    re.I)
+
+
+def _about_the_chosen_trial(question: str, signals: Signals) -> bool:
+    """Not fitted: with a trial chosen, a question that asks what happened or points at a trial's parts asks
+    of that trial ("SSI rates in each arm?", "Were there infusion reactions?"), however terse or foreign its
+    other words: the answer gives what the page reports, or says it does not report it. Not when it names
+    a drug or disease the sources lack, asks for advice, a creative form, speaks to the model, or reads as
+    another subject more than as a trial question ("Who won the World Cup?")."""
+    return (signals.trial_chosen and bool(_OF_A_TRIAL.search(question)) and _reads_as_a_trial_question(signals)
+            and not signals.unknown_names and not signals.unknown_diseases and not asks_for_advice(question)
+            and not OFF_TASK.search(question) and not speaks_to_the_model(question))
+
+
+def _reads_as_a_trial_question(signals: Signals) -> bool:
+    """The intent reading's trial kinds outscore every other subject, advice and creative form."""
+    scores = signals.reading.scores if signals.reading else {}
+    return max([v for k, v in scores.items() if k not in _OUT], default=0.0) > max(scores.get(k, 0.0) for k in _OUT)
 
 
 def fit(rows: list[tuple[list[float], bool]], cs: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)) -> ScopeModel:
