@@ -86,3 +86,15 @@ def test_a_long_part_is_cut_at_sentence_ends_not_inside_a_comparison(tmp_path):
     sentence = "Global response was 72.5% vs. 67.9% at day 14, and step-down came after 4 days vs. 5 days. "
     pieces = Splitter(120, 0).chars.split_text(sentence * 4)
     assert len(pieces) > 1 and all(p.strip().endswith("days.") for p in pieces)
+
+
+def test_a_finding_is_labelled_by_its_endpoint_only_when_no_other_finding_shares_it():
+    # PELLOW-2's first two findings (death with each factor) both name "bleeding", the trial's own condition:
+    # labelled "Bleeding", a question naming the condition found them before the field that answers it
+    page = ROOT / "tests" / "fixtures" / "pellow-2-trial-summary.txt"
+    doc = load_document(page, page.parent)
+    findings = [c.section for c in Splitter(450, 60).split(doc) if c.kind == "finding"]
+    assert "Key Findings > 1" in findings and "Key Findings > 2" in findings
+    assert not any(s.endswith("Bleeding") for s in findings)
+    # a label only one finding carries stays ("Stroke" names the thrombotic-events finding alone)
+    assert any(s.startswith("Key Findings > 4:") for s in findings)

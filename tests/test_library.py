@@ -183,8 +183,9 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # GI bleeding, written the same way in a later round and read after its first run (0.454 fact coverage, 5 of
     # 29 refused): "Hb7" is "Hb 7" (a short form the lexicon reads), "rebleeds" a form of the pages' "rebleeding",
     # "tradeoff" two everyday words, "veltaclamide" a treatment (it begins the intervention field), and
-    # "restrictive vs liberal" sets arms side by side, not trials.
-    ("pellow-2-trial-summary.txt", "PELLOW-2", "pellow-2-cases.jsonl", 0.55, 0.94,
+    # "restrictive vs liberal" sets arms side by side, not trials. Its two mortality findings both name bleeding,
+    # the trial's own condition: a label both share is no label (0.577 -> 0.614).
+    ("pellow-2-trial-summary.txt", "PELLOW-2", "pellow-2-cases.jsonl", 0.6, 0.94,
      [("the mortality CI for the Hb7 vs Hb9 comparison only just excludes 1 right?? whats the upper limit and the p",
        ["0.99", "0.036"]),
       ("if a pt asks me about veltaclamide, how do i put the fewer-rebleeds vs more-clots tradeoff into absolute "
@@ -253,6 +254,18 @@ def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings):
     assert overall["fact_coverage"] >= 0.72 and overall["scope_accuracy"] >= 0.9, summary["failing_cases"]
     assert overall["false_answer"] <= 0.34 and overall["false_refusal"] <= 0.04
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
+
+
+def test_the_level_of_an_interval_asked_for_quotes_no_result(make_settings):
+    """"+ 95% CI?" asks for the interval, it quotes no figure the answer should be built around: a question naming
+    the primary outcome and its interval is answered first by the primary result."""
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    for page in [*(ROOT / "knowledge").iterdir(), FIXTURES / "holloway-2-trial-summary.txt"]:
+        shutil.copy(page, settings.knowledge_dir)
+    answer = Tutor(settings).ask("adj mean diff for the primary outcome + 95% CI?", "resident", trial="HOLLOWAY-2")
+    assert "-5.2 to 2.0" in answer.answer.split("\n")[0], answer.answer
 
 
 def test_a_psychiatry_page_nobody_has_read_keeps_its_first_figures(make_settings):

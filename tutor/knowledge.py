@@ -150,8 +150,10 @@ def record_parts(record: TrialRecord) -> list[tuple[str, str, str, str, str]]:
         parts.append(("Publication", "publication", "", "", text + (f" Authors: {record.authors}" if record.authors else "")))
     if record.bottom_line:
         parts.append(("Bottom Line", "bottom_line", "", "", record.bottom_line))
-    for n, finding in enumerate(record.key_findings, 1):
-        topic = endpoint_of(finding)
+    topics = [endpoint_of(finding) for finding in record.key_findings]
+    for n, (finding, topic) in enumerate(zip(record.key_findings, topics), 1):
+        if topics.count(topic) > 1:  # a label two findings share tells neither apart: "Bleeding" on a bleeding trial
+            topic = None
         parts.append((f"Key Findings > {n}" + (f": {topic}" if topic else ""), "finding", "", "", finding))
     for label, value in record.design.items():
         if value:

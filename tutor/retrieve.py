@@ -94,6 +94,7 @@ RARE_WORD_WEIGHT = 1.0
 _PRIMARY = re.compile(r"\bprimary\s+(?:composite\s+|efficacy\s+)?(?:outcomes?|end[\s-]?points?|results?|analys[ie]s)\b", re.I)
 # "the main result", "the headline finding": the result the trial was designed on, whatever else is asked of it
 _MAIN_RESULT = re.compile(r"\b(?:primary|main|principal|headline)\s+(?:results?|findings?)\b", re.I)
+_CI_LEVEL = re.compile(r"\b\d{2}(?:\.\d)?\s?%\s*(?:CI|confidence|credible)", re.I)
 _ASKS_RATE = re.compile(r"\brates?\b|\bhow many\b|%|\bpercent|\bproportion|\bfigures?\b|\bnumbers?\b", re.I)
 PRIMARY_WEIGHT = 1.0  # asked for the effect with no outcome named: the primary result, as good as a top rank
 PHRASE_WEIGHT = 1.0  # the one passage that repeats the question's phrase word for word: a top rank
@@ -656,7 +657,8 @@ class HybridRetriever:
         if not self.chunks or reading is not None and (reading.out_of_scope or (
                 not {"finding", "design.outcome"} & set(reading.kinds or ()) and not _MAIN_RESULT.search(question))):
             return False
-        if re.search(r"\d\.\d|\d\s?%", question):  # "what does the 43.6% mean?": the sentence that gives it answers
+        # "what does the 43.6% mean?": the sentence that gives it answers ("with its 95% CI" quotes no result)
+        if re.search(r"\d\.\d|\d\s?%", _CI_LEVEL.sub(" ", question)):
             return False
         asked = set(tokenize(question))
         named = set().union(*self.arm_words.values()) if self.arm_words else set()
