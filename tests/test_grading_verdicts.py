@@ -340,6 +340,52 @@ def test_figures_are_read_with_the_arm_each_sentence_gives_them():
     assert sides("Grade 3 or 4, 28.1% with alphazumab and 12.0% with betanib.") == {"28.1": "A", "12.0": "B"}
 
 
+def test_figures_given_respectively_and_after_a_comparison_follow_the_arms_order():
+    arms = _two_arms()
+
+    def sides(text):
+        return {n: arms.side(label[0]) for n, label in arms.attribute(text).items()}
+
+    # "x vs y ... with A and B, respectively": the figures in the order of the arms that follow them
+    assert sides("Relapse was 1.21 vs 1.58 events per patient-year with alphazumab and betanib, respectively.") == \
+        {"1.21": "A", "1.58": "B"}
+    # "A had fewer than B - x versus y": the pair follows the order its own clause named the arms in
+    assert sides("Alphazumab patients had 23% fewer relapses than betanib - 1.21 versus 1.58 per patient-year.") == \
+        {"23": "A", "1.21": "A", "1.58": "B"}
+    # a change from one figure to another gives neither to the arm named before it
+    assert sides("Alphazumab cut the rate from 1.58 to 1.21 per patient-year.") == {}
+
+
+def test_a_dose_is_its_number_and_its_unit(practice):
+    """"3.6 μg/kg" is not the page's "3.6 mg/kg": a dose given in another unit is wrong, however alike the rest reads."""
+    right = ("T-DM1 3.6 mg/kg IV every 3 weeks, against capecitabine 1,000 mg/m2 twice daily on days 1-14 plus lapatinib "
+             "1,250 mg once daily.")
+    assert practice.grade("emilia-recall-arms", right, "resident").verdict == "correct"
+    wrong = practice.grade("emilia-recall-arms", right.replace("3.6 mg/kg", "3.6 mcg/kg"), "resident")
+    assert wrong.points[0].status == "incorrect" and "3.6 µg is not the page's 3.6 mg" in wrong.points[0].note
+    assert wrong.verdict != "correct"
+
+
+def test_a_sentence_that_makes_another_point_does_not_deny_this_one(make_settings):
+    """"Serious adverse events were lower with the drug" makes the page's point on serious events; it does not say
+    the opposite of the point that discontinuations were higher, though both speak of adverse events."""
+    import shutil
+
+    from tests.conftest import ROOT
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    for page in [*(ROOT / "knowledge").iterdir(), ROOT / "tests" / "fixtures" / "kestrel-3-trial-summary.txt"]:
+        shutil.copy(page, settings.knowledge_dir)
+    answer = ("Taste change (dysgeusia) is the one to warn about: 7.4% on talvoprenib against 1.2% on placebo, and it "
+              "pushed stopping for adverse events up a little, 6.3% vs 4.9%. Pneumonia did not go up (4.6% vs 4.3%), "
+              "reassuring on top of an inhaled steroid. Serious adverse events were numerically lower on talvoprenib, "
+              "19.8% vs 22.4%.")
+    grade = Tutor(settings).practice.grade("kestrel-3-resident-discussion", answer, "resident")
+    assert [p.status for p in grade.points] == ["covered", "covered"], [p.note for p in grade.points]
+    assert grade.verdict == "correct"
+
+
 def test_a_name_cut_short_is_an_arm_but_an_english_word_is_not():
     arms = _two_arms(intervention="Methotrexate 15 mg weekly.")
     assert arms.attribute("The method gave 30.5% remission.") == {}

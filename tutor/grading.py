@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, ValidationError
 from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import (STOPWORDS, brands, canonical, directions, drug_pattern, effect_frame, effect_words, endpoint_of,
+from tutor.lexicon import (STOPWORDS, brands, canonical, directions, dose_units, drug_pattern, effect_frame, effect_words, endpoint_of,
                            everyday, hedges, learn_abbreviations, measures, name_pattern, not_english, phrasing, rarity,
                            spell_out, stems, tokenize, uncontract)
 from tutor.practice import PracticeItem, figures, sentences
@@ -959,8 +959,13 @@ _BARE_PAIR = re.compile(r"(?<![\w.,/])(\d+(?:[.,]\d+)*)\s*%?\s*(?:vs\.?|versus|v
 # What lies between a count and its share in brackets ("198 patients (9.1%)"): the share restates the count
 _RESTATED = re.compile(r"\s*%?\s*(?:patients|participants|people|women|men|children|infants)?\s*[(\[]\s*", re.I)
 # "(40% vs 47%)", and a pair of counts that gives its shares' order ("(179 of 2,209 vs 218 of 2,199; RR ...)")
+_CHANGE = re.compile(r"\bfrom\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,3}?\d[\d.,]*\s*%?[^\d;]{0,30}?\b(?:down |up )?to\s+\d[\d.,]*",
+                     re.I)
+_RESPECTIVELY = re.compile(r",?\s*respectively\b", re.I)
+_JOINED_PAIR = re.compile(r"(?<![\w.,/])(\d[\d,]*(?:\.\d+)?)\s*%?\s*(?:vs\.?|versus|and|,)\s*(\d[\d,]*(?:\.\d+)?)(?![\d.,]*\d)"
+                          r"(?=[^\d]*$)", re.I)
 _PAREN_PAIR = re.compile(r"\(\s*(\d[\d.,]*)%?(?:\s*(?:of|/)\s*[\d,]+)?\s*(?:vs\.?|versus)\s*(\d[\d.,]*)%?"
-                         r"(?:\s*(?:of|/)\s*[\d,]+)?\s*(?:\)|;)", re.I)
+                         r"(?:\s*(?:of|/)\s*[\d,]+)?(?:\s+[a-z][a-z\s\-/]{0,30})?\s*(?:\)|;)", re.I)
 
 
 def _field_head(text: str) -> str:
@@ -1151,8 +1156,8 @@ class Arms:
         sides = {self.components[c] for c in label if c in self.components}
         return sides.pop() if len(sides) == 1 else None
 
-    def _mentions(self, text: str) -> list[tuple[int, int, frozenset[str], bool]]:
-        """(start, end, components, generic) of each treatment named in the text."""
+    def _mentions(self, text: str, merge: bool = True) -> list[tuple[int, int, frozenset[str], bool]]:
+        """(start, end, components, generic) of each treatment named in the text; `merge`: "X plus Y" as one."""
         found = []
         if self._pattern is not None:
             for match in self._pattern.finditer(text):
@@ -1166,6 +1171,8 @@ class Arms:
                 if comps and not any(s <= match.start() < e for s, e, _, _ in found):
                     found.append((match.start(), match.end(), comps, True))
         found.sort()
+        if not merge:
+            return found
         # "X plus Y" is one arm: mentions joined by plus/with/and (no figure between) merge.
         merged: list[tuple[int, int, frozenset[str], bool]] = []
         for start, end, comps, generic in found:
@@ -1205,6 +1212,24 @@ class Arms:
             k = j + 1
         return out
 
+    def _respectively(self, sentence: str, out: _Given) -> None:
+        """"1.21 vs 1.58 events with ALPHA-1 and placebo, respectively": the figures before the arms, in their
+        order; two arms, and figures that split evenly between them (a count and its share each)."""
+        for clause in re.split(r";", sentence):
+            end = _RESPECTIVELY.search(clause)
+            if not end:
+                continue
+            # unmerged: "with ALPHA-1 and placebo" names two arms here, not one regimen
+            named = [m for m in self._mentions(clause[:end.start()], merge=False) if self.side(m[2])]
+            if len(named) < 2 or self.side(named[0][2]) == self.side(named[1][2]):
+                continue
+            # the pair of figures the arms follow: the last two before them, set side by side ("x vs y", "x and y")
+            pair = list(_JOINED_PAIR.finditer(clause[:named[0][0]]))
+            if not pair or _STATISTIC.search(clause[:pair[-1].start()]):
+                continue
+            for number, arm in zip(pair[-1].group(1, 2), named):
+                out.fix(number.replace(",", ""), (arm[2], arm[3]))
+
     def attribute(self, text: str) -> dict[str, tuple[frozenset[str], bool]]:
         """figure -> (the components of the arm the text gives it to, generic?); figures the text does not tie
         to an arm are left out, and so are figures it gives to both ("226 of 432 with ALPHA-1 and 171 of 432 with
@@ -1215,6 +1240,7 @@ class Arms:
             # "A vs B: 51.3% vs 83.7%; units 1.6 vs 3.1": the arms set side by side first, then each pair of figures
             # in their order, while no other treatment is named between.
             mentions = self._mentions(sentence) if _BARE_PAIR.search(sentence) else []  # no pair, no header to read
+            self._respectively(sentence, out)
             for first, second in zip(mentions, mentions[1:]):
                 if not (_HEADER_JOINT.fullmatch(sentence[first[1]:second[0]]) and self.side(first[2])
                         and self.side(second[2]) and self.side(first[2]) != self.side(second[2])):
@@ -1246,17 +1272,21 @@ class Arms:
                     if pair.group(1).replace(",", "") in out or pair.group(2).replace(",", "") in out:
                         continue  # read already by its own header ("A vs B: x vs y") or brackets
                     clause = len(re.split(r";|:\s|\bwhereas\b|\bwhile\b", sentence[:pair.start()])[-1])
-                    if any(pair.start() - clause <= m[0] < pair.end() for m in named) \
+                    own = [m for m in named if pair.start() - clause <= m[0] < pair.end()]
+                    # its own clause names an arm: read below, unless it named both in turn before the pair ("A had
+                    # fewer events than B - 1.21 versus 1.58")
+                    if own and not (all(m[1] <= pair.start() for m in own) and len({self.side(m[2]) for m in own}) == 2) \
                             or _STATISTIC.search(sentence[:pair.start()]):
-                        continue  # an arm of its own clause: read below
+                        continue
                     order: dict[str, tuple] = {}
-                    for m in named:
+                    for m in own or named:
                         if m[1] <= pair.start():
                             order.setdefault(self.side(m[2]), m)
                     if len(order) == 2:
                         first, second = order.values()
-                        out.setdefault(pair.group(1).replace(",", ""), (first[2], first[3]))
-                        out.setdefault(pair.group(2).replace(",", ""), (second[2], second[3]))
+                        give = out.fix if own else out.setdefault  # its own clause's order: no later reading clouds it
+                        give(pair.group(1).replace(",", ""), (first[2], first[3]))
+                        give(pair.group(2).replace(",", ""), (second[2], second[3]))
             cuts = [0] + [m.start() for m in _SPLIT.finditer(sentence)] + [len(sentence)]
             first_label = None
             previous_label = None
@@ -1273,11 +1303,15 @@ class Arms:
                 total = [k > 0 and bool(_OF_TOTAL.fullmatch(segment[numbers[k - 1].end():n.start()]))
                          for k, n in enumerate(numbers)]
                 given_last = None  # the label the figure before this one was given
+                # "ALPHA-1 cut the rate from 1.58 to 1.21": a change from one figure to another gives neither to the
+                # arm named before it (the first is the other arm's, or before treatment)
+                changes = [m.span() for m in _CHANGE.finditer(segment)]
                 for k, number in enumerate(numbers):
                     # (read up to the sentence's start: "(hazard ratio [HR], 1.31" is cut before its figure)
                     if _STATISTIC.search(sentence[:a + number.start()]) or re.match(r"%?\s*(?:CI|confidence)",
                                                                              segment[number.end():], re.I) \
-                            or re.search(r"\bper\s*$", segment[:number.start()], re.I):  # "per 100 person-years"
+                            or re.search(r"\bper\s*$", segment[:number.start()], re.I) \
+                            or any(s <= number.start() < e for s, e in changes):  # "per 100 person-years"
                         given_last = None
                         continue
                     if total[k] and given_last is not None:
@@ -1915,6 +1949,13 @@ class OfflineGrader:
                     status, note = "missed", "the figures are missing"
                 elif status == "covered":
                     status, note = "partly", "the figures are missing"
+            # a dose is its number and its unit: "200 mg" is not the page's "200 μg"
+            page_units, said_units = dose_units(point.text), dose_units(unit)
+            if misunit := [n for n in page_units if n in said_units and not page_units[n] & said_units[n]]:
+                if status in ("covered", "partly"):
+                    status = "incorrect"
+                    note = "; ".join(f"{n} {'/'.join(sorted(said_units[n]))} is not the page's {n} "
+                                     f"{'/'.join(sorted(page_units[n]))}" for n in misunit)
             if status in ("covered", "partly") and (opposite(point.text, unit)
                                                     or claim != point.text and denies(unit, claim)):
                 status, note = "incorrect", "says the opposite of the page"
@@ -1922,9 +1963,12 @@ class OfflineGrader:
                                                        0.0 if _FIELD.match(point.text) else CONTRARY):
                 status, note = "incorrect", "says the opposite of the page"
             elif status in ("covered", "partly") and any(
-                    sims[i][k] >= PARTLY and states_opposite(point.text, kept[k], arms) for k in range(len(kept))):
+                    sims[i][k] >= PARTLY and sims[i][k] >= max(sims[j][k] for j in range(len(points)))
+                    and states_opposite(point.text, kept[k], arms) for k in range(len(kept))):
                 # made in one sentence and said the other way round in another ("OS: 30.9 vs 25.1 months ...; in
-                # other words, OS was shorter with ALPHA-1"): said both ways, the point is not made
+                # other words, OS was shorter with ALPHA-1"): said both ways, the point is not made. Only by a
+                # sentence nearer this point than any other: "serious events were lower" makes another point,
+                # it does not deny "discontinuations were higher"
                 status, note = "incorrect", "says the opposite of the page in another sentence"
             if status in ("covered", "partly") and other_line(point.text, unit, whole, " ".join(
                     [item.question, *(p.text for p in points if p is not point)])):

@@ -214,6 +214,21 @@ DOSE = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)[\s-]?(?:{DOSE_UNITS})\b(?!/
                   r"(?:/(?:kg|m2|m²|day|d|dose|week|wk)\b)?", re.I)
 
 
+_SAME_UNIT = {"mcg": "µg", "ug": "µg", "μg": "µg", "unit": "iu", "units": "iu"}
+
+
+def dose_units(text: str) -> dict[str, set[str]]:
+    """Each dose's number -> the units the text gives it in ("200 μg" and "200 mcg" are one unit, "200 mg"
+    another): {"200": {"µg"}}."""
+    out: dict[str, set[str]] = {}
+    for m in DOSE.finditer(text):
+        unit = re.match(rf"(?:{DOSE_UNITS})", m.group()[len(m.group(1)):].lstrip(" -"), re.I)
+        if unit:
+            word = unit.group().lower()
+            out.setdefault(m.group(1).replace(",", ""), set()).add(_SAME_UNIT.get(word, word))
+    return out
+
+
 def doses_in(text: str) -> set[str]:
     """The doses a text gives, as their numbers ("80 mg", "12,500 IU" -> {"80", "12500"})."""
     return {m.group(1).replace(",", "") for m in DOSE.finditer(text)}
