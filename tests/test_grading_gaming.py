@@ -209,6 +209,7 @@ def test_a_claim_and_its_opposite_held_at_once_earn_nothing(practice):
     "The hazard ratio was 0.71 or perhaps above 1.",
     "About 12 months, or maybe 18, with ALPHA-1.",
     "So ALPHA-1 either helped or harmed.",
+    "It compared possibly ALPHA-1 against betanib, or betanib against ALPHA-1, or perhaps both against placebo.",
 ])
 def test_a_figure_or_a_comparison_offered_with_its_alternative_hedges(hedged):
     from tutor.grading import hedges_both_ways
@@ -220,6 +221,7 @@ def test_a_figure_or_a_comparison_offered_with_its_alternative_hedges(hedged):
     "The hazard ratio was 0.71, or a 29% lower risk of progression.",
     "ALPHA-1 helped patients live longer than betanib did.",
     "Perhaps the median of 14.2 months with ALPHA-1 is the figure to remember.",
+    "Perhaps the main lesson is that PFS or OS, or both, should be read with the crossover in mind.",
 ])
 def test_a_figure_restated_or_a_plain_claim_is_no_hedge(plain):
     from tutor.grading import hedges_both_ways

@@ -304,6 +304,9 @@ def test_figures_of_two_groups_given_the_other_group_are_swapped():
     ("Crossover was allowed and not allowed.", True),
     ("The trial was open-label and also fully blinded.", True),  # "fully" is no subject of its own
     ("The benefit is large (HR 0.28) but really there's no meaningful benefit over betanib.", True),
+    ("The trial was open-label, and at the same time it was fully blinded.", True),  # a marker, no subject
+    ("Follow-up was complete, so the results both do and do not apply to other units.", True),
+    ("It was significant and not significant.", True),
     ("Crossover was allowed but not required.", False),
     ("The trial was open-label, not blinded.", False),
     ("It held in one group, whereas in the other it was -1.6 points, so it held for A but not for B.", False),

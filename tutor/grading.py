@@ -612,10 +612,16 @@ _BACK = frozenset("difference differences effect effects result results finding 
                   "basically essentially clearly definitely very quite".split())
 
 
+# Words that set a claim beside another, about nothing of their own: "open-label, and at the same time blinded"
+_ALONGSIDE = re.compile(r"\b(?:at the same time|simultaneously|meanwhile|equally|as well)\b", re.I)
+# "the results both do and do not apply", "significant and not significant": one word asserted and denied at once
+_ASSERTED_AND_DENIED = re.compile(r"\bboth\s+(\w+)\s+and\s+\1\s+not\b|\b(\w{4,})\s+and\s+not\s+\2\b", re.I)
+
+
 def _subject(piece: str) -> frozenset[str]:
     """What a claim is about: the stems of its content words, the claim words, negations (and "both", "either")
     left out: "both arms were noninferior" and "neither arm was noninferior" are about the same arms."""
-    words, _ = _claims(piece)
+    words, _ = _claims(_ALONGSIDE.sub(" ", piece))
     return frozenset(stem for w in words if w not in _HEDGE and w not in _BACK and w not in _CLAIM
                      and not _NEGATION.fullmatch(w) for stem in stems(w))
 
@@ -632,7 +638,7 @@ def self_contradictions(answer_units: list[str]) -> set[int]:
                 _, claims = _claims(piece)
                 if claims:
                     pieces.append((index, _subject(piece), claims))
-    found: set[int] = set()
+    found: set[int] = {index for index, unit in enumerate(answer_units) if _ASSERTED_AND_DENIED.search(unit)}
     for a, (i, subject_a, claims_a) in enumerate(pieces):
         for j, subject_b, claims_b in pieces[a + 1:]:
             # In one sentence a claim about a part of the subject ("it", "the difference") is about it still:
