@@ -294,6 +294,13 @@ def test_figures_of_two_groups_given_the_other_group_are_swapped():
              "compared with -1.6 percentage points in patients with drug-susceptible strains (DSS).")
     assert contrast_swaps(point, "In DSS the RD was 2.6 pp, whereas in DRS it was -1.6 pp.", set()) == {"2.6", "1.6"}
     assert contrast_swaps(point, "In DRS the RD was 2.6 pp, whereas in DSS it was -1.6 pp.", set()) == set()
+    # groups cut at a threshold, each with its count: "1,017" is one count, not a joint between two stretches
+    point = ("The rate ratio was 0.69 in the 1,017 patients with 300 cells per microlitre or more and 0.84 in the "
+             "1,401 patients with fewer than 300 cells per microlitre.")
+    assert contrast_swaps(point, "RR 0.84 in the 1,017 with 300 cells per microlitre or more, 0.69 in the 1,401 with "
+                                 "fewer than 300.", set()) == {"0.69", "0.84"}
+    assert contrast_swaps(point, "RR 0.69 in the 1,017 with 300 cells per microlitre or more, 0.84 in the 1,401 with "
+                                 "fewer than 300.", set()) == set()
     # one figure moved, the other left unnamed: no swap to tell (the sentence's subject is no group)
     lung = ("Interstitial lung disease occurred in 10.5% of patients receiving alphazumab and 1.9% of patients "
             "receiving betanib.")

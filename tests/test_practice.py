@@ -476,7 +476,7 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     (["ashcombe-2-trial-summary.txt", "quillby-3-trial-summary.txt", "weirgate-3-trial-summary.txt",
       "saltmarsh-2-trial-summary.txt"], "grading-blind12.jsonl", 0.76),
     # grading-blind13 (KESTREL-3, BRINDLE-2, CORRIE-4, 84 answers), written the same way a round later: 0.762 on its
-    # first run (tune half 0.810, test half 0.714), 0.833 now (0.929, 0.738). Its tune half is read; of its test half
+    # first run (tune half 0.810, test half 0.714), 0.845 now (0.952, 0.738). Its tune half is read; of its test half
     # one answer (g13-030, graded right before and after) was read to find why a change broke it.
     (["kestrel-3-trial-summary.txt", "brindle-2-trial-summary.txt", "corrie-4-trial-summary.txt"],
      "grading-blind13.jsonl", 0.82),

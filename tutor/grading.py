@@ -1480,7 +1480,7 @@ class Arms:
 
 # What divides a sentence into the stretches that each say what one figure is of ("1.08 in patients with sepsis and
 # 0.87 in those without sepsis"): a clause's joints, a comparison, and the figures themselves.
-_LABEL_JOINT = re.compile(r";|,|:\s|\s[–—-]\s|\b(?:and|but|whereas|while|compared (?:with|to)|versus|vs\.?|than)\b", re.I)
+_LABEL_JOINT = re.compile(r";|,(?!\d{3})|:\s|\s[–—-]\s|\b(?:and|but|whereas|while|compared (?:with|to)|versus|vs\.?|than)\b", re.I)
 _NOT_LEAD = re.compile(r"(?:\bP\s*(?:for interaction\s*)?[<=>]|\bCI\W*|\bto|\d\s*[-–])\s*$", re.I)  # a P value, an interval's end
 _LEAD_FIGURE = re.compile(r"(?<![\w.])-?\d[\d,]*\.\d+|(?<![\w.])\d[\d,]*(?:\.\d+)?\s?%")  # a share or an estimate
 _NEGATED = re.compile(r"\b(?:without|no|non)[\s-]+([a-z][\w-]*)", re.I)
