@@ -228,10 +228,12 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # FERNCLIFF-2, antibiotics-first against appendicectomy (surgery, open-label noninferiority), written the same
     # way with HAWTHORN-3 in a later round and read after its first run (0.685 fact coverage, 4 of 30 refused, every
     # one with the trial chosen): a question that asks what happened asks of the trial chosen, and "the main
-    # result" asks for the primary result, however the question frames it.
-    ("ferncliff-2-trial-summary.txt", "FERNCLIFF-2", "ferncliff-2-cases.jsonl", 0.75, 0.97,
+    # result" asks for the primary result, however the question frames it; surgical shorthand is read (0.796).
+    ("ferncliff-2-trial-summary.txt", "FERNCLIFF-2", "ferncliff-2-cases.jsonl", 0.78, 0.99,
      [("Can you put the main result into simple language for the patient representative on our panel?",
-       ["86.4%", "89.0%"])]),
+       ["86.4%", "89.0%"]),
+      ("SSI rates?", ["1.4%", "4.2%"]),
+      ("when the abx pts failed and went to theatre how many had complicated appy on histo", ["8.0%"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):
