@@ -273,7 +273,7 @@ def test_the_level_of_an_interval_asked_for_quotes_no_result(make_settings):
 def test_a_psychiatry_page_nobody_has_read_keeps_its_first_figures(make_settings):
     """HAWTHORN-3, an add-on drug against placebo in treatment-resistant depression, written with its 35 questions
     from the page layout alone in the round of FERNCLIFF-2 and never read. First run: 0.796 fact coverage, 0.914
-    scope, 2 of 30 refused and 1 of its 5 questions outside the sources answered (README, "Generalisation")."""
+    scope, 2 of 30 refused and 1 of its 5 questions outside the sources answered (README, "A surgery page, ...")."""
     _, summary = _library_with(make_settings, "hawthorn-3-trial-summary.txt", "HAWTHORN-3", "hawthorn-3-cases.jsonl")
     overall = summary["overall"]
     assert overall["fact_coverage"] >= 0.79 and overall["scope_accuracy"] >= 0.91, summary["failing_cases"]

@@ -964,12 +964,15 @@ _BARE_PAIR = re.compile(r"(?<![\w.,/])(\d+(?:[.,]\d+)*)\s*%?\s*(?:vs\.?|versus|v
                         re.I)
 # What lies between a count and its share in brackets ("198 patients (9.1%)"): the share restates the count
 _RESTATED = re.compile(r"\s*%?\s*(?:patients|participants|people|women|men|children|infants)?\s*[(\[]\s*", re.I)
-# "(40% vs 47%)", and a pair of counts that gives its shares' order ("(179 of 2,209 vs 218 of 2,199; RR ...)")
+# A change from one figure to another ("cut the rate from 1.58 to 1.21")
 _CHANGE = re.compile(r"\bfrom\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,3}?\d[\d.,]*\s*%?[^\d;]{0,30}?\b(?:down |up )?to\s+\d[\d.,]*",
                      re.I)
+# "... with A and B, respectively", and the last pair of figures before the arms ("1.21 vs 1.58", "9.1% and 4.5%")
 _RESPECTIVELY = re.compile(r",?\s*respectively\b", re.I)
 _JOINED_PAIR = re.compile(r"(?<![\w.,/])(\d[\d,]*(?:\.\d+)?)\s*%?\s*(?:vs\.?|versus|and|,)\s*(\d[\d,]*(?:\.\d+)?)(?![\d.,]*\d)"
                           r"(?=[^\d]*$)", re.I)
+# "(40% vs 47%)", "(1.21 vs 1.58 per patient-year)", and a pair of counts that gives its shares' order ("(179 of
+# 2,209 vs 218 of 2,199; RR ...)")
 _PAREN_PAIR = re.compile(r"\(\s*(\d[\d.,]*)%?(?:\s*(?:of|/)\s*[\d,]+)?\s*(?:vs\.?|versus)\s*(\d[\d.,]*)%?"
                          r"(?:\s*(?:of|/)\s*[\d,]+)?(?:\s+[a-z][a-z\s\-/]{0,30})?\s*(?:\)|;)", re.I)
 
@@ -1219,8 +1222,8 @@ class Arms:
         return out
 
     def _respectively(self, sentence: str, out: _Given) -> None:
-        """"1.21 vs 1.58 events with ALPHA-1 and placebo, respectively": the figures before the arms, in their
-        order; two arms, and figures that split evenly between them (a count and its share each)."""
+        """"1.21 vs 1.58 events with ALPHA-1 and placebo, respectively": the last pair of figures before two arms
+        of different sides goes to them in their order."""
         for clause in re.split(r";", sentence):
             end = _RESPECTIVELY.search(clause)
             if not end:
@@ -1314,10 +1317,11 @@ class Arms:
                 changes = [m.span() for m in _CHANGE.finditer(segment)]
                 for k, number in enumerate(numbers):
                     # (read up to the sentence's start: "(hazard ratio [HR], 1.31" is cut before its figure)
+                    # (and "per 100 person-years", and a figure inside a change "from x to y")
                     if _STATISTIC.search(sentence[:a + number.start()]) or re.match(r"%?\s*(?:CI|confidence)",
                                                                              segment[number.end():], re.I) \
                             or re.search(r"\bper\s*$", segment[:number.start()], re.I) \
-                            or any(s <= number.start() < e for s, e in changes):  # "per 100 person-years"
+                            or any(s <= number.start() < e for s, e in changes):
                         given_last = None
                         continue
                     if total[k] and given_last is not None:
