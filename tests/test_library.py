@@ -270,6 +270,20 @@ def test_the_level_of_an_interval_asked_for_quotes_no_result(make_settings):
     assert "-5.2 to 2.0" in answer.answer.split("\n")[0], answer.answer
 
 
+def test_a_figure_the_question_writes_is_sought_on_the_pages_searched(make_settings):
+    """"the 2x2 ... trial": the page gives "2x2" in a passage the search did not rank first. That passage is brought
+    in, and the answer does not say the sources lack the figure."""
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    for page in [*(ROOT / "knowledge").iterdir(), FIXTURES / "pellow-2-trial-summary.txt"]:
+        shutil.copy(page, settings.knowledge_dir)
+    answer = Tutor(settings).ask("how many patients were randomized overall in the 2x2 upper GI bleeding trial "
+                                 "(hemostatic drug + restrictive vs liberal transfusion)?", "med_student")
+    assert "do not report the figure" not in answer.answer, answer.answer
+    assert any("2x2" in s.text for s in answer.sources)
+
+
 def test_a_psychiatry_page_nobody_has_read_keeps_its_first_figures(make_settings):
     """HAWTHORN-3, an add-on drug against placebo in treatment-resistant depression, written with its 35 questions
     from the page layout alone in the round of FERNCLIFF-2 and never read. First run: 0.796 fact coverage, 0.914

@@ -334,7 +334,8 @@ class HybridRetriever:
                 self._finding_words = frozenset(tokenize(" ".join(c.text for c in chunks if c.kind == "finding")))
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
                 self._by_heading_term = by_term(heading for heading, _ in self._headings)
-                self._text = americanise(" ".join(c.text for c in chunks).lower())
+                self._lower = [americanise(c.text.lower()) for c in chunks]  # each passage as a question's words read
+                self._text = " ".join(self._lower)
                 runs = _RUN.findall(self._text)
                 self._runs = frozenset(runs)  # whole words and hyphenated names (lower case, American)
                 self._qualifiers = _disease_qualifiers(runs)
@@ -607,6 +608,8 @@ class HybridRetriever:
             best = float(np.max(np.where(mask, raw_cosine, -1.0))) if mask.any() else 0.0
             if lens and chosen_idx:
                 chosen_idx += self._lens_passage(lens, chosen_idx)
+            if chosen_idx:
+                chosen_idx += self._figure_passage(spelled, chosen_idx, mask, cosine)
             sources = [self._source(i, cosine) for i in chosen_idx]
             # Judged on the question's own words: what its expansions add ("dose" -> "intravenously") is the
             # lexicon's wording, not the asker's, and a page that never uses it is not foreign to the question.
@@ -637,6 +640,21 @@ class HybridRetriever:
             # what the answer does not yet hold (a gastroenterologist's diarrhea beside its transaminases)
             ranked = [i for i in ranked if i not in chosen and self._lens_hits(lens, i) > 0]
         return ranked[:1]
+
+    def _figure_passage(self, question: str, chosen: list[int], mask: np.ndarray, cosine: np.ndarray) -> list[int]:
+        """The closest passage of the pages searched that gives a figure the question writes ("the 2x2 trial",
+        "the 12-month rate", "the 43.6%") when no passage chosen gives it: [] when they do, or none does."""
+        words = [w for w in TOKEN.findall(americanise(question.lower()))
+                 if w[0].isdigit() and not w.isdigit() and not re.fullmatch(r"\d+(?:mg|g|mcg|ml|kg)", w)]
+        chosen_text = " ".join(self._lower[i] for i in chosen)
+        for word in words:
+            given = re.compile(rf"(?<![\w.]){re.escape(word)}(?![\w]|\.\d)")  # "9.6" is not in "19.6" or "9.65"
+            if given.search(chosen_text):
+                continue
+            holders = [i for i in np.flatnonzero(mask) if given.search(self._lower[i])]
+            if holders:
+                return [int(max(holders, key=lambda i: cosine[i]))]
+        return []
 
     def _lens_hits(self, lens: str, i: int) -> int:
         """How many of the specialty's own terms a passage uses."""
