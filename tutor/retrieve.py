@@ -334,7 +334,7 @@ class HybridRetriever:
                 self._finding_words = frozenset(tokenize(" ".join(c.text for c in chunks if c.kind == "finding")))
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
                 self._by_heading_term = by_term(heading for heading, _ in self._headings)
-                self._lower = [americanise(c.text.lower()) for c in chunks]  # each passage as a question's words read
+                self._lower = [americanise(c.text.lower()) for c in chunks]  # each passage, lower case, American
                 self._text = " ".join(self._lower)
                 runs = _RUN.findall(self._text)
                 self._runs = frozenset(runs)  # whole words and hyphenated names (lower case, American)
