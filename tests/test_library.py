@@ -117,9 +117,8 @@ def test_starters_follow_the_trial_and_the_role(tutor):
     assert tutor.starters("phd", "TH3RESA")[0].startswith("TH3RESA allowed crossover")
 
 
-def _library_with(make_settings, page: str | list[str], trial: str | list[str], cases: str):
-    """The four trials' library plus pages copied in as a user would, and the cases scored."""
-    from tutor import evaluate as ev
+def _tutor_with(make_settings, page: str | list[str]):
+    """A tutor on the four trials' library plus fixture pages copied in as a user would."""
     from tutor.tutor import Tutor
 
     settings = make_settings()
@@ -127,7 +126,14 @@ def _library_with(make_settings, page: str | list[str], trial: str | list[str], 
         shutil.copy(known, settings.knowledge_dir)
     for one in [page] if isinstance(page, str) else page:
         shutil.copy(FIXTURES / one, settings.knowledge_dir)
-    tutor = Tutor(settings)
+    return Tutor(settings)
+
+
+def _library_with(make_settings, page: str | list[str], trial: str | list[str], cases: str):
+    """The four trials' library plus pages copied in as a user would, and the cases scored."""
+    from tutor import evaluate as ev
+
+    tutor = _tutor_with(make_settings, page)
     assert set([trial] if isinstance(trial, str) else trial) <= set(tutor.trial_names())
     _, summary = ev.evaluate(tutor, ev.load_cases([FIXTURES / c for c in cases.split()]))
     return tutor, summary
@@ -247,52 +253,41 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
         assert all(f in answer.answer for f in figures), answer.answer
 
 
-def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings):
-    """BRINDLE-2, a neonatal trial of a strategy (no drug), written with its 35 questions from the page layout alone
-    in the round of CORRIE-4 and never read. First run: 0.741 fact coverage, 0.914 scope, and 2 of its 6 questions
-    outside the sources answered (README, "Generalisation"): held where it stands, never tuned on."""
-    _, summary = _library_with(make_settings, "brindle-2-trial-summary.txt", "BRINDLE-2", "brindle-2-cases.jsonl")
+@pytest.mark.parametrize("page, trial, cases, facts, scope, false_answer, false_refusal", [
+    # BRINDLE-2, a neonatal trial of a strategy (no drug), written with its 35 questions from the page layout alone in
+    # the round of CORRIE-4 and never read. First run: 0.741 fact coverage, 0.914 scope, and 2 of its 6 questions
+    # outside the sources answered (README, "Generalisation"): held where it stands, never tuned on.
+    ("brindle-2-trial-summary.txt", "BRINDLE-2", "brindle-2-cases.jsonl", 0.72, 0.9, 0.34, 0.04),
+    # HAWTHORN-3, an add-on drug against placebo in treatment-resistant depression, written the same way in the
+    # round of FERNCLIFF-2 and never read. First run: 0.796 fact coverage, 0.914 scope, 2 of 30 refused and 1 of its
+    # 5 questions outside the sources answered (README, "A surgery page, ...").
+    ("hawthorn-3-trial-summary.txt", "HAWTHORN-3", "hawthorn-3-cases.jsonl", 0.79, 0.91, 0.2, 0.07),
+])
+def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
+                                                         false_refusal):
+    _, summary = _library_with(make_settings, page, trial, cases)
     overall = summary["overall"]
-    assert overall["fact_coverage"] >= 0.72 and overall["scope_accuracy"] >= 0.9, summary["failing_cases"]
-    assert overall["false_answer"] <= 0.34 and overall["false_refusal"] <= 0.04
+    assert overall["fact_coverage"] >= facts and overall["scope_accuracy"] >= scope, summary["failing_cases"]
+    assert overall["false_answer"] <= false_answer and overall["false_refusal"] <= false_refusal
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
 
 
 def test_the_level_of_an_interval_asked_for_quotes_no_result(make_settings):
     """"+ 95% CI?" asks for the interval, it quotes no figure the answer should be built around: a question naming
     the primary outcome and its interval is answered first by the primary result."""
-    from tutor.tutor import Tutor
-
-    settings = make_settings()
-    for page in [*(ROOT / "knowledge").iterdir(), FIXTURES / "holloway-2-trial-summary.txt"]:
-        shutil.copy(page, settings.knowledge_dir)
-    answer = Tutor(settings).ask("adj mean diff for the primary outcome + 95% CI?", "resident", trial="HOLLOWAY-2")
+    answer = _tutor_with(make_settings, "holloway-2-trial-summary.txt").ask(
+        "adj mean diff for the primary outcome + 95% CI?", "resident", trial="HOLLOWAY-2")
     assert "-5.2 to 2.0" in answer.answer.split("\n")[0], answer.answer
 
 
 def test_a_figure_the_question_writes_is_sought_on_the_pages_searched(make_settings):
     """"the 2x2 ... trial": the page gives "2x2" in a passage the search did not rank first. That passage is brought
     in, and the answer does not say the sources lack the figure."""
-    from tutor.tutor import Tutor
-
-    settings = make_settings()
-    for page in [*(ROOT / "knowledge").iterdir(), FIXTURES / "pellow-2-trial-summary.txt"]:
-        shutil.copy(page, settings.knowledge_dir)
-    answer = Tutor(settings).ask("how many patients were randomized overall in the 2x2 upper GI bleeding trial "
-                                 "(hemostatic drug + restrictive vs liberal transfusion)?", "med_student")
+    answer = _tutor_with(make_settings, "pellow-2-trial-summary.txt").ask(
+        "how many patients were randomized overall in the 2x2 upper GI bleeding trial (hemostatic drug + restrictive "
+        "vs liberal transfusion)?", "med_student")
     assert "do not report the figure" not in answer.answer, answer.answer
     assert any("2x2" in s.text for s in answer.sources)
-
-
-def test_a_psychiatry_page_nobody_has_read_keeps_its_first_figures(make_settings):
-    """HAWTHORN-3, an add-on drug against placebo in treatment-resistant depression, written with its 35 questions
-    from the page layout alone in the round of FERNCLIFF-2 and never read. First run: 0.796 fact coverage, 0.914
-    scope, 2 of 30 refused and 1 of its 5 questions outside the sources answered (README, "A surgery page, ...")."""
-    _, summary = _library_with(make_settings, "hawthorn-3-trial-summary.txt", "HAWTHORN-3", "hawthorn-3-cases.jsonl")
-    overall = summary["overall"]
-    assert overall["fact_coverage"] >= 0.79 and overall["scope_accuracy"] >= 0.91, summary["failing_cases"]
-    assert overall["false_answer"] <= 0.2 and overall["false_refusal"] <= 0.07
-    assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
 
 
 def test_a_question_in_the_page_s_own_words_is_not_read_through_the_lexicon(make_settings):
@@ -352,13 +347,7 @@ def test_a_comparison_with_the_fifth_trial_sets_each_trial_s_own_field_side_by_s
     """Compared on a topic ("more patients", "the bigger study", "the control arms"), each trial's answer is
     the part of its own page on that topic, cited to it, however the comparison is worded; a trial chosen
     in the picker ("here") joins the trial the question names."""
-    from tutor.tutor import Tutor
-
-    settings = make_settings()
-    for page in (ROOT / "knowledge").iterdir():
-        shutil.copy(page, settings.knowledge_dir)
-    shutil.copy(FIXTURES / "larkspur-5-trial-summary.txt", settings.knowledge_dir)
-    tutor = Tutor(settings)
+    tutor = _tutor_with(make_settings, "larkspur-5-trial-summary.txt")
     cases = [
         ("Which trial had more patients, LARKSPUR-5 or MARIANNE?", None,
          {"14,260": "LARKSPUR-5", "1,095": "MARIANNE"}),

@@ -210,7 +210,7 @@ DOSE_UNITS = r"mg|mcg|µg|ug|g|ml|iu|units?"
 # a dose written with its unit run in ("80mg", "2g", "0.5ml"): SI units and their clinical kin, not shorthand for time
 _DOSE_RUN = re.compile(rf"(\d+(?:\.\d+)?)({DOSE_UNITS}|kg|mmol)")
 # a dose in running text ("80 mg", "10-mg", "3.6 mg/kg", "12,500 IU"), not a level per volume ("70 mg/dL", "9 g/dL")
-DOSE = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)[\s-]?(?:{DOSE_UNITS})\b(?!/(?:d?l|ml|min|h|hr)\b)"
+DOSE = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)[\s-]?({DOSE_UNITS})\b(?!/(?:d?l|ml|min|h|hr)\b)"
                   r"(?:/(?:kg|m2|m²|day|d|dose|week|wk)\b)?", re.I)
 
 
@@ -222,11 +222,14 @@ def dose_units(text: str) -> dict[str, set[str]]:
     another): {"200": {"µg"}}."""
     out: dict[str, set[str]] = {}
     for m in DOSE.finditer(text):
-        unit = re.match(rf"(?:{DOSE_UNITS})", m.group()[len(m.group(1)):].lstrip(" -"), re.I)
-        if unit:
-            word = unit.group().lower()
-            out.setdefault(m.group(1).replace(",", ""), set()).add(_SAME_UNIT.get(word, word))
+        unit = m.group(2).lower()
+        out.setdefault(m.group(1).replace(",", ""), set()).add(_SAME_UNIT.get(unit, unit))
     return out
+
+
+def dose_run(word: str) -> bool:
+    """Is the word a dose with its unit run in ("80mg", "0.5ml")?"""
+    return bool(_DOSE_RUN.fullmatch(word))
 
 
 def doses_in(text: str) -> set[str]:

@@ -23,7 +23,7 @@ from tutor.embeddings import compose, embed_bank, token_counts
 from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading, question_words
 from tutor.lexicon import (
-    STOPWORDS, TOKEN, americanise, base_glossary, doses_in, drug_pattern, effect_frame, effect_words, everyday,
+    STOPWORDS, TOKEN, americanise, base_glossary, dose_run, doses_in, drug_pattern, effect_frame, effect_words, everyday,
     expanded_words, expansion_phrases, expansions, learn_abbreviations, measures, name_pattern, phrasing,
     phrasing_words, rarity, spell_out, Speller, tokenize, topics, translated, translated_phrases, without_asker,
 )
@@ -645,7 +645,7 @@ class HybridRetriever:
         """The closest passage of the pages searched that gives a figure the question writes ("the 2x2 trial",
         "the 12-month rate", "the 43.6%") when no passage chosen gives it: [] when they do, or none does."""
         words = [w for w in TOKEN.findall(americanise(question.lower()))
-                 if w[0].isdigit() and not w.isdigit() and not re.fullmatch(r"\d+(?:mg|g|mcg|ml|kg)", w)]
+                 if w[0].isdigit() and not w.isdigit() and not dose_run(w)]
         chosen_text = " ".join(self._lower[i] for i in chosen)
         for word in words:
             given = re.compile(rf"(?<![\w.]){re.escape(word)}(?![\w]|\.\d)")  # "9.6" is not in "19.6" or "9.65"

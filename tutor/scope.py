@@ -81,11 +81,16 @@ class Signals:
     foreign_disease: bool = False  # a disease it names by a word the sources never use ("gastric cancer")
     trial_chosen: bool = False  # the learner chose a trial (the picker, `--trial`) and the question names none
 
+    def intent_scores(self) -> tuple[float, float]:
+        """(the best score of a trial intent, the best of another subject, advice or a creative form)."""
+        scores = self.reading.scores if self.reading else {}
+        return (max([v for k, v in scores.items() if k not in _OUT], default=0.0),
+                max(scores.get(k, 0.0) for k in _OUT))
+
     def vector(self, question: str, floor: float) -> list[float]:
         """The model's inputs, in the order of FEATURES."""
         scores = self.reading.scores if self.reading else {}
-        scope_in = max([v for k, v in scores.items() if k not in _OUT], default=0.0)
-        scope_out = max([scores.get(k, 0.0) for k in _OUT])
+        scope_in, scope_out = self.intent_scores()
         return [
             1.0, self.best - floor, self.coverage, min(self.unknown_rarity, 3.0) / 3, min(len(self.unknown_names), 2) / 2,
             min(len(self.unknown_diseases), 2) / 2, float(self.names_known),
@@ -134,7 +139,6 @@ def why_out(question: str, signals: Signals) -> str:
     """The reason a declined question is declined, for the reply: advice, creative, unknown_name,
     other_topic or no_match."""
     reading = signals.reading
-    scores = reading.scores if reading else {}
     if asks_for_advice(question):
         return "advice"
     if OFF_TASK.search(question):
@@ -143,8 +147,8 @@ def why_out(question: str, signals: Signals) -> str:
         return "unknown_name"
     if reading and reading.name in ("advice", "creative"):
         return reading.name
-    if reading and reading.out_of_scope or max(scores.get(k, 0.0) for k in _OUT) >= max(
-            [v for k, v in scores.items() if k not in _OUT], default=0.0):
+    scope_in, scope_out = signals.intent_scores()
+    if reading and reading.out_of_scope or scope_out >= scope_in:
         return "other_topic"
     return "no_match"
 
@@ -261,8 +265,8 @@ def _about_the_chosen_trial(question: str, signals: Signals) -> bool:
 
 def _reads_as_a_trial_question(signals: Signals) -> bool:
     """The intent reading's trial kinds outscore every other subject, advice and creative form."""
-    scores = signals.reading.scores if signals.reading else {}
-    return max([v for k, v in scores.items() if k not in _OUT], default=0.0) > max(scores.get(k, 0.0) for k in _OUT)
+    scope_in, scope_out = signals.intent_scores()
+    return scope_in > scope_out
 
 
 def fit(rows: list[tuple[list[float], bool]], cs: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)) -> ScopeModel:
