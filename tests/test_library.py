@@ -240,6 +240,13 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
        ["86.4%", "89.0%"]),
       ("SSI rates?", ["1.4%", "4.2%"]),
       ("when the abx pts failed and went to theatre how many had complicated appy on histo", ["8.0%"])]),
+    # STAITHES-2, a stepped-wedge cluster trial of a nurse-led care bundle in emergency departments (no drug, no
+    # placebo, periods rather than arms), written the same way with GREYWETHER-2 and read after its first run (0.685
+    # fact coverage): a summary gives the primary result, a clinical topic the page names elsewhere is brought in
+    # rather than called unreported, and "mortality" is read as survival (0.722).
+    ("staithes-2-trial-summary.txt", "STAITHES-2", "staithes-2-cases.jsonl", 0.72, 0.99,
+     [("Summarise the trial for me.", ["21.9%", "24.6%"]),
+      ("Were more patients readmitted with heart failure after the bundle came in?", ["3.3%", "3.0%"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):
@@ -262,6 +269,10 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     # round of FERNCLIFF-2 and never read. First run: 0.796 fact coverage, 0.914 scope, 2 of 30 refused and 1 of its
     # 5 questions outside the sources answered (README, "A surgery page, ...").
     ("hawthorn-3-trial-summary.txt", "HAWTHORN-3", "hawthorn-3-cases.jsonl", 0.79, 0.91, 0.2, 0.07),
+    # GREYWETHER-2, a short antibiotic course against a standard one in an infection, written the same way in the
+    # round of STAITHES-2 and never read. First run: 0.747 fact coverage, 0.971 scope, 1 of 30 refused and none of
+    # its 5 questions outside the sources answered (README, "An infection page and a cluster trial").
+    ("greywether-2-trial-summary.txt", "GREYWETHER-2", "greywether-2-cases.jsonl", 0.74, 0.97, 0.0, 0.04),
 ])
 def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
                                                          false_refusal):
@@ -270,6 +281,28 @@ def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, tri
     assert overall["fact_coverage"] >= facts and overall["scope_accuracy"] >= scope, summary["failing_cases"]
     assert overall["false_answer"] <= false_answer and overall["false_refusal"] <= false_refusal
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
+
+
+def test_a_summary_of_a_trial_gives_its_primary_result(tutor):
+    """"Summarise the trial" is answered with the bottom line and the primary result's figures, not the bottom line
+    alone; a page whose primary finding opens by counting who took part gives the sentence with the estimate."""
+    answer = tutor.ask("Summarise the trial for me.", "resident", trial="TH3RESA")
+    assert "6.2" in answer.answer and "3.3" in answer.answer, answer.answer
+    answer = tutor.ask("Summarise the trial for me.", "resident", trial="MARIANNE")
+    assert "14.1" in answer.answer, answer.answer
+
+
+def test_a_clinical_topic_the_page_names_is_sought_on_the_pages_searched(make_settings):
+    """The page reports heart-failure readmissions in a safety finding the search did not rank first: that passage
+    is brought in, and the answer does not say the sources lack "heart"."""
+    answer = _tutor_with(make_settings, "staithes-2-trial-summary.txt").ask(
+        "If ED nurses stop ACE inhibitors and diuretics in AKI patients, do more of them get readmitted with heart "
+        "failure? What did the STAITHES-2 data show?", "guideline_committee")
+    assert "do not report" not in answer.answer, answer.answer
+    assert any("readmission for heart failure" in s.text for s in answer.sources)
+    answer = _tutor_with(make_settings, "staithes-2-trial-summary.txt").ask(
+        "Summarise the trial for me.", "resident", trial="STAITHES-2")
+    assert "21.9%" in answer.answer and "24.6%" in answer.answer, answer.answer
 
 
 def test_the_level_of_an_interval_asked_for_quotes_no_result(make_settings):

@@ -22,7 +22,7 @@ from tutor.lexicon import (
     everyday, expand, expanded_words, expansions, figures, learn_abbreviations, measures, name_pattern, phrasing, spell_out,
     term_groups, tokenize, topics,
 )
-from tutor.retrieve import heading_terms, heading_words, is_follow_up, names_heading, query_words
+from tutor.retrieve import OVERVIEW, heading_terms, heading_words, is_follow_up, names_heading, query_words
 
 NOT_COVERED = "The trial sources I teach from do not cover this question."
 
@@ -93,6 +93,7 @@ _PRECISE = re.compile(r"\d\.\d|\d\s?%")  # a figure as the page states it: a dec
 _SUMMARIES = ("bottom_line", "significance", "history")  # the parts of a page that sum it up in words
 FIGURE_REACH = 6  # at most this many words from a figure to what it measures ("infection (8.6% vs. 1.0%)")
 _STATES_FIGURE = re.compile(r"\d\.\d|\d\s?%|\d,\d{3}|\d{2,}|\d:\d")  # a figure, not a label's digit ("grade 3", "0 or 1")
+_ESTIMATE = re.compile(r"\b(?:CI|confidence interval|P\s?[=<>]|hazard|odds|risk|rate ratio|difference)\b", re.I)
 _ROUNDED = re.compile(r"\b(\d+|one|two|three) (in|out of) (\d+|ten|a hundred)\b", re.I)
 
 
@@ -261,6 +262,19 @@ def _primary_first(chosen: list[Sentence], reserve: list[Sentence], question: st
         return chosen
     rest = [s for s in chosen if s is not found]
     return [found] + (rest if found in chosen else rest[:-1])
+
+
+def _with_primary(chosen: list[Sentence], reserve: list[Sentence], points: int) -> list[Sentence]:
+    """Asked for a trial's gist ("summarise it for me"), its primary result is one of the points: after the
+    lead (in place of the last point, when the role's points are all taken), when no point chosen gives it."""
+    if not chosen or any(s.passage.primary and _states_figure(s.text) for s in chosen):
+        return chosen
+    # the sentence of the primary result that gives its estimate, rather than one that counts who took part
+    results = [s for s in reserve if s.passage.primary and _states_figure(s.text)]
+    found = next((s for s in results if _ESTIMATE.search(s.text)), results[0] if results else None)
+    if found is None:
+        return chosen
+    return [chosen[0], found, *chosen[1:points - 1 if len(chosen) >= points else None]]
 
 
 class Composer:
@@ -469,6 +483,8 @@ class Composer:
             chosen = self._lead_first(ranked[:points], spell_out(asked), arms, reserve)
             if prompt.primary:
                 chosen = _primary_first(chosen, reserve + sentences, question)
+            elif prompt.intent in OVERVIEW:
+                chosen = _with_primary(chosen, reserve + sentences, max(points, 2))
             if _EXPLAIN.search(question):
                 # "How does it work?" wants the explanation's thread: the best passage's sentences in order.
                 thread = [s for s in sentences if s.passage is chosen[0].passage]

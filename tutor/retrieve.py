@@ -96,6 +96,7 @@ _PRIMARY = re.compile(r"\bprimary\s+(?:composite\s+|efficacy\s+)?(?:outcomes?|en
 _MAIN_RESULT = re.compile(r"\b(?:primary|main|principal|headline)\s+(?:results?|findings?)\b", re.I)
 _CI_LEVEL = re.compile(r"\b\d{2}(?:\.\d)?\s?%\s*(?:CI|confidence|credible)", re.I)
 _ASKS_RATE = re.compile(r"\brates?\b|\bhow many\b|%|\bpercent|\bproportion|\bfigures?\b|\bnumbers?\b", re.I)
+OVERVIEW = ("summary", "relevance")  # intents that ask for a trial's gist: its primary result belongs in it
 PRIMARY_WEIGHT = 1.0  # asked for the effect with no outcome named: the primary result, as good as a top rank
 PHRASE_WEIGHT = 1.0  # the one passage that repeats the question's phrase word for word: a top rank
 INTENT_WEIGHT = 1.0  # a part of the page the question's intent asks for: as good as a top rank
@@ -335,6 +336,7 @@ class HybridRetriever:
                 self._headings = [(heading_terms(c.section), heading_words(c.section)) for c in chunks]
                 self._by_heading_term = by_term(heading for heading, _ in self._headings)
                 self._lower = [americanise(c.text.lower()) for c in chunks]  # each passage, lower case, American
+                self._tokens = [frozenset(tokenize(t)) for t in self._lower]  # each passage's words, as stems
                 self._text = " ".join(self._lower)
                 runs = _RUN.findall(self._text)
                 self._runs = frozenset(runs)  # whole words and hyphenated names (lower case, American)
@@ -610,6 +612,10 @@ class HybridRetriever:
                 chosen_idx += self._lens_passage(lens, chosen_idx)
             if chosen_idx:
                 chosen_idx += self._figure_passage(spelled, chosen_idx, mask, cosine)
+                chosen_idx += self._topic_passage(spelled, chosen_idx, mask, cosine)
+                if reading and reading.name in OVERVIEW and len(searched) == 1:
+                    # asked for the gist of a trial ("summarise it for me"): its primary result is part of it
+                    chosen_idx += [int(i) for i in np.flatnonzero(mask & self._primary) if int(i) not in chosen_idx]
             sources = [self._source(i, cosine) for i in chosen_idx]
             # Judged on the question's own words: what its expansions add ("dose" -> "intravenously") is the
             # lexicon's wording, not the asker's, and a page that never uses it is not foreign to the question.
@@ -652,6 +658,18 @@ class HybridRetriever:
             if given.search(chosen_text):
                 continue
             holders = [i for i in np.flatnonzero(mask) if given.search(self._lower[i])]
+            if holders:
+                return [int(max(holders, key=lambda i: cosine[i]))]
+        return []
+
+    def _topic_passage(self, question: str, chosen: list[int], mask: np.ndarray, cosine: np.ndarray) -> list[int]:
+        """The closest passage of the pages searched that names a clinical topic of the question ("readmitted
+        with heart failure") when no passage chosen names it: an answer from the chosen ones would say the sources
+        do not report it. [] when they name every topic, or no passage does."""
+        chosen_words = set().union(*(self._tokens[i] for i in chosen))
+        asked = [t for t in dict.fromkeys(tokenize(question)) if t in topics() and t not in chosen_words]
+        for token in asked:
+            holders = [i for i in np.flatnonzero(mask & ~self._stub) if token in self._tokens[i] and i not in chosen]
             if holders:
                 return [int(max(holders, key=lambda i: cosine[i]))]
         return []
