@@ -366,6 +366,48 @@ def test_figures_given_respectively_and_after_a_comparison_follow_the_arms_order
     assert sides("Alphazumab cut the rate from 1.58 to 1.21 per patient-year.") == {}
 
 
+def test_an_arm_is_named_as_learners_name_it():
+    """"21.8% of those taking alphazumab" gives the figure to that arm; a treatment of several words is named without
+    the kind of thing it is ("the watchful arm"), or by the noun at its end as an arm ("the surgery arm"); arms given
+    by different routes are named by them ("8.8% with oral"), though a drug's own name beside a figure outweighs
+    its route."""
+    arms = _two_arms()
+
+    def sides(text, arms=arms):
+        return {n: arms.side(label[0]) for n, label in arms.attribute(text).items()}
+
+    assert sides("Relapse occurred in 21.8% of those taking alphazumab versus 39.7% of those taking betanib.") == \
+        {"21.8": "A", "39.7": "B"}
+    assert sides("Kidney injury was 8.8% with oral vs 3.6% with IV.") == {"8.8": "B", "3.6": "A"}
+    assert sides("Oral step-down 52.3% alphazumab vs 74.6% betanib.") == {"52.3": "A", "74.6": "B"}
+    strategies = _two_arms(intervention="Watchful-waiting strategy with analgesia as needed.",
+                           comparator="Laparoscopic cholecystectomy within 72 hours.")
+    assert sides("Success was 86.4% in the watchful-waiting arm and 89.0% in the cholecystectomy arm.", strategies) == \
+        {"86.4": "A", "89.0": "B"}
+    # alone, the noun may be an event of either arm: "needed cholecystectomy by 1 year" names no arm
+    assert sides("By 1 year 44.9% needed cholecystectomy.", strategies) == {}
+
+
+def test_an_assessment_said_to_be_blinded_leaves_an_open_label_design_open_label(practice):
+    """"Open-Label, blinded endpoint adjudication": the trial is open-label, whoever judged its outcomes; an answer
+    that calls it double-blind says the opposite of the page."""
+    from tutor.grading import opposite
+
+    point = "Design: RCT, Open-Label, noninferiority, blinded endpoint adjudication."
+    assert opposite(point, "It was a randomised, double-blind noninferiority trial.")
+    assert not opposite(point, "Randomised and open-label, with a blinded committee adjudicating the endpoints.")
+
+
+def test_the_arms_offered_in_either_order_commit_to_neither():
+    from tutor.grading import either_arm
+
+    arms = _two_arms()
+    assert either_arm("The trial compared alphazumab with betanib - or possibly betanib with alphazumab.", arms)
+    assert not either_arm("The trial compared alphazumab with betanib, or put another way betanib was the control "
+                          "for alphazumab.", arms)
+    assert not either_arm("The trial compared alphazumab with betanib in patients with disease A or B.", arms)
+
+
 def test_a_dose_is_its_number_and_its_unit(practice):
     """"3.6 μg/kg" is not the page's "3.6 mg/kg": a dose given in another unit is wrong, however alike the rest reads."""
     right = ("T-DM1 3.6 mg/kg IV every 3 weeks, against capecitabine 1,000 mg/m2 twice daily on days 1-14 plus lapatinib "

@@ -404,6 +404,12 @@ _DENIED_WHOLE = re.compile(r"\b(?:it|that)(?:\s+is|\s+was|'s)\s+(?:not\s+(?:the\
                            r"incorrect|wrong)\s+that\b|\bthere is no truth (?:in|to) (?:the (?:claim|idea) )?that\b", re.I)
 
 
+# What a blinding word says of the assessment alone, when it comes right before one of these.
+_ASSESSMENT = re.compile(r"(?:(?:independent|central|outcome|outcomes|endpoint|end-point|event|events)\s+)?"
+                         r"(?:endpoint|endpoints|end-point|outcome|outcomes|adjudication|adjudicators?|assessment|"
+                         r"assessors?|review|reviewers?|readers?|raters?|committee|evaluation|evaluators?|analysts?)")
+
+
 def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     """Content words, and each claim base the sentence makes with one polarity (True: the opposite of the
     base, by an antonym or a negation). "grade 3 or higher" labels, it does not claim; a base said both ways
@@ -418,6 +424,9 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
         if word not in _CLAIM or (i and words[i - 1] == "or"):
             continue
         base, flipped = _CLAIM[word]
+        if base == "blinded" and (_ASSESSMENT.fullmatch(" ".join(words[i + 1:i + 3]))
+                                  or _ASSESSMENT.fullmatch(" ".join(words[i + 1:i + 2]))):
+            continue  # "blinded endpoint adjudication", "masked central review": who judged, not the trial's design
         negated = bool(_NEGATION.search(" ".join(words[max(denied_from if i >= denied_from else 0, i - 4):i])))
         seen.setdefault(base, set()).add((flipped != negated) != (i >= denied_from))
     plain = {w for w in words if w not in _FUNCTION and w not in STOPWORDS and w not in _CLAIM}
@@ -767,12 +776,23 @@ def _compared_side(text: str, arms) -> str | None:
     return sides.pop()
 
 
+# "... or possibly ...": an alternative offered to what was just said (not "or, put another way").
+_OR_ELSE = re.compile(r"\bor\b(?:\s+(?:possibly|perhaps|maybe|conceivably|alternatively|else))?(?!\s+(?:put|in other|rather|equivalently))",
+                      re.I)
+
+
 def either_arm(unit: str, arms) -> bool:
-    """A comparison won by one arm "or" the other ("PFS was longer with ALPHA-1 or with betanib"): each answer
-    offered in turn."""
+    """A comparison won by one arm "or" the other ("PFS was longer with ALPHA-1 or with betanib"), or the arms
+    named in one order "or" the other ("ALPHA-1 against betanib - or possibly betanib against ALPHA-1"): each
+    answer offered in turn."""
     if arms is None or not hasattr(arms, "_mentions"):
         return False
     flat = _flat(uncontract(unit))
+    parts = _OR_ELSE.split(flat)
+    orders = [list(dict.fromkeys(arms.side(m[2]) for m in arms._mentions(part, merge=False) if arms.side(m[2])))
+              for part in parts]
+    if any(len(a) == 2 and a == b[::-1] for a, b in zip(orders, orders[1:])):
+        return True
     if not {k for k in _claims(flat)[1] if k in _COMPARING}:
         return False
     mentions = [m for m in arms._mentions(flat) if not m[3] and arms.side(m[2])]
@@ -887,10 +907,15 @@ def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]
 
 # -- arms: which treatment a figure belongs to -----------------------------------------------------
 
-_DOSE_STOP = re.compile(r"\b(?:intravenously|orally|every|once|twice|daily|in|on|chosen|most|at|given|for|targeting|"
+_DOSE_STOP = re.compile(r"\b(?:intravenously|orally|every|once|twice|daily|in|on|within|chosen|most|at|given|for|targeting|"
                         r"according|where|until|followed|added|applied|adjusted|titrated|transfusing)\b|(?<![\w-])\d", re.I)
 # A part of a factorial or multi-part comparison, each naming a treatment of its own: "Factor 1: ...", "Arm B: ..."
 _FACTOR = re.compile(r"\b(?i:factor|arm|part)\s*(?:\d{1,2}|[A-Z])\s*:(?!\d)\s*")
+# The routes a treatment field may give, and the words learners name an arm by its route with.
+_ROUTES = {"oral": re.compile(r"\b(?:orally|oral|by mouth|tablets?|capsules?)\b", re.I),
+           "iv": re.compile(r"\b(?:intravenous(?:ly)?|IV|infusions?)\b", re.I)}
+_ROUTE_NAMES = {"oral": re.compile(r"\b(?:oral(?:ly)?|by mouth)\b", re.I),
+                "iv": re.compile(r"\b(?:IV|intravenous(?:ly)?)\b", re.I)}
 # Words every treatment of a comparison may share: never what tells one arm from the other
 _GENERIC_ARM_WORDS = frozenset({"therapy", "treatment", "care", "group", "arm", "strategy", "regimen", "plus", "with",
                                 "the", "and", "matching", "usual", "placebo"})
@@ -926,7 +951,8 @@ _OF_TOTAL = re.compile(r"\s*(?:of|out of|/|among)\s*")
 _FOLLOWING = re.compile(rf"^\s*(?:{_TIME_UNITS}|patients|pts|participants|"
                         r"people|women|men|children|infants|babies|adults)?\s*(?:\([^()]{0,20}\)\s*)?(?:of (?:the )?(?:patients|those|participants|people|"
                         r"women|men|children|infants)\s+)?(?:with|on|in|for|receiving|treated with|given|in the|for the|"
-                        r"with the|of the|assigned to|randomi[sz]ed to|allocated to)\b", re.I)
+                        r"with the|of the|assigned to|randomi[sz]ed to|allocated to|taking|using|getting|"
+                        r"who (?:took|received|got|were given|were assigned to))\b", re.I)
 
 
 # Where a statement divides into what it says of each arm: its clauses, and each comparison ("than", "versus").
@@ -1047,6 +1073,11 @@ class Arms:
                 continue
             self.components[cid] = side
             patterns += [(alias, cid) for alias in alias_group]
+        # two arms given by different routes are named by them: "oral vs IV" (each route in one field alone)
+        # (as a generic name, like "the control arm": the drug's own name beside a figure outweighs it)
+        routes = {side: {route for route, pattern in _ROUTES.items() if pattern.search(text)} for side, text in fields}
+        self._routes = [(side, _ROUTE_NAMES[route]) for side, (route,) in routes.items()] \
+            if len(routes["A"]) == len(routes["B"]) == 1 and routes["A"] != routes["B"] else []
         # a drug's name cut short as learners write it ("betan" for "betanib"), when no other arm's name begins so
         is_drug = drug_pattern()[0]
         for alias, cid in list(patterns):
@@ -1084,6 +1115,21 @@ class Arms:
             others = set().union(*(w for j, w in enumerate(words_of) if j != k)) if len(groups) > 1 else set()
             more += [w for alias in group if len(alias.split()) > 1 for w in alias.split()[1:]
                      if len(w) >= 6 and is_drug.search(w) and w not in others and w not in group]
+            # a treatment of several words by its own: "antibiotics-first" for "antibiotics-first strategy" (a
+            # generic word at its end says what kind of thing it is), "the appendicectomy arm" for "laparoscopic
+            # appendicectomy" (the noun at its end, when no other treatment's name holds it)
+            for alias in group:
+                words = alias.split()
+                while len(words) > 1 and words[-1] in _GENERIC_ARM_WORDS - {"placebo"}:  # "saline placebo" is placebo
+                    words = words[:-1]
+                if len(words) < len(alias.split()) and not set(words) <= others | _GENERIC_ARM_WORDS:
+                    more.append(" ".join(words))
+                if len(words) > 1 and len(words[-1]) >= 6 and words[-1] not in others \
+                        and words[-1] not in _GENERIC_ARM_WORDS and not everyday(words[-1]) \
+                        and not any(w == "placebo" or is_drug.search(w) for w in words):  # a drug names it
+                    # as an arm only ("the appendicectomy arm"): alone, the noun may be an event of either arm
+                    # ("needed appendicectomy by 1 year")
+                    more += [f"{words[-1]} {arm}" for arm in ("arm", "group")]
             out.append((sides[k], list(dict.fromkeys(group + more))))
         return out
 
@@ -1174,7 +1220,7 @@ class Arms:
                 if self._aliases[index][0].endswith("*") and everyday(match.group().lower()):
                     continue  # a name cut short ("metho*") is not a word English has ("method")
                 found.append((match.start(), match.end(), frozenset([self._aliases[index][1]]), False))
-        for side, pattern in _GENERIC_SIDE:
+        for side, pattern in [*_GENERIC_SIDE, *getattr(self, "_routes", [])]:
             for match in pattern.finditer(text):
                 comps = frozenset(c for c, s in self.components.items() if s == side)
                 if comps and not any(s <= match.start() < e for s, e, _, _ in found):
@@ -1185,7 +1231,9 @@ class Arms:
         # "X plus Y" is one arm: mentions joined by plus/with/and (no figure between) merge.
         merged: list[tuple[int, int, frozenset[str], bool]] = []
         for start, end, comps, generic in found:
-            if merged and re.fullmatch(r"\s*(?:plus|\+|with|and|-|/)\s*(?:a |an )?", text[merged[-1][1]:start], re.I):
+            # (a generic name, "the control arm", "IV", joins none: "orvalactam with IV therapy" names two arms)
+            if merged and generic == merged[-1][3] and \
+                    re.fullmatch(r"\s*(?:plus|\+|with|and|-|/)\s*(?:a |an )?", text[merged[-1][1]:start], re.I):
                 s, _, c, g = merged[-1]
                 merged[-1] = (s, end, c | comps, g and generic)
             else:
@@ -1342,8 +1390,9 @@ class Arms:
                     given_last = None
                     # "9.1% with ALPHA-1", "52.3% alphazumab vs ...": the arm named right after its figure (when none
                     # is named before it: "alphazumab 9.6 months betanib 6.4 months" names each arm first)
-                    if after and not in_paren and (_FOLLOWING.match(segment[tail:]) or not before
-                                                   and _UNIT_ONLY.fullmatch(segment[tail:after[0][0]])):
+                    if after and not in_paren and (_FOLLOWING.match(segment[tail:]) or not any(not m[3] for m in before)
+                                                   and not after[0][3] and _UNIT_ONLY.fullmatch(segment[tail:after[0][0]])
+                                                   or not before and _UNIT_ONLY.fullmatch(segment[tail:after[0][0]])):
                         chosen = after[0]
                     elif before:
                         chosen = before[-1]
