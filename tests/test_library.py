@@ -243,8 +243,8 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # STAITHES-2, a stepped-wedge cluster trial of a nurse-led care bundle in emergency departments (no drug, no
     # placebo, periods rather than arms), written the same way with GREYWETHER-2 and read after its first run (0.685
     # fact coverage): a summary gives the primary result, a clinical topic the page names elsewhere is brought in
-    # rather than called unreported, and "mortality" is read as survival (0.722).
-    ("staithes-2-trial-summary.txt", "STAITHES-2", "staithes-2-cases.jsonl", 0.72, 0.99,
+    # rather than called unreported, and "the total number of patients" is the sample (0.759).
+    ("staithes-2-trial-summary.txt", "STAITHES-2", "staithes-2-cases.jsonl", 0.75, 0.99,
      [("Summarise the trial for me.", ["21.9%", "24.6%"]),
       ("Were more patients readmitted with heart failure after the bundle came in?", ["3.3%", "3.0%"])]),
 ])
@@ -290,6 +290,13 @@ def test_a_summary_of_a_trial_gives_its_primary_result(tutor):
     assert "6.2" in answer.answer and "3.3" in answer.answer, answer.answer
     answer = tutor.ask("Summarise the trial for me.", "resident", trial="MARIANNE")
     assert "14.1" in answer.answer, answer.answer
+
+
+def test_the_number_of_patients_is_the_sample(tutor):
+    """"total number of patients" asks what "how many patients" asks: the Sample field leads, not a finding that
+    counts patients with an event ("41% of patients")."""
+    answer = tutor.ask("total number of patients in EMILIA?", "resident")
+    assert "991" in answer.answer.splitlines()[0], answer.answer
 
 
 def test_a_clinical_topic_the_page_names_is_sought_on_the_pages_searched(make_settings):
