@@ -292,6 +292,15 @@ def test_a_summary_of_a_trial_gives_its_primary_result(tutor):
     assert "14.1" in answer.answer, answer.answer
 
 
+def test_a_question_that_names_its_topic_is_no_summary(make_settings):
+    """Read as a summary by meaning, a question that names a clinical topic ("dialysis") asks for that result:
+    the primary result does not take its place."""
+    answer = _tutor_with(make_settings, "tarnholm-2-trial-summary.txt").ask(
+        "did the lower oxygen group end up needing the kidney machine (dialysis) less often?", "med_student",
+        trial="TARNHOLM-2")
+    assert "11.0%" in answer.answer and "13.3%" in answer.answer, answer.answer
+
+
 def test_the_number_of_patients_is_the_sample(tutor):
     """"total number of patients" asks what "how many patients" asks: the Sample field leads, not a finding that
     counts patients with an event ("41% of patients")."""

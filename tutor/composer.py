@@ -22,7 +22,7 @@ from tutor.lexicon import (
     everyday, expand, expanded_words, expansions, figures, learn_abbreviations, measures, name_pattern, phrasing, spell_out,
     term_groups, tokenize, topics,
 )
-from tutor.retrieve import OVERVIEW, heading_terms, heading_words, is_follow_up, names_heading, query_words
+from tutor.retrieve import asks_gist, heading_terms, heading_words, is_follow_up, names_heading, query_words
 
 NOT_COVERED = "The trial sources I teach from do not cover this question."
 
@@ -483,7 +483,7 @@ class Composer:
             chosen = self._lead_first(ranked[:points], spell_out(asked), arms, reserve)
             if prompt.primary:
                 chosen = _primary_first(chosen, reserve + sentences, question)
-            elif prompt.intent in OVERVIEW:
+            elif asks_gist(question, prompt.intent):
                 chosen = _with_primary(chosen, reserve + sentences, max(points, 2))
             if _EXPLAIN.search(question):
                 # "How does it work?" wants the explanation's thread: the best passage's sentences in order.

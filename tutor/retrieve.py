@@ -173,6 +173,13 @@ def by_term(term_sets) -> dict[str, list[int]]:
     return index
 
 
+def asks_gist(question: str, intent: str) -> bool:
+    """Does the question ask for a trial's gist ("Summarise the trial for me", "what does this trial mean for a
+    psychiatrist?"): read as a summary or as what matters to someone, and naming no clinical topic of its own
+    ("did the lower-oxygen group need dialysis less often?" reads the same way, and asks for one result)?"""
+    return intent in OVERVIEW and not set(tokenize(without_asker(question))) & topics()
+
+
 @dataclass
 class Retrieval:
     query: str
@@ -613,7 +620,7 @@ class HybridRetriever:
             if chosen_idx:
                 chosen_idx += self._figure_passage(spelled, chosen_idx, mask, cosine)
                 chosen_idx += self._topic_passage(spelled, chosen_idx, mask, cosine)
-                if reading and reading.name in OVERVIEW and len(searched) == 1:
+                if reading and asks_gist(untitled, reading.name) and len(searched) == 1:
                     # asked for the gist of a trial ("summarise it for me"): its primary result is part of it
                     chosen_idx += [int(i) for i in np.flatnonzero(mask & self._primary) if int(i) not in chosen_idx]
             sources = [self._source(i, cosine) for i in chosen_idx]
