@@ -1389,10 +1389,11 @@ class Arms:
                         continue
                     given_last = None
                     # "9.1% with ALPHA-1", "52.3% alphazumab vs ...": the arm named right after its figure (when none
-                    # is named before it: "alphazumab 9.6 months betanib 6.4 months" names each arm first)
-                    if after and not in_paren and (_FOLLOWING.match(segment[tail:]) or not any(not m[3] for m in before)
-                                                   and not after[0][3] and _UNIT_ONLY.fullmatch(segment[tail:after[0][0]])
-                                                   or not before and _UNIT_ONLY.fullmatch(segment[tail:after[0][0]])):
+                    # is named before it: "alphazumab 9.6 months betanib 6.4 months" names each arm first; or only a
+                    # generic name is, and a drug's own name follows: "oral step-down 52.3% alphazumab")
+                    named_after = not before or all(m[3] for m in before) and not after[0][3] if after else False
+                    if after and not in_paren and (_FOLLOWING.match(segment[tail:]) or named_after
+                                                   and _UNIT_ONLY.fullmatch(segment[tail:after[0][0]])):
                         chosen = after[0]
                     elif before:
                         chosen = before[-1]
