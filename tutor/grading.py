@@ -1220,7 +1220,7 @@ class Arms:
                 if self._aliases[index][0].endswith("*") and everyday(match.group().lower()):
                     continue  # a name cut short ("metho*") is not a word English has ("method")
                 found.append((match.start(), match.end(), frozenset([self._aliases[index][1]]), False))
-        for side, pattern in [*_GENERIC_SIDE, *getattr(self, "_routes", [])]:
+        for side, pattern in [*_GENERIC_SIDE, *self._routes]:
             for match in pattern.finditer(text):
                 comps = frozenset(c for c, s in self.components.items() if s == side)
                 if comps and not any(s <= match.start() < e for s, e, _, _ in found):

@@ -662,11 +662,9 @@ class HybridRetriever:
         chosen_text = " ".join(self._lower[i] for i in chosen)
         for word in words:
             given = re.compile(rf"(?<![\w.]){re.escape(word)}(?![\w]|\.\d)")  # "9.6" is not in "19.6" or "9.65"
-            if given.search(chosen_text):
-                continue
-            holders = [i for i in np.flatnonzero(mask) if given.search(self._lower[i])]
-            if holders:
-                return [int(max(holders, key=lambda i: cosine[i]))]
+            if not given.search(chosen_text) and (found := self._closest_holding(
+                    mask, cosine, lambda i: given.search(self._lower[i]))):
+                return found
         return []
 
     def _topic_passage(self, question: str, chosen: list[int], mask: np.ndarray, cosine: np.ndarray) -> list[int]:
@@ -676,10 +674,16 @@ class HybridRetriever:
         chosen_words = set().union(*(self._tokens[i] for i in chosen))
         asked = [t for t in dict.fromkeys(tokenize(question)) if t in topics() and t not in chosen_words]
         for token in asked:
-            holders = [i for i in np.flatnonzero(mask & ~self._stub) if token in self._tokens[i] and i not in chosen]
-            if holders:
-                return [int(max(holders, key=lambda i: cosine[i]))]
+            if found := self._closest_holding(mask & ~self._stub, cosine,
+                                              lambda i: token in self._tokens[i] and i not in chosen):
+                return found
         return []
+
+    @staticmethod
+    def _closest_holding(mask: np.ndarray, cosine: np.ndarray, holds) -> list[int]:
+        """The passage of the mask closest to the question among those that `holds`, or []."""
+        holders = [int(i) for i in np.flatnonzero(mask) if holds(int(i))]
+        return [max(holders, key=lambda i: cosine[i])] if holders else []
 
     def _lens_hits(self, lens: str, i: int) -> int:
         """How many of the specialty's own terms a passage uses."""
