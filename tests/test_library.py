@@ -273,6 +273,11 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     # round of STAITHES-2 and never read. First run: 0.747 fact coverage, 0.971 scope, 1 of 30 refused and none of
     # its 5 questions outside the sources answered (README, "An infection page and a cluster trial").
     ("greywether-2-trial-summary.txt", "GREYWETHER-2", "greywether-2-cases.jsonl", 0.74, 0.97, 0.0, 0.04),
+    # WHINMOOR-2, a 2x2 factorial trial of a drug and a blood-pressure strategy in intracerebral haemorrhage, written
+    # the same way with SKELWITH-3 in a later round and never read. First run: 0.667 fact coverage, 0.943 scope, 2
+    # of 30 refused and none of its 5 questions outside the sources answered (README, "A factorial page and a
+    # device page").
+    ("whinmoor-2-trial-summary.txt", "WHINMOOR-2", "whinmoor-2-cases.jsonl", 0.66, 0.94, 0.0, 0.07),
 ])
 def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
                                                          false_refusal):
@@ -281,6 +286,24 @@ def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, tri
     assert overall["fact_coverage"] >= facts and overall["scope_accuracy"] >= scope, summary["failing_cases"]
     assert overall["false_answer"] <= false_answer and overall["false_refusal"] <= false_refusal
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
+
+
+def test_a_device_trial_page_read_after_its_first_run(make_settings):
+    """SKELWITH-3, a shunt device against medical therapy analysed by the win ratio, written with WHINMOOR-2 and
+    read after its first run (0.679 fact coverage, lead 0.630, 2 of its 5 questions outside the sources answered;
+    0.790 and 0.778 now). "afib" and "a fake procedure" are the page's atrial fibrillation and sham, a "cut-point" its
+    threshold, "did the implant work" its device success, "lived longer" its deaths; "2,406" is one figure, so the
+    "2" of "at 2 yrs" finds no sentence by it; "my own mother" is a relative. One question outside the sources is
+    still answered: how to size a stepped-wedge trial in general reads as asking this trial's sample size."""
+    tutor, summary = _library_with(make_settings, "skelwith-3-trial-summary.txt", "SKELWITH-3", "skelwith-3-cases.jsonl")
+    overall = summary["overall"]
+    assert overall["fact_coverage"] >= 0.78 and overall["lead_accuracy"] >= 0.77, summary["failing_cases"]
+    assert overall["scope_accuracy"] >= 0.97 and overall["false_answer"] <= 0.2 and overall["false_refusal"] == 0.0
+    assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
+    answer = tutor.ask("did more people get new afib with the device?", "med_student", trial="SKELWITH-3")
+    assert "9.0%" in answer.answer and "6.4%" in answer.answer, answer.answer
+    answer = tutor.ask("how often did the implant work?", "resident", trial="SKELWITH-3")
+    assert "98.2%" in answer.answer, answer.answer
 
 
 def test_a_summary_of_a_trial_gives_its_primary_result(tutor):

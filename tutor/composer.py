@@ -253,11 +253,16 @@ def _is_statement(sentence: str) -> bool:
 
 def _primary_first(chosen: list[Sentence], reserve: list[Sentence], question: str = "") -> list[Sentence]:
     """Asked for the effect without an outcome named ("the HR vs placebo?"), the primary result answers first:
-    the best-ranked sentence with a figure of the passage that gives it, chosen already or taking the last place;
-    not one of another dose than the question names ("HR for 40mg?" when the primary result is the 80 mg arm's)."""
+    the sentence with a figure of the passage that gives it (the first in the page's order that gives an estimate),
+    chosen already or taking the last place; not one of another dose than the question names ("HR for 40mg?" when
+    the primary result is the 80 mg arm's)."""
     asked = doses_in(question)
-    found = next((s for s in [*chosen, *reserve] if s.passage.primary and _states_figure(s.text)
-                  and asked <= doses_in(s.text)), None)
+    pool = list({id(s): s for s in [*chosen, *reserve]}.values())  # a sentence may be in both
+    results = [s for s in pool if s.passage.primary and _states_figure(s.text) and asked <= doses_in(s.text)]
+    # the result itself, not a sensitivity analysis that shares the question's words ("a per-protocol analysis gave
+    # a similar result") nor the count of who took part
+    results.sort(key=lambda s: s.passage.text.find(s.text))
+    found = next((s for s in results if _ESTIMATE.search(s.text)), results[0] if results else None)
     if found is None:
         return chosen
     rest = [s for s in chosen if s is not found]

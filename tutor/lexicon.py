@@ -18,13 +18,14 @@ import Stemmer
 from tutor import yaml_data
 
 DATA = Path(__file__).with_name("data") / "lexicon.yaml"
-TOKEN = re.compile(r"[a-z0-9]+(?:[.\-/][a-z0-9]+)*")
+# a number keeps its thousands separators ("2,406" is one figure, not a 2 and a 406)
+TOKEN = re.compile(r"[a-z0-9]+(?:[.\-/][a-z0-9]+|,\d{3}(?!\d))*")
 STOPWORDS = frozenset(
     "a an and are as at be but by did do does for from had has have how i in is it its me of on or "
     "that the their then there these this to vs was were what when where which while who whom why "
     "will with would you your than can could should about into after before during trial study "
     "explain describe tell summarise summarize mean means show use used please give list me us "
-    "my we our they them".split()
+    "my we our they them those whether been being".split()
 )
 _stemmer = Stemmer.Stemmer("english")
 
@@ -87,8 +88,13 @@ class Speller:
     def correct(self, text: str) -> str:
         """The text with each misspelt word replaced by the library's word, and each word run into its number
         ("wk16") set apart from it; unchanged when neither applies."""
-        text = self._FUSED.sub(self._unfuse, text)
+        text = self.unfuse(text)
         return self._WORD.sub(lambda m: self._mend(m.group(0), m.start() == 0), text)
+
+    def unfuse(self, text: str) -> str:
+        """The text with each word run into its number set apart as the library writes it ("PASI90" -> "PASI 90");
+        no word mended."""
+        return self._FUSED.sub(self._unfuse, text)
 
     def _unfuse(self, match: re.Match) -> str:
         """"Grade3" -> "Grade 3" when the library writes "grade 3"; "wk16" -> "wk 16" and "12mo" -> "12 mo", the
@@ -248,6 +254,7 @@ def _tokens(text: str) -> tuple[str, ...]:
     # Cached: a search tokenises the same question and its expansion several times over.
     tokens: list[str] = []
     for tok in TOKEN.findall(americanise(uncontract(text.lower()))):
+        tok = tok.replace(",", "")  # "1,204" and "1204" are one figure
         parts = [tok] + ([p for p in re.split(r"[\-/]", tok) if p] if re.search(r"[\-/]", tok) else [])
         if dose := _DOSE_RUN.fullmatch(tok):  # "80mg" is also the page's "80 mg"
             parts += list(dose.groups())
