@@ -124,6 +124,25 @@ def test_keyword_lists_in_any_layout_earn_nothing(practice, answer):
     assert any("keywords" in f for f in grade.flags)
 
 
+def test_the_right_figures_listed_bare_say_nothing_of_which_is_which(practice):
+    """Every figure the point needs, strung together without saying which arm or measure each belongs to, earns
+    nothing; the same figures set against each other are the answer."""
+    bare = practice.grade("emilia-resident-discussion", "PFS and OS both improved with T-DM1; the medians were 25.1, "
+                          "9.6, 30.9 and 6.4 months.", "resident")
+    assert any(p.status == "incorrect" and "listed bare" in p.note for p in bare.points), bare.points
+    paired = practice.grade("emilia-resident-discussion", "PFS and OS both improved with T-DM1: PFS 9.6 vs 6.4 months, "
+                            "OS 30.9 vs 25.1 months.", "resident")
+    assert paired.points[1].status == "covered", paired.points
+
+
+def test_pairs_after_one_named_arm_keep_its_place(practice):
+    """Only the first arm named, each later pair of figures is read in the same order: "with T-DM1: PFS 9.6 vs 6.4
+    months, OS 30.9 vs 25.1 months" gives 30.9 to T-DM1, not to the arm of the figure before it."""
+    grade = practice.grade("emilia-resident-discussion", "Both improved with T-DM1: PFS 9.6 vs 6.4 months, OS 25.1 vs "
+                           "30.9 months.", "resident")
+    assert any(p.status == "incorrect" and "swapped" in p.note for p in grade.points), grade.points
+
+
 def test_a_list_inside_a_sentence_is_still_a_statement(practice):
     grade = practice.grade("th3resa-recall-finding-4", "The physician's choice arm had more neutropenia, diarrhea, "
                            "and febrile neutropenia, while T-DM1 had more thrombocytopenia.", "resident")

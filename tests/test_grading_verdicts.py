@@ -475,3 +475,41 @@ def test_a_denial_of_another_arm_or_another_measure_is_no_contradiction(answer):
     from tutor.grading import self_contradictions
 
     assert not self_contradictions([answer])
+
+
+def test_the_headline_figures_given_to_the_wrong_arms_make_the_answer_wrong(practice):
+    """The point an item leads with, its figures swapped between the arms, is what the learner got wrong, however
+    well the rest (the hazard ratio, the medians) is recalled."""
+    grade = practice.grade("destiny-breast03-recall-finding-1", "At 12 months 34.1% of patients on T-DXd were alive "
+                           "without progression versus 75.8% on T-DM1; HR 0.28 (95% CI 0.22 to 0.37); median PFS not "
+                           "reached with T-DXd vs 6.8 months with T-DM1.", "resident")
+    assert grade.points[0].status == "incorrect" and grade.verdict == "incorrect", grade.points
+
+
+def test_a_figure_said_to_be_rough_is_no_wrong_figure(practice):
+    """"roughly 10 months" for 9.6 claims no exact figure: it earns no figure's credit and costs none."""
+    grade = practice.grade("emilia-recall-finding-1", "Median PFS was roughly 10 months with T-DM1 versus about 6 "
+                           "months with lapatinib plus capecitabine.", "resident")
+    assert not any(p.status == "incorrect" for p in grade.points), grade.points
+    assert grade.verdict == "partial"
+
+
+@pytest.mark.parametrize("point, answer, opposite", [
+    ("Noninferiority was met, but superiority was not shown (P = 0.66).", "Noninferior, but not superior.", False),
+    ("Superiority was shown (P = 0.01).", "It was not superior.", True),
+])
+def test_a_claim_denied_after_it_is_read_as_denied(point, answer, opposite):
+    from tutor.grading import opposite as says_opposite
+
+    assert says_opposite(point, answer) is opposite
+
+
+def test_figures_a_measure_writes_and_terse_notes_are_no_keyword_list():
+    from tutor.grading import keyword_list
+    from tutor.practice import figures
+
+    assert not keyword_list("PASI 90 71.4% drav / 3.1% pbo / 41.6% orv; sPGA 0/1 83.2 / 5.7 / 56.9%.")
+    assert not keyword_list("Also beat orvanercept (+29.8 pts PASI 90, +26.3 pts sPGA).")
+    assert keyword_list("Key terms: because, crossover, toward, null, not, conservative, bias.")
+    # a name's number is no figure a point needs: "T helper 17 (Th17)", "interleukin-17"
+    assert figures("IL-23 sustains T helper 17 (Th17) cells, which make interleukin-17 in 71.4% of plaques.") == ["71.4"]

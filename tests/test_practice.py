@@ -476,16 +476,22 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     (["ashcombe-2-trial-summary.txt", "quillby-3-trial-summary.txt", "weirgate-3-trial-summary.txt",
       "saltmarsh-2-trial-summary.txt"], "grading-blind12.jsonl", 0.76, 0),
     # grading-blind13 (KESTREL-3, BRINDLE-2, CORRIE-4, 84 answers), written the same way a round later: 0.762 on its
-    # first run (tune half 0.810, test half 0.714), 0.845 a round later (0.952, 0.738), 0.857 now (0.976, 0.738). Its
-    # tune half is read; of its test half one answer (g13-030, graded right before and after) was read to find why a
-    # change broke it.
+    # first run (tune half 0.810, test half 0.714), 0.845 a round later (0.952, 0.738), 0.857 the next (0.976, 0.738),
+    # 0.893 now (1.0, 0.786). Its tune half is read; of its test half one answer (g13-030, graded right before and
+    # after) was read to find why a change broke it.
     (["kestrel-3-trial-summary.txt", "brindle-2-trial-summary.txt", "corrie-4-trial-summary.txt"],
      "grading-blind13.jsonl", 0.85, 0),
     # grading-blind14 (HAWTHORN-3, FERNCLIFF-2, SALTMARSH-2, 84 answers), written the same way a round later: 0.679
-    # on its first run (tune half 0.762, test half 0.595), 0.738 now (0.810, 0.667). Its tune half is read, its test
-    # half never: one gaming answer there was graded correct on the first run and still is (unread, so unfixed).
+    # on its first run (tune half 0.762, test half 0.595), 0.738 a round later (0.810, 0.667), 0.774 now (0.833,
+    # 0.714). Its tune half is read, its test half never: one gaming answer there was graded correct on the first run
+    # and still is (unread, so unfixed).
     (["hawthorn-3-trial-summary.txt", "ferncliff-2-trial-summary.txt", "saltmarsh-2-trial-summary.txt"],
-     "grading-blind14.jsonl", 0.73, 1),
+     "grading-blind14.jsonl", 0.76, 1),
+    # grading-blind15 (STAITHES-2, TARNHOLM-2, FENWICK-4, 84 answers), written the same way a round later: 0.774 on
+    # its first run (tune half 0.762 with one gaming answer graded correct, test half 0.786), 0.869 now (0.952, 0.786;
+    # the gaming answer, the page's figures listed bare, graded incorrect). Its tune half is read, its test half never.
+    (["staithes-2-trial-summary.txt", "tarnholm-2-trial-summary.txt", "fenwick-4-trial-summary.txt"],
+     "grading-blind15.jsonl", 0.85, 0),
 ])
 def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy,
                                                                        gaming):
@@ -501,6 +507,29 @@ def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_sett
     result = ge.run_grading(Tutor(settings), ge.load_grading(ROOT / "tests" / "fixtures" / answers))
     assert result["overall"]["verdict_accuracy"] >= accuracy, result["disagreements"]
     assert result["overall"]["gaming_graded_correct"] <= gaming, result["disagreements"]
+
+
+def test_a_measure_named_with_a_number_is_no_figure_of_the_answer(make_settings):
+    """"IL-17" is the page's "interleukin-17", a name, not a figure the point needs; "PASI90" and "wk16" are the
+    page's "PASI 90" and "week 16"; "sPGA 0/1", which the point writes itself, is no wrong figure of it."""
+    import shutil
+
+    from tests.conftest import ROOT
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    for page in [*(ROOT / "knowledge").iterdir(), ROOT / "tests" / "fixtures" / "fenwick-4-trial-summary.txt"]:
+        shutil.copy(page, settings.knowledge_dir)
+    practice = Tutor(settings).practice
+    grade = practice.grade("fenwick-4-appraisal-limitation", "The comparator: orvanercept, a TNF receptor fusion "
+                           "protein, is weaker than the IL-17 and IL-23 inhibitors in use now, so beating it does "
+                           "not show dravokizumab beats modern biologics, and head to head was only tested at week "
+                           "16.", "resident")
+    assert grade.verdict == "correct", grade.points
+    grade = practice.grade("fenwick-4-resident-discussion", "Co-primaries were PASI90 and sPGA 0/1 at wk16 against "
+                           "placebo.", "resident")
+    first = grade.points[0]
+    assert first.status == "covered", grade.points
 
 
 def test_a_recall_item_asks_for_what_its_finding_measured_in_the_pages_words():

@@ -334,6 +334,7 @@ _FIGURE_COMPARISON = re.compile(r"\d[\d.,]*\s*%?[^\d.;]{0,30}?(?:\bvs\b\.?|\bver
                                 r"[^\d;]{0,40}?\d", re.I)
 # "ALPHA-1 14.1 mo", "G3+ AEs: 54.1%", "ALPHA-1 14.1" (a decimal closing its fragment): a name given a figure.
 _NAMED_FIGURE = re.compile(r"[A-Za-z][\w\-+]*\s*:?\s+\d[\d.,]*\s*(?:%|months?|mo\b|m\b)"
+                           r"|[+-]?\d[\d.,]*\s*(?:pts?|points?|percentage points?)\s+[A-Za-z]"
                            r"|[A-Za-z][\w\-+]*\s*:?\s+\d+\.\d+\s*[.!]?\s*$"
                            r"|\d[\d.,]*\s*(?:%|months?|mo\b|m\b)\s*(?:with |on |in |for )?[A-Za-z]", re.I)
 
@@ -361,7 +362,8 @@ def keyword_list(unit: str) -> bool:
     # "alphazumab + betaxel": two treatments given together are one regimen, not two terms (a longer chain of
     # "+"s still strings terms together)
     unit = re.sub(r"(?<!\+ )(?<!\+)\b([\w-]+) \+ ([\w-]+)\b(?! ?\+)", r"\1 plus \2", unit)
-    fragments = [f for f in re.split(r"[,;/|+]|\s-\s|\s{2,}", unit) if f.strip()]
+    # (not "0/1" of "sPGA 0/1" nor the sign of "+29.8")
+    fragments = [f for f in re.split(r"[,;|]|(?<!\d)/|/(?!\d)|\+(?![\d.])|\s-\s|\s{2,}", unit) if f.strip()]
     if len(fragments) >= 2 and sum(bool(_NAMED_FIGURE.search(f)) for f in fragments) * 2 >= len(fragments):
         return False
     words = re.findall(r"[\w\-.%]*\w[\w\-.%]*", unit)  # a full stop alone is no word
@@ -410,6 +412,10 @@ _ASSESSMENT = re.compile(r"(?:(?:independent|central|outcome|outcomes|endpoint|e
                          r"assessors?|review|reviewers?|readers?|raters?|committee|evaluation|evaluators?|analysts?)")
 
 
+_DENIED_AFTER = re.compile(r"(?:(?:was|were|is|are|has|have|had|been|be|could|can)\s+){1,2}(?:not|never)\s+(?:been\s+|be\s+)?"
+                           r"(?:shown|demonstrated|established|met|achieved|seen|found|reached|confirmed|proven|proved)\b")
+
+
 def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     """Content words, and each claim base the sentence makes with one polarity (True: the opposite of the
     base, by an antonym or a negation). "grade 3 or higher" labels, it does not claim; a base said both ways
@@ -428,6 +434,8 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
                                   or _ASSESSMENT.fullmatch(" ".join(words[i + 1:i + 2]))):
             continue  # "blinded endpoint adjudication", "masked central review": who judged, not the trial's design
         negated = bool(_NEGATION.search(" ".join(words[max(denied_from if i >= denied_from else 0, i - 4):i])))
+        # denied after it: "superiority was not shown", "a benefit could not be demonstrated"
+        negated = negated or bool(_DENIED_AFTER.match(" ".join(words[i + 1:i + 5])))
         seen.setdefault(base, set()).add((flipped != negated) != (i >= denied_from))
     plain = {w for w in words if w not in _FUNCTION and w not in STOPWORDS and w not in _CLAIM}
     return plain, {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
@@ -1360,6 +1368,7 @@ class Arms:
                 total = [k > 0 and bool(_OF_TOTAL.fullmatch(segment[numbers[k - 1].end():n.start()]))
                          for k, n in enumerate(numbers)]
                 given_last = None  # the label the figure before this one was given
+                compared = False  # a figure of this segment, outside brackets, was given an arm
                 # "ALPHA-1 cut the rate from 1.58 to 1.21": a change from one figure to another gives neither to the
                 # arm named before it (the first is the other arm's, or before treatment)
                 changes = [m.span() for m in _CHANGE.finditer(segment)]
@@ -1403,6 +1412,11 @@ class Arms:
                         chosen = None
                     if chosen is not None:
                         label = (chosen[2], chosen[3])
+                    elif _COMPARATIVE.match(segment) and previous_label is not None and first_label is not None \
+                            and compared and not in_paren and k and _NEW_MEASURE.search(segment[numbers[k - 1].end():number.start()]):
+                        # "..., OS 30.9 vs 25.1": after the figure the comparison answers, a figure of its own begins the
+                        # next pair, in the first arm's place ("with ALPHA-1: PFS 9.6 vs 6.4 months, OS 30.9 vs 25.1")
+                        label = first_label
                     elif _COMPARATIVE.match(segment) and previous_label is not None:
                         side = self.side(previous_label[0])
                         other = frozenset(c for c, s in self.components.items() if side and s != side)
@@ -1414,6 +1428,7 @@ class Arms:
                     if label is not None:
                         out.setdefault(number.group().rstrip(",").replace(",", ""), label)
                         given_last = label
+                        compared = compared or not in_paren
                 if mentions and not numbers:
                     label = (mentions[0][2], mentions[0][3])
                 if label is not None:
@@ -1802,6 +1817,9 @@ def read_figures(answer: str) -> str:
 _NO_FIGURES = ("the figures are missing", "figure missing", "the exact figures are missing")
 
 
+_FIGURES_SWAPPED = re.compile(r"arms swapped: [\d.]+(?:, [\d.]+)* belongs? to the other arm")
+
+
 def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str], any_point: bool = False) -> str:
     """correct needs the score, no point stated wrongly, and an answer that neither addressed the grader nor
     contradicted itself (what is left of such an answer can be partial, never correct); an answer that states
@@ -1818,6 +1836,8 @@ def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]
     if any(p.status == "incorrect" and p.note.startswith("arms swapped") for p in points) and \
             not any(p.status == "covered" for p in points):
         return "incorrect"  # the one claim it makes outright has the arms the wrong way round; the rest only touched
+    if points and points[0].status == "incorrect" and _FIGURES_SWAPPED.match(points[0].note):
+        return "incorrect"  # the point the item leads with has its figures given to the wrong arms
     made = sum(p.status == "covered" for p in points)
     enough = score >= CORRECT_ALONE or score >= CORRECT and (made >= min(2, len(points)) or any_point)
     if enough and not wrong and not gamed and not unfigured:
@@ -1841,14 +1861,41 @@ _FIGURE = r"(?<![\w.])(?!(?<=\d,)\d{3}(?!\d))(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)
 _FIGURE_RUN = re.compile(rf"{_FIGURE}(?:\s*%?\s*(?:,\s*(?:and|or)?|and|or|/)\s*{_FIGURE}){{2,}}", re.I)
 
 
+_APPROXIMATELY = re.compile(r"(?:\b(?:about|around|approximately|approx\.?|roughly|nearly|almost|circa|some|close to|"
+                            r"just (?:under|over|below|above))\s+|~\s*|≈\s*)(\d+(?:\.\d+)?)(?![\d.])", re.I)
+
+
+def approximations(text: str, figures: Sequence[str]) -> set[str]:
+    """The numbers the text says are rough ("about 7 days", "~30%") that a figure of the point rounds to: said as
+    an approximation of the page's figure, not as a figure of their own."""
+    out = set()
+    for match in _APPROXIMATELY.finditer(text):
+        said = match.group(1)
+        step = 10 ** -len(said.split(".")[1]) if "." in said else 1
+        if any(abs(float(f) - float(said)) <= step / 2 for f in figures if re.fullmatch(r"\d+(?:\.\d+)?", f)):
+            out.add(said)
+    return out
+
+
+# Between two figures of one segment, a comma and a word: the second is of another measure ("6.4 months, OS 30.9"),
+# not the first restated ("15 [1.2%]")
+_NEW_MEASURE = re.compile(r"[,;]\s*[A-Za-z]")
+
+
+# A bare run this long says nothing of which figure is which, however many of them the point needs ("0.44, 71,
+# 96.9, 0.33, 102"): in every graded set only gaming answers write one.
+BARE_RUN = 4
+
+
 def shotgun(text: str, needed: Sequence[str]) -> list[str]:
     """The figures of a bare list in the text that holds the point's figures among more candidates than the
-    point needs: offering every figure in the hope that one is right gives none of them. Empty when the text
-    gives its figures one claim at a time."""
+    point needs, or among BARE_RUN or more: offering every figure in the hope that one is right, or every figure
+    without saying which is which, gives none of them. Empty when the text gives its figures one claim at a
+    time."""
     wanted = set(needed)
     for run in _FIGURE_RUN.finditer(text):
         listed = [n.replace(",", "") for n in re.findall(_FIGURE, run.group(0))]
-        if len(listed) > len(wanted) and wanted & set(listed):
+        if (len(listed) > len(wanted) or len(listed) >= BARE_RUN) and wanted & set(listed):
             return listed
     return []
 
@@ -1900,7 +1947,11 @@ class OfflineGrader:
         if not holding:
             return False
         shortest = min(holding, key=lambda k: len(windows[k]))
-        return any(j != index and (not held or number in numbers_in(p.text)) and sims[j][shortest] > sims[index][shortest]
+        # by meaning, or by the words beside the figure: "PASI 100 in 44.1%" names the point that reports PASI 100
+        words = set(tokenize(windows[shortest])) - {number}
+        shared = [len(words & set(tokenize(p.text))) for p in points]
+        return any(j != index and (not held or number in numbers_in(p.text))
+                   and (sims[j][shortest] > sims[index][shortest] or shared[j] > shared[index])
                    for j, p in enumerate(points))
 
     def statuses(self, item: PracticeItem, kept: list[str], arms: Arms, truth: dict) -> list[PointGrade]:
@@ -1963,7 +2014,11 @@ class OfflineGrader:
                 # the figures of the stretch that makes the point, or of its sentence when the stretch gives none
                 # ("OS was better with ALPHA-1: the median was X vs Y" gives its figures after the colon)
                 scope = unit if numbers_in(unit) else next((k for k in kept if unit in k), unit)
+                # a number the point writes itself is never a wrong figure of it ("sPGA 0/1" names a measure), nor is
+                # one the learner rounds and says so ("around 30%" for 29.5% and 30.5%): no claim to the exact figure
+                rough = approximations(scope, point.numbers)
                 stray = [n for n in numbers_in(scope) if n not in point.numbers and n not in numbers_in(item.question)
+                         and n not in numbers_in(point.text) and n not in rough
                          and ("." in n or n in data or n in measured)]
                 # A statistic of the comparison (an HR, its interval) is no wrong value of an arm, nor the reverse.
                 own_kind = any(n in statistics(point.text) for n in point.numbers)
@@ -1980,7 +2035,9 @@ class OfflineGrader:
                 if listed and sim >= PARTLY:
                     status = "incorrect"
                     note = (f"{len(listed)} candidate figures for {len(point.numbers)}: a list to choose from is not "
-                            f"an answer, and {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not the page's here")
+                            f"an answer, and {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not the page's here"
+                            if stray else f"{len(listed)} figures listed bare: a list that does not say which figure "
+                            f"is which is not an answer")
                 elif invented and sim >= PARTLY:
                     status = "incorrect"
                     note = f"{', '.join(invented)} {'is' if len(invented) == 1 else 'are'} not a figure the page gives"

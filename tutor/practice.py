@@ -108,6 +108,10 @@ def figures(text: str, data: set[str] | None = None, given: str = "") -> list[st
             continue
         if after.startswith(":") or before.endswith(":"):  # a ratio such as 2:1
             continue
+        if re.search(r"[A-Za-z]-$", before):  # a part of a name ("interleukin-17"), as `numbers_in` reads it
+            continue
+        if re.match(rf"\s*[(\[][A-Za-z-]*{re.escape(number)}[)\]]", after):  # a name and its short form: "T helper 17 (Th17)"
+            continue
         if "." not in number and not after.startswith("%") and int(number) < 10:
             continue
         if (data is not None and number not in data) or number in asked:
@@ -376,6 +380,8 @@ class Practice:
         if self._offline is None:
             self._offline = OfflineGrader(getattr(self.tutor.store, "embeddings", None) or get_embeddings(self.tutor.settings))
         library = list(self.tutor.records())  # the other trials, known by name
+        # a word run into its number is read as the page writes it ("PASI90", "wk16": "PASI 90", "week 16")
+        answer = self.tutor.retriever.speller.unfuse(answer)
         if self.tutor.settings.model == "openai" and getattr(self.tutor.settings, "grader", "auto") != "offline":
             return grade_openai(self.tutor.model, self._offline, item, record, answer, learner.id, reveal, library)
         return grade_offline(self._offline, item, record, answer, learner.id, reveal, library=library)
