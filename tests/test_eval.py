@@ -319,3 +319,12 @@ def test_a_baseline_shows_the_change(tmp_path, dev_run):
     text = paths["report"].read_text()
     assert "## Change against the baseline" in text and "| hit_at_k |" in text and "+0.100" in text
     assert report(summary).count("\n| ") >= len(ROLE_IDS) + 11
+
+
+def test_a_figure_is_found_however_the_page_separates_its_thousands():
+    """A page may write its sample "1012" in one field and "1,012" in another: the same figure either way, but
+    never a longer or a decimal number that merely contains it."""
+    from tutor.evaluate import fact_in
+
+    assert fact_in("1,012", "Sample: 1012 patients.") and fact_in("1012", "n = 1,012 patients")
+    assert not fact_in("1,012", "1012.5 letters") and not fact_in("1012", "21,012 patients")

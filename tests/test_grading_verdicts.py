@@ -513,3 +513,28 @@ def test_figures_a_measure_writes_and_terse_notes_are_no_keyword_list():
     assert keyword_list("Key terms: because, crossover, toward, null, not, conservative, bias.")
     # a name's number is no figure a point needs: "T helper 17 (Th17)", "interleukin-17"
     assert figures("IL-23 sustains T helper 17 (Th17) cells, which make interleukin-17 in 71.4% of plaques.") == ["71.4"]
+
+
+def test_a_device_is_named_by_its_own_words_and_the_controls_by_their_role():
+    """A treatment named at length ("transcatheter implantation of the LumenAtria interatrial shunt") is named by
+    the words no everyday English uses ("LumenAtria") and by its noun as an arm ("the shunt arm"); "controls" is
+    the control arm. (A made-up page, written for this test.)"""
+    from tutor.grading import Arms
+    from tutor.trialpage import parse_trial_page
+
+    page = ("Example Device Trial\n\nBottom line\n\nThe device did not help.\n\nKey Findings\n\n1. Death occurred in "
+            "6.1% of the shunt group vs 5.2% of the control group.\n\nStudy Design\n\nDesign\nRCT\nOpen-Label\n"
+            "Intervention Transcatheter implantation of the LumenAtria interatrial shunt plus usual care.\n"
+            "Comparator Usual care alone.\n")
+    arms = Arms(parse_trial_page(page))
+    given = arms.attribute("Death 5.2% in the shunt arm vs 6.1% in controls.")
+    assert arms.side(given["5.2"][0]) == "A" and arms.side(given["6.1"][0]) == "B", given
+    assert arms.side(arms.attribute("Death was 6.1% with LumenAtria.")["6.1"][0]) == "A"
+
+
+def test_a_recommendation_against_is_the_opposite_of_a_recommendation():
+    from tutor.grading import opposite
+
+    point = "It supports a recommendation against routine use of betanib, because it did not lower mortality."
+    assert opposite(point, "Recommend betanib, since it clearly lowered deaths.")
+    assert not opposite(point, "Recommend against routine betanib.")

@@ -247,6 +247,13 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     ("staithes-2-trial-summary.txt", "STAITHES-2", "staithes-2-cases.jsonl", 0.75, 0.99,
      [("Summarise the trial for me.", ["21.9%", "24.6%"]),
       ("Were more patients readmitted with heart failure after the bundle came in?", ["3.3%", "3.0%"])]),
+    # OXENHOPE-2, an eye injection every 16 weeks against one every 8 (noninferiority, sham-masked), written the same
+    # way with RAVENSCAR-3 in a later round and read after its first run (0.753 fact coverage, 3 of 30 refused):
+    # the first letters of a drug's name are that drug ("renza"), "q16w" is every 16 weeks, "thru" through, sight
+    # is visual acuity, and explaining to a patient whether a drug worked is a question about it, not a story (0.784,
+    # 1 of 30 refused).
+    ("oxenhope-2-trial-summary.txt", "OXENHOPE-2", "oxenhope-2-cases.jsonl", 0.78, 0.97,
+     [("% of the renza pts who stayed on q16w all the way thru wk 48?", ["77.3%"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):
@@ -278,6 +285,10 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     # of 30 refused and none of its 5 questions outside the sources answered (README, "A factorial page and a
     # device page").
     ("whinmoor-2-trial-summary.txt", "WHINMOOR-2", "whinmoor-2-cases.jsonl", 0.66, 0.94, 0.0, 0.07),
+    # RAVENSCAR-3, two doses of an oral drug against placebo in rheumatoid arthritis, written the same way with
+    # OXENHOPE-2 a round later and never read. First run: 0.778 fact coverage, 0.886 scope, 4 of 30 refused and
+    # none of its 5 questions outside the sources answered.
+    ("ravenscar-3-trial-summary.txt", "RAVENSCAR-3", "ravenscar-3-cases.jsonl", 0.77, 0.88, 0.0, 0.14),
 ])
 def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
                                                          false_refusal):

@@ -492,6 +492,12 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     # the gaming answer, the page's figures listed bare, graded incorrect). Its tune half is read, its test half never.
     (["staithes-2-trial-summary.txt", "tarnholm-2-trial-summary.txt", "fenwick-4-trial-summary.txt"],
      "grading-blind15.jsonl", 0.85, 0),
+    # grading-blind16 (SKELWITH-3, PELLOW-2, HOLLOWAY-2, 84 answers), written the same way later in that round: 0.762
+    # on its first run (tune half 0.714, test half 0.810), 0.786 now (0.762, 0.810): a device named by its own words,
+    # "controls" as the control arm, a wrong headline figure, "recommend X" against "a recommendation against X".
+    # Its tune half is read, its test half never.
+    (["skelwith-3-trial-summary.txt", "pellow-2-trial-summary.txt", "holloway-2-trial-summary.txt"],
+     "grading-blind16.jsonl", 0.78, 0),
 ])
 def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy,
                                                                        gaming):

@@ -173,6 +173,27 @@ def test_spelling_mends_only_near_misses_of_the_librarys_words(tutor):
         assert speller.correct(untouched) == untouched
 
 
+def test_the_first_letters_of_a_drug_name_are_that_drug(tutor):
+    """"lapa" is too short to tell; "lapat" begins one drug of the library, "trastu" begins none alone (trastuzumab
+    and its conjugates share it): only a unique completion is read."""
+    speller = tutor.retriever.speller
+    assert speller.correct("Were the lapat pts older?") == "Were the lapatinib pts older?"
+    assert speller.correct("Were the lapa pts older?") == "Were the lapa pts older?"
+    assert speller.correct("how often was thrombocytopnia seen?") == "how often was thrombocytopenia seen?"
+
+
+def test_walking_through_a_question_is_no_unreported_walk(make_settings):
+    """"Walk me through the dosing" asks for the dosing; "the 6-minute walk distance", which a page may not report,
+    is said to be unreported."""
+    from tests.test_library import _tutor_with
+
+    tutor = _tutor_with(make_settings, "skelwith-3-trial-summary.txt")
+    through = tutor.ask("walk me through the dosing of the device group", "resident", trial="SKELWITH-3")
+    assert "do not report" not in through.answer and "walk" not in through.answer.split("[")[0].lower()
+    walk = tutor.ask("what was the change in 6 minute walk distance in each arm?", "resident", trial="SKELWITH-3")
+    assert "walk distance" in walk.answer.split("\n")[0], walk.answer
+
+
 def test_a_question_asking_for_a_figure_is_answered_first_with_one(tutor):
     from tutor.evaluate import lead_sentence
 

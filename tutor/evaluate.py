@@ -197,9 +197,18 @@ def _parse_case(line: str, where: str) -> EvalCase:
 
 
 def fact_in(fact: str, text: str) -> bool:
-    """`a|b` means either; case-insensitive; whitespace-insensitive."""
+    """`a|b` means either; case-insensitive; whitespace-insensitive. A whole number is the same figure with or
+    without its thousands separators ("1,012" and "1012": a page may write it both ways)."""
     flat = " ".join(text.lower().split())
-    return any(alt.strip() and " ".join(alt.lower().split()) in flat for alt in fact.split("|"))
+    for alt in fact.split("|"):
+        alt = " ".join(alt.lower().split())
+        if alt and alt in flat:
+            return True
+        if re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d{4,}", alt):
+            bare = alt.replace(",", "")
+            if any(m.group().replace(",", "") == bare for m in re.finditer(r"(?<![\d.,])\d[\d,]*(?![\d]|[.,]\d)", flat)):
+                return True
+    return False
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")

@@ -928,7 +928,7 @@ _ROUTE_NAMES = {"oral": re.compile(r"\b(?:oral(?:ly)?|by mouth)\b", re.I),
 _GENERIC_ARM_WORDS = frozenset({"therapy", "treatment", "care", "group", "arm", "strategy", "regimen", "plus", "with",
                                 "the", "and", "matching", "usual", "placebo"})
 _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arm|group)\b", re.I)),
-                 ("B", re.compile(r"\b(?:control|comparator|standard)(?: arm| group)?\b", re.I)))
+                 ("B", re.compile(r"\b(?:controls?|comparator|standard)(?: arm| group)?\b", re.I)))
 # An arm said to play a role: "... was the control arm", "... served as the experimental arm", "... as comparator".
 _ROLE = re.compile(r"\b(?:was|were|is|as|being|served as|acted as)\s+(?:the\s+|an?\s+)?"
                    r"(?P<role>control|comparator|experimental|investigational)(?:\s+(?:arm|group|treatment))?\b", re.I)
@@ -1132,12 +1132,17 @@ class Arms:
                     words = words[:-1]
                 if len(words) < len(alias.split()) and not set(words) <= others | _GENERIC_ARM_WORDS:
                     more.append(" ".join(words))
-                if len(words) > 1 and len(words[-1]) >= 6 and words[-1] not in others \
+                if len(words) > 1 and len(words[-1]) >= 5 and words[-1] not in others \
                         and words[-1] not in _GENERIC_ARM_WORDS and not everyday(words[-1]) \
                         and not any(w == "placebo" or is_drug.search(w) for w in words):  # a drug names it
                     # as an arm only ("the appendicectomy arm"): alone, the noun may be an event of either arm
                     # ("needed appendicectomy by 1 year")
                     more += [f"{words[-1]} {arm}" for arm in ("arm", "group")]
+                # a word of its name no everyday English uses and no other treatment's name holds: a name on its own
+                # ("lumenatria", "interatrial" of "implantation of the LumenAtria interatrial shunt")
+                if len(words) > 2:
+                    more += [w for w in words if len(w) >= 6 and w.isalpha() and w not in others
+                             and w not in _GENERIC_ARM_WORDS and not everyday(w) and w not in group]
             out.append((sides[k], list(dict.fromkeys(group + more))))
         return out
 
@@ -1817,7 +1822,9 @@ def read_figures(answer: str) -> str:
 _NO_FIGURES = ("the figures are missing", "figure missing", "the exact figures are missing")
 
 
-_FIGURES_SWAPPED = re.compile(r"arms swapped: [\d.]+(?:, [\d.]+)* belongs? to the other arm")
+# A point's figures given wrongly: to the other arm, or as figures the page does not give for it.
+_FIGURES_SWAPPED = re.compile(r"arms swapped: [\d.]+(?:, [\d.]+)* belongs? to the other arm"
+                              r"|[\d.]+(?:, [\d.]+)* (?:is|are) not (?:the page's figure here|a figure the page gives)$")
 
 
 def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str], any_point: bool = False) -> str:
@@ -1837,7 +1844,7 @@ def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]
             not any(p.status == "covered" for p in points):
         return "incorrect"  # the one claim it makes outright has the arms the wrong way round; the rest only touched
     if points and points[0].status == "incorrect" and _FIGURES_SWAPPED.match(points[0].note):
-        return "incorrect"  # the point the item leads with has its figures given to the wrong arms
+        return "incorrect"  # the point the item leads with gives its figures wrongly (to the other arm, or not the page's)
     made = sum(p.status == "covered" for p in points)
     enough = score >= CORRECT_ALONE or score >= CORRECT and (made >= min(2, len(points)) or any_point)
     if enough and not wrong and not gamed and not unfigured:

@@ -69,8 +69,11 @@ class Speller:
     # A word run into its number ("Grade3", "wk16", "12mo"): the pages write them apart ("grade 3", "week 16").
     _FUSED = re.compile(r"(?<![\w-])(?:([A-Za-z]{2,})(\d+)|(\d+)([A-Za-z]{2,}))(?![\w-])")
 
-    def __init__(self, words, spaced=frozenset()):
+    def __init__(self, words, spaced=frozenset(), names=frozenset()):
         from collections import Counter
+
+        # the library's drug names: a learner's first letters of one ("renza") are that drug
+        self._names = sorted({n.lower() for n in names if len(n) >= 7 and n.isalpha()})
 
         # the words the library writes before a number, apart from it ("grade 3"): only these are set apart when
         # a question runs them together; "ALPHA09" beside the library's "ALPHA 03" is a name, kept whole
@@ -111,11 +114,19 @@ class Speller:
         if everyday(lower) or set(tokenize(lower)) <= self._stems:
             return word  # an everyday word, or a form of a word the library uses ("relapsed")
         if lower not in self._mended:
-            self._mended[lower] = self._nearest(lower)
+            self._mended[lower] = self._nearest(lower) or self._completed(lower)
         fixed = self._mended[lower]
         if fixed is None:
             return word
         return fixed.capitalize() if word[0].isupper() and not word.isupper() else fixed
+
+    def _completed(self, word: str) -> str | None:
+        """The one drug name of the library that the word begins, three letters or more short of it ("renza" for
+        "renzabercept"); none when it begins two, or is too short to tell (under five letters)."""
+        if len(word) < 5:
+            return None
+        found = [n for n in self._names if n.startswith(word) and len(n) >= len(word) + 3]
+        return found[0] if len(found) == 1 else None
 
     def _nearest(self, word: str) -> str | None:
         from rapidfuzz.distance import DamerauLevenshtein

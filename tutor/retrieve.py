@@ -351,7 +351,7 @@ class HybridRetriever:
                 self.intents.cover(matrix)
                 asked = " ".join(e for i in self.intents.intents.values() for e in i.examples).lower()
                 self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {asked}"),
-                                       frozenset(re.findall(r"(?<![\w-])([a-z]{2,}) \d", self._text)))
+                                       frozenset(re.findall(r"(?<![\w-])([a-z]{2,}) \d", self._text)), names=drugs)
                 self._version = version
 
     @property
