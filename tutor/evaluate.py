@@ -206,7 +206,8 @@ def fact_in(fact: str, text: str) -> bool:
             return True
         if re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d{4,}", alt):
             bare = alt.replace(",", "")
-            if any(m.group().replace(",", "") == bare for m in re.finditer(r"(?<![\d.,])\d[\d,]*(?![\d]|[.,]\d)", flat)):
+            numbers = re.finditer(r"(?<![\d.,])\d[\d,]*(?![\d]|[.,]\d)", flat)
+            if any(m.group().replace(",", "") == bare for m in numbers):
                 return True
     return False
 

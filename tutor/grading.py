@@ -412,8 +412,9 @@ _ASSESSMENT = re.compile(r"(?:(?:independent|central|outcome|outcomes|endpoint|e
                          r"assessors?|review|reviewers?|readers?|raters?|committee|evaluation|evaluators?|analysts?)")
 
 
-_DENIED_AFTER = re.compile(r"(?:(?:was|were|is|are|has|have|had|been|be|could|can)\s+){1,2}(?:not|never)\s+(?:been\s+|be\s+)?"
-                           r"(?:shown|demonstrated|established|met|achieved|seen|found|reached|confirmed|proven|proved)\b")
+_DENIED_AFTER = re.compile(r"(?:(?:was|were|is|are|has|have|had|been|be|could|can)\s+){1,2}(?:not|never)\s+"
+                           r"(?:been\s+|be\s+)?(?:shown|demonstrated|established|met|achieved|seen|found|reached|"
+                           r"confirmed|proven|proved)\b")
 
 
 def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
@@ -1418,9 +1419,10 @@ class Arms:
                     if chosen is not None:
                         label = (chosen[2], chosen[3])
                     elif _COMPARATIVE.match(segment) and previous_label is not None and first_label is not None \
-                            and compared and not in_paren and k and _NEW_MEASURE.search(segment[numbers[k - 1].end():number.start()]):
-                        # "..., OS 30.9 vs 25.1": after the figure the comparison answers, a figure of its own begins the
-                        # next pair, in the first arm's place ("with ALPHA-1: PFS 9.6 vs 6.4 months, OS 30.9 vs 25.1")
+                            and compared and not in_paren and k \
+                            and _NEW_MEASURE.search(segment[numbers[k - 1].end():number.start()]):
+                        # "..., OS 30.9 vs 25.1": after the figure the comparison answers, a figure of its own begins
+                        # the next pair, in the first arm's place ("with ALPHA-1: PFS 9.6 vs 6.4 months, OS 30.9 vs 25.1")
                         label = first_label
                     elif _COMPARATIVE.match(segment) and previous_label is not None:
                         side = self.side(previous_label[0])
@@ -1844,7 +1846,7 @@ def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]
             not any(p.status == "covered" for p in points):
         return "incorrect"  # the one claim it makes outright has the arms the wrong way round; the rest only touched
     if points and points[0].status == "incorrect" and _FIGURES_SWAPPED.match(points[0].note):
-        return "incorrect"  # the point the item leads with gives its figures wrongly (to the other arm, or not the page's)
+        return "incorrect"  # the point the item leads with gives its figures wrongly: the other arm's, or not the page's
     made = sum(p.status == "covered" for p in points)
     enough = score >= CORRECT_ALONE or score >= CORRECT and (made >= min(2, len(points)) or any_point)
     if enough and not wrong and not gamed and not unfigured:

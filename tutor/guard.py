@@ -155,7 +155,8 @@ def escape_block(text: str) -> str:
 
 # Text that addresses the model rather than the reader (a prompt injection), in a passage or a question.
 _INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|forget|override|drop|ditch|abandon|bypass|set aside|throw out)\b.{0,40}\b(instructions?|rules?|prompts?|passages?|context|guidelines)\b"
+    r"\b(ignore|disregard|forget|override|drop|ditch|abandon|bypass|set aside|throw out)\b.{0,40}"
+    r"\b(instructions?|rules?|prompts?|passages?|context|guidelines)\b"
     r"|\bsystem prompt\b|\b(system|admin|developer|debug) (override|mode)\b|\byou are now\b"
     r"|\b(repeat|print|output|echo|copy)\b.{0,40}\b(everything (above|before)|all (of )?(the )?(text )?above|above this|"
     r"verbatim|word for word|from the (very )?first line)|\bnew instructions\b|\breveal\b.{0,40}\b(prompt|instructions)\b"

@@ -110,7 +110,7 @@ def figures(text: str, data: set[str] | None = None, given: str = "") -> list[st
             continue
         if re.search(r"[A-Za-z]-$", before):  # a part of a name ("interleukin-17"), as `numbers_in` reads it
             continue
-        if re.match(rf"\s*[(\[][A-Za-z-]*{re.escape(number)}[)\]]", after):  # a name and its short form: "T helper 17 (Th17)"
+        if re.match(rf"\s*[(\[][A-Za-z-]*{re.escape(number)}[)\]]", after):  # a name, its short form: "T helper 17 (Th17)"
             continue
         if "." not in number and not after.startswith("%") and int(number) < 10:
             continue

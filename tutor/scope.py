@@ -44,7 +44,8 @@ _PATIENT = (r"\b(I'?m|I am) (pregnant|on|taking|receiving|being treated|a patien
             r"medications?|meds|medicines?|pills?|tablets?|injections?|prescriptions?|blood (sugar|pressure)|sugars?|"
             r"diabetes|depression|infection|condition|illness|disease|diagnosis|symptoms|GP|nurse|specialist)\b"
             r"|\bfor me\b|\bI personally\b|\bme personally\b|\bI'?m (a|the) patient\b"
-            rf"|\bmy (?:own |elderly |older |younger |little |baby |step-?)?{_RELATIVE}s?\b|\b{_RELATIVE}s? of mine\b|\b(mum|mom|dad)'?s\b")
+            rf"|\bmy (?:own |elderly |older |younger |little |baby |step-?)?{_RELATIVE}s?\b"
+            rf"|\b{_RELATIVE}s? of mine\b|\b(mum|mom|dad)'?s\b")
 _DECISION = (r"\b(should|shall|can|could|may|must|ought)\b|\bis (it|this|that) (safe|ok|okay|wise|right|fine|good)\b"
              r"|\b(safe|ok|okay|wise|right|fine|good) for (me|him|her|them|my)\b"
              r"|\bwould (I|you|it|they|that|this|switching|\w+ing)\b|\bwhich\b.{0,60}\b(give|help|suit)\b"
