@@ -266,3 +266,12 @@ def test_a_vaccine_the_library_does_not_hold_is_another_subject(make_settings):
         assert not tutor.ask(question, "resident").in_scope, question
     for question in ("Did the norovirus vaccine cause fever?", "how well did the new vaccine work in babies?"):
         assert tutor.ask(question, "resident").in_scope, question
+
+
+def test_a_patients_age_in_the_question_is_no_figure_the_sources_lack(tutor):
+    """"an 80yo" describes the learner's patient: the answer does not open by saying the sources lack that figure;
+    a figure asked of the trial that no passage gives still does."""
+    aged = tutor.ask("How would you counsel an 80yo about T-DM1's side effects, based on EMILIA?", "attending")
+    assert "do not report the figure" not in aged.answer, aged.answer
+    asked = tutor.ask("What was the 7-year overall survival in EMILIA?", "attending")
+    assert "do not report the figure" in asked.answer, asked.answer

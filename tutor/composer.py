@@ -66,6 +66,14 @@ _SHORT_TIME = re.compile(r"^(\d+)(d|days?|mo|mos|months?|m|y|yrs?|years?|w|wks?|
 _UNIT = {"d": "day", "m": "month", "y": "year", "w": "week"}
 
 
+def _is_age(word: str, question: str) -> bool:
+    """"an 80yo", "a 72-year-old woman", "my 79 year old mother": one person's age, the learner's patient described,
+    not a figure asked of the trial ("patients 65 years or older" is a subgroup, and asked)."""
+    number = re.escape(re.match(r"\d+", word).group())
+    return bool(re.search(rf"\b(?:an?|my|her|his|this|our|your)\s+{number}\s*-?\s*"
+                          rf"(?:yo\b|y/o\b|(?:years?|yrs?|y)[\s-]*old\b)", question, re.I))
+
+
 def _figure_in(word: str, text: str) -> bool:
     """Do the sources give the figure a question writes ("12-month", "90d", "88-92%")? A time point in
     shorthand as its long form; a range by both its ends. A code with a digit ("O2", "HER2") is a name,
@@ -362,7 +370,7 @@ class Composer:
             if any(ch.isdigit() for ch in word):
                 # "1L" is shorthand the lexicon reads ("first-line"), not a figure
                 if word[0].isdigit() and word in question.lower() and not _figure_in(word, text) \
-                        and re.search(r"\d", canonical(word)):
+                        and re.search(r"\d", canonical(word)) and not _is_age(word, question):
                     missing.append(_FIGURE)  # quoted as words: a number the sources lack is not repeated
             elif tokens & clinical and not tokens & (known | implied):
                 long = {**base_glossary(), **(glossary or {})}.get(word.upper())
