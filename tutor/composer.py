@@ -260,21 +260,25 @@ def _is_statement(sentence: str) -> bool:
 
 
 def _primary_first(chosen: list[Sentence], reserve: list[Sentence], question: str = "") -> list[Sentence]:
-    """Asked for the effect without an outcome named ("the HR vs placebo?"), the primary result answers first:
-    the sentence with a figure of the passage that gives it (the first in the page's order that gives an estimate),
-    chosen already or taking the last place; not one of another dose than the question names ("HR for 40mg?" when
-    the primary result is the 80 mg arm's)."""
-    asked = doses_in(question)
-    pool = list({id(s): s for s in [*chosen, *reserve]}.values())  # a sentence may be in both
-    results = [s for s in pool if s.passage.primary and _states_figure(s.text) and asked <= doses_in(s.text)]
-    # the result itself, not a sensitivity analysis that shares the question's words ("a per-protocol analysis gave
-    # a similar result") nor the count of who took part
-    results.sort(key=lambda s: s.passage.text.find(s.text))
-    found = next((s for s in results if _ESTIMATE.search(s.text)), results[0] if results else None)
+    """Asked for the effect without an outcome named ("the HR vs placebo?"), the primary result answers first
+    (`_primary_result`), chosen already or taking the last place; not one of another dose than the question names
+    ("HR for 40mg?" when the primary result is the 80 mg arm's)."""
+    found = _primary_result([*chosen, *reserve], doses_in(question))
     if found is None:
         return chosen
     rest = [s for s in chosen if s is not found]
     return [found] + (rest if found in chosen else rest[:-1])
+
+
+def _primary_result(candidates: list[Sentence], doses: set[str] = frozenset()) -> Sentence | None:
+    """The sentence of the primary result that states it: of the candidates from the primary finding with a
+    figure (and every dose in `doses`), the first in the page's order that gives an estimate, else the first. Not
+    a sensitivity analysis that shares the question's words ("a per-protocol analysis gave a similar result"), nor
+    the count of who took part ("Of 18,462 adults ...")."""
+    pool = list({id(s): s for s in candidates}.values())  # a sentence may be among them twice
+    results = [s for s in pool if s.passage.primary and _states_figure(s.text) and doses <= doses_in(s.text)]
+    results.sort(key=lambda s: s.passage.text.find(s.text))
+    return next((s for s in results if _ESTIMATE.search(s.text)), results[0] if results else None)
 
 
 def _with_primary(chosen: list[Sentence], reserve: list[Sentence], points: int) -> list[Sentence]:
@@ -282,9 +286,7 @@ def _with_primary(chosen: list[Sentence], reserve: list[Sentence], points: int) 
     lead (in place of the last point, when the role's points are all taken), when no point chosen gives it."""
     if not chosen or any(s.passage.primary and _states_figure(s.text) for s in chosen):
         return chosen
-    # the sentence of the primary result that gives its estimate, rather than one that counts who took part
-    results = [s for s in reserve if s.passage.primary and _states_figure(s.text)]
-    found = next((s for s in results if _ESTIMATE.search(s.text)), results[0] if results else None)
+    found = _primary_result(reserve)
     if found is None:
         return chosen
     return [chosen[0], found, *chosen[1:points - 1 if len(chosen) >= points else None]]
