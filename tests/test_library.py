@@ -254,6 +254,14 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # 1 of 30 refused).
     ("oxenhope-2-trial-summary.txt", "OXENHOPE-2", "oxenhope-2-cases.jsonl", 0.78, 0.97,
      [("% of the renza pts who stayed on q16w all the way thru wk 48?", ["77.3%"])]),
+    # THORNLEY-2, a cluster-randomised trial of pharmacist-led deprescribing in general practice (84 practices, no
+    # drug, a neutral primary outcome beside a significant secondary one), written with SCARTH-3 in a later round and
+    # read after its first run (0.673 fact coverage, lead 0.500, 1 of 30 refused, none of 3 unreported questions said
+    # so): "EQ5D" is the page's "EQ-5D-5L", "control practices" its comparator, "out of hospital" its admissions, "at
+    # 2 or 3 yrs" a time point it lacks, a drug class it never names unreported (0.747, 0 refused, 2 of 3 said so).
+    ("thornley-2-trial-summary.txt", "THORNLEY-2", "thornley-2-cases.jsonl", 0.74, 0.99,
+     [("EQ5D difference at 1 yr between groups?", ["0.012"]),
+      ("What did the control practices actually provide - was it just nothing?", ["annual medication review"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):
@@ -289,6 +297,10 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     # OXENHOPE-2 a round later and never read. First run: 0.778 fact coverage, 0.886 scope, 4 of 30 refused and
     # none of its 5 questions outside the sources answered.
     ("ravenscar-3-trial-summary.txt", "RAVENSCAR-3", "ravenscar-3-cases.jsonl", 0.77, 0.88, 0.0, 0.14),
+    # SCARTH-3, first-line lung cancer immunotherapy with chemotherapy against placebo with chemotherapy (dual
+    # primary endpoints, PD-L1 subgroups), written the same way with THORNLEY-2 a round later and never read. First
+    # run: 0.840 fact coverage, lead 0.667, every scope decision right, none of its 3 unreported questions said so.
+    ("scarth-3-trial-summary.txt", "SCARTH-3", "scarth-3-cases.jsonl", 0.83, 0.99, 0.0, 0.0),
 ])
 def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
                                                          false_refusal):

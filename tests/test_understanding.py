@@ -275,3 +275,50 @@ def test_a_patients_age_in_the_question_is_no_figure_the_sources_lack(tutor):
     assert "do not report the figure" not in aged.answer, aged.answer
     asked = tutor.ask("What was the 7-year overall survival in EMILIA?", "attending")
     assert "do not report the figure" in asked.answer, asked.answer
+
+
+def test_a_time_point_written_apart_or_shared_by_two_figures_is_asked_whole(tutor):
+    """"at 4 or 5 yrs" asks for 4-year and 5-year figures, which no page gives: said so, not answered as if the
+    sources held them; "at 12 months" is a time point the pages give."""
+    later = tutor.ask("What was overall survival at 4 or 5 yrs in EMILIA?", "resident")
+    assert "do not report the figure or time point" in later.answer, later.answer
+    given = tutor.ask("What was the PFS rate at 12 months with T-DXd in DESTINY-Breast03?", "resident")
+    assert "do not report" not in given.answer and "75.8%" in given.answer, given.answer
+
+
+def test_a_drug_the_trials_pages_never_name_is_said_to_be_unreported(tutor):
+    statins = tutor.ask("Did EMILIA patients on statins do better?", "resident")
+    assert 'do not report "statins"' in statins.answer, statins.answer
+    # the trial's own drug, by its long name where the passages use its short form, is no unreported drug
+    own = tutor.ask("How long did patients survive at the median on trastuzumab emtansine in EMILIA?", "resident")
+    assert "do not report" not in own.answer, own.answer
+
+
+def test_a_patients_age_given_loosely_is_no_figure_the_sources_lack(tutor):
+    for question in ("I have a patient in her 80s on T-DM1; what does EMILIA say about side effects?",
+                     "I've got an 80-something on T-DM1. What does EMILIA say about side effects?"):
+        answer = tutor.ask(question, "attending")
+        assert "do not report the figure" not in answer.answer, answer.answer
+
+
+def test_a_hyphenated_name_run_together_is_read_as_the_pages_write_it(tutor):
+    speller = tutor.retriever.speller
+    assert speller.correct("TDM1 vs TDXd PFS?") == "T-DM1 vs T-DXd PFS?"
+
+
+def test_a_four_letter_word_is_mended_only_by_a_slip_of_the_same_length():
+    from tutor.lexicon import Speller
+
+    speller = Speller(["apply", "applied", "dose", "doses"])
+    assert speller.correct("complications after lap appy") == "complications after lap appy"  # shorthand, kept
+    assert speller.correct("what dsoe was given") == "what dose was given"
+
+
+def test_mean_the_statistic_is_a_word_of_the_question_and_mean_the_verb_is_not():
+    from tutor.lexicon import expansions, tokenize
+
+    assert "mean" in tokenize("What was the mean change in visual acuity?")
+    # "on average" stands for the mean as well as the median
+    assert any("mean" in tokenize(words) for words in expansions("how many injections did each arm get on average"))
+    assert "mean" not in tokenize("What does the hazard ratio of 0.65 mean?")
+    assert "mean" not in tokenize("What does it mean for practice?")

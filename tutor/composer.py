@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -64,14 +65,33 @@ _TIME_POINT = re.compile(r"\b(\d+(?:\.\d+)?)[\s-]*(day|week|month|year)s?\b", re
 # Shorthand for a time point: "90d", "6mo", "2y", "12wk" is "90-day", "6-month", "2-year", "12-week".
 _SHORT_TIME = re.compile(r"^(\d+)(d|days?|mo|mos|months?|m|y|yrs?|years?|w|wks?|weeks?)$")
 _UNIT = {"d": "day", "m": "month", "y": "year", "w": "week"}
+# A time point written apart from its number, or two sharing one unit: "at 2 or 3 yrs" asks for "2yrs" and "3yrs".
+_SPACED_TIME = re.compile(r"(?<![\d.,])\b(\d+)(?:\s*(?:or|and|to|-|–)\s*(\d+))?\s+(days?|mos?|months?|yrs?|years?|wks?|weeks?)\b", re.I)
+
+
+def _fuse_times(text: str) -> str:
+    return _SPACED_TIME.sub(lambda m: " or ".join(n + m.group(3) for n in m.groups()[:2] if n), text)
 
 
 def _is_age(word: str, question: str) -> bool:
-    """"an 80yo", "a 72-year-old woman", "my 79 year old mother": one person's age, the learner's patient described,
+    """"an 80yo", "a 72-year-old woman", "my 79 year old mother", "an 80-something", "in her 80s": one person's age, the learner's patient described,
     not a figure asked of the trial ("patients 65 years or older" is a subgroup, and asked)."""
     number = re.escape(re.match(r"\d+", word).group())
     return bool(re.search(rf"\b(?:an?|my|her|his|this|our|your)\s+{number}\s*-?\s*"
-                          rf"(?:yo\b|y/o\b|(?:years?|yrs?|y)[\s-]*old\b)", question, re.I))
+                          rf"(?:yo\b|y/o\b|(?:years?|yrs?|y)[\s-]*old\b|-?something\b|-?ish\b|s\b)", question, re.I)
+                or re.search(rf"\b(?:in (?:her|his|their) (?:early |late |mid-?)?){number}s\b", question, re.I))
+
+
+# A question's own asking words: a note without any ("ICC?") names only what it asks of
+_ASKING = re.compile(r"\b(?:what|which|who|whom|when|where|why|how|did|does|do|is|are|was|were|can|could|should|would|"
+                     r"tell|explain|describe|define|summari[sz]e|find|found|show|showed|mean|means|compare)\b", re.I)
+
+
+def _terse(question: str, arms: frozenset[str] = frozenset()) -> bool:
+    """A note of a word or two that names what it asks of, and no asking word ("ICC?", "SSI rates?", "median
+    f/u?"): it asks for the figure, as a learner's note does, not for an explanation."""
+    words = set(tokenize(question)) - phrasing() - arms
+    return 0 < len(words) <= 2 and not _ASKING.search(question) and len(question.split()) <= 4
 
 
 def _figure_in(word: str, text: str) -> bool:
@@ -81,8 +101,11 @@ def _figure_in(word: str, text: str) -> bool:
     if word in text:
         return True
     if short := _SHORT_TIME.match(word):
-        number, unit = short.group(1), _UNIT[short.group(2)[0]]
-        return bool(re.search(rf"\b{number}[- ]{unit}s?\b|\b{unit}s? {number}\b", text))
+        number, unit = int(short.group(1)), _UNIT[short.group(2)[0]]
+        # the same time in another unit: "2 years" is the page's "24 months", "1 year" its "52 weeks"
+        same = [(number, unit)] + {"year": [(number * 12, "month"), (number * 52, "week")],
+                                   "month": [(number // 12, "year")] if number % 12 == 0 else []}.get(unit, [])
+        return any(re.search(rf"\b{n}[- ]{u}s?\b|\b{u}s? {n}\b", text) for n, u in same)
     if unit := re.fullmatch(r"(\d+(?:\.\d+)?)([a-z][a-z/]*)", word):  # "80mg" as the page's "80 mg"
         return bool(re.search(rf"(?<![\d.]){re.escape(unit.group(1))}[\s-]?{re.escape(unit.group(2))}(?![a-z])", text))
     if ends := re.fullmatch(r"(\d+(?:\.\d+)?)(%?)[-–](\d+(?:\.\d+)?)(%?)", word):
@@ -189,6 +212,7 @@ class Prompt:
     previous: list[str] = field(default_factory=list)  # the learner's earlier questions, oldest first
     instructions: str = ""  # the system message: the role's depth and structure in words
     primary: bool = False  # asks for the effect without naming an outcome: the primary result leads
+    unnamed: list[str] = field(default_factory=list)  # drugs the question names that the trials' pages never do
 
 
 def parse_prompt(messages: list[BaseMessage]) -> Prompt:
@@ -210,7 +234,8 @@ def parse_prompt(messages: list[BaseMessage]) -> Prompt:
     prompt = Prompt(passages, learner, question, intent=attrs.get("intent", ""), kinds=attrs.get("kinds", ""),
                     trials=[t for t in attrs.get("trials", "").split("; ") if t], lens=attrs.get("lens", ""),
                     previous=[h.strip() for h in humans[:-1]], instructions=system,
-                    arms=frozenset(attrs.get("arms", "").split()), primary=attrs.get("asks") == "primary result")
+                    arms=frozenset(attrs.get("arms", "").split()), primary=attrs.get("asks") == "primary result",
+                    unnamed=attrs.get("unnamed", "").split())
     if task := _TASK.search(human):
         prompt.task_count = int(task.group(1))
         prompt.lens = dict(_ATTR.findall(task.group(2))).get("lens", "")
@@ -357,16 +382,19 @@ class Composer:
         return query
 
     @staticmethod
-    def unanswered(question: str, passages: list[Passage], glossary=None) -> list[str]:
-        """What the question asks for that no passage mentions ("5-year", "cardiac", "NNT"): the
-        passages cannot answer that part, and the answer must say so."""
+    def unanswered(question: str, passages: list[Passage], glossary=None, unnamed: Sequence[str] = ()) -> list[str]:
+        """What the question asks for that no passage mentions ("5-year", "cardiac", "NNT"), and the drugs it
+        names that the trials' pages never do (`unnamed`): the passages cannot answer that part, and the answer
+        must say so."""
         text = americanise(" ".join(f"{p.trial} {p.about} {p.section} {p.text}" for p in passages).lower())
         known = set(tokenize(spell_out(text, glossary)))
         implied = expanded_words(question, known)
         clinical = topics()
+        unnamed_words = {w.lower() for w in unnamed}
         missing = []
         for about in {p.about for p in passages if p.about}:  # "DB-03" names a trial, not a figure
             question = name_pattern(about).sub(" ", question)
+        question = _fuse_times(question)
         for word in TOKEN.findall(americanise(spell_out(question, glossary).lower())):
             tokens = set(tokenize(word))
             if any(ch.isdigit() for ch in word):
@@ -374,7 +402,7 @@ class Composer:
                 if word[0].isdigit() and word in question.lower() and not _figure_in(word, text) \
                         and re.search(r"\d", canonical(word)) and not _is_age(word, question):
                     missing.append(_FIGURE)  # quoted as words: a number the sources lack is not repeated
-            elif tokens & clinical and not tokens & (known | implied):
+            elif tokens & clinical and not tokens & (known | implied) or word in unnamed_words:
                 long = {**base_glossary(), **(glossary or {})}.get(word.upper())
                 missing.append(f'"{long} ({word.upper()})"' if long else f'"{word}"')  # "nnt" as it is written
         return list(dict.fromkeys(missing))
@@ -509,7 +537,7 @@ class Composer:
 
         lead = learner.get("lead", "Answer")
         opening = ""
-        if missing := self.unanswered(question, prompt.passages, glossary):
+        if missing := self.unanswered(question, prompt.passages, glossary, prompt.unnamed):
             opening = (f"The trial sources do not report {_quote(missing)}, so they cannot answer that part; "
                        "the closest they come: ")
         elif unfigured := self.unfigured(asked, sentences, trials or sorted(pages), glossary):
@@ -630,7 +658,7 @@ class Composer:
         # too when its figures are not of what is asked ("a shorter hospital stay" beside "aged 60 years"): to
         # a sentence with a figure within a few words of the subject, not of the arms' names (which say which
         # arm, not what is asked of it).
-        if _ASKS_FIGURE.search(question.lower()):
+        if _ASKS_FIGURE.search(question.lower()) or _terse(question, arms):
             # "how much was given?": a dose is the figure asked for; a question that writes one ("the 40 mg dose")
             # names an arm by it
             doses = bool(_ASKS_DOSE.search(question)) and not DOSE.search(question)

@@ -24,10 +24,14 @@ STOPWORDS = frozenset(
     "a an and are as at be but by did do does for from had has have how i in is it its me of on or "
     "that the their then there these this to vs was were what when where which while who whom why "
     "will with would you your than can could should about into after before during trial study "
-    "explain describe tell summarise summarize mean means show use used please give list me us "
+    "explain describe tell summarise summarize means show use used please give list me us "
     "my we our they them those whether been being".split()
 )
 _stemmer = Stemmer.Stemmer("english")
+# "mean" the verb ("what does the HR mean?", "does that mean for practice") says nothing of the subject;
+# "mean" the statistic ("the mean change", "a mean of 5.4", "mean age") is the subject's measure.
+_MEAN_VERB = re.compile(r"(\b(?:do|does|did|would|will|could|might|may|should|to|i|not)\b(?:\s+\S+){0,8}?\s+)mean\b"
+                        r"(?=\s*(?:[?!.,;:)]|$|\s+(?:for|that|to|when|if|clinically|practically|in practice)\b))")
 
 
 @lru_cache(maxsize=1)
@@ -69,7 +73,7 @@ class Speller:
     # A word run into its number ("Grade3", "wk16", "12mo"): the pages write them apart ("grade 3", "week 16").
     _FUSED = re.compile(r"(?<![\w-])(?:([A-Za-z]{2,})(\d+)|(\d+)([A-Za-z]{2,}))(?![\w-])")
 
-    def __init__(self, words, spaced=frozenset(), names=frozenset()):
+    def __init__(self, words, spaced=frozenset(), names=frozenset(), hyphenated=frozenset()):
         from collections import Counter
 
         # the library's drug names: a learner's first letters of one ("renza") are that drug
@@ -87,12 +91,33 @@ class Speller:
         for word in counts:
             self._by_start.setdefault((word[0], len(word)), []).append(word)
         self._mended: dict[str, str | None] = {}
+        # the library's hyphenated names as learners run them together: "eq5d" for "EQ-5D(-5L)", "alpha1" for "ALPHA-1"
+        joined: dict[str, set[str]] = {}
+        for run in hyphenated:
+            pieces = run.split("-")
+            for n in range(2, len(pieces) + 1):
+                joined.setdefault("".join(pieces[:n]), set()).add("-".join(pieces[:n]))
+        known = set(words)
+        self._joined = {k: v.pop() for k, v in joined.items()
+                        if len(v) == 1 and len(k) >= 4 and k not in known and not everyday(k)}
 
     def correct(self, text: str) -> str:
         """The text with each misspelt word replaced by the library's word, and each word run into its number
         ("wk16") set apart from it; unchanged when neither applies."""
-        text = self.unfuse(text)
+        text = self._RUN_TOGETHER.sub(self._hyphenate, self.unfuse(text)) if self._joined else self.unfuse(text)
         return self._WORD.sub(lambda m: self._mend(m.group(0), m.start() == 0), text)
+
+    _RUN_TOGETHER = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z0-9]{3,}(?![\w-])")
+
+    def _hyphenate(self, match: re.Match) -> str:
+        word = match.group(0)
+        name = self._joined.get(word.lower())
+        if name is None:
+            return word
+        out, letters = [], iter(word)  # the learner's own letters, hyphens where the name has them: "AZb1" -> "AZ-b1"
+        for ch in name:
+            out.append(ch if ch == "-" else next(letters))
+        return "".join(out)
 
     def unfuse(self, text: str) -> str:
         """The text with each word run into its number set apart as the library writes it ("PASI90" -> "PASI 90");
@@ -132,7 +157,10 @@ class Speller:
         from rapidfuzz.distance import DamerauLevenshtein
 
         most = 1 if len(word) < 10 else 2
-        candidates = [w for n in range(len(word) - most, len(word) + most + 1) for w in self._by_start.get((word[0], n), ())]
+        # A four-letter word one letter short or long of another is as often shorthand ("appy" for appendicectomy,
+        # not "apply"): only a slip of the same length ("tiem") is mended.
+        reach = 0 if len(word) < 5 else most
+        candidates = [w for n in range(len(word) - reach, len(word) + reach + 1) for w in self._by_start.get((word[0], n), ())]
         scored = sorted((DamerauLevenshtein.distance(word, w, score_cutoff=most), -self._counts[w], w) for w in candidates)
         scored = [s for s in scored if s[0] <= most]
         if not scored:
@@ -264,7 +292,7 @@ def tokenize(text: str) -> list[str]:
 def _tokens(text: str) -> tuple[str, ...]:
     # Cached: a search tokenises the same question and its expansion several times over.
     tokens: list[str] = []
-    for tok in TOKEN.findall(americanise(uncontract(text.lower()))):
+    for tok in TOKEN.findall(_MEAN_VERB.sub(r"\1", americanise(uncontract(text.lower())))):
         tok = tok.replace(",", "")  # "1,204" and "1204" are one figure
         parts = [tok] + ([p for p in re.split(r"[\-/]", tok) if p] if re.search(r"[\-/]", tok) else [])
         if dose := _DOSE_RUN.fullmatch(tok):  # "80mg" is also the page's "80 mg"

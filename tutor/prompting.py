@@ -124,14 +124,17 @@ def question_messages(
     template: str, role: Role, specialty: str | None, sources: Sequence[Source], question: str,
     history: Iterable = (), history_tokens: int = 1500, intent: str = "", kinds: Sequence[str] = (),
     trials: Sequence[str] = (), lens: str = "", arms: Sequence[str] = (), primary: bool = False,
+    unnamed: Sequence[str] = (),
 ) -> list[BaseMessage]:
     """`intent`: what the question asks for, and `kinds` the parts of a page that answer it; `trials`: the
     trials it is about (two or more: answer each side by side); `lens`: what matters to the learner's specialty;
     `arms`: the words that name the passages' trials' treatments; `primary`: it asks for the effect without
-    naming an outcome, so the passage marked primary answers it."""
+    naming an outcome, so the passage marked primary answers it; `unnamed`: the drugs it names that the trials'
+    pages never do."""
     attributes = (f' intent="{html.escape(intent)}" kinds="{html.escape(" ".join(kinds))}"'
                   f' trials="{html.escape("; ".join(trials))}" lens="{html.escape(lens)}"'
-                  f' arms="{html.escape(" ".join(arms))}"' + (' asks="primary result"' if primary else ""))
+                  f' arms="{html.escape(" ".join(arms))}"' + (' asks="primary result"' if primary else "")
+                  + (f' unnamed="{html.escape(" ".join(unnamed))}"' if unnamed else ""))
     return [
         system_message(template, role, specialty),
         *history_messages(history, history_tokens),

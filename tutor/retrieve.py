@@ -192,6 +192,7 @@ class Retrieval:
     why: str = ""  # why it is out of scope, when it is
     signals: Signals | None = None  # what the scope decision weighed
     primary: bool = False  # asks for the effect without naming an outcome: the primary result answers
+    unnamed: list[str] = field(default_factory=list)  # drugs the question names that no searched page does
 
 
 def _treatment_fields(chunks: list[Chunk]):
@@ -290,9 +291,12 @@ class HybridRetriever:
                     pairs.setdefault(pair, []).append(i)
             # which trials' own pages use each word: a word only one page uses names that trial's subject
             owners: dict[str, set[str]] = {}
+            page_words: dict[str, set[str]] = {}  # every word of each trial's page, its summaries of others with it
             for c in chunks:
+                words = set(tokenize(c.text))
+                page_words.setdefault(c.trial, set()).update(words)
                 if c.trial and c.about == c.trial:
-                    for t in set(tokenize(c.text)):
+                    for t in words:
                         owners.setdefault(t, set()).add(c.trial)
             asks_only = np.array([is_prompt_only(c.text) for c in chunks], dtype=bool)
             # The trials of the library: those with a page of their own, and those only summarised on one.
@@ -330,6 +334,7 @@ class HybridRetriever:
                 self._page = np.array([-1 if s else page_of.get(c.about.lower(), -1) for c, s in zip(chunks, stub)],
                                       dtype=np.int64)  # each passage's trial, by its place in trial_pages; -1: none
                 self._owners = {t: next(iter(o)) for t, o in owners.items() if len(o) == 1}
+                self._page_words = {t: frozenset(w) for t, w in page_words.items()}
                 self._kinds = np.array([c.kind for c in chunks])
                 # each page's first key finding: the layout gives the primary result first
                 first: dict[str, tuple[int, int]] = {}
@@ -351,7 +356,8 @@ class HybridRetriever:
                 self.intents.cover(matrix)
                 asked = " ".join(e for i in self.intents.intents.values() for e in i.examples).lower()
                 self.speller = Speller(re.findall(r"[a-z]+", f"{self._text} {asked}"),
-                                       frozenset(re.findall(r"(?<![\w-])([a-z]{2,}) \d", self._text)), names=drugs)
+                                       frozenset(re.findall(r"(?<![\w-])([a-z]{2,}) \d", self._text)), names=drugs,
+                                       hyphenated=frozenset(r for r in runs if "-" in r))
                 self._version = version
 
     @property
@@ -632,10 +638,20 @@ class HybridRetriever:
                               unknown_names=names, trials_named=named, trial_chosen=bool(chosen) and not named,
                               names_known=self._distinctive_match(query), reading=reading, unknown_diseases=diseases,
                               foreign_disease=foreign)
+            unnamed = self._unnamed_drugs(untitled, searched)
         timings["search"] = (time.perf_counter() - t1) * 1000
         in_scope, why = decide(query, signals, self.relevance_floor, self.scope_model)
         return Retrieval(query, sources, best, bool(sources) and in_scope, timings, searched, reading, why, signals,
-                         primary)
+                         primary, unnamed)
+
+    def _unnamed_drugs(self, question: str, searched: list[str]) -> list[str]:
+        """The drugs or drug classes (known by a drug stem's ending: "statins", "metformin") the question names
+        that no page searched names anywhere: what it asks of them, those pages do not report."""
+        words = set().union(*(self._page_words.get(t, ()) for t in (searched or self._page_words)))
+        is_drug = drug_pattern()[0]
+        return list(dict.fromkeys(
+            w for w in re.findall(r"(?<![\w-])[A-Za-z]{6,}(?![\w-])", question)
+            if is_drug.search(w) and not everyday(w.lower(), 4.0) and not set(tokenize(w)) & words))
 
     def _without_trials(self, query: str, trials: list[str]) -> str:
         """The query without these trials' names, however shortened."""
@@ -858,8 +874,11 @@ class HybridRetriever:
                 run = run.rsplit("-", 1)[0]
                 if run in self._drugs or any(p.fullmatch(run) for p in self._trial_patterns.values()):
                     return True
-        return name in self._runs or any(form in self._text and re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", self._text)
-                                         for form in self._written_forms(name))
+        # "EQ-5D" for the pages' "EQ-5D-5L": a name the pages write with a short variant after it
+        variant = any(run.startswith(name + "-") and len(run) - len(name) <= 3 for run in self._runs) if "-" in name else False
+        return name in self._runs or variant or any(
+            form in self._text and re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", self._text)
+            for form in self._written_forms(name))
 
     def _written_forms(self, name: str) -> set[str]:
         """Other ways the pages may write a name (lower case): with or without a space or hyphen between its word

@@ -173,7 +173,7 @@ class Tutor:
                                      trials=retrieval.trials, lens=self.lens.concerns(specialty),
                                      arms=sorted(set().union(*(self.retriever.arm_words.get(s.trial, ())
                                                                for s in retrieval.sources))),
-                                     primary=retrieval.primary)
+                                     primary=retrieval.primary, unnamed=retrieval.unnamed)
         t0 = time.perf_counter()
         parts: list[str] = []
         cut: str | None = None  # why the answer stopped early, when it did
