@@ -538,3 +538,55 @@ def test_a_recommendation_against_is_the_opposite_of_a_recommendation():
     point = "It supports a recommendation against routine use of betanib, because it did not lower mortality."
     assert opposite(point, "Recommend betanib, since it clearly lowered deaths.")
     assert not opposite(point, "Recommend against routine betanib.")
+
+
+def test_a_pair_in_brackets_follows_the_two_arms_named_before_it_each_count_with_its_share():
+    arms = _two_arms()
+
+    def sides(text):
+        return {n: arms.side(label[0]) for n, label in arms.attribute(text).items()}
+
+    # "similar with A and B (x/n [p%] vs y/m [q%])": the two arms in turn, each count with its total and its share
+    assert sides("Death was similar with alphazumab and betanib (233/1,207 [19.3%] vs 221/1,209 [18.3%]).") == \
+        {"233": "A", "1207": "A", "19.3": "A", "221": "B", "1209": "B", "18.3": "B"}
+    # a total both arms share is neither's
+    assert "1208" not in sides("Death was similar with alphazumab and betanib (233/1,208 [19.3%] vs 221/1,208 [18.3%]).")
+    # "3.6% of alphazumab patients vs 1.2% of betanib patients": each figure, then its arm's people
+    assert sides("Inflammation occurred in 3.6% (18 of 507) of alphazumab patients vs 1.2% (6 of 505) of betanib "
+                 "patients.") == {"3.6": "A", "18": "A", "507": "A", "1.2": "B", "6": "B", "505": "B"}
+
+
+def test_a_contrast_of_the_same_words_in_another_order_is_no_contradiction():
+    from tutor.grading import self_contradictions
+
+    assert not self_contradictions(["So P=0.47 is absence of evidence, not evidence of absence; report the cells."])
+    assert self_contradictions(["The benefit was significant, and it was not significant."])
+
+
+@pytest.mark.parametrize("unit, said_of_itself", [
+    ("An ACR20 response means achieving an ACR20 response.", True),
+    ("The primary endpoint of ALPHA-1 was the trial's primary endpoint, and it was assessed as planned.", True),
+    ("The primary endpoint was progression-free survival by independent review.", False),
+    ("An ACR20 response is a 20% improvement in tender and swollen joint counts.", False),
+    ("The ICC is the intracluster correlation coefficient.", False),
+])
+def test_a_sentence_that_says_a_thing_is_itself_is_circular(unit, said_of_itself):
+    from tutor.grading import circular
+
+    assert circular(unit) == said_of_itself
+
+
+def test_a_table_of_each_arms_figures_under_a_heading_line_is_no_keyword_list():
+    from tutor.grading import screen
+
+    answer = "wk 12, 10 mg / 20 mg / pbo:\nACR50 44.9 / 46.3 / 14.8 %\nACR70 22.1 / 24.5 / 4.9 %\nall p<0.001 vs placebo"
+    kept, flags = screen(answer, "What were the ACR50 and ACR70 responses at week 12?")
+    assert not flags and len(kept) == 4
+
+
+def test_a_choice_the_learner_turns_down_too_is_not_taken():
+    from tutor.grading import takes_rejected
+
+    point = "The small signal argues for a conditional rather than strong recommendation."
+    assert not takes_rejected(point, "Given the signal, the recommendation should be conditional rather than strong.")
+    assert takes_rejected(point, "The panel should make a strong recommendation for it.")

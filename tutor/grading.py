@@ -328,10 +328,38 @@ def copies_question(unit: str, question: str) -> bool:
     return not new_numbers and len(mine & asked) / len(mine) >= 0.8
 
 
+# Where a sentence says what its subject is or does ("X means ...", "X was ..."), and where that part ends.
+_COPULA = re.compile(r"\s(?:means|meant|is|was|are|were|equals|refers to|is defined as|was defined as)\s", re.I)
+_CLAIM_END = re.compile(r"[,;:(]|\s(?:and|but|which|that|because|so|i\.e\.|e\.g\.)\s", re.I)
+# Words that add nothing to what a subject is: "achieving an ACR20 response", "the trial's primary endpoint"
+_LIGHT = frozenset(tokenize("achieve achieving achieved get getting have having being trial study trials studies "
+                            "defined define called what way simply basically just actually really exactly"))
+
+
+def circular(unit: str) -> bool:
+    """The sentence says its subject is itself: "An ACR20 response means achieving an ACR20 response", "The
+    primary endpoint was the trial's primary endpoint". What follows the verb names nothing its subject did not."""
+    verb = _COPULA.search(unit)
+    if not verb or len(unit[:verb.start()].split()) > 8:
+        return False  # the sentence's own verb, near its start: not a clause deep inside it ("who was on X")
+
+    def words(text: str) -> set[str]:  # whole words: "ALPHA-1" is not its part "1"
+        text = re.sub(r"['’]s\b", "", text)  # "the trial's endpoint"
+        return {w for w in stems(text) if w not in STOPWORDS and w not in _FUNCTION and not w[0].isdigit()} - _LIGHT
+
+    rest = unit[verb.end():]
+    end = _CLAIM_END.search(rest)
+    claim = rest[:end.start()] if end else rest
+    subject, said = words(unit[:verb.start()]), words(claim)
+    return len(said) >= 2 and said <= subject and not numbers_in(claim)
+
+
 # "9.6 vs 6.4", "22.7 versus 15.8 mo", "40% vs TPC 47%", "5.4 mg/kg every 3 weeks versus (the other drug) 3.6 mg/kg":
 # two figures set against each other state a result, however terse; a few words may name what each belongs to.
 _FIGURE_COMPARISON = re.compile(r"\d[\d.,]*\s*%?[^\d.;]{0,30}?(?:\bvs\b\.?|\bversus\b|\bv\b\.?|\bcompared (?:with|to)\b)"
-                                r"[^\d;]{0,40}?\d", re.I)
+                                r"[^\d;]{0,40}?\d"
+                                # "44.9 / 46.3 / 14.8 %": the arms' figures set apart by slashes, as a table writes them
+                                r"|\d\.\d+\s*%?\s+/\s+\d+(?:\.\d+)?\s*%?\s+/\s+\d", re.I)
 # "ALPHA-1 14.1 mo", "G3+ AEs: 54.1%", "ALPHA-1 14.1" (a decimal closing its fragment): a name given a figure.
 _NAMED_FIGURE = re.compile(r"[A-Za-z][\w\-+]*\s*:?\s+\d[\d.,]*\s*(?:%|months?|mo\b|m\b)"
                            r"|[+-]?\d[\d.,]*\s*(?:pts?|points?|percentage points?)\s+[A-Za-z]"
@@ -563,6 +591,8 @@ def takes_rejected(point: str, unit: str) -> bool:
         wanted = {w for w in stems(match.group(1)) if w not in _AUXILIARY} - set(stems(" ".join(_FUNCTION)))
         if len(wanted) < 2 or not wanted <= said:
             continue
+        if any(stems(m.group(1)) & wanted for m in _REJECTED.finditer(unit)):
+            continue  # "conditional rather than strong": the learner turns it down too
         words = re.findall(r"[\w'-]+", uncontract(unit).lower())
         first = next(k for k, w in enumerate(words) if stems(w) & wanted)
         before = " ".join(words[max(0, first - 4):first])
@@ -686,9 +716,19 @@ def self_contradictions(answer_units: list[str]) -> set[int]:
                 continue  # a subject of its own: "80 mg cut the risk, while 40 mg did not"
             claimed = _claims(a)[1] and any(re.search(
                 rf"\b(?:no|not|never|without)\s+(?:(?:{_QUALIFIER})\s+){{0,2}}{re.escape(w)}", b, re.I) for w in plain)
-            if denied and denied <= plain or claimed:
+            if denied and denied <= plain and not _reordered(a, b, denied) or claimed:
                 found.add(unit_index)
     return found
+
+
+def _reordered(asserted: str, denied: str, words: frozenset[str]) -> bool:
+    """Does the denial name the same words in another order ("absence of evidence, not evidence of absence")? A
+    contrast of two phrases, not a claim taken back."""
+    def order(text: str) -> list[str]:
+        seen = [w for w in (stems(t).pop() for t in re.findall(r"[\w'-]+", text.lower()) if stems(t)) if w in words]
+        return list(dict.fromkeys(seen))
+    first, second = order(asserted), order(denied)
+    return len(second) >= 2 and first[-len(second):] != second and sorted(first[-len(second):]) == sorted(second)
 
 
 # A yes-or-no question asks, it takes nothing as given: "was it blinded" leaves the answer free to deny it.
@@ -884,7 +924,10 @@ def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]
             flags.append("addresses the grader: instructions to the grader earn nothing")
         elif copies_question(unit, question):
             flags.append("repeats the question: restating it earns nothing")
-        elif keyword_list(unit):
+        elif circular(unit):
+            flags.append("says a thing is itself: a circular statement earns nothing")
+        elif keyword_list(unit) and not (unit.rstrip().endswith(":") and unit is not every[-1]):
+            # (a line that ends in a colon heads the lines after it: "week 12, 15 mg / 30 mg / placebo:")
             flags.append("lists keywords without saying anything about them")
         elif hedges_both_ways(unit):
             flags.append("hedges both ways: offering each answer in turn commits to none")
@@ -961,7 +1004,10 @@ _FOLLOWING = re.compile(rf"^\s*(?:{_TIME_UNITS}|patients|pts|participants|"
                         r"people|women|men|children|infants|babies|adults)?\s*(?:\([^()]{0,20}\)\s*)?(?:of (?:the )?(?:patients|those|participants|people|"
                         r"women|men|children|infants)\s+)?(?:with|on|in|for|receiving|treated with|given|in the|for the|"
                         r"with the|of the|assigned to|randomi[sz]ed to|allocated to|taking|using|getting|"
-                        r"who (?:took|received|got|were given|were assigned to))\b", re.I)
+                        r"who (?:took|received|got|were given|were assigned to)|"
+                        # "3.6% of renzabercept patients": of, then the arm's name before the word for its people
+                        r"of(?=\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+)?\s+(?:patients|pts|participants|recipients|arm|group|users)\b))\b",
+                        re.I)
 
 
 # Where a statement divides into what it says of each arm: its clauses, and each comparison ("than", "versus").
@@ -1007,9 +1053,11 @@ _RESPECTIVELY = re.compile(r",?\s*respectively\b", re.I)
 _JOINED_PAIR = re.compile(r"(?<![\w.,/])(\d[\d,]*(?:\.\d+)?)\s*%?\s*(?:vs\.?|versus|and|,)\s*(\d[\d,]*(?:\.\d+)?)(?![\d.,]*\d)"
                           r"(?=[^\d]*$)", re.I)
 # "(40% vs 47%)", "(1.21 vs 1.58 per patient-year)", and a pair of counts that gives its shares' order ("(179 of
-# 2,209 vs 218 of 2,199; RR ...)")
-_PAREN_PAIR = re.compile(r"\(\s*(\d[\d.,]*)%?(?:\s*(?:of|/)\s*[\d,]+)?\s*(?:vs\.?|versus)\s*(\d[\d.,]*)%?"
-                         r"(?:\s*(?:of|/)\s*[\d,]+)?(?:\s+[a-z][a-z\s\-/]{0,30})?\s*(?:\)|;)", re.I)
+# 2,209 vs 218 of 2,199; RR ...)"), each count with its total and its share in square brackets ("(233/1,208 [19.3%] vs
+# 221/1,208 [18.3%])")
+_PAREN_SIDE = r"(?P<{0}>\d[\d.,]*)%?(?:\s*(?:of|/)\s*(?P<{0}_of>\d[\d,]*))?(?:\s*\[\s*(?P<{0}_share>\d[\d.]*)\s*%?\s*\])?"
+_PAREN_PAIR = re.compile(r"\(\s*" + _PAREN_SIDE.format("a") + r"\s*(?:vs\.?|versus)\s*" + _PAREN_SIDE.format("b")
+                         + r"(?:\s+[a-z][a-z\s\-/]{0,30})?\s*(?:\)|;)", re.I)
 
 
 def _field_head(text: str) -> str:
@@ -1327,12 +1375,22 @@ class Arms:
             for pair in _PAREN_PAIR.finditer(sentence):
                 named = []
                 clause = re.split(r";|:\s", sentence[:pair.start()])[-1]  # the arms of its own clause
-                for _, _, comps, generic in self._mentions(clause):
+                arms_named = self._mentions(clause)
+                apart = self._mentions(clause, merge=False)
+                if len(apart) >= 2 and re.fullmatch(r"\s*(?:and|or)\s*", clause[apart[-2][1]:apart[-1][0]], re.I) \
+                        and self.side(apart[-2][2]) and self.side(apart[-1][2]) \
+                        and self.side(apart[-2][2]) != self.side(apart[-1][2]):
+                    arms_named = apart  # "similar with A and placebo (x vs y)": two arms, in the pair's order
+                for _, _, comps, generic in arms_named:
                     if not named or self.side(named[-1][0]) != self.side(comps):
                         named.append((comps, generic))
                 if len(named) >= 2:
-                    out.fix(pair.group(1).replace(",", ""), named[-2])
-                    out.fix(pair.group(2).replace(",", ""), named[-1])
+                    # each arm's own total, beside its share: "(51 of 100 [51%] vs 60 of 100 [60%])" gives 100 to both
+                    totals = pair["a_share"] and pair["b_share"] and pair["a_of"] != pair["b_of"]
+                    for side, arm in (("a", named[-2]), ("b", named[-1])):
+                        for part in (side, f"{side}_share", *([f"{side}_of"] if totals else [])):
+                            if pair[part]:
+                                out.fix(pair[part].replace(",", ""), arm)
                     sentence = sentence[:pair.start()] + " " * (pair.end() - pair.start()) + sentence[pair.end():]
             # "2 days with A and 3 days with B; step-down in 74.6% vs. 52.3%": a pair of figures whose clause names no
             # arm, once the sentence has named both arms in turn, gives them in that order
@@ -2104,10 +2162,15 @@ class OfflineGrader:
                 status, note = "incorrect", "makes the choice the page turns down"
             if status in ("covered", "partly"):
                 # A figure the point gives one arm (needed or not: "about 8 per antibody"; a dose), given to the other.
-                own = dict.fromkeys([*figures(point.text), *(m.group(1) for m in _DOSE.finditer(point.text))])
+                doses = {m.group(1) for m in _DOSE.finditer(point.text)}
+                own = dict.fromkeys([*figures(point.text), *doses])
+                # a dose the point gives is that arm's, as the point says, whatever else the page counts with its
+                # number ("aflibercept 2 mg" beside "2 of them with occlusion")
+                dosed = {n: arm for n, arm in arms.attribute(point.text).items() if n in doses} if doses else {}
+                reference = {**truth, **dosed}
                 turned = [n for n in own if n in given and n not in point.numbers
                           and n not in stated and n not in statistics(point.text)
-                          and n in attributed and n in truth and arms.swapped(attributed[n], truth[n])]
+                          and n in attributed and n in reference and arms.swapped(attributed[n], reference[n])]
                 if turned:
                     status = "incorrect"
                     note = (f"arms swapped: {', '.join(turned)} belong{'s' if len(turned) == 1 else ''} to the other "
