@@ -324,6 +324,11 @@ def test_a_part_of_a_sentence_that_denies_the_part_before_it_is_a_contradiction(
     assert bool(self_contradictions([answer])) == said_both_ways
 
 
+def _sides_of(arms):
+    """figure -> the side ("A", "B") a text gives it, read with these arms."""
+    return lambda text: {n: arms.side(label[0]) for n, label in arms.attribute(text).items()}
+
+
 def _two_arms(intervention="Alphazumab 10 mg/kg intravenously every 3 weeks.", comparator="Betanib 100 mg orally once daily.",
               **fields):
     from tutor.grading import Arms
@@ -541,10 +546,7 @@ def test_a_recommendation_against_is_the_opposite_of_a_recommendation():
 
 
 def test_a_pair_in_brackets_follows_the_two_arms_named_before_it_each_count_with_its_share():
-    arms = _two_arms()
-
-    def sides(text):
-        return {n: arms.side(label[0]) for n, label in arms.attribute(text).items()}
+    sides = _sides_of(_two_arms())
 
     # "similar with A and B (x/n [p%] vs y/m [q%])": the two arms in turn, each count with its total and its share
     assert sides("Death was similar with alphazumab and betanib (233/1,207 [19.3%] vs 221/1,209 [18.3%]).") == \
@@ -590,3 +592,34 @@ def test_a_choice_the_learner_turns_down_too_is_not_taken():
     point = "The small signal argues for a conditional rather than strong recommendation."
     assert not takes_rejected(point, "Given the signal, the recommendation should be conditional rather than strong.")
     assert takes_rejected(point, "The panel should make a strong recommendation for it.")
+
+
+def test_a_cluster_trials_arms_are_named_by_their_practices_and_a_cut_off_is_no_arms_figure():
+    sides = _sides_of(_two_arms())
+
+    assert sides("Falls: 489/2,947 (16.6%) in intervention practices vs 412/3,018 (13.7%) in control practices.") == \
+        {"489": "A", "2947": "A", "16.6": "A", "412": "B", "3018": "B", "13.7": "B"}
+    # "PD-L1 >=1%" is a subgroup's cut-off and "crossing 1" the null value: neither is a figure of an arm
+    assert "1" not in sides("In PD-L1 >=1% disease PFS was 9.1 months with alphazumab, its interval crossing 1.")
+
+
+def test_a_word_both_arms_fields_use_names_neither_arm():
+    from tutor.grading import Arms
+    from tutor.trialpage import TrialRecord
+
+    arms = Arms(TrialRecord(name="ALPHA-1", title="ALPHA-1",
+                            intervention="Intensive blood-pressure lowering to a systolic target below 140 mmHg.",
+                            comparator="Guideline blood-pressure management, treated only if systolic pressure "
+                                       "exceeded 180 mmHg."))
+    names = {alias for alias, _ in arms._aliases}
+    assert "intensive" in names and "systolic" not in names
+
+
+@pytest.mark.parametrize("unit, hedged", [
+    ("Adverse events may have been higher, lower or about the same in the alphazumab group.", True),
+    ("Relapse was lower, not higher, or at worst similar with alphazumab.", False),
+])
+def test_a_list_of_opposite_answers_hedges(unit, hedged):
+    from tutor.grading import hedges_both_ways
+
+    assert hedges_both_ways(unit) == hedged

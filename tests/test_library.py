@@ -301,6 +301,13 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     # primary endpoints, PD-L1 subgroups), written the same way with THORNLEY-2 a round later and never read. First
     # run: 0.840 fact coverage, lead 0.667, every scope decision right, none of its 3 unreported questions said so.
     ("scarth-3-trial-summary.txt", "SCARTH-3", "scarth-3-cases.jsonl", 0.83, 0.99, 0.0, 0.0),
+    # LINTHWAITE-2 (obesity: a weekly injection at two doses against placebo, co-primary endpoints, two estimands) and
+    # CRAGSIDE-3 (anaesthesia: spinal against general anaesthesia for hip fracture, a neutral superiority trial),
+    # written the same way after that round's first changes had landed, and never read. First runs: LINTHWAITE-2
+    # 0.846 fact coverage, lead 0.778, every scope decision right; CRAGSIDE-3 0.861, lead 0.778, every scope decision
+    # right and all 3 of its unreported questions said so.
+    ("linthwaite-2-trial-summary.txt", "LINTHWAITE-2", "linthwaite-2-cases.jsonl", 0.84, 0.99, 0.0, 0.0),
+    ("cragside-3-trial-summary.txt", "CRAGSIDE-3", "cragside-3-cases.jsonl", 0.86, 0.99, 0.0, 0.0),
 ])
 def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
                                                          false_refusal):

@@ -66,7 +66,8 @@ _TIME_POINT = re.compile(r"\b(\d+(?:\.\d+)?)[\s-]*(day|week|month|year)s?\b", re
 _SHORT_TIME = re.compile(r"^(\d+)(d|days?|mo|mos|months?|m|y|yrs?|years?|w|wks?|weeks?)$")
 _UNIT = {"d": "day", "m": "month", "y": "year", "w": "week"}
 # A time point written apart from its number, or two sharing one unit: "at 2 or 3 yrs" asks for "2yrs" and "3yrs".
-_SPACED_TIME = re.compile(r"(?<![\d.,])\b(\d+)(?:\s*(?:or|and|to|-|–)\s*(\d+))?\s+(days?|mos?|months?|yrs?|years?|wks?|weeks?)\b", re.I)
+_SPACED_TIME = re.compile(r"(?<![\d.,])\b(\d+)(?:\s*(?:or|and|to|-|–)\s*(\d+))?\s+"
+                          r"(days?|mos?|months?|yrs?|years?|wks?|weeks?)\b", re.I)
 
 
 def _fuse_times(text: str) -> str:
@@ -74,7 +75,8 @@ def _fuse_times(text: str) -> str:
 
 
 def _is_age(word: str, question: str) -> bool:
-    """"an 80yo", "a 72-year-old woman", "my 79 year old mother", "an 80-something", "in her 80s": one person's age, the learner's patient described,
+    """"an 80yo", "a 72-year-old woman", "my 79 year old mother", "an 80-something", "in her 80s": one person's age,
+    the learner's patient described,
     not a figure asked of the trial ("patients 65 years or older" is a subgroup, and asked)."""
     number = re.escape(re.match(r"\d+", word).group())
     return bool(re.search(rf"\b(?:an?|my|her|his|this|our|your)\s+{number}\s*-?\s*"

@@ -309,6 +309,10 @@ def _either_way(unit: str) -> bool:
         after = [_CLAIM[w] for w in words[i + 1:i + 1 + reach] if w in _CLAIM]
         if any(b[0] == a[0] and b[1] != a[1] for b in before for a in after):
             return True
+        # "higher, lower or about the same": a list of the answers, its opposites side by side before the "or"
+        if word == "or" and not {"not", "no", "never", "nor"} & set(words[max(0, i - reach):i]) and any(
+                x[0] == y[0] and x[1] != y[1] for x in before for y in before):
+            return True
     return False
 
 
@@ -971,7 +975,10 @@ _ROUTE_NAMES = {"oral": re.compile(r"\b(?:oral(?:ly)?|by mouth)\b", re.I),
 # Words every treatment of a comparison may share: never what tells one arm from the other
 _GENERIC_ARM_WORDS = frozenset({"therapy", "treatment", "care", "group", "arm", "strategy", "regimen", "plus", "with",
                                 "the", "and", "matching", "usual", "placebo"})
-_GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arm|group)\b", re.I)),
+# (a cluster trial's arms are its practices, sites or wards: "intervention practices", "intervention patients")
+_GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arms?|groups?|practices?|"
+                                  r"sites?|clusters?|wards?|hospitals?|cent(?:re|er)s?|schools?|patients?|"
+                                  r"participants?)\b", re.I)),
                  ("B", re.compile(r"\b(?:controls?|comparator|standard)(?: arm| group)?\b", re.I)))
 # An arm said to play a role: "... was the control arm", "... served as the experimental arm", "... as comparator".
 _ROLE = re.compile(r"\b(?:was|were|is|as|being|served as|acted as)\s+(?:the\s+|an?\s+)?"
@@ -1006,8 +1013,15 @@ _FOLLOWING = re.compile(rf"^\s*(?:{_TIME_UNITS}|patients|pts|participants|"
                         r"with the|of the|assigned to|randomi[sz]ed to|allocated to|taking|using|getting|"
                         r"who (?:took|received|got|were given|were assigned to)|"
                         # "3.6% of renzabercept patients": of, then the arm's name before the word for its people
-                        r"of(?=\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+)?\s+(?:patients|pts|participants|recipients|arm|group|users)\b))\b",
+                        r"of(?=\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+)?\s+"
+                        r"(?:patients|pts|participants|recipients|arm|group|users)\b))\b",
                         re.I)
+
+
+# What comes before a number that is no arm's figure: a cut-off ("PD-L1 >=1%", "< 140 mmHg") or, before 0 or 1, the
+# null value an interval crosses or includes
+_NO_ARMS_FIGURE = re.compile(r"(?:[<>≤≥]=?|\bcross(?:es|ed|ing)?|\bspan(?:s|ned|ning)?|\binclud(?:e|es|ed|ing))\s*$",
+                             re.I)
 
 
 # Where a statement divides into what it says of each arm: its clauses, and each comparison ("than", "versus").
@@ -1055,7 +1069,8 @@ _JOINED_PAIR = re.compile(r"(?<![\w.,/])(\d[\d,]*(?:\.\d+)?)\s*%?\s*(?:vs\.?|ver
 # "(40% vs 47%)", "(1.21 vs 1.58 per patient-year)", and a pair of counts that gives its shares' order ("(179 of
 # 2,209 vs 218 of 2,199; RR ...)"), each count with its total and its share in square brackets ("(233/1,208 [19.3%] vs
 # 221/1,208 [18.3%])")
-_PAREN_SIDE = r"(?P<{0}>\d[\d.,]*)%?(?:\s*(?:of|/)\s*(?P<{0}_of>\d[\d,]*))?(?:\s*\[\s*(?P<{0}_share>\d[\d.]*)\s*%?\s*\])?"
+_PAREN_SIDE = (r"(?P<{0}>\d[\d.,]*)%?(?:\s*(?:of|/)\s*(?P<{0}_of>\d[\d,]*))?"
+               r"(?:\s*\[\s*(?P<{0}_share>\d[\d.]*)\s*%?\s*\])?")
 _PAREN_PAIR = re.compile(r"\(\s*" + _PAREN_SIDE.format("a") + r"\s*(?:vs\.?|versus)\s*" + _PAREN_SIDE.format("b")
                          + r"(?:\s+[a-z][a-z\s\-/]{0,30})?\s*(?:\)|;)", re.I)
 
@@ -1114,7 +1129,8 @@ class Arms:
         groups = [(side, group) for side, text in fields
                   for part in _FACTOR.split(text) if part.strip()
                   for group in self._phrases(part, glossary, longs)]
-        groups = self._more_names([g for _, g in groups], sides=[s for s, _ in groups])
+        groups = self._more_names([g for _, g in groups], sides=[s for s, _ in groups],
+                                  fields={side: text.lower() for side, text in fields})
         groups = self._telling_words(groups, record.name)
         # "assigned to placebo": a side whose treatment is a placebo in more words ("matching placebo inhaler") is
         # named by the word alone, when the other side's field gives no placebo
@@ -1160,10 +1176,13 @@ class Arms:
                       for n in numbers_in(text)}
 
     @staticmethod
-    def _more_names(groups: list[list[str]], sides: list[str]) -> list[tuple[str, list[str]]]:
+    def _more_names(groups: list[list[str]], sides: list[str], fields: dict[str, str] | None = None
+                    ) -> list[tuple[str, list[str]]]:
         """Each treatment's names as learners also write them: its brand names (the lexicon's), and the one
         word after the first of a drug name of two or more ("zetansine" for "alphazumab zetansine": the first
-        word, the antibody, is a drug of its own) that no other treatment's name holds."""
+        word, the antibody, is a drug of its own) that no other treatment's name holds. `fields`: each side's
+        treatment field, whose words name no treatment of the other side ("systolic" of one arm's "systolic
+        target" is no name of it where the other arm's field gives "systolic pressure" too)."""
         is_drug = drug_pattern()[0]
         words_of = [{w for alias in g for w in alias.split()} for g in groups]
         out = []
@@ -1190,8 +1209,10 @@ class Arms:
                 # a word of its name no everyday English uses and no other treatment's name holds: a name on its own
                 # ("lumenatria", "interatrial" of "implantation of the LumenAtria interatrial shunt")
                 if len(words) > 2:
+                    elsewhere = " ".join(t for side, t in (fields or {}).items() if side != sides[k])
                     more += [w for w in words if len(w) >= 6 and w.isalpha() and w not in others
-                             and w not in _GENERIC_ARM_WORDS and not everyday(w) and w not in group]
+                             and w not in _GENERIC_ARM_WORDS and not everyday(w) and w not in group
+                             and not re.search(rf"\b{re.escape(w)}\b", elsewhere)]
             out.append((sides[k], list(dict.fromkeys(group + more))))
         return out
 
@@ -1425,7 +1446,10 @@ class Arms:
                 if segment.startswith(";"):  # a clause of its own: what came before named its own arm
                     first_label = previous_label = None
                 mentions = self._mentions(segment)
-                numbers = [m for m in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", segment)]
+                # (not a cut-off, "PD-L1 >=1%", nor the null value an interval crosses, "CIs that cross 1")
+                numbers = [m for m in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", segment)
+                           if not _NO_ARMS_FIGURE.search(segment[:m.start()])
+                           or m.group() not in ("0", "1") and not re.search(r"[<>≤≥]=?\s*$", segment[:m.start()])]
                 label = None
                 bracketed = [segment[:n.start()].count("(") > segment[:n.start()].count(")") for n in numbers]
                 # "80 of 978 infants in the placebo group", "80/978": a count and its total are one figure's parts

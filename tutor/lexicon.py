@@ -160,7 +160,8 @@ class Speller:
         # A four-letter word one letter short or long of another is as often shorthand ("appy" for appendicectomy,
         # not "apply"): only a slip of the same length ("tiem") is mended.
         reach = 0 if len(word) < 5 else most
-        candidates = [w for n in range(len(word) - reach, len(word) + reach + 1) for w in self._by_start.get((word[0], n), ())]
+        candidates = [w for n in range(len(word) - reach, len(word) + reach + 1)
+                      for w in self._by_start.get((word[0], n), ())]
         scored = sorted((DamerauLevenshtein.distance(word, w, score_cutoff=most), -self._counts[w], w) for w in candidates)
         scored = [s for s in scored if s[0] <= most]
         if not scored:

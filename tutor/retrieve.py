@@ -647,11 +647,11 @@ class HybridRetriever:
     def _unnamed_drugs(self, question: str, searched: list[str]) -> list[str]:
         """The drugs or drug classes (known by a drug stem's ending: "statins", "metformin") the question names
         that no page searched names anywhere: what it asks of them, those pages do not report."""
-        words = set().union(*(self._page_words.get(t, ()) for t in (searched or self._page_words)))
         is_drug = drug_pattern()[0]
-        return list(dict.fromkeys(
-            w for w in re.findall(r"(?<![\w-])[A-Za-z]{6,}(?![\w-])", question)
-            if is_drug.search(w) and not everyday(w.lower(), 4.0) and not set(tokenize(w)) & words))
+        named = [w for w in re.findall(r"(?<![\w-])[A-Za-z]{6,}(?![\w-])", question)
+                 if is_drug.search(w) and not everyday(w.lower(), 4.0)]
+        pages = [self._page_words.get(t, frozenset()) for t in (searched or self._page_words)]
+        return list(dict.fromkeys(w for w in named if not any(set(tokenize(w)) & page for page in pages)))
 
     def _without_trials(self, query: str, trials: list[str]) -> str:
         """The query without these trials' names, however shortened."""
@@ -875,7 +875,7 @@ class HybridRetriever:
                 if run in self._drugs or any(p.fullmatch(run) for p in self._trial_patterns.values()):
                     return True
         # "EQ-5D" for the pages' "EQ-5D-5L": a name the pages write with a short variant after it
-        variant = any(run.startswith(name + "-") and len(run) - len(name) <= 3 for run in self._runs) if "-" in name else False
+        variant = "-" in name and any(run.startswith(name + "-") and len(run) - len(name) <= 3 for run in self._runs)
         return name in self._runs or variant or any(
             form in self._text and re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", self._text)
             for form in self._written_forms(name))
