@@ -604,13 +604,9 @@ def test_a_cluster_trials_arms_are_named_by_their_practices_and_a_cut_off_is_no_
 
 
 def test_a_word_both_arms_fields_use_names_neither_arm():
-    from tutor.grading import Arms
-    from tutor.trialpage import TrialRecord
-
-    arms = Arms(TrialRecord(name="ALPHA-1", title="ALPHA-1",
-                            intervention="Intensive blood-pressure lowering to a systolic target below 140 mmHg.",
-                            comparator="Guideline blood-pressure management, treated only if systolic pressure "
-                                       "exceeded 180 mmHg."))
+    arms = _two_arms(intervention="Intensive blood-pressure lowering to a systolic target below 140 mmHg.",
+                     comparator="Guideline blood-pressure management, treated only if systolic pressure exceeded "
+                                "180 mmHg.")
     names = {alias for alias, _ in arms._aliases}
     assert "intensive" in names and "systolic" not in names
 

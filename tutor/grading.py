@@ -1018,10 +1018,15 @@ _FOLLOWING = re.compile(rf"^\s*(?:{_TIME_UNITS}|patients|pts|participants|"
                         re.I)
 
 
-# What comes before a number that is no arm's figure: a cut-off ("PD-L1 >=1%", "< 140 mmHg") or, before 0 or 1, the
-# null value an interval crosses or includes
-_NO_ARMS_FIGURE = re.compile(r"(?:[<>≤≥]=?|\bcross(?:es|ed|ing)?|\bspan(?:s|ned|ning)?|\binclud(?:e|es|ed|ing))\s*$",
-                             re.I)
+# What comes before a number that is no arm's figure: a cut-off ("PD-L1 >=1%", "< 140 mmHg"), and before 0 or 1, the
+# null value an interval crosses or includes ("CIs that cross 1")
+_CUT_OFF = re.compile(r"[<>≤≥]=?\s*$")
+_CROSSED = re.compile(r"\b(?:cross(?:es|ed|ing)?|span(?:s|ned|ning)?|includ(?:e|es|ed|ing))\s*$", re.I)
+
+
+def _arms_figure(before: str, number: str) -> bool:
+    """Can the number that follows `before` be an arm's figure?"""
+    return not (_CUT_OFF.search(before) or number in ("0", "1") and _CROSSED.search(before))
 
 
 # Where a statement divides into what it says of each arm: its clauses, and each comparison ("than", "versus").
@@ -1446,10 +1451,8 @@ class Arms:
                 if segment.startswith(";"):  # a clause of its own: what came before named its own arm
                     first_label = previous_label = None
                 mentions = self._mentions(segment)
-                # (not a cut-off, "PD-L1 >=1%", nor the null value an interval crosses, "CIs that cross 1")
                 numbers = [m for m in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", segment)
-                           if not _NO_ARMS_FIGURE.search(segment[:m.start()])
-                           or m.group() not in ("0", "1") and not re.search(r"[<>≤≥]=?\s*$", segment[:m.start()])]
+                           if _arms_figure(segment[:m.start()], m.group())]
                 label = None
                 bracketed = [segment[:n.start()].count("(") > segment[:n.start()].count(")") for n in numbers]
                 # "80 of 978 infants in the placebo group", "80/978": a count and its total are one figure's parts
