@@ -211,11 +211,21 @@ def test_a_follow_up_is_read_with_the_question_before_it(tutor):
 @pytest.mark.parametrize("question,gap", [
     ("What is the 5-year survival rate with T-DM1?", "the figure or time point you name"),
     ("Was there cardiac toxicity?", '"cardiac"'),
+    # shorthand the lexicon reads as a clinical topic the page never names
+    ("What was the MI rate with T-DM1?", '"myocardial infarction"'),
+    # asked whole: the page's "effect" does not answer "cost-effectiveness"
+    ("Did EMILIA report a cost-effectiveness analysis?", '"cost-effectiveness"'),
 ])
 def test_what_the_sources_do_not_report_is_said_before_the_nearest_evidence(tutor, question, gap):
     answer = tutor.ask(question, "resident")
     assert f"do not report {gap}" in first_line(answer), answer.answer
     assert answer.unverified_numbers == []  # the question's own "5" is not repeated as a fact
+
+
+def test_a_page_s_title_is_no_point_of_an_answer_to_another_question(tutor):
+    answer = tutor.ask("Simply put, what sort of breast cancer did the EMILIA patients have and how far had it spread?",
+                       "resident")
+    assert "metastatic" in answer.answer and "(EMILIA Trial)." not in answer.answer, answer.answer
 
 
 def test_a_specialty_the_sources_say_nothing_about_is_told_so(tutor):

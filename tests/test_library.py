@@ -262,6 +262,13 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     ("thornley-2-trial-summary.txt", "THORNLEY-2", "thornley-2-cases.jsonl", 0.74, 0.99,
      [("EQ5D difference at 1 yr between groups?", ["0.012"]),
       ("What did the control practices actually provide - was it just nothing?", ["annual medication review"])]),
+    # MOSSDALE-2, a noninferiority trial of an oral anticoagulant against apixaban in atrial fibrillation, written with
+    # HOLMBRIDGE-3 and read after its first run (0.747 fact coverage, 1 of 30 refused, 1 of 3 unreported questions
+    # said so): "ICH" and a bleed "in the brain" are intracranial haemorrhage, "MI" a myocardial infarction the page
+    # never reports, "cost-effectiveness" is asked whole, and a page's title is no point of an answer (0.784, none
+    # refused, 3 of 3 said so).
+    ("mossdale-2-trial-summary.txt", "MOSSDALE-2", "mossdale-2-cases.jsonl", 0.78, 0.99,
+     [("ICH rates?", ["0.3%", "0.6%"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):
@@ -308,6 +315,10 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     # right and all 3 of its unreported questions said so.
     ("linthwaite-2-trial-summary.txt", "LINTHWAITE-2", "linthwaite-2-cases.jsonl", 0.84, 0.99, 0.0, 0.0),
     ("cragside-3-trial-summary.txt", "CRAGSIDE-3", "cragside-3-cases.jsonl", 0.86, 0.99, 0.0, 0.0),
+    # HOLMBRIDGE-3 (paediatrics: early high-flow oxygen against standard oxygen in bronchiolitis, open label, rescue
+    # crossover), written the same way with MOSSDALE-2 a round later and never read. First run: 0.722 fact coverage,
+    # lead 0.593, none of 30 refused, 1 of its 5 questions outside the sources answered, 1 of 3 unreported said so.
+    ("holmbridge-3-trial-summary.txt", "HOLMBRIDGE-3", "holmbridge-3-cases.jsonl", 0.72, 0.97, 0.2, 0.0),
 ])
 def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
                                                          false_refusal):

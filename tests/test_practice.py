@@ -513,6 +513,11 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     # hedges. Its tune half is read, its test half never.
     (["thornley-2-trial-summary.txt", "scarth-3-trial-summary.txt", "kestrel-3-trial-summary.txt"],
      "grading-blind18.jsonl", 0.8, 0),
+    # grading-blind19 (LINTHWAITE-2, CRAGSIDE-3, GREYWETHER-2, 84 answers), written at the start of a later round,
+    # before that round's changes: 0.786 (tune half 0.714, test half 0.857; 4 of its 10 swapped answers graded right),
+    # no gaming answer graded correct. Held where it stands; nothing in the grader changed that round.
+    (["linthwaite-2-trial-summary.txt", "cragside-3-trial-summary.txt", "greywether-2-trial-summary.txt"],
+     "grading-blind19.jsonl", 0.78, 0),
 ])
 def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy,
                                                                        gaming):

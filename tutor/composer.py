@@ -404,9 +404,16 @@ class Composer:
                 if word[0].isdigit() and word in question.lower() and not _figure_in(word, text) \
                         and re.search(r"\d", canonical(word)) and not _is_age(word, question):
                     missing.append(_FIGURE)  # quoted as words: a number the sources lack is not repeated
-            elif tokens & clinical and not tokens & (known | implied) or word in unnamed_words:
+            # a hyphenated topic is asked whole: "cost-effectiveness" is not answered by an "effect" of the page
+            elif (topical := tokens & clinical) and not topical & (known | implied) or word in unnamed_words:
                 long = {**base_glossary(), **(glossary or {})}.get(word.upper())
                 missing.append(f'"{long} ({word.upper()})"' if long else f'"{word}"')  # "nnt" as it is written
+        # A clinical topic the lexicon reads the question's shorthand or lay words as ("MI", "heart attack" ->
+        # myocardial infarction), when no passage uses a word of it or of any other reading of the question ("live
+        # longer" is read as overall survival and as mortality: either answers): the sources do not report it.
+        terms = {term: set(tokenize(term)) for term in expansions(question)}
+        if not any(words & known for words in terms.values()):
+            missing += [f'"{term}"' for term, words in terms.items() if words and words <= clinical]
         return list(dict.fromkeys(missing))
 
     @staticmethod
@@ -620,6 +627,12 @@ class Composer:
                 value *= 0.3
             ranked.append((value, s, value - lift))
         ranked.sort(key=lambda triple: -triple[0])
+        # A page's title names what the trial compared; it is no point of an answer to anything but the
+        # publication ("which journal?") while other sentences answer.
+        if not ({"publication"} & intent_kinds or any(p.kind == "publication" and p.n in subject for p in prompt.passages)):
+            titled = [t for t in ranked if t[1].passage.kind == "publication" and _only_names(t[1])]
+            if len(ranked) > len(titled):
+                ranked = [t for t in ranked if t not in titled]
         # Keep sentences that answer about as well as the best one, not the stragglers; the quoted figure
         # orders the sentences but does not raise that bar (the figure's context answers too).
         bar = 0.4 * max((base for _, _, base in ranked), default=0.0)
