@@ -513,11 +513,19 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     # hedges. Its tune half is read, its test half never.
     (["thornley-2-trial-summary.txt", "scarth-3-trial-summary.txt", "kestrel-3-trial-summary.txt"],
      "grading-blind18.jsonl", 0.8, 0),
-    # grading-blind19 (LINTHWAITE-2, CRAGSIDE-3, GREYWETHER-2, 84 answers), written at the start of a later round,
-    # before that round's changes: 0.786 (tune half 0.714, test half 0.857; 4 of its 10 swapped answers graded right),
-    # no gaming answer graded correct. Held where it stands; nothing in the grader changed that round.
+    # grading-blind19 (LINTHWAITE-2, CRAGSIDE-3, GREYWETHER-2, 84 answers), written at the start of a later round:
+    # 0.786 on its first run (tune half 0.714, test half 0.857; 4 of its 10 swapped answers graded right), 0.869 now
+    # (0.857, 0.881): a procedure's arm named after its figure ("21.8% after spinal"), the figures of two doses told
+    # apart by their doses, who converted "from spinal to general" counted in the first arm, a terse answer to each
+    # part of a design question, a denied exclusion ("does not exclude an increase") allowing what follows.
     (["linthwaite-2-trial-summary.txt", "cragside-3-trial-summary.txt", "greywether-2-trial-summary.txt"],
-     "grading-blind19.jsonl", 0.78, 0),
+     "grading-blind19.jsonl", 0.86, 0),
+    # grading-blind20 (MOSSDALE-2, HOLMBRIDGE-3, BRACKEN-2, 84 answers), written in the same round after its first
+    # commit: 0.690 on its first run (tune half 0.738, test half 0.643), 0.750 now (0.786, 0.714): a double dummy's
+    # placebo names neither arm, a rate beside its share in one pair of brackets is the same arm's, two outcomes whose
+    # figures changed places, a unit ("mL/min/1.73 m2") and a number needed to treat are no arm's figures.
+    (["mossdale-2-trial-summary.txt", "holmbridge-3-trial-summary.txt", "bracken-2-trial-summary.txt"],
+     "grading-blind20.jsonl", 0.75, 0),
 ])
 def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy,
                                                                        gaming):

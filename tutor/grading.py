@@ -418,6 +418,18 @@ def keyword_list(unit: str) -> bool:
     return function == 0 and len(words) >= 8  # a run of terms with no grammar at all
 
 
+def answers_each_part(unit: str, question: str) -> bool:
+    """A terse list that answers a question asking several things in turn ("was it randomised, was it blinded, and
+    how many took part?" -> "Randomised, double-blind, placebo-controlled; 2068 participants"): a few terms, most
+    of them the question's own, and a figure where it asks how many. Not a long string of the topic's keywords."""
+    parts = [f for f in re.split(r"[,;]", unit) if f.strip()]
+    asks = len(re.findall(r"\b(?:was|were|did|how|what|which|who)\b", question, re.I))
+    if asks < 2 or not 2 <= len(parts) <= asks + 2:
+        return False
+    asked = stems(question.replace("-", " "))
+    return sum(bool(stems(f.replace("-", " ")) & asked) or bool(numbers_in(f)) for f in parts) * 2 > len(parts)
+
+
 def term_lines(answer_units: list[str]) -> bool:
     """Most of the answer is bare terms a line each ("- crossover", "- bias", "- null", ...): a keyword list
     written down the page."""
@@ -449,6 +461,10 @@ _DENIED_AFTER = re.compile(r"(?:(?:was|were|is|are|has|have|had|been|be|could|ca
                            r"confirmed|proven|proved)\b")
 
 
+_NOT_EXCLUDED = re.compile(r"\b(?:not|cannot|never)\s+(?:be\s+)?(?:exclude[sd]?|excluding|rule[sd]?\s+out|ruling\s+out|"
+                           r"preclude[sd]?)\b")
+
+
 def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     """Content words, and each claim base the sentence makes with one polarity (True: the opposite of the
     base, by an antonym or a negation). "grade 3 or higher" labels, it does not claim; a base said both ways
@@ -459,14 +475,20 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     words = re.findall(r"[a-z][a-z\-']*", text)
     denied_from = len(re.findall(r"[a-z][a-z\-']*", text[:whole.end()])) if whole else len(words)
     seen: dict[str, set[bool]] = {}
+    claimed: list[int] = []  # where the claim words read so far stand
     for i, word in enumerate(words):
         if word not in _CLAIM or (i and words[i - 1] == "or"):
             continue
+        claimed.append(i)
         base, flipped = _CLAIM[word]
         if base == "blinded" and (_ASSESSMENT.fullmatch(" ".join(words[i + 1:i + 3]))
                                   or _ASSESSMENT.fullmatch(" ".join(words[i + 1:i + 2]))):
             continue  # "blinded endpoint adjudication", "masked central review": who judged, not the trial's design
-        negated = bool(_NEGATION.search(" ".join(words[max(denied_from if i >= denied_from else 0, i - 4):i])))
+        # a negation before an earlier claim word is that word's ("not better, with fewer bleeds" denies "better"),
+        # unless that word qualifies this one ("not significantly better")
+        before = max([denied_from if i >= denied_from else 0, i - 4, *(k + 1 for k in claimed if k < i - 1)])
+        # "does not exclude an increase" allows it: a denied exclusion is no denial of what follows
+        negated = bool(_NEGATION.search(_NOT_EXCLUDED.sub(" ", " ".join(words[before:i]))))
         # denied after it: "superiority was not shown", "a benefit could not be demonstrated"
         negated = negated or bool(_DENIED_AFTER.match(" ".join(words[i + 1:i + 5])))
         seen.setdefault(base, set()).add((flipped != negated) != (i >= denied_from))
@@ -930,7 +952,8 @@ def screen(answer: str, question: str, arms=None) -> tuple[list[str], list[str]]
             flags.append("repeats the question: restating it earns nothing")
         elif circular(unit):
             flags.append("says a thing is itself: a circular statement earns nothing")
-        elif keyword_list(unit) and not (unit.rstrip().endswith(":") and unit is not every[-1]):
+        elif keyword_list(unit) and not (unit.rstrip().endswith(":") and unit is not every[-1]) \
+                and not answers_each_part(unit, question):
             # (a line that ends in a colon heads the lines after it: "week 12, 15 mg / 30 mg / placebo:")
             flags.append("lists keywords without saying anything about them")
         elif hedges_both_ways(unit):
@@ -976,6 +999,9 @@ _ROUTE_NAMES = {"oral": re.compile(r"\b(?:oral(?:ly)?|by mouth)\b", re.I),
 _GENERIC_ARM_WORDS = frozenset({"therapy", "treatment", "care", "group", "arm", "strategy", "regimen", "plus", "with",
                                 "the", "and", "matching", "usual", "placebo"})
 # (a cluster trial's arms are its practices, sites or wards: "intervention practices", "intervention patients")
+_THE_DRUG = re.compile(r"\bthe (?:new |active |study |trial |real )?(?:drug|medicine|medication|tablets?|pills?|"
+                       r"injections?|jabs?)\b(?![\s-]+(?:matching|placebo|comparisons?|factors?|questions?|class|effects?))",
+                       re.I)
 _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arms?|groups?|practices?|"
                                   r"sites?|clusters?|wards?|hospitals?|cent(?:re|er)s?|schools?|patients?|"
                                   r"participants?)\b", re.I)),
@@ -992,7 +1018,8 @@ _SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|against|than|wherea
 # A statistic of the comparison, not a value of one arm: "HR 0.65", "hazard ratio [HR], 0.65", "95% CI, 0.55", "P < 0.001".
 # Any ratio ("rate ratio", "GMT ratio"), a relative risk, a difference between the arms or an efficacy ("vaccine
 # efficacy (VE) of 76.8%") sets the arms against each other too.
-_ESTIMATE = r"(?-i:\bHR\b|\bOR\b|\bRR\b|\bVE\b)|hazard ratio|odds ratio|\bratio|relative risk|difference|vaccine efficacy"
+_ESTIMATE = r"(?-i:\bHR\b|\bOR\b|\bRR\b|\bVE\b|\bNNT\b|\bNNH\b)|hazard ratio|odds ratio|\bratio|relative risk|difference|" \
+            r"vaccine efficacy|number needed to (?:treat|harm)"
 _STATISTIC = re.compile(rf"(?:{_ESTIMATE}|\bCI|confidence interval|\bP\s*[<=>])\W*(?:[\[(]\w+[\])])?"
                         r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+$"
                         # the interval written after its estimate: "HR 0.71 (0.62-0.83)", "HR 0.71 (95% CI 0.62"
@@ -1007,10 +1034,14 @@ _UNIT_ONLY = re.compile(rf"\s*(?:{_TIME_UNITS})?\s*", re.I)
 _CONTRAST_OPENING = re.compile(r"\s*(?:unlike|compared (?:with|to)|versus|vs\.?|in contrast to|as opposed to|relative to)\b",
                                re.I)
 _OF_TOTAL = re.compile(r"\s*(?:of|out of|/|among)\s*")
-_FOLLOWING = re.compile(rf"^\s*(?:{_TIME_UNITS}|patients|pts|participants|"
-                        r"people|women|men|children|infants|babies|adults)?\s*(?:\([^()]{0,20}\)\s*)?(?:of (?:the )?(?:patients|those|participants|people|"
+_FOLLOWING = re.compile(rf"^\s*(?:(?:[A-Za-z\u00b5]+/[\w./\u00b5]+|m2|m\u00b2|mm\s?Hg|cm|kg|percentage points?|points?|"
+                        r"per (?:year|month|week|day))\s*)*"  # a unit first: "1.82 mL/min/1.73 m2 per year with A"
+                        rf"(?:{_TIME_UNITS}|patients|pts|participants|"
+                        r"people|women|men|children|infants|babies|adults)?\s*(?:\([^()]{0,45}\)\s*)?(?:of (?:the )?(?:patients|those|participants|people|"
                         r"women|men|children|infants)\s+)?(?:with|on|in|for|receiving|treated with|given|in the|for the|"
                         r"with the|of the|assigned to|randomi[sz]ed to|allocated to|taking|using|getting|"
+                        # a procedure's arm: "21.8% after general anaesthesia", "under spinal"
+                        r"after|following|under|"
                         r"who (?:took|received|got|were given|were assigned to)|"
                         # "3.6% of renzabercept patients": of, then the arm's name before the word for its people
                         r"of(?=\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+)?\s+"
@@ -1025,8 +1056,10 @@ _CROSSED = re.compile(r"\b(?:cross(?:es|ed|ing)?|span(?:s|ned|ning)?|includ(?:e|
 
 
 def _arms_figure(before: str, number: str) -> bool:
-    """Can the number that follows `before` be an arm's figure?"""
-    return not (_CUT_OFF.search(before) or number in ("0", "1") and _CROSSED.search(before))
+    """Can the number that follows `before` be an arm's figure? Not a cut-off, the null value an interval crosses,
+    nor a number inside a unit ("mL/min/1.73 m2")."""
+    return not (_CUT_OFF.search(before) or number in ("0", "1") and _CROSSED.search(before)
+                or re.search(r"[A-Za-z]/\s*$", before))
 
 
 # Where a statement divides into what it says of each arm: its clauses, and each comparison ("than", "versus").
@@ -1060,7 +1093,7 @@ def _flat(text: str) -> str:
 # Two arms set side by side as a header ("Restrictive vs liberal:", "ALPHA-1 versus betanib:"), and a pair of figures
 # after it in the same order ("51.3% vs 83.7%").
 _HEADER_JOINT = re.compile(r"\s*(?:vs\.?|versus|v\.?)\s*", re.I)
-_BARE_PAIR = re.compile(r"(?<![\w.,/])(\d+(?:[.,]\d+)*)\s*%?\s*(?:vs\.?|versus|v\.?)\s*(\d+(?:[.,]\d+)*)(?![\d.,]*\d|/)",
+_BARE_PAIR = re.compile(r"(?<![\w.,/])(\d+(?:[.,]\d+)*)\s*%?\s*(?:vs\.?|versus|v\.?)\s*[-\u2212\u2013]?(\d+(?:[.,]\d+)*)(?![\d.,]*\d|/)",
                         re.I)
 # What lies between a count and its share in brackets ("198 patients (9.1%)"): the share restates the count
 _RESTATED = re.compile(r"\s*%?\s*(?:patients|participants|people|women|men|children|infants)?\s*[(\[]\s*", re.I)
@@ -1137,6 +1170,13 @@ class Arms:
         groups = self._more_names([g for _, g in groups], sides=[s for s, _ in groups],
                                   fields={side: text.lower() for side, text in fields})
         groups = self._telling_words(groups, record.name)
+        # a double dummy ("plus apixaban-matching placebo" beside velnoxaban) is no treatment of its arm: with the other
+        # arm's name inside it, it would make every mention of either drug name both arms
+        dummy = re.compile(r"\b(?:placebo|dummy|sham)\b", re.I)
+        named = {side: {w for g in (group for s, group in groups if s == side and not any(dummy.search(a) for a in group))
+                        for a in g for w in tokenize(a)} for side in ("A", "B")}
+        groups = [(side, group) for side, group in groups if not (all(dummy.search(a) for a in group) and any(
+            set(tokenize(a)) & named["B" if side == "A" else "A"] for a in group))]
         # "assigned to placebo": a side whose treatment is a placebo in more words ("matching placebo inhaler") is
         # named by the word alone, when the other side's field gives no placebo
         placebo = [side for side, text in fields if re.search(r"\bplacebo\b", text, re.I)]
@@ -1156,6 +1196,12 @@ class Arms:
         routes = {side: {route for route, pattern in _ROUTES.items() if pattern.search(text)} for side, text in fields}
         self._routes = [(side, _ROUTE_NAMES[route]) for side, (route,) in routes.items()] \
             if len(routes["A"]) == len(routes["B"]) == 1 and routes["A"] != routes["B"] else []
+        # against a placebo, "the drug" is the active arm ("fell more slowly on the drug than on placebo")
+        # (not in a factorial trial, where "the drug" is one of the factors compared)
+        inert = {side: bool(re.search(r"\b(?:placebo|sham)\b", text, re.I)) for side, text in fields}
+        factorial = any(len([p for p in _FACTOR.split(text) if p.strip()]) > 1 for _, text in fields)
+        if inert["B"] and not inert["A"] and not factorial:
+            self._routes.append(("A", _THE_DRUG))
         # a drug's name cut short as learners write it ("betan" for "betanib"), when no other arm's name begins so
         is_drug = drug_pattern()[0]
         for alias, cid in list(patterns):
@@ -1249,7 +1295,9 @@ class Arms:
         words = _flat(alias).split()
         # a word of its own, or one of two names joined by a hyphen ("betanib-gammaxel"), not part of a longer name;
         # "betan*" is the name cut short
-        return r"(?:(?<![\w-])|(?<=[A-Za-z]{3}-))" + r"[\s-]+".join(
+        # a name of three words or more may take one word more inside it ("a matching once-weekly placebo injection")
+        joint = r"[\s-]+(?:[\w-]+\s+)?" if len(words) >= 3 else r"[\s-]+"
+        return r"(?:(?<![\w-])|(?<=[A-Za-z]{3}-))" + joint.join(
             re.escape(w[:-1]) + "[a-z]*" if w.endswith("*") else
             re.escape(w[:-1]) + "s?" if len(w) > 3 and w.endswith("s") else re.escape(w) for w in words) + \
             r"(?:(?![\w-])|(?=-[A-Za-z]{3}))"
@@ -1314,6 +1362,11 @@ class Arms:
                 if comps and not any(s <= match.start() < e for s, e, _, _ in found):
                     found.append((match.start(), match.end(), comps, True))
         found.sort()
+        # "conversion from spinal to general", "switched from placebo to X": who changed came from the first arm; the
+        # arm they went to names no one's figure
+        found = [m for k, m in enumerate(found) if not (k and found[k - 1][2] != m[2] and re.fullmatch(
+            r"\s*(?:to|into|onto)\s+(?:an?\s+|the\s+)?", text[found[k - 1][1]:m[0]], re.I) and re.search(
+            r"\bfrom\s+(?:an?\s+|the\s+)?$", text[:found[k - 1][0]], re.I))]
         if not merge:
             return found
         # "X plus Y" is one arm: mentions joined by plus/with/and (no figure between) merge.
@@ -1423,6 +1476,10 @@ class Arms:
             if _BARE_PAIR.search(sentence) and not _CONTRAST_OPENING.match(sentence):
                 # the header pass's mentions: the brackets it blanked name no arm
                 named = [m for m in mentions if not m[3] and self.side(m[2])]
+                # an arm named only generically ("fell more slowly on the drug than on placebo: -1.82 vs -4.27")
+                named += [m for m in mentions if m[3] and self.side(m[2])
+                          and self.side(m[2]) not in {self.side(n[2]) for n in named}]
+                named.sort()
                 for pair in _BARE_PAIR.finditer(sentence):
                     if pair.group(1).replace(",", "") in out or pair.group(2).replace(",", "") in out:
                         continue  # read already by its own header ("A vs B: x vs y") or brackets
@@ -1442,7 +1499,9 @@ class Arms:
                         give = out.fix if own else out.setdefault  # its own clause's order: no later reading clouds it
                         give(pair.group(1).replace(",", ""), (first[2], first[3]))
                         give(pair.group(2).replace(",", ""), (second[2], second[3]))
-            cuts = [0] + [m.start() for m in _SPLIT.finditer(sentence)] + [len(sentence)]
+            # (a semicolon inside brackets divides one figure's restatements, "(8.6%; 4.12 per 100 patient-years)")
+            cuts = [0] + [m.start() for m in _SPLIT.finditer(sentence) if not (
+                m.group() == ";" and sentence[:m.start()].count("(") > sentence[:m.start()].count(")"))] + [len(sentence)]
             first_label = None
             previous_label = None
             named_before = False  # the segment before named its arm
@@ -1484,7 +1543,11 @@ class Arms:
                     before = [m for m in mentions if end_prev <= m[0] < number.start()]
                     after = [m for m in mentions if number.end() <= m[0] < start_next]
                     in_paren = bracketed[k]
-                    if in_paren and given_last is not None and k and _RESTATED.fullmatch(segment[numbers[k - 1].end():number.start()]):
+                    # a share restating a count, or a rate beside the share in the same brackets ("(2.5%; 1.20 per 100
+                    # patient-years)"): the same arm's
+                    between = segment[numbers[k - 1].end():number.start()] if k else ""
+                    if in_paren and given_last is not None and k and (_RESTATED.fullmatch(between) or bracketed[k - 1]
+                                                                      and not re.search(r"[()]", between)):
                         out.setdefault(number.group().rstrip(",").replace(",", ""), given_last)
                         continue
                     given_last = None
@@ -1667,6 +1730,8 @@ def _labels(text: str, arm_words: frozenset[str]) -> dict[str, set[str]]:
             stop = min([j for j in joints if j > lead.end()] + [leads[k + 1].start() if k + 1 < len(leads) else len(plain)])
             stretch = plain[start:lead.start()] + " " + plain[lead.end():stop]
             words = {w for w in tokenize(re.sub(r"(?<![\w-])\d[\d,.]*", " ", stretch)) if w not in common and len(w) > 2}
+            # a dose names its group too: "-13.8% with 5 mg and -18.4% with 10 mg" are the two doses' figures
+            words |= {f"dose{m.group(1)}" for m in _DOSE.finditer(stretch)}
             for n in numbers_in(lead.group()):
                 out.setdefault(n, words)
     return out
@@ -1678,7 +1743,9 @@ def contrast_swaps(point: str, answer: str, arm_words: set[str]) -> set[str]:
     against the words only the other group's figure has."""
     truth, given = _labels(point, frozenset(arm_words)), _labels(answer, frozenset(arm_words))
     out = set()
-    for sentence in sentences(_flat(point)):
+    # side by side in a sentence, or one sentence's figures against the next one's ("Ischaemic stroke was 2.3% vs
+    # 1.9%. Death from any cause occurred in 6.7% and 7.0%.")
+    for sentence in [*sentences(_flat(point)), point]:
         here = set(numbers_in(sentence))
         figures_here = [n for n in truth if n in here]
         for a in figures_here:
@@ -1795,6 +1862,10 @@ _RELATIONAL = frozenset(t for w in "same other each both either another control 
                         "investigational".split() for t in tokenize(w))
 
 
+# Claims about the trial's design, never one arm's: "randomised 2:2:1 against placebo" says how, not which arm.
+_OF_THE_TRIAL = frozenset({"~randomized", "~blinded", "~independent"})
+
+
 def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: Arms) -> list[str]:
     """The point's terms that the answer ties to the other arm than the point does (`theirs`: the answer's
     ties, each clause naming its own arm), as the point writes them ("thrombocytopenia"). Terms the question
@@ -1802,7 +1873,7 @@ def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: 
     asked = set(tokenize(canonical(question)))
     mine = {t: s for t, s in arms.ties(point, with_figures=True, carry=False).items() if len(s) == 1 and t not in arms.neutral and t not in asked}
     swapped = [t for t, side in mine.items() if len(theirs.get(t, ())) == 1 and theirs[t] != side
-               and t not in arms.names and t not in _RELATIONAL]
+               and t not in arms.names and t not in _RELATIONAL and t not in _OF_THE_TRIAL]
     surface = {}
     for word in re.findall(r"[A-Za-z][\w\-']*", canonical(_flat(point))):
         tokens = tokenize(word)
@@ -2048,6 +2119,18 @@ class OfflineGrader:
                    and (sims[j][shortest] > sims[index][shortest] or shared[j] > shared[index])
                    for j, p in enumerate(points))
 
+    @staticmethod
+    def _traded(i: int, found: list[str], scope: str, windows: list[str], sims: np.ndarray, points) -> bool:
+        """Point i's figures and another point's changed places: the stretch nearest point i gives two or more of
+        point j's figures and none of i's, and the stretch that gives i's figures is nearest point j."""
+        given = set(numbers_in(scope))
+        holders = [k for k, w in enumerate(windows) if set(found) <= set(numbers_in(w))]
+        if not holders:
+            return False
+        own = min(holders, key=lambda k: len(windows[k]))  # the shortest stretch that gives them all
+        nearest = int(np.argmax(sims[:, own]))
+        return nearest != i and len(set(points[nearest].numbers) & given - set(points[i].numbers)) >= 2
+
     def statuses(self, item: PracticeItem, kept: list[str], arms: Arms, truth: dict) -> list[PointGrade]:
         points = item.rubric.points
         windows = candidate_units(kept)
@@ -2110,7 +2193,8 @@ class OfflineGrader:
                 scope = unit if numbers_in(unit) else next((k for k in kept if unit in k), unit)
                 # a number the point writes itself is never a wrong figure of it ("sPGA 0/1" names a measure), nor is
                 # one the learner rounds and says so ("around 30%" for 29.5% and 30.5%): no claim to the exact figure
-                rough = approximations(scope, point.numbers)
+                # (another point's figure rounded, "about 2.5" for its 2.45, is no wrong figure of this one either)
+                rough = approximations(scope, [n for p in points for n in p.numbers])
                 stray = [n for n in numbers_in(scope) if n not in point.numbers and n not in numbers_in(item.question)
                          and n not in numbers_in(point.text) and n not in rough
                          and ("." in n or n in data or n in measured)]
@@ -2140,6 +2224,13 @@ class OfflineGrader:
                 elif grouped:
                     status = "incorrect"
                     note = f"groups swapped: {', '.join(grouped)} belong{'s' if len(grouped) == 1 else ''} to the other group"
+                elif len(found) >= 2 and not set(found) & set(numbers_in(scope)) and self._traded(
+                        i, found, scope, windows, sims, points):
+                    # the stretch that reads like this point gives another point's figures, and this point's figures
+                    # stand in the stretch that reads like that other point: the outcomes' figures are swapped
+                    # ("ischaemic stroke 6.7%" where 6.7% is the deaths')
+                    status = "incorrect"
+                    note = "figures swapped between outcomes: the figures given here are another finding's"
                 elif len(found) == len(point.numbers):
                     # Every figure exactly as the page gives it is strong evidence even in few words ("HR 0.65"); a
                     # point that is its figure and hardly a word more ("Sample: 1,095 patients") is made by it.
