@@ -267,8 +267,10 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # said so): "ICH" and a bleed "in the brain" are intracranial haemorrhage, "MI" a myocardial infarction the page
     # never reports, "cost-effectiveness" is asked whole, and a page's title is no point of an answer (0.784, none
     # refused, 3 of 3 said so).
-    ("mossdale-2-trial-summary.txt", "MOSSDALE-2", "mossdale-2-cases.jsonl", 0.78, 0.99,
-     [("ICH rates?", ["0.3%", "0.6%"])]),
+    ("mossdale-2-trial-summary.txt", "MOSSDALE-2", "mossdale-2-cases.jsonl", 0.82, 0.99,
+     [("ICH rates?", ["0.3%", "0.6%"]),
+      # "works as well as" asks whether it was noninferior: the primary result, not the history of the comparator
+      ("did the new blood thinner work as well as apixaban at stopping strokes?", ["2.7%", "2.5%"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):
@@ -319,6 +321,13 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     # crossover), written the same way with MOSSDALE-2 a round later and never read. First run: 0.722 fact coverage,
     # lead 0.593, none of 30 refused, 1 of its 5 questions outside the sources answered, 1 of 3 unreported said so.
     ("holmbridge-3-trial-summary.txt", "HOLMBRIDGE-3", "holmbridge-3-cases.jsonl", 0.72, 0.97, 0.2, 0.0),
+    # ELSECAR-2 (adjuvant breast cancer: an oral drug added to endocrine therapy, open label) and KILNSEY-3 (a
+    # diagnostic strategy: CT coronary angiography first against functional testing first), written the same way later
+    # in that round, and never read; first runs on the round's first commit. ELSECAR-2: 0.802 fact coverage, lead
+    # 0.880, 2 of 30 refused, none of 5 outside answered, 1 of 3 unreported said so; KILNSEY-3: 0.741, lead 0.667,
+    # every scope decision right, 2 of 3 unreported said so.
+    ("elsecar-2-trial-summary.txt", "ELSECAR-2", "elsecar-2-cases.jsonl", 0.8, 0.94, 0.0, 0.07),
+    ("kilnsey-3-trial-summary.txt", "KILNSEY-3", "kilnsey-3-cases.jsonl", 0.74, 0.99, 0.0, 0.0),
 ])
 def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
                                                          false_refusal):
@@ -363,6 +372,16 @@ def test_a_question_that_names_its_topic_is_no_summary(make_settings):
         "did the lower oxygen group end up needing the kidney machine (dialysis) less often?", "med_student",
         trial="TARNHOLM-2")
     assert "11.0%" in answer.answer and "13.3%" in answer.answer, answer.answer
+
+
+def test_an_age_the_page_gives_no_mean_or_median_of_is_not_reported(make_settings):
+    """"Adults aged 18 to 65" says who could enrol, not how old they were: asked the mean age of a page that gives
+    none, the answer says so; a page that gives one ("mean age 71.6 years") answers with it."""
+    tutor = _tutor_with(make_settings, ["quillby-3-trial-summary.txt", "mossdale-2-trial-summary.txt"])
+    answer = tutor.ask("What was the mean age of the patients enrolled?", "resident", trial="QUILLBY-3")
+    assert 'do not give a figure for "age"' in answer.answer, answer.answer
+    answer = tutor.ask("What was the mean age of the patients enrolled?", "resident", trial="MOSSDALE-2")
+    assert "71.6" in answer.answer and "do not give" not in answer.answer, answer.answer
 
 
 def test_the_number_of_patients_is_the_sample(tutor):

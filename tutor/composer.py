@@ -439,10 +439,13 @@ class Composer:
             keys = [set(tokenize(e)) - measures() for e in (endpoint, *fields)]
             # "the median overall survival" is not answered by a 12-month survival rate: a median asked for
             # needs a sentence that gives the endpoint's median.
+            # (an endpoint that is itself a median, "median age", needs a median or a mean of it: "aged 18 to 65" is
+            # who could enrol, not how old they were)
             median = bool(re.search(rf"\bmedian\b[\w\s-]{{0,12}}\b{re.escape(endpoint)}", asked))
-            need = set(tokenize("median")) if median else set()
-            if not any(k | need <= w for k in keys for w in numbered):
-                missing.append(f'"median {endpoint}"' if median else f'"{endpoint}"')
+            central = set(tokenize("median mean average")) if median or endpoint.startswith("median ") else set()
+            if not any(k <= w and (not central or central & w) for k in keys for w in numbered):
+                missing.append(f'"median {endpoint}"' if median else f'"{endpoint[7:]}" (a median or a mean)'
+                               if central else f'"{endpoint}"')
         # A clinical topic the passages name but never with a number ("neuropathy" among the side effects).
         for word in TOKEN.findall(americanise(question.lower())):
             stem = set(tokenize(word)) & topics()

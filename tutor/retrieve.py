@@ -626,6 +626,7 @@ class HybridRetriever:
             if chosen_idx:
                 chosen_idx += self._figure_passage(spelled, chosen_idx, mask, cosine)
                 chosen_idx += self._topic_passage(spelled, chosen_idx, mask, cosine)
+                chosen_idx += self._topic_finding(expanded, chosen_idx, mask, cosine, reading)
                 if reading and asks_gist(untitled, reading.name) and len(searched) == 1:
                     # asked for the gist of a trial ("summarise it for me"): its primary result is part of it
                     chosen_idx += [int(i) for i in np.flatnonzero(mask & self._primary) if int(i) not in chosen_idx]
@@ -691,6 +692,23 @@ class HybridRetriever:
         asked = [t for t in dict.fromkeys(tokenize(question)) if t in topics() and t not in chosen_words]
         for token in asked:
             if found := self._closest_holding(mask & ~self._stub, cosine,
+                                              lambda i: token in self._tokens[i] and i not in chosen):
+                return found
+        return []
+
+    def _topic_finding(self, expanded: str, chosen: list[int], mask: np.ndarray, cosine: np.ndarray,
+                       reading: Reading | None) -> list[int]:
+        """The closest key finding that reports a clinical topic the question names, in its words or the lexicon's
+        reading of them ("bleeds in the brain" -> intracranial haemorrhage), when no finding chosen reports it:
+        the passages that only discuss it ("patients at risk of intracranial haemorrhage") give no result. Not for a
+        question about the design."""
+        if reading is not None and reading.kinds and all(k.startswith("design.") for k in reading.kinds):
+            return []
+        findings = [i for i in chosen if self.chunks[i].kind == "finding"]
+        covered = set().union(*(self._tokens[i] for i in findings)) if findings else set()
+        asked = [t for t in dict.fromkeys(tokenize(expanded)) if t in topics() and t not in covered]
+        for token in asked:
+            if found := self._closest_holding(mask & ~self._stub & (self._kinds == "finding"), cosine,
                                               lambda i: token in self._tokens[i] and i not in chosen):
                 return found
         return []
