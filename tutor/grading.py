@@ -1862,8 +1862,9 @@ _RELATIONAL = frozenset(t for w in "same other each both either another control 
                         "investigational".split() for t in tokenize(w))
 
 
-# Claims about the trial's design, never one arm's: "randomised 2:2:1 against placebo" says how, not which arm.
-_OF_THE_TRIAL = frozenset({"~randomized", "~blinded", "~independent"})
+# A claim about the trial's design, never one arm's: "randomised 2:2:1 against placebo" says how, not which arm.
+# (Not blinding: who knew which arm can differ between the arms.)
+_OF_THE_TRIAL = frozenset({"~randomized"})
 
 
 def swapped_terms(point: str, theirs: dict[str, set[str]], question: str, arms: Arms) -> list[str]:
