@@ -95,6 +95,14 @@ def test_a_comparison_of_the_arms_said_both_ways_earns_nothing(practice, answer)
     assert grade.verdict == "incorrect" and any("contradicts" in f for f in grade.flags)
 
 
+def test_a_limitation_asserted_and_then_denied_at_all_earns_nothing(practice):
+    # the second part points back ("they") and insists ("at all"): still the first part denied
+    grade = practice.grade("emilia-appraisal-limitation", "EMILIA took only patients already treated with "
+                           "trastuzumab and a taxane, so its results extend fully to treatment-naive patients, though "
+                           "they cannot be extended to treatment-naive patients at all.", "resident")
+    assert grade.verdict == "incorrect" and any("contradicts" in f for f in grade.flags), (grade.flags, grade.verdict)
+
+
 def test_one_comparison_told_from_each_arm_is_no_contradiction(practice):
     # "longer with A" and "shorter with B" say the same thing twice.
     grade = practice.grade("emilia-recall-finding-1", RIGHT_PFS + " PFS was shorter with lapatinib plus capecitabine.",

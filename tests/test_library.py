@@ -374,6 +374,15 @@ def test_a_question_that_names_its_topic_is_no_summary(make_settings):
     assert "11.0%" in answer.answer and "13.3%" in answer.answer, answer.answer
 
 
+def test_whether_a_treatment_worked_is_answered_first_by_its_result(make_settings):
+    """"Did it work as well as apixaban at stopping strokes?" leads with the key finding and its figures, not with a
+    summary in words (the history of the comparator, the significance of the result)."""
+    answer = _tutor_with(make_settings, "mossdale-2-trial-summary.txt").ask(
+        "did the new blood thinner work as well as apixaban at stopping strokes?", "med_student", trial="MOSSDALE-2")
+    first = answer.answer.splitlines()[0]
+    assert "2.7%" in first and "2.5%" in first, answer.answer
+
+
 def test_an_age_the_page_gives_no_mean_or_median_of_is_not_reported(make_settings):
     """"Adults aged 18 to 65" says who could enrol, not how old they were: asked the mean age of a page that gives
     none, the answer says so; a page that gives one ("mean age 71.6 years") answers with it."""

@@ -19,8 +19,8 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from tutor.grounding import NUMBER
 from tutor.guard import speaks_to_the_model
 from tutor.lexicon import (
-    DOSE, STOPWORDS, TOKEN, abbreviations_in, americanise, base_glossary, canonical, doses_in, effect_frame, effect_words,
-    everyday, expand, expanded_words, expansions, figures, learn_abbreviations, measures, name_pattern, phrasing, spell_out,
+    DOSE, STOPWORDS, TOKEN, abbreviations_in, americanise, base_glossary, canonical, directions, doses_in, effect_frame,
+    effect_words, everyday, expand, expanded_words, expansions, figures, learn_abbreviations, measures, name_pattern, phrasing, spell_out,
     term_groups, tokenize, topics,
 )
 from tutor.retrieve import asks_gist, heading_terms, heading_words, is_follow_up, names_heading, query_words
@@ -124,6 +124,19 @@ def _time_points(text: str) -> set[tuple[str, str]]:
 _NUMBER = re.compile(r"(?<![\w\-.])\d+(?:\.\d+)?(?![\w\-])")
 _PRECISE = re.compile(r"\d\.\d|\d\s?%")  # a figure as the page states it: a decimal or a percentage
 _SUMMARIES = ("bottom_line", "significance", "history")  # the parts of a page that sum it up in words
+
+
+def _direction_words() -> set[str]:
+    """The lexicon's words for which way a result went ("better", "beat", "fewer")."""
+    return {t for word in directions() for t in tokenize(word)}
+
+
+# A yes-or-no question about what a treatment did ("is the new pill safer for bleeding?", "did it work as well as
+# apixaban?", "does it cause fewer bleeds?"): the result, with its figures, answers it first.
+_ASKS_RESULT = re.compile(r"^\W*(?:(?:so|and|but|ok|okay)\W+)?(?:is|are|was|were|did|does|do|has|have|had|can|could)\b"
+                          r"(?=.*\b(?:safer|better|worse|fewer|less|more|lower|higher|longer|shorter|reduc\w*|improv\w*|"
+                          r"cut|work(?:s|ed)?|help(?:s|ed)?|prevent\w*|caus\w*|lower\w*|rais\w*|increas\w*|"
+                          r"decreas\w*|as well as|beat)\b)", re.I)
 FIGURE_REACH = 6  # at most this many words from a figure to what it measures ("infection (8.6% vs. 1.0%)")
 _STATES_FIGURE = re.compile(r"\d\.\d|\d\s?%|\d,\d{3}|\d{2,}|\d:\d")  # a figure, not a label's digit ("grade 3", "0 or 1")
 _ESTIMATE = re.compile(r"\b(?:CI|confidence interval|P\s?[=<>]|hazard|odds|risk|rate ratio|difference)\b", re.I)
@@ -695,6 +708,17 @@ class Composer:
                 stated = next((s for s in chosen[1:] if _figure_of(s.text, subject, doses)), None)
             if stated is not None:
                 chosen = [stated] + [s for s in chosen if s is not stated]
+        elif _ASKS_RESULT.search(question) and chosen[0].passage.kind in _SUMMARIES \
+                and not _states_figure(chosen[0].text):
+            # Asked whether it worked ("did it work as well as apixaban at stopping strokes?"), a summary in words gives
+            # way to a key finding that reports what is asked, with its figures: a word of the question's own topic,
+            # not its treatments' names nor the direction asked about ("better", "beat").
+            topic = {t for t in tokenize(question) if not everyday(t, 5.0)} - measures() - phrasing() - arms \
+                - effect_words() - _direction_words()
+            found = next((s for s in chosen[1:] if s.passage.kind == "finding" and _states_figure(s.text)
+                          and topic & s.tokens), None)
+            if found is not None:
+                chosen = [found] + [s for s in chosen if s is not found]
         # A title names what the page is about; it never answers first when a sentence of substance was chosen.
         return sorted(chosen, key=_only_names)
 

@@ -531,7 +531,9 @@ def contradicts(a: str, b: str) -> bool:
             return True
         negated, plain = (stems_a, stems_b) if _NEGATION.search(a) else (stems_b, stems_a)
         content = {w for w in negated if w not in _FUNCTION and w not in STOPWORDS}
-        if len(content) >= 3 and negated <= plain and len(_NEGATION.findall(a + " " + b)) == 1:
+        # (the negated one may point back with its own small words: "they cannot be generalised to X at all")
+        if len(content) >= 3 and {w for w in content if len(w) > 3} - _BACK <= plain \
+                and len(_NEGATION.findall(a + " " + b)) == 1:
             return True
     rest_a, rest_b = words_a - set(_CLAIM), words_b - set(_CLAIM)
     shared = rest_a & rest_b
@@ -737,7 +739,7 @@ def self_contradictions(answer_units: list[str]) -> set[int]:
             negation = _NEGATION.search(b)
             if _NEGATION.search(a) or len(_NEGATION.findall(b)) != 1:
                 continue
-            plain, denied = _subject(a), _subject(b)
+            plain, denied = _subject(a), _subject(re.sub(r"\bat all\b", " ", b))  # "not ... at all" only insists
             if _subject(b[:negation.start()]) - plain or set(numbers_in(b[:negation.start()])) - set(numbers_in(a)):
                 continue  # a subject of its own: "80 mg cut the risk, while 40 mg did not"
             claimed = _claims(a)[1] and any(re.search(
