@@ -20,8 +20,8 @@ from tutor.grounding import NUMBER
 from tutor.guard import speaks_to_the_model
 from tutor.lexicon import (
     DOSE, STOPWORDS, TOKEN, abbreviations_in, americanise, base_glossary, canonical, directions, doses_in, effect_frame,
-    effect_words, everyday, expand, expanded_words, expansions, figures, learn_abbreviations, measures, name_pattern, phrasing, spell_out,
-    term_groups, tokenize, topics,
+    effect_words, everyday, expand, expanded_words, expansions, figures, learn_abbreviations, measures, name_pattern,
+    phrasing, spell_out, term_groups, tokenize, topics,
 )
 from tutor.retrieve import asks_gist, heading_terms, heading_words, is_follow_up, names_heading, query_words
 
@@ -134,7 +134,7 @@ def _direction_words() -> set[str]:
 # A yes-or-no question about what a treatment did ("is the new pill safer for bleeding?", "did it work as well as
 # apixaban?", "does it cause fewer bleeds?"): the result, with its figures, answers it first.
 _ASKS_RESULT = re.compile(r"^\W*(?:(?:so|and|but|ok|okay)\W+)?(?:is|are|was|were|did|does|do|has|have|had|can|could)\b"
-                          r"(?=.*\b(?:safer|better|worse|fewer|less|more|lower|higher|longer|shorter|reduc\w*|improv\w*|"
+                          r"(?=.*\b(?:safer|better|worse|fewer|less|more|higher|longer|shorter|reduc\w*|improv\w*|"
                           r"cut|work(?:s|ed)?|help(?:s|ed)?|prevent\w*|caus\w*|lower\w*|rais\w*|increas\w*|"
                           r"decreas\w*|as well as|beat)\b)", re.I)
 FIGURE_REACH = 6  # at most this many words from a figure to what it measures ("infection (8.6% vs. 1.0%)")
@@ -645,7 +645,8 @@ class Composer:
         ranked.sort(key=lambda triple: -triple[0])
         # A page's title names what the trial compared; it is no point of an answer to anything but the
         # publication ("which journal?") while other sentences answer.
-        if not ({"publication"} & intent_kinds or any(p.kind == "publication" and p.n in subject for p in prompt.passages)):
+        if not ({"publication"} & intent_kinds
+                or any(p.kind == "publication" and p.n in subject for p in prompt.passages)):
             titled = [t for t in ranked if t[1].passage.kind == "publication" and _only_names(t[1])]
             if len(ranked) > len(titled):
                 ranked = [t for t in ranked if t not in titled]

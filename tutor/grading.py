@@ -461,6 +461,7 @@ _DENIED_AFTER = re.compile(r"(?:(?:was|were|is|are|has|have|had|been|be|could|ca
                            r"confirmed|proven|proved)\b")
 
 
+# An exclusion denied ("does not exclude", "cannot rule out"): what follows is allowed, not denied.
 _NOT_EXCLUDED = re.compile(r"\b(?:not|cannot|never)\s+(?:be\s+)?(?:exclude[sd]?|excluding|rule[sd]?\s+out|ruling\s+out|"
                            r"preclude[sd]?)\b")
 
@@ -531,9 +532,7 @@ def contradicts(a: str, b: str) -> bool:
             return True
         negated, plain = (stems_a, stems_b) if _NEGATION.search(a) else (stems_b, stems_a)
         content = {w for w in negated if w not in _FUNCTION and w not in STOPWORDS}
-        # (the negated one may point back with its own small words: "they cannot be generalised to X at all")
-        if len(content) >= 3 and {w for w in content if len(w) > 3} - _BACK <= plain \
-                and len(_NEGATION.findall(a + " " + b)) == 1:
+        if len(content) >= 3 and negated <= plain and len(_NEGATION.findall(a + " " + b)) == 1:
             return True
     rest_a, rest_b = words_a - set(_CLAIM), words_b - set(_CLAIM)
     shared = rest_a & rest_b
