@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
@@ -126,9 +127,10 @@ _PRECISE = re.compile(r"\d\.\d|\d\s?%")  # a figure as the page states it: a dec
 _SUMMARIES = ("bottom_line", "significance", "history")  # the parts of a page that sum it up in words
 
 
-def _direction_words() -> set[str]:
+@lru_cache(maxsize=1)
+def _direction_words() -> frozenset[str]:
     """The lexicon's words for which way a result went ("better", "beat", "fewer")."""
-    return {t for word in directions() for t in tokenize(word)}
+    return frozenset(t for word in directions() for t in tokenize(word))
 
 
 # A yes-or-no question about what a treatment did ("is the new pill safer for bleeding?", "did it work as well as

@@ -999,10 +999,12 @@ _ROUTE_NAMES = {"oral": re.compile(r"\b(?:oral(?:ly)?|by mouth)\b", re.I),
 # Words every treatment of a comparison may share: never what tells one arm from the other
 _GENERIC_ARM_WORDS = frozenset({"therapy", "treatment", "care", "group", "arm", "strategy", "regimen", "plus", "with",
                                 "the", "and", "matching", "usual", "placebo"})
-# (a cluster trial's arms are its practices, sites or wards: "intervention practices", "intervention patients")
+# Against a placebo, "the drug" names the active arm; an inert treatment is a placebo, a dummy or a sham.
 _THE_DRUG = re.compile(r"\bthe (?:new |active |study |trial |real )?(?:drug|medicine|medication|tablets?|pills?|"
                        r"injections?|jabs?)\b(?![\s-]+(?:matching|placebo|comparisons?|factors?|questions?|class|effects?))",
                        re.I)
+_INERT = re.compile(r"\b(?:placebo|dummy|sham)\b", re.I)
+# (a cluster trial's arms are its practices, sites or wards: "intervention practices", "intervention patients")
 _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arms?|groups?|practices?|"
                                   r"sites?|clusters?|wards?|hospitals?|cent(?:re|er)s?|schools?|patients?|"
                                   r"participants?)\b", re.I)),
@@ -1173,10 +1175,9 @@ class Arms:
         groups = self._telling_words(groups, record.name)
         # a double dummy ("plus apixaban-matching placebo" beside velnoxaban) is no treatment of its arm: with the other
         # arm's name inside it, it would make every mention of either drug name both arms
-        dummy = re.compile(r"\b(?:placebo|dummy|sham)\b", re.I)
-        named = {side: {w for g in (group for s, group in groups if s == side and not any(dummy.search(a) for a in group))
+        named = {side: {w for g in (group for s, group in groups if s == side and not any(_INERT.search(a) for a in group))
                         for a in g for w in tokenize(a)} for side in ("A", "B")}
-        groups = [(side, group) for side, group in groups if not (all(dummy.search(a) for a in group) and any(
+        groups = [(side, group) for side, group in groups if not (all(_INERT.search(a) for a in group) and any(
             set(tokenize(a)) & named["B" if side == "A" else "A"] for a in group))]
         # "assigned to placebo": a side whose treatment is a placebo in more words ("matching placebo inhaler") is
         # named by the word alone, when the other side's field gives no placebo
@@ -1199,7 +1200,7 @@ class Arms:
             if len(routes["A"]) == len(routes["B"]) == 1 and routes["A"] != routes["B"] else []
         # against a placebo, "the drug" is the active arm ("fell more slowly on the drug than on placebo")
         # (not in a factorial trial, where "the drug" is one of the factors compared)
-        inert = {side: bool(re.search(r"\b(?:placebo|sham)\b", text, re.I)) for side, text in fields}
+        inert = {side: bool(_INERT.search(text)) for side, text in fields}
         factorial = any(len([p for p in _FACTOR.split(text) if p.strip()]) > 1 for _, text in fields)
         if inert["B"] and not inert["A"] and not factorial:
             self._routes.append(("A", _THE_DRUG))

@@ -688,13 +688,7 @@ class HybridRetriever:
         """The closest passage of the pages searched that names a clinical topic of the question ("readmitted
         with heart failure") when no passage chosen names it: an answer from the chosen ones would say the sources
         do not report it. [] when they name every topic, or no passage does."""
-        chosen_words = set().union(*(self._tokens[i] for i in chosen))
-        asked = [t for t in dict.fromkeys(tokenize(question)) if t in topics() and t not in chosen_words]
-        for token in asked:
-            if found := self._closest_holding(mask & ~self._stub, cosine,
-                                              lambda i: token in self._tokens[i] and i not in chosen):
-                return found
-        return []
+        return self._topic_holder(tokenize(question), chosen, chosen, mask & ~self._stub, cosine)
 
     def _topic_finding(self, expanded: str, chosen: list[int], mask: np.ndarray, cosine: np.ndarray,
                        reading: Reading | None) -> list[int]:
@@ -705,11 +699,16 @@ class HybridRetriever:
         if reading is not None and reading.kinds and all(k.startswith("design.") for k in reading.kinds):
             return []
         findings = [i for i in chosen if self.chunks[i].kind == "finding"]
-        covered = set().union(*(self._tokens[i] for i in findings)) if findings else set()
-        asked = [t for t in dict.fromkeys(tokenize(expanded)) if t in topics() and t not in covered]
-        for token in asked:
-            if found := self._closest_holding(mask & ~self._stub & (self._kinds == "finding"), cosine,
-                                              lambda i: token in self._tokens[i] and i not in chosen):
+        return self._topic_holder(tokenize(expanded), chosen, findings,
+                                  mask & ~self._stub & (self._kinds == "finding"), cosine)
+
+    def _topic_holder(self, tokens: list[str], chosen: list[int], covering: list[int], pool: np.ndarray,
+                      cosine: np.ndarray) -> list[int]:
+        """The closest passage of the pool, not chosen already, that names the first clinical topic among `tokens`
+        that no passage of `covering` names; [] when they name every topic, or no passage of the pool does."""
+        covered = set().union(*(self._tokens[i] for i in covering))
+        for token in (t for t in dict.fromkeys(tokens) if t in topics() and t not in covered):
+            if found := self._closest_holding(pool, cosine, lambda i: token in self._tokens[i] and i not in chosen):
                 return found
         return []
 
