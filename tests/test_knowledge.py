@@ -98,3 +98,27 @@ def test_a_finding_is_labelled_by_its_endpoint_only_when_no_other_finding_shares
     assert not any(s.endswith("Bleeding") for s in findings)
     # a label only one finding carries stays ("Stroke" names the thrombotic-events finding alone)
     assert any(s.startswith("Key Findings > 4:") for s in findings)
+
+
+def test_no_number_of_any_trial_page_is_lost_between_the_page_and_its_chunks():
+    # Paragraphs after the design fields ("Harms: ...") and a related entry for two trials ("VIEW 1 and
+    # VIEW 2 Trials") were once dropped by the parser: the learner could not ask about them.
+    pages = sorted((ROOT / "knowledge").glob("*.txt")) + sorted((ROOT / "tests" / "fixtures").glob("*-trial-summary.txt"))
+    assert len(pages) > 30
+    for page in pages:
+        chunks = Splitter(450, 60).split(load_document(page, page.parent))
+        kept = {n for c in chunks for n in numbers_in(c.text)}
+        assert not set(numbers_in(page.read_text(encoding="utf-8"))) - kept, page.name
+
+
+def test_a_paragraph_after_the_design_fields_is_a_passage_of_its_own(tmp_path):
+    text = DOC.read_text(encoding="utf-8")
+    outcome = next(line for line in text.splitlines() if line.startswith("Outcome "))
+    notes = ("Patients were randomised centrally, stratified by region. Crossover was not allowed.\n\n"
+             "Harms: febrile neutropenia occurred in 8 patients (1.6%) and 15 patients (3.1%).")
+    (tmp_path / "notes.txt").write_text(text.replace(outcome, f"{outcome}\n\n{notes}"), encoding="utf-8")
+    doc = load_document(tmp_path / "notes.txt", tmp_path)
+    assert doc.record.outcome == outcome.removeprefix("Outcome ") and len(doc.record.design_notes) == 2
+    parts = {c.section: c for c in Splitter(450, 60).split(doc)}
+    assert parts["Study Design > Notes"].kind == "design.notes"  # how it was done: a design passage
+    assert parts["Study Design > Harms"].kind == "finding" and "3.1%" in parts["Study Design > Harms"].text

@@ -271,6 +271,15 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
      [("ICH rates?", ["0.3%", "0.6%"]),
       # "works as well as" asks whether it was noninferior: the primary result, not the history of the comparator
       ("did the new blood thinner work as well as apixaban at stopping strokes?", ["2.7%", "2.5%"])]),
+    # RYLSTONE-2, a cluster-randomised trial of collaborative care for depression in general practice (a continuous
+    # primary outcome, an intracluster correlation, a cost per QALY), written with FELLBECK-2 in a later round and
+    # read after its first run (0.630 fact coverage, lead 0.654, 1 of 30 refused, 1 of 5 outside answered): its
+    # page has two paragraphs after the design fields (how practices were randomised; the harms) that the parser
+    # dropped, "worth the money" asks for cost-effectiveness, "my PHQ-9 came out at 16" is one's own score (0.815,
+    # lead 0.815, every scope decision right).
+    ("rylstone-2-trial-summary.txt", "RYLSTONE-2", "rylstone-2-cases.jsonl", 0.81, 0.99,
+     [("any self-harm with collab care?", ["1.5%", "2.0%"]),
+      ("was it worth the money?", ["£19,620"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):
@@ -328,6 +337,10 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     # every scope decision right, 2 of 3 unreported said so.
     ("elsecar-2-trial-summary.txt", "ELSECAR-2", "elsecar-2-cases.jsonl", 0.8, 0.94, 0.0, 0.07),
     ("kilnsey-3-trial-summary.txt", "KILNSEY-3", "kilnsey-3-cases.jsonl", 0.74, 0.99, 0.0, 0.0),
+    # FELLBECK-2 (an RSV vaccine against placebo in adults of 60 and over, observer-blind, event-driven, two
+    # seasons), written the same way with RYLSTONE-2 in a later round and never read; first run on that round's
+    # starting commit: 0.802 fact coverage, lead 0.889, every scope decision right, 2 of 3 unreported said so.
+    ("fellbeck-2-trial-summary.txt", "FELLBECK-2", "fellbeck-2-cases.jsonl", 0.8, 0.99, 0.0, 0.0),
 ])
 def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
                                                          false_refusal):

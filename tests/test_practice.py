@@ -526,6 +526,11 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     # figures changed places, a unit ("mL/min/1.73 m2") and a number needed to treat are no arm's figures.
     (["mossdale-2-trial-summary.txt", "holmbridge-3-trial-summary.txt", "bracken-2-trial-summary.txt"],
      "grading-blind20.jsonl", 0.75, 0),
+    # grading-blind21 (ELSECAR-2, KILNSEY-3, WHINMOOR-2, 84 answers), written at the start of a later round: 0.762 on
+    # its first run (tune half 0.738, test half 0.786; no gaming answer graded correct), 0.786 now (0.786, 0.786): an
+    # arm named as the page names it ("the CTCA-first arm"). Its tune half is read, its test half never.
+    (["elsecar-2-trial-summary.txt", "kilnsey-3-trial-summary.txt", "whinmoor-2-trial-summary.txt"],
+     "grading-blind21.jsonl", 0.78, 0),
 ])
 def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy,
                                                                        gaming):
@@ -541,6 +546,29 @@ def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_sett
     result = ge.run_grading(Tutor(settings), ge.load_grading(ROOT / "tests" / "fixtures" / answers))
     assert result["overall"]["verdict_accuracy"] >= accuracy, result["disagreements"]
     assert result["overall"]["gaming_graded_correct"] <= gaming, result["disagreements"]
+
+
+def test_an_arm_named_as_the_page_names_it_carries_its_figures(make_settings):
+    """KILNSEY-3's fields name its arms "CTCA as the first-line test" and "functional testing first"; its findings
+    say "the CTCA-first arm" and "the functional-testing-first arm". Named that way, each arm's figures are read as
+    its own, so the two arms' event counts given the other way round are wrong, and given right are right."""
+    import shutil
+
+    from tests.conftest import ROOT
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    for page in [*(ROOT / "knowledge").iterdir(), ROOT / "tests" / "fixtures" / "kilnsey-3-trial-summary.txt"]:
+        shutil.copy(page, settings.knowledge_dir)
+    practice = Tutor(settings).practice
+    rest = ("HR 0.79 (0.58 to 1.08), P = 0.14. MI 55/2,058 (2.7%) vs 71/2,054 (3.5%), CHD death 18/2,058 (0.9%) vs "
+            "22/2,054 (1.1%); all-cause death 61/2,058 [3.0%] vs 64/2,054 [3.1%], HR 0.95, 0.67 to 1.35.")
+    right = practice.grade("kilnsey-3-recall-finding-1", "CHD death or MI: 70/2,058 (3.4%) in the CTCA-first arm and "
+                           "89/2,054 (4.3%) in the functional-testing-first arm; " + rest, "fellow")
+    swapped = practice.grade("kilnsey-3-recall-finding-1", "CHD death or MI: 89/2,054 (4.3%) in the CTCA-first arm "
+                             "and 70/2,058 (3.4%) in the functional-testing-first arm; " + rest, "fellow")
+    assert right.verdict == "correct", [(p.status, p.note) for p in right.points]
+    assert swapped.points[0].status == "incorrect" and swapped.verdict != "correct"
 
 
 def test_a_measure_named_with_a_number_is_no_figure_of_the_answer(make_settings):

@@ -75,6 +75,10 @@ def test_advice_words_and_learning_words_differ():
     assert not scope.asks_for_advice("It made me wonder: should guidelines change?")
     assert scope.asks_for_advice("I'm having a knee operation next month; should I ask for less oxygen?")
     assert not scope.asks_for_advice("I'm having trouble with this: should the hazard ratio be below 1?")
+    # one's own measurement is one's own case; a patient's is a clinician's question
+    assert scope.asks_for_advice("my phq9 came out at 16, should i start an antidepressant or just wait and see?")
+    assert scope.asks_for_advice("My PSA was 8.2 last month. Should I ask for this scan?")
+    assert not scope.asks_for_advice("My patient's eGFR is 28; should the dose be reduced?")
     # a relative described on the way ("my own mother", "my elderly dad") is still the asker's relative
     assert scope.asks_for_advice("My own mother is 79 and keeps getting admitted; her doctor mentioned betanib. "
                                  "Should she get it?")
@@ -322,3 +326,29 @@ def test_mean_the_statistic_is_a_word_of_the_question_and_mean_the_verb_is_not()
     assert any("mean" in tokenize(words) for words in expansions("how many injections did each arm get on average"))
     assert "mean" not in tokenize("What does the hazard ratio of 0.65 mean?")
     assert "mean" not in tokenize("What does it mean for practice?")
+
+
+def test_a_noun_and_its_verb_are_one_search_word():
+    """Snowball leaves "failure" as "failur" and "clearance" as "clearanc" but "failing" as "fail": "kidneys
+    failing" did not find "kidney failure", nor "clear skin" the page's "complete clearance"."""
+    from tutor.lexicon import tokenize
+
+    assert set(tokenize("kidneys failing")) == set(tokenize("kidney failure"))
+    assert set(tokenize("cleared")) == set(tokenize("clearance")) and tokenize("exposure") == tokenize("exposed")
+    assert tokenize("pure") == ["pure"]  # too short a word keeps its ending
+
+
+def test_a_question_in_a_patients_words_finds_the_pages_clinical_noun(make_settings):
+    """FENWICK-4: "completely clear skin ... in each arm" is the page's "complete clearance (PASI 100)", which gives
+    all three arms' figures."""
+    import shutil
+
+    from tests.conftest import ROOT
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    for page in [*(ROOT / "knowledge").iterdir(), ROOT / "tests" / "fixtures" / "fenwick-4-trial-summary.txt"]:
+        shutil.copy(page, settings.knowledge_dir)
+    answer = Tutor(settings).ask("how many pts got completely clear skin (PASI 100) at wk 16 in each arm?",
+                                 "resident", trial="FENWICK-4")
+    assert all(f in answer.answer for f in ("44.1%", "18.3%", "0.8%")), answer.answer

@@ -1004,6 +1004,9 @@ _THE_DRUG = re.compile(r"\bthe (?:new |active |study |trial |real )?(?:drug|medi
                        r"injections?|jabs?)\b(?![\s-]+(?:matching|placebo|comparisons?|factors?|questions?|class|effects?))",
                        re.I)
 _INERT = re.compile(r"\b(?:placebo|dummy|sham)\b", re.I)
+# A page's own name for an arm, before "arm" or "group": "in the CTCA-first arm", "the intensive-lowering group".
+_JOINED = re.compile(r"\b(?:and|or|plus|with|vs|versus)\b")
+_ARM_NAMED = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,2}?[A-Za-z][\w-]*)\s+(?:arm|group)s?\b", re.I)
 # (a cluster trial's arms are its practices, sites or wards: "intervention practices", "intervention patients")
 _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arms?|groups?|practices?|"
                                   r"sites?|clusters?|wards?|hospitals?|cent(?:re|er)s?|schools?|patients?|"
@@ -1173,6 +1176,7 @@ class Arms:
         groups = self._more_names([g for _, g in groups], sides=[s for s, _ in groups],
                                   fields={side: text.lower() for side, text in fields})
         groups = self._telling_words(groups, record.name)
+        groups = self._page_names(groups, [record.bottom_line, *record.key_findings])
         # a double dummy ("plus apixaban-matching placebo" beside velnoxaban) is no treatment of its arm: with the other
         # arm's name inside it, it would make every mention of either drug name both arms
         named = {side: {w for g in (group for s, group in groups if s == side and not any(_INERT.search(a) for a in group))
@@ -1290,6 +1294,37 @@ class Arms:
                     telling += [w for w in mine[:first] if len(w) >= 4 and w not in own
                                 and w not in _GENERIC_ARM_WORDS and not is_drug.search(w)]
             out.append((side, list(dict.fromkeys(group + [w for w in telling if w not in group]))))
+        return out
+
+    @staticmethod
+    def _page_names(groups: list[tuple[str, list[str]]], texts: list[str]) -> list[tuple[str, list[str]]]:
+        """The page's own short names of its arms: "in the CTCA-first arm" for "CTCA as the first-line test"
+        against "functional testing first". A phrase before "arm" or "group" names a side when the words of one
+        side's names it holds are words of that side alone ("first" is both sides', "ctca" only the first's)."""
+        def words(text: str) -> set[str]:
+            return {w for w in re.split(r"[\s-]+", text.lower()) if len(w) >= 3} - _GENERIC_ARM_WORDS
+
+        names = {side: set().union(*(words(a) for s, g in groups if s == side for a in g)) for side in ("A", "B")}
+        own = {"A": names["A"] - names["B"], "B": names["B"] - names["A"]}
+        known = {a for _, g in groups for a in g}
+        found: dict[str, list[str]] = {"A": [], "B": []}
+        for text in texts:
+            for match in _ARM_NAMED.finditer(text):
+                phrase = match.group(1).lower()
+                said = words(phrase)
+                sides = [side for side in ("A", "B") if said & own[side]]
+                # a phrase of two treatments ("the shunt and control groups") or one that says a name already known
+                # ("the ALPHA plus BETA group") adds nothing
+                # a coined name of more than one word ("CTCA-first"), not one word that also names a procedure or an
+                # outcome ("appendicectomy", "shunt")
+                if len(sides) == 1 and re.search(r"[\s-]", phrase) and not _JOINED.search(phrase) and not any(
+                        re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", phrase) for a in known):
+                    found[sides[0]].append(phrase)
+        out, added = [], set()
+        for side, group in groups:
+            extra = [p for p in dict.fromkeys(found[side]) if p not in added]
+            added |= set(extra)
+            out.append((side, group + extra))
         return out
 
     @staticmethod

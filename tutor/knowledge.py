@@ -10,6 +10,7 @@ and role; other documents follow their Markdown headings and keep their heading 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from tutor.lexicon import endpoint_of
 from tutor.schema import Chunk
 from tutor.trialpage import TrialRecord, looks_like_trial_page, parse_trial_page
 
+# A design paragraph headed by its own label ("Harms: ..."), and the percentages that make it a result.
+_NOTE_LABEL = re.compile(r"^([A-Z][A-Za-z -]{2,30}):\s")
+_PERCENT = re.compile(r"\d(?:\.\d+)?%")
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
 
 
@@ -161,6 +165,11 @@ def record_parts(record: TrialRecord) -> list[tuple[str, str, str, str, str]]:
     for label in ("population", "intervention", "comparator", "outcome"):
         if value := getattr(record, label):
             parts.append((f"Study Design > {label.title()}", f"design.{label}", "", "", f"{label.title()}: {value}"))
+    for note in record.design_notes:
+        # "Harms: ..." is headed by its own label; a paragraph that opens with figures is a finding.
+        label = match.group(1) if (match := _NOTE_LABEL.match(note)) else "Notes"
+        kind = "finding" if len(_PERCENT.findall(re.split(r"(?<=[a-z)])\. ", note)[0])) >= 2 else "design.notes"
+        parts.append((f"Study Design > {label}", kind, "", "", note))
     for n, limitation in enumerate(record.limitations, 1):
         parts.append((f"Study Limitations > {n}", "limitation", "", "", limitation))
     if record.clinical_significance:

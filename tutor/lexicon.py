@@ -299,7 +299,16 @@ def _tokens(text: str) -> tuple[str, ...]:
         if dose := _DOSE_RUN.fullmatch(tok):  # "80mg" is also the page's "80 mg"
             parts += list(dose.groups())
         tokens.extend(p for p in parts if p not in STOPWORDS)
-    return tuple(_stemmer.stemWords(tokens))
+    return tuple(_root(stem) for stem in _stemmer.stemWords(tokens))
+
+
+# Snowball keeps a noun's "-ure" and "-ance"/"-ence" ("failure" -> "failur", "clearance" -> "clearanc")
+# that its verb has not ("failing" -> "fail", "cleared" -> "clear"); taken off, the two meet.
+_NOUN_ENDING = re.compile(r"^([a-z]{4,})(?:ur|anc|enc)$")
+
+
+def _root(stem: str) -> str:
+    return match.group(1) if (match := _NOUN_ENDING.match(stem)) else stem
 
 
 def stems(text: str) -> set[str]:

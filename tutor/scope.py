@@ -43,6 +43,9 @@ _PATIENT = (r"\b(I'?m|I am) (pregnant|on|taking|receiving|being treated|a patien
             r"doctor|platelets|scans?|hands|feet|liver|heart|lungs?|side effects|bloods?|results|kidneys?|insulin|"
             r"medications?|meds|medicines?|pills?|tablets?|injections?|prescriptions?|blood (sugar|pressure)|sugars?|"
             r"diabetes|depression|infection|condition|illness|disease|diagnosis|symptoms|GP|nurse|specialist)\b"
+            # one's own measurement: "my PHQ-9 came out at 16", "my potassium was 5.3" (not "my patient's")
+            r"|\bmy (?!patients?\b|own\b)[\w-]+(?: [\w-]+)? (?:is|was|came (?:back|out)|reads?|showed|scored?)"
+            r"(?: at| as| of)? [<>~]?\d"
             r"|\bfor me\b|\bI personally\b|\bme personally\b|\bI'?m (a|the) patient\b"
             rf"|\bmy (?:own |elderly |older |younger |little |baby |step-?)?{_RELATIVE}s?\b"
             rf"|\b{_RELATIVE}s? of mine\b|\b(mum|mom|dad)'?s\b")

@@ -35,7 +35,7 @@ _DATE = re.compile(r"^(?P<journal>.+?)\s+(?P<date>(?:JANUARY|FEBRUARY|MARCH|APRI
                    r"OCTOBER|NOVEMBER|DECEMBER)\s+\d{1,2},\s+(?P<year>\d{4}))\s*$", re.I)
 _TITLE_NAME = re.compile(r"\(([^()]+?)\s+[Tt]rial\)\s*$")
 _NUMBERED = re.compile(r"^\d+[.)]\s+")
-_RELATED_HEAD = re.compile(r"^(.+?)\s+[Tt]rial$")
+_RELATED_HEAD = re.compile(r"^(.+?)\s+[Tt]rials?$")
 _SAMPLE_LINE = re.compile(r"^n\s*=\s*([\d,]+)\s*(?:[·•|-]\s*(.+))?$")
 # Lines of site chrome that carry no content.
 _CHROME = re.compile(r"^(High-yield insights|Critical appraisal through|Want this tailored|Add your specialty|"
@@ -77,6 +77,8 @@ class TrialRecord(BaseModel):
     intervention: str | None = None
     comparator: str | None = None
     outcome: str | None = None
+    design_notes: list[str] = Field(default_factory=list, description="paragraphs of the Study Design section "
+                                    "after its fields (how allocation was done, harms), each kept whole")
     limitations: list[str] = Field(default_factory=list)
     clinical_significance: str = ""
     historical_context: str = ""
@@ -145,6 +147,8 @@ def _parse_design(lines: list[str], record: TrialRecord) -> None:
         elif label is not None:
             value = record.design[label]
             record.design[label] = f"{value}, {line}" if value else line
+        elif record.population or record.intervention or record.comparator or record.outcome:
+            record.design_notes.append(line)  # a paragraph after the fields is the page's text too
     # "Sample: 524, Patients" reads "524 patients"; "Duration: 20 mo, Median" reads "20 mo, median".
     for key, value in list(record.design.items()):
         parts = [p.strip() for p in value.split(", ")]
