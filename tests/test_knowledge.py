@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import ROOT, SOURCE
 from tutor.knowledge import Splitter, load_document
+from tutor.trialpage import HEADINGS
 from tutor.grounding import numbers_in
 
 DOC = ROOT / "knowledge" / "emilia-trial-summary.txt"
@@ -122,3 +123,20 @@ def test_a_paragraph_after_the_design_fields_is_a_passage_of_its_own(tmp_path):
     parts = {c.section: c for c in Splitter(450, 60).split(doc)}
     assert parts["Study Design > Notes"].kind == "design.notes"  # how it was done: a design passage
     assert parts["Study Design > Harms"].kind == "finding" and "3.1%" in parts["Study Design > Harms"].text
+
+
+@pytest.mark.parametrize("copy", [
+    lambda t: "\n".join(line.upper() if line.strip() in HEADINGS else line for line in t.split("\n")),
+    lambda t: "\n".join(f"## {line}:" if line.strip() in HEADINGS else line for line in t.split("\n")),
+    lambda t: re.sub(r"^(Population|Intervention|Comparator|Outcome) ", r"\1: ", t, flags=re.M),
+    lambda t: re.sub(r"^(Design|Sample|Duration|Setting)\n(.+)$", r"\1: \2", t, flags=re.M),
+    lambda t: re.sub(r"^\d+\. ", "• ", t, flags=re.M).replace("Key Response\n", "Key Response:\n"),
+    lambda t: t.replace("\n", "\r\n"),
+], ids=["capitals", "markdown-headings-with-colons", "pico-colons", "design-label-and-value", "bullets", "crlf"])
+def test_a_page_copied_with_other_capitals_colons_or_bullets_reads_the_same(tmp_path, copy):
+    # a programme pastes a page from a browser or a word processor: its labels change case, gain colons or "##",
+    # its numbered findings become bullets; the record must not change (before, such a page lost every section)
+    text = DOC.read_text(encoding="utf-8")
+    (tmp_path / "copied.txt").write_text(copy(text), encoding="utf-8")
+    copied = load_document(tmp_path / "copied.txt", tmp_path).record
+    assert copied is not None and copied.model_dump() == load_document(DOC, DOC.parent).record.model_dump()

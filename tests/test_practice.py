@@ -10,6 +10,20 @@ from tests.conftest import run_cli
 from tests.fake_openai import FakeOpenAI, Reply
 
 
+def _practice_with(make_settings, *pages: str):
+    """The practice of a library of the four trials plus these fixture pages (their names without the suffix)."""
+    import shutil
+
+    from tests.conftest import ROOT
+    from tutor.tutor import Tutor
+
+    settings = make_settings()
+    for page in [*(ROOT / "knowledge").iterdir(), *(ROOT / "tests" / "fixtures" / f"{p}-trial-summary.txt"
+                                                   for p in pages)]:
+        shutil.copy(page, settings.knowledge_dir)
+    return Tutor(settings).practice
+
+
 @pytest.fixture(scope="module")
 def practice(tutor):
     return tutor.practice
@@ -552,15 +566,7 @@ def test_an_arm_named_as_the_page_names_it_carries_its_figures(make_settings):
     """KILNSEY-3's fields name its arms "CTCA as the first-line test" and "functional testing first"; its findings
     say "the CTCA-first arm" and "the functional-testing-first arm". Named that way, each arm's figures are read as
     its own, so the two arms' event counts given the other way round are wrong, and given right are right."""
-    import shutil
-
-    from tests.conftest import ROOT
-    from tutor.tutor import Tutor
-
-    settings = make_settings()
-    for page in [*(ROOT / "knowledge").iterdir(), ROOT / "tests" / "fixtures" / "kilnsey-3-trial-summary.txt"]:
-        shutil.copy(page, settings.knowledge_dir)
-    practice = Tutor(settings).practice
+    practice = _practice_with(make_settings, "kilnsey-3")
     rest = ("HR 0.79 (0.58 to 1.08), P = 0.14. MI 55/2,058 (2.7%) vs 71/2,054 (3.5%), CHD death 18/2,058 (0.9%) vs "
             "22/2,054 (1.1%); all-cause death 61/2,058 [3.0%] vs 64/2,054 [3.1%], HR 0.95, 0.67 to 1.35.")
     right = practice.grade("kilnsey-3-recall-finding-1", "CHD death or MI: 70/2,058 (3.4%) in the CTCA-first arm and "
@@ -574,15 +580,7 @@ def test_an_arm_named_as_the_page_names_it_carries_its_figures(make_settings):
 def test_a_measure_named_with_a_number_is_no_figure_of_the_answer(make_settings):
     """"IL-17" is the page's "interleukin-17", a name, not a figure the point needs; "PASI90" and "wk16" are the
     page's "PASI 90" and "week 16"; "sPGA 0/1", which the point writes itself, is no wrong figure of it."""
-    import shutil
-
-    from tests.conftest import ROOT
-    from tutor.tutor import Tutor
-
-    settings = make_settings()
-    for page in [*(ROOT / "knowledge").iterdir(), ROOT / "tests" / "fixtures" / "fenwick-4-trial-summary.txt"]:
-        shutil.copy(page, settings.knowledge_dir)
-    practice = Tutor(settings).practice
+    practice = _practice_with(make_settings, "fenwick-4")
     grade = practice.grade("fenwick-4-appraisal-limitation", "The comparator: orvanercept, a TNF receptor fusion "
                            "protein, is weaker than the IL-17 and IL-23 inhibitors in use now, so beating it does "
                            "not show dravokizumab beats modern biologics, and head to head was only tested at week "
@@ -632,16 +630,7 @@ def test_figures_given_to_the_wrong_one_of_two_arms_named_alike_are_swapped(make
     """Arms that differ in one word ("conservative" and "liberal" oxygen therapy, a factorial trial's "restrictive"
     and "liberal" transfusion) are named by that word, and a figure given to the other one is swapped: in the
     page's order ("198 patients (9.1%) with conservative oxygen") and in a learner's header ("A vs B: x vs y")."""
-    import shutil
-
-    from tests.conftest import ROOT
-    from tutor.tutor import Tutor
-
-    settings = make_settings()
-    for page in [*(ROOT / "knowledge").iterdir(), *(ROOT / "tests" / "fixtures" / f"{p}-trial-summary.txt"
-                                                   for p in ("tarnholm-2", "pellow-2"))]:
-        shutil.copy(page, settings.knowledge_dir)
-    practice = Tutor(settings).practice
+    practice = _practice_with(make_settings, "tarnholm-2", "pellow-2")
     rest = (" Cardiac arrest 2.3% vs 2.1%, arrhythmia 12.1% vs 11.5%, mesenteric ischaemia 11 (0.5%) vs 5 (0.2%) and "
             "serious AEs 6.1% vs 5.6% were similar.")
     right = practice.grade("tarnholm-2-recall-finding-4", "Severe hypoxaemia (SpO2 <85% for 5 min or more): 198 "

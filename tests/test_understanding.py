@@ -352,3 +352,13 @@ def test_a_question_in_a_patients_words_finds_the_pages_clinical_noun(make_setti
     answer = Tutor(settings).ask("how many pts got completely clear skin (PASI 100) at wk 16 in each arm?",
                                  "resident", trial="FENWICK-4")
     assert all(f in answer.answer for f in ("44.1%", "18.3%", "0.8%")), answer.answer
+
+
+def test_stopping_something_from_happening_is_no_stopping_of_the_drug():
+    """"stopped it because of side effects" asks about discontinuation; "did the pill stop kidneys from failing" asks
+    whether it prevented kidney failure, and must not send the answer to the discontinuation finding."""
+    from tutor.lexicon import expansions
+
+    assert any("discontinuation" in e for e in expansions("how many stopped the drug because of side effects?"))
+    assert any("discontinuation" in e for e in expansions("how many came off it from the rash?"))
+    assert not any("discontinuation" in e for e in expansions("did the pill stop people's kidneys from failing?"))

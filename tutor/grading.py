@@ -1004,7 +1004,8 @@ _THE_DRUG = re.compile(r"\bthe (?:new |active |study |trial |real )?(?:drug|medi
                        r"injections?|jabs?)\b(?![\s-]+(?:matching|placebo|comparisons?|factors?|questions?|class|effects?))",
                        re.I)
 _INERT = re.compile(r"\b(?:placebo|dummy|sham)\b", re.I)
-# A page's own name for an arm, before "arm" or "group": "in the CTCA-first arm", "the intensive-lowering group".
+# A page's own name for an arm, before "arm" or "group": "in the CTCA-first arm", "the intensive-lowering group";
+# one that joins two treatments ("the shunt and control groups") names neither.
 _JOINED = re.compile(r"\b(?:and|or|plus|with|vs|versus)\b")
 _ARM_NAMED = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,2}?[A-Za-z][\w-]*)\s+(?:arm|group)s?\b", re.I)
 # (a cluster trial's arms are its practices, sites or wards: "intervention practices", "intervention patients")
@@ -1313,10 +1314,9 @@ class Arms:
                 phrase = match.group(1).lower()
                 said = words(phrase)
                 sides = [side for side in ("A", "B") if said & own[side]]
-                # a phrase of two treatments ("the shunt and control groups") or one that says a name already known
-                # ("the ALPHA plus BETA group") adds nothing
-                # a coined name of more than one word ("CTCA-first"), not one word that also names a procedure or an
-                # outcome ("appendicectomy", "shunt")
+                # a coined name of more than one word ("CTCA-first"): one word also names a procedure or an outcome
+                # ("the appendicectomy group"); two treatments, or a name already known ("the ALPHA plus BETA
+                # group"), add nothing
                 if len(sides) == 1 and re.search(r"[\s-]", phrase) and not _JOINED.search(phrase) and not any(
                         re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", phrase) for a in known):
                     found[sides[0]].append(phrase)

@@ -3,8 +3,10 @@
 The layout is the one the trial-summary site publishes as text: a journal and date line, the title
 "... (NAME Trial)", the authors, then sections under fixed headings (Bottom Line, Key Findings,
 Study Design, Study Limitations, Clinical Significance, Historical Context, Guided Discussion,
-Noteworthy Related Trials). A page that lacks a part still parses; text that is not this layout
-is not a trial page (`looks_like_trial_page` says so) and is ingested as Markdown or plain text.
+Noteworthy Related Trials). A page that lacks a part still parses; a page pasted with its labels in other
+capitals, with colons or "##", its design fields as "Label: value" or bullets for numbers reads the same. Text
+that is not this layout is not a trial page (`looks_like_trial_page` says so) and is ingested as Markdown or plain
+text.
 """
 
 from __future__ import annotations
@@ -31,10 +33,16 @@ ROLE_NAMES = {
     "guideline committee": "guideline_committee",
 }
 RELATED_FIELDS = ("Tested", "Population", "Comparator", "Endpoint")
+# every label of the layout by its lower-case form -> its published form ("" for a role: the page's own name stays)
+_LABELS = {**{w.lower(): w for w in (*HEADINGS, *DESIGN_LABELS, *PICO_LABELS, *RELATED_FIELDS, "Key Response")},
+           **{role: "" for role in ROLE_NAMES}}
 _DATE = re.compile(r"^(?P<journal>.+?)\s+(?P<date>(?:JANUARY|FEBRUARY|MARCH|APRIL|MAY|JUNE|JULY|AUGUST|SEPTEMBER|"
                    r"OCTOBER|NOVEMBER|DECEMBER)\s+\d{1,2},\s+(?P<year>\d{4}))\s*$", re.I)
 _TITLE_NAME = re.compile(r"\(([^()]+?)\s+[Tt]rial\)\s*$")
 _NUMBERED = re.compile(r"^\d+[.)]\s+")
+_MD_HEADING = re.compile(r"^#{1,6}\s+")
+_BULLET = re.compile(r"^[•·*\u2013\u2014-]\s+")
+_LABELLED = re.compile(r"^([A-Za-z][A-Za-z -]{1,24}):\s+(\S.*)$")
 _RELATED_HEAD = re.compile(r"^(.+?)\s+[Tt]rials?$")
 _SAMPLE_LINE = re.compile(r"^n\s*=\s*([\d,]+)\s*(?:[·•|-]\s*(.+))?$")
 # Lines of site chrome that carry no content.
@@ -100,7 +108,16 @@ class TrialRecord(BaseModel):
 
 
 def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.replace("\r\n", "\n").split("\n")]
+    """The page's lines, stripped, with the layout's labels in their published form: a heading or label copied
+    in other capitals, with a colon or as a Markdown heading ("## KEY FINDINGS", "Key Response:") is that label;
+    a finding's bullet ("•", "-") is no text."""
+    out: list[str] = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = _BULLET.sub("", _MD_HEADING.sub("", line.strip()))
+        bare = line.rstrip(":").strip()
+        label = _LABELS.get(bare.lower())
+        out.append(line if label is None else label or bare)  # a role keeps the page's own name ("Med Student")
+    return out
 
 
 def looks_like_trial_page(text: str) -> bool:
@@ -135,6 +152,7 @@ def _qualifies(lines: list[str], line: str) -> bool:
 
 
 def _parse_design(lines: list[str], record: TrialRecord) -> None:
+    lines = _one_per_line(lines)
     label: str | None = None
     for line in lines:
         word = line.split(" ", 1)[0]
@@ -156,6 +174,25 @@ def _parse_design(lines: list[str], record: TrialRecord) -> None:
             record.design[key] = " ".join([parts[0], parts[1].lower(), *parts[2:]])
         elif key == "Duration" and len(parts) == 2:
             record.design[key] = f"{parts[0]}, {parts[1][:1].lower()}{parts[1][1:]}"
+
+
+def _one_per_line(lines: list[str]) -> list[str]:
+    """The design fields as the layout writes them: "Design: RCT" is the label "Design" then its value, and
+    "Population: adults ..." is "Population adults ..."."""
+    out: list[str] = []
+    pico = False  # past the fields' labels, "Randomization: ..." is a paragraph of its own
+    for line in lines:
+        match = _LABELLED.match(line)
+        label = _LABELS.get(match.group(1).lower()) if match else None
+        pico = pico or line.split(" ", 1)[0] in PICO_LABELS
+        if label in DESIGN_LABELS and not pico:
+            out += [label, match.group(2)]
+        elif label in PICO_LABELS:
+            out.append(f"{label} {match.group(2)}")
+            pico = True
+        else:
+            out.append(line)
+    return out
 
 
 def _parse_discussion(lines: list[str]) -> list[DiscussionItem]:
