@@ -541,10 +541,11 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     (["mossdale-2-trial-summary.txt", "holmbridge-3-trial-summary.txt", "bracken-2-trial-summary.txt"],
      "grading-blind20.jsonl", 0.75, 0),
     # grading-blind21 (ELSECAR-2, KILNSEY-3, WHINMOOR-2, 84 answers), written at the start of a later round: 0.762 on
-    # its first run (tune half 0.738, test half 0.786; no gaming answer graded correct), 0.786 now (0.786, 0.786): an
-    # arm named as the page names it ("the CTCA-first arm"). Its tune half is read, its test half never.
+    # its first run (tune half 0.738, test half 0.786; no gaming answer graded correct), 0.798 now (0.810, 0.786): an
+    # arm named as the page names it ("the CTCA-first arm"), a threshold ("fewer than 80% of doses") no arm's figure.
+    # Its tune half is read, its test half never.
     (["elsecar-2-trial-summary.txt", "kilnsey-3-trial-summary.txt", "whinmoor-2-trial-summary.txt"],
-     "grading-blind21.jsonl", 0.78, 0),
+     "grading-blind21.jsonl", 0.79, 0),
 ])
 def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy,
                                                                        gaming):
@@ -575,6 +576,25 @@ def test_an_arm_named_as_the_page_names_it_carries_its_figures(make_settings):
                              "and 70/2,058 (3.4%) in the functional-testing-first arm; " + rest, "fellow")
     assert right.verdict == "correct", [(p.status, p.note) for p in right.points]
     assert swapped.points[0].status == "incorrect" and swapped.verdict != "correct"
+
+
+def test_a_threshold_is_no_arms_figure_and_a_negation_ends_with_its_clause(make_settings):
+    """"took fewer than 80% of their doses" names a threshold, not an arm's figure: read as one, it had turned the
+    control arm's 14.9% into the drug arm's and a right answer into a swapped one. "Open label with no placebo:
+    investigator-assessed events could be biased": the "no" is the placebo's, not the assessment's."""
+    practice = _practice_with(make_settings, "elsecar-2")
+    limitations = ("Open label with no placebo: investigator-assessed events could be biased, and 4.1% of controls "
+                   "withdrew consent within 3 months vs 0.8% on dorvaciclib. Follow-up is 42.3 months, so OS is "
+                   "immature (153 deaths) and late HR-positive recurrences are not yet seen. Adherence: 37.9% needed "
+                   "dose reductions, relative dose intensity 84.5%, and in the pill-bottle substudy (n = 412) {} "
+                   "took fewer than 80% of their endocrine therapy. No comparison with other CDK4/6 inhibitors, and "
+                   "Ki-67 was not centrally assessed in 776 patients.")
+    right = practice.grade("elsecar-2-appraisal-limitation",
+                           limitations.format("23.5% on dorvaciclib vs 14.9% of controls"), "resident")
+    swapped = practice.grade("elsecar-2-appraisal-limitation",
+                             limitations.format("14.9% on dorvaciclib vs 23.5% of controls"), "resident")
+    assert right.verdict == "correct", [(p.status, p.note) for p in right.points]
+    assert swapped.points[2].status == "incorrect", [(p.status, p.note) for p in swapped.points]
 
 
 def test_a_measure_named_with_a_number_is_no_figure_of_the_answer(make_settings):

@@ -473,7 +473,7 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     true that" is said the other way."""
     text = _joined(_too(uncontract(unit))).lower()  # "weren't better" negates as "were not better" does
     whole = _DENIED_WHOLE.search(text)
-    words = re.findall(r"[a-z][a-z\-']*", text)
+    words, clause = _clause_words(text, r"[a-z][a-z\-']*")
     denied_from = len(re.findall(r"[a-z][a-z\-']*", text[:whole.end()])) if whole else len(words)
     seen: dict[str, set[bool]] = {}
     claimed: list[int] = []  # where the claim words read so far stand
@@ -487,7 +487,7 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
             continue  # "blinded endpoint adjudication", "masked central review": who judged, not the trial's design
         # a negation before an earlier claim word is that word's ("not better, with fewer bleeds" denies "better"),
         # unless that word qualifies this one ("not significantly better")
-        before = max([denied_from if i >= denied_from else 0, i - 4, *(k + 1 for k in claimed if k < i - 1)])
+        before = max([denied_from if i >= denied_from else 0, i - 4, clause[i], *(k + 1 for k in claimed if k < i - 1)])
         # "does not exclude an increase" allows it: a denied exclusion is no denial of what follows
         negated = bool(_NEGATION.search(_NOT_EXCLUDED.sub(" ", " ".join(words[before:i]))))
         # denied after it: "superiority was not shown", "a benefit could not be demonstrated"
@@ -1056,9 +1056,10 @@ _FOLLOWING = re.compile(rf"^\s*(?:(?:[A-Za-z\u00b5]+/[\w./\u00b5]+|m2|m\u00b2|mm
                         re.I)
 
 
-# What comes before a number that is no arm's figure: a cut-off ("PD-L1 >=1%", "< 140 mmHg"), and before 0 or 1, the
+# What comes before a number that is no arm's figure: a cut-off ("PD-L1 >=1%", "< 140 mmHg", "took fewer than 80% of
+# their doses", "a decline of at least 40%"), and before 0 or 1, the
 # null value an interval crosses or includes ("CIs that cross 1")
-_CUT_OFF = re.compile(r"[<>≤≥]=?\s*$")
+_CUT_OFF = re.compile(r"(?:[<>≤≥]=?|\b(?:fewer|less|more|greater) than|\bat (?:least|most)|\bup to)\s*$", re.I)
 _CROSSED = re.compile(r"\b(?:cross(?:es|ed|ing)?|span(?:s|ned|ning)?|includ(?:e|es|ed|ing))\s*$", re.I)
 
 
@@ -1548,7 +1549,7 @@ class Arms:
                     first_label = previous_label = None
                 mentions = self._mentions(segment)
                 numbers = [m for m in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", segment)
-                           if _arms_figure(segment[:m.start()], m.group())]
+                           if _arms_figure(sentence[:a + m.start()], m.group())]  # ("fewer | than 80%": cut)
                 label = None
                 bracketed = [segment[:n.start()].count("(") > segment[:n.start()].count(")") for n in numbers]
                 # "80 of 978 infants in the placebo group", "80/978": a count and its total are one figure's parts
@@ -1842,16 +1843,31 @@ def truth_map(record: TrialRecord, arms: Arms) -> dict[str, tuple[frozenset[str]
 _ARM = "armref"  # where a clause named its arm
 
 
+def _clause_words(text: str, word: str) -> tuple[list[str], list[int]]:
+    """The text's words (`word`, a pattern), and where each one's clause starts: a negation does not reach past a
+    colon or a semicolon ("with no placebo: investigator-assessed events" denies nothing of the assessment)."""
+    words: list[str] = []
+    clause: list[int] = []
+    start = 0
+    for found in re.findall(rf"{word}|[:;]", text):
+        if found in ":;":
+            start = len(words)
+        else:
+            clause.append(start)
+            words.append(found)
+    return words, clause
+
+
 def _terms(text: str) -> list[tuple[str, bool]]:
     """(term, said the opposite way?) for each content word of a clause, and for each claim it makes (as
     "~base"). A word takes the turn of the nearest run of claim words before it, else of the first after it:
     "less diarrhea but more thrombocytopenia", "neutropenia was less common"."""
-    words = re.findall(r"[A-Za-z][\w\-']*", _joined(_too(text)).lower())
+    words, clause = _clause_words(_joined(_too(text)).lower(), r"[A-Za-z][\w\-']*")
     runs: list[tuple[int, bool, list[str]]] = []  # (index of its last word, turned?, bases)
     i = 0
     while i < len(words):
         if words[i] in _CLAIM and not (i and words[i - 1] == "or"):
-            j, turned, bases = i, bool(_NEGATION.search(" ".join(words[max(0, i - 4):i]))), []
+            j, turned, bases = i, bool(_NEGATION.search(" ".join(words[max(clause[i], i - 4):i]))), []
             while j < len(words) and words[j] in _CLAIM:
                 base, flipped = _CLAIM[words[j]]
                 turned ^= flipped
