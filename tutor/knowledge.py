@@ -168,7 +168,7 @@ def record_parts(record: TrialRecord) -> list[tuple[str, str, str, str, str]]:
     for note in record.design_notes:
         # "Harms: ..." is headed by its own label; a paragraph that opens with figures is a finding.
         label = match.group(1) if (match := _NOTE_LABEL.match(note)) else "Notes"
-        kind = "finding" if len(_PERCENT.findall(re.split(r"(?<=[a-z)])\. ", note)[0])) >= 2 else "design.notes"
+        kind = "finding" if len(_PERCENT.findall(re.split(SENTENCE_END, note)[0])) >= 2 else "design.notes"
         parts.append((f"Study Design > {label}", kind, "", "", note))
     for n, limitation in enumerate(record.limitations, 1):
         parts.append((f"Study Limitations > {n}", "limitation", "", "", limitation))
