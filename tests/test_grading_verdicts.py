@@ -411,6 +411,9 @@ def test_the_arms_offered_in_either_order_commit_to_neither():
     assert not either_arm("The trial compared alphazumab with betanib, or put another way betanib was the control "
                           "for alphazumab.", arms)
     assert not either_arm("The trial compared alphazumab with betanib in patients with disease A or B.", arms)
+    # a threshold's "or" ("a trough of 10 ng/mL or higher") offers no second answer, whatever order the arms come next
+    assert not either_arm("Alphazumab was compared with betanib, each dosed to a trough of 10 ng/mL or higher; in the "
+                          "betanib arm, patients who progressed could switch to alphazumab.", arms)
 
 
 def test_a_dose_is_its_number_and_its_unit(practice):
@@ -592,6 +595,20 @@ def test_a_choice_the_learner_turns_down_too_is_not_taken():
     point = "The small signal argues for a conditional rather than strong recommendation."
     assert not takes_rejected(point, "Given the signal, the recommendation should be conditional rather than strong.")
     assert takes_rejected(point, "The panel should make a strong recommendation for it.")
+    # turned down where the choice is said whole, though one of its words came earlier in another sense
+    point = "The larger absolute difference reflects higher baseline risk rather than proven effect modification."
+    assert not takes_rejected(point, "The relative effect looks consistent; the larger absolute difference reflects "
+                                     "higher baseline risk, not proven effect modification.")
+    assert takes_rejected(point, "The relative effect looks consistent, and the larger difference shows proven effect "
+                                 "modification.")
+
+
+def test_both_bounds_of_a_negative_interval_are_statistics_not_an_arms_figures():
+    from tutor.grading import statistics
+
+    found = statistics("Failure: 42 of 246 (17.1%) vs 71 of 250 (28.4%) (risk difference, -11.3 percentage points; "
+                       "95% CI, -18.6 to -4.0).")
+    assert {"11.3", "18.6", "4.0"} <= found and not {"17.1", "28.4"} & found
 
 
 def test_a_cluster_trials_arms_are_named_by_their_practices_and_a_cut_off_is_no_arms_figure():
@@ -619,3 +636,16 @@ def test_a_list_of_opposite_answers_hedges(unit, hedged):
     from tutor.grading import hedges_both_ways
 
     assert hedges_both_ways(unit) == hedged
+
+
+def test_arms_a_page_names_by_their_length_of_treatment_are_told_apart():
+    # "the 7-day group": a duration only one arm's field gives names that arm; the "7" of "7-day" is no figure
+    sides = _sides_of(_two_arms(
+        intervention="Stopping antibiotics after 7 days, counted from the first negative culture.",
+        comparator="Continuing antibiotics to 14 days (standard care).",
+        key_findings=["Relapse occurred in 2.5% of the 7-day group and 1.6% of the 14-day group."]))
+
+    assert sides("Adverse events occurred in 12.1% of the 7-day group versus 19.4% of the 14-day group.") == \
+        {"12.1": "A", "19.4": "B"}
+    assert sides("Adverse events occurred in 19.4% of the 7-day group versus 12.1% of the 14-day group.") == \
+        {"19.4": "A", "12.1": "B"}

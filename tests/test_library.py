@@ -191,7 +191,7 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # "tradeoff" two everyday words, "veltaclamide" a treatment (it begins the intervention field), and
     # "restrictive vs liberal" sets arms side by side, not trials. Its two mortality findings both name bleeding,
     # the trial's own condition: a label both share is no label (0.577 -> 0.614).
-    ("pellow-2-trial-summary.txt", "PELLOW-2", "pellow-2-cases.jsonl", 0.6, 0.94,
+    ("pellow-2-trial-summary.txt", "PELLOW-2", "pellow-2-cases.jsonl", 0.65, 0.94,
      [("the mortality CI for the Hb7 vs Hb9 comparison only just excludes 1 right?? whats the upper limit and the p",
        ["0.99", "0.036"]),
       ("if a pt asks me about veltaclamide, how do i put the fewer-rebleeds vs more-clots tradeoff into absolute "
@@ -267,8 +267,10 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # said so): "ICH" and a bleed "in the brain" are intracranial haemorrhage, "MI" a myocardial infarction the page
     # never reports, "cost-effectiveness" is asked whole, and a page's title is no point of an answer (0.784, none
     # refused, 3 of 3 said so).
-    ("mossdale-2-trial-summary.txt", "MOSSDALE-2", "mossdale-2-cases.jsonl", 0.82, 0.99,
+    ("mossdale-2-trial-summary.txt", "MOSSDALE-2", "mossdale-2-cases.jsonl", 0.85, 0.99,
      [("ICH rates?", ["0.3%", "0.6%"]),
+      # a plain-words question about a result reads as one (the intent bank's lay examples), not as a mechanism
+      ("can you explain simply whether it causes fewer bleeds in the brain", ["0.3%", "0.6%"]),
       # "works as well as" asks whether it was noninferior: the primary result, not the history of the comparator
       ("did the new blood thinner work as well as apixaban at stopping strokes?", ["2.7%", "2.5%"])]),
     # RYLSTONE-2, a cluster-randomised trial of collaborative care for depression in general practice (a continuous
@@ -280,6 +282,17 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     ("rylstone-2-trial-summary.txt", "RYLSTONE-2", "rylstone-2-cases.jsonl", 0.81, 0.99,
      [("any self-harm with collab care?", ["1.5%", "2.0%"]),
       ("was it worth the money?", ["£19,620"])]),
+    # CONISTONE-2, conservative against liberal oxygen in ventilated adults (intensive care, open label,
+    # noninferiority on an absolute risk difference), written with HEBDEN-3 in a later round and read after its first
+    # run (0.667 fact coverage, lead 0.480, 3 of 30 refused): "TBI" and "ICU" are shorthand the lexicon spells out,
+    # "sats" and "O2" are oxygen saturation and oxygen, "the low 90s" is a band and no figure the sources lack, the
+    # page's "hypoxaemic" is the learner's "hypoxemic", "what were the two approaches compared?" asks for both arms
+    # (0.759, lead 0.556, none refused).
+    ("conistone-2-trial-summary.txt", "CONISTONE-2", "conistone-2-cases.jsonl", 0.75, 0.99,
+     [("can we extrapolate this to TBI / neuro ICU pts?", ["acute brain injury"]),
+      ("Why doesn't pushing sats above the low 90s add much O2 to the tissues?", ["oxyhaemoglobin dissociation curve"]),
+      ("in plain words, what were the two approaches the researchers compared?", ["88% to 92%", "96% or above"]),
+      ("how often did hypoxemic episodes happen in each arm?", ["18.4%", "9.8%"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):
@@ -341,6 +354,11 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     # seasons), written the same way with RYLSTONE-2 in a later round and never read; first run on that round's
     # starting commit: 0.802 fact coverage, lead 0.889, every scope decision right, 2 of 3 unreported said so.
     ("fellbeck-2-trial-summary.txt", "FELLBECK-2", "fellbeck-2-cases.jsonl", 0.8, 0.99, 0.0, 0.0),
+    # HEBDEN-3 (paediatric pneumonia: three arms, two short courses against a standard one, double-blind, a
+    # noninferiority margin), written the same way with CONISTONE-2 in a later round and never read; first run on that
+    # round's starting commit: 0.667 fact coverage, lead 0.560, 2 of 30 refused, 1 of its 5 questions outside the
+    # sources answered, 1 of 3 unreported said so.
+    ("hebden-3-trial-summary.txt", "HEBDEN-3", "hebden-3-cases.jsonl", 0.66, 0.91, 0.2, 0.07),
 ])
 def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
                                                          false_refusal):

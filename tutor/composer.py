@@ -58,8 +58,10 @@ _FIGURE = "the figure or time point you name"
 _ASKS_FIGURE = re.compile(r"\b(rates?|median|how (many|long|often|much|common|frequent\w*|likely)|incidence|what (fraction|proportion|percentage|share)|"
                           r"percent\w*|proportion|figures?|numbers?|scores?|hazard ratio|by arm|in each arm|each arm)\b")
 # Asking what a treatment did to something ("did it lower NT-proBNP?", "any effect on ...")
-_ASKS_EFFECT = re.compile(r"\b(?:lower|lowered|reduce|reduced|improve|improved|increase|increased|raise|raised|change|changed|"
-                          r"affect|affected|decrease|decreased|effect|effects|impact)\b", re.I)
+# (not a word that describes a noun: "the lower saturation band", "a reduced dose" ask no effect)
+_ASKS_EFFECT = re.compile(r"(?<!\bthe )(?<!\ba )(?<!\ban )\b(?:lower|lowered|reduced|improved|increased|raised|changed|"
+                          r"decreased)\b|\b(?:reduce|improve|increase|raise|change|affect|affected|decrease|effect|effects|"
+                          r"impact)\b", re.I)
 _TIME_POINT = re.compile(r"\b(\d+(?:\.\d+)?)[\s-]*(day|week|month|year)s?\b", re.I)
 
 
@@ -416,8 +418,10 @@ class Composer:
             tokens = set(tokenize(word))
             if any(ch.isdigit() for ch in word):
                 # "1L" is shorthand the lexicon reads ("first-line"), not a figure
+                # ("the low 90s": a band of values, not a figure)
                 if word[0].isdigit() and word in question.lower() and not _figure_in(word, text) \
-                        and re.search(r"\d", canonical(word)) and not _is_age(word, question):
+                        and re.search(r"\d", canonical(word)) and not _is_age(word, question) \
+                        and not re.fullmatch(r"\d+0s", word):
                     missing.append(_FIGURE)  # quoted as words: a number the sources lack is not repeated
             # a hyphenated topic is asked whole: "cost-effectiveness" is not answered by an "effect" of the page
             elif (topical := tokens & clinical) and not topical & (known | implied) or word in unnamed_words:

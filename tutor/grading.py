@@ -621,7 +621,11 @@ def takes_rejected(point: str, unit: str) -> bool:
         if any(stems(m.group(1)) & wanted for m in _REJECTED.finditer(unit)):
             continue  # "conditional rather than strong": the learner turns it down too
         words = re.findall(r"[\w'-]+", uncontract(unit).lower())
-        first = next(k for k, w in enumerate(words) if stems(w) & wanted)
+        # where the turned-down choice is said whole ("..., not proven effect modification"), not where one of its
+        # words comes first ("the relative effect looks consistent")
+        starts = [k for k, w in enumerate(words) if stems(w) & wanted]
+        reach = len(match.group(1).split()) + 2
+        first = next((k for k in starts if wanted <= stems(" ".join(words[k:k + reach]))), starts[0])
         before = " ".join(words[max(0, first - 4):first])
         if not (re.search(rf"\b{_REJECTING}(?:\s+\w+)?\s*$", before) or _NEGATION.search(before) or _SET_ASIDE.search(before)):
             return True
@@ -853,8 +857,10 @@ def _compared_side(text: str, arms) -> str | None:
 
 
 # "... or possibly ...": an alternative offered to what was just said (not "or, put another way").
-_OR_ELSE = re.compile(r"\bor\b(?:\s+(?:possibly|perhaps|maybe|conceivably|alternatively|else))?(?!\s+(?:put|in other|rather|equivalently))",
-                      re.I)
+# (not a threshold's "or": "SpO2 of 92% or higher", "aged 65 or over" is one bound, no second answer)
+_OR_ELSE = re.compile(r"\bor\b(?:\s+(?:possibly|perhaps|maybe|conceivably|alternatively|else))?(?!\s+(?:put|in other|rather|equivalently))"
+                      r"(?!\s+(?:higher|more|lower|less|above|below|older|younger|greater|fewer|over|"
+                      r"under)\b)", re.I)
 
 
 def either_arm(unit: str, arms) -> bool:
@@ -1007,6 +1013,9 @@ _INERT = re.compile(r"\b(?:placebo|dummy|sham)\b", re.I)
 # A page's own name for an arm, before "arm" or "group": "in the CTCA-first arm", "the intensive-lowering group";
 # one that joins two treatments ("the shunt and control groups") names neither.
 _JOINED = re.compile(r"\b(?:and|or|plus|with|vs|versus)\b")
+# a length of treatment: "7 days", "14-day", "12 weeks"
+_DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)[\s-]*(day|week|month|hour|year)s?\b", re.I)
+_TIMED_ARM = re.compile(r"\bthe\s+(\d+(?:\.\d+)?[\s-]*(?:day|week|month|hour|year)s?)\s+(?:arm|group|course)s?\b", re.I)
 _ARM_NAMED = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,2}?[A-Za-z][\w-]*)\s+(?:arm|group)s?\b", re.I)
 # (a cluster trial's arms are its practices, sites or wards: "intervention practices", "intervention patients")
 _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arms?|groups?|practices?|"
@@ -1028,7 +1037,7 @@ _SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|against|than|wherea
 _ESTIMATE = r"(?-i:\bHR\b|\bOR\b|\bRR\b|\bVE\b|\bNNT\b|\bNNH\b)|hazard ratio|odds ratio|\bratio|relative risk|difference|" \
             r"vaccine efficacy|number needed to (?:treat|harm)"
 _STATISTIC = re.compile(rf"(?:{_ESTIMATE}|\bCI|confidence interval|\bP\s*[<=>])\W*(?:[\[(]\w+[\])])?"
-                        r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+$"
+                        r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+[-\u2212]?$"  # "-18.6 to -4.0": a negative bound too
                         # the interval written after its estimate: "HR 0.71 (0.62-0.83)", "HR 0.71 (95% CI 0.62"
                         rf"|(?:{_ESTIMATE})\W*(?:of|was|=)?\s*\d[\d.]*\s*[(\[,;]\s*"
                         r"(?:95\s*%\s*(?:CI|confidence interval)\W*)?$|\d\s*[-\u2013]\s*$", re.I)
@@ -1178,7 +1187,7 @@ class Arms:
         groups = self._more_names([g for _, g in groups], sides=[s for s, _ in groups],
                                   fields={side: text.lower() for side, text in fields})
         groups = self._telling_words(groups, record.name)
-        groups = self._page_names(groups, [record.bottom_line, *record.key_findings])
+        groups = self._page_names(groups, [record.bottom_line, *record.key_findings], dict(fields))
         # a double dummy ("plus apixaban-matching placebo" beside velnoxaban) is no treatment of its arm: with the other
         # arm's name inside it, it would make every mention of either drug name both arms
         named = {side: {w for g in (group for s, group in groups if s == side and not any(_INERT.search(a) for a in group))
@@ -1299,15 +1308,23 @@ class Arms:
         return out
 
     @staticmethod
-    def _page_names(groups: list[tuple[str, list[str]]], texts: list[str]) -> list[tuple[str, list[str]]]:
+    def _page_names(groups: list[tuple[str, list[str]]], texts: list[str],
+                    fields: dict[str, str] | None = None) -> list[tuple[str, list[str]]]:
         """The page's own short names of its arms: "in the CTCA-first arm" for "CTCA as the first-line test"
         against "functional testing first". A phrase before "arm" or "group" names a side when the words of one
-        side's names it holds are words of that side alone ("first" is both sides', "ctca" only the first's)."""
+        side's names it holds are words of that side alone ("first" is both sides', "ctca" only the first's), or
+        when it holds a duration only that side's field gives ("the 7-day group" for "stopped after 7 days"
+        against "continued to 14 days")."""
         def words(text: str) -> set[str]:
             return {w for w in re.split(r"[\s-]+", text.lower()) if len(w) >= 3} - _GENERIC_ARM_WORDS
 
+        def durations(text: str) -> set[tuple[str, str]]:
+            return {(n, unit.lower()) for n, unit in _DURATION.findall(text)}
+
         names = {side: set().union(*(words(a) for s, g in groups if s == side for a in g)) for side in ("A", "B")}
         own = {"A": names["A"] - names["B"], "B": names["B"] - names["A"]}
+        timed = {side: durations((fields or {}).get(side, "")) for side in ("A", "B")}
+        own_times = {"A": timed["A"] - timed["B"], "B": timed["B"] - timed["A"]}
         known = {a for _, g in groups for a in g}
         found: dict[str, list[str]] = {"A": [], "B": []}
         for text in texts:
@@ -1320,6 +1337,10 @@ class Arms:
                 # group"), add nothing
                 if len(sides) == 1 and re.search(r"[\s-]", phrase) and not _JOINED.search(phrase) and not any(
                         re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", phrase) for a in known):
+                    found[sides[0]].append(phrase)
+            for match in _TIMED_ARM.finditer(text):  # "the 7-day group": a duration only one side's field gives
+                phrase = match.group(1).lower()
+                if len(sides := [side for side in ("A", "B") if durations(phrase) & own_times[side]]) == 1:
                     found[sides[0]].append(phrase)
         out, added = [], set()
         for side, group in groups:
@@ -1548,8 +1569,9 @@ class Arms:
                 if segment.startswith(";"):  # a clause of its own: what came before named its own arm
                     first_label = previous_label = None
                 mentions = self._mentions(segment)
-                numbers = [m for m in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", segment)
-                           if _arms_figure(sentence[:a + m.start()], m.group())]  # ("fewer | than 80%": cut)
+                # ("fewer | than 80%": cut; "the 7-day group", "90-day mortality": a label, no figure)
+                numbers = [m for m in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\d.,]*\d)(?!-[A-Za-z])", segment)
+                           if _arms_figure(sentence[:a + m.start()], m.group())]
                 label = None
                 bracketed = [segment[:n.start()].count("(") > segment[:n.start()].count(")") for n in numbers]
                 # "80 of 978 infants in the placebo group", "80/978": a count and its total are one figure's parts
