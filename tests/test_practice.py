@@ -546,6 +546,12 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     # Its tune half is read, its test half never.
     (["elsecar-2-trial-summary.txt", "kilnsey-3-trial-summary.txt", "whinmoor-2-trial-summary.txt"],
      "grading-blind21.jsonl", 0.79, 0),
+    # grading-blind22 (FELLBECK-2, RYLSTONE-2, HOLMBRIDGE-3, 84 answers), written at the start of a later round: 0.845
+    # on its first run (tune half 0.881, test half 0.810; no gaming answer graded correct), 0.869 now (0.929, 0.810): a
+    # threshold's "or" ("92% or higher") is no hedge, a choice turned down is found where the learner says it whole,
+    # both bounds of a negative interval are statistics. Its tune half is read, its test half never.
+    (["fellbeck-2-trial-summary.txt", "rylstone-2-trial-summary.txt", "holmbridge-3-trial-summary.txt"],
+     "grading-blind22.jsonl", 0.86, 0),
 ])
 def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy,
                                                                        gaming):
