@@ -192,7 +192,9 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # "restrictive vs liberal" sets arms side by side, not trials. Its two mortality findings both name bleeding,
     # the trial's own condition: a label both share is no label (0.577 -> 0.614).
     ("pellow-2-trial-summary.txt", "PELLOW-2", "pellow-2-cases.jsonl", 0.65, 0.94,
-     [("the mortality CI for the Hb7 vs Hb9 comparison only just excludes 1 right?? whats the upper limit and the p",
+     [# who was excluded is asked of the population field: its entry criteria
+      ("were people with a previous DVT/PE excluded from the trial?", ["previous 12 months"]),
+      ("the mortality CI for the Hb7 vs Hb9 comparison only just excludes 1 right?? whats the upper limit and the p",
        ["0.99", "0.036"]),
       ("if a pt asks me about veltaclamide, how do i put the fewer-rebleeds vs more-clots tradeoff into absolute "
        "numbers, like per 1000 treated?", ["22 fewer", "12 more"])]),
