@@ -408,6 +408,7 @@ def test_the_arms_offered_in_either_order_commit_to_neither():
 
     arms = _two_arms()
     assert either_arm("The trial compared alphazumab with betanib - or possibly betanib with alphazumab.", arms)
+    assert either_arm("The trial compared alphazumab with betanib - or more likely betanib with alphazumab.", arms)
     assert not either_arm("The trial compared alphazumab with betanib, or put another way betanib was the control "
                           "for alphazumab.", arms)
     assert not either_arm("The trial compared alphazumab with betanib in patients with disease A or B.", arms)
@@ -601,6 +602,8 @@ def test_a_choice_the_learner_turns_down_too_is_not_taken():
                                      "higher baseline risk, not proven effect modification.")
     assert takes_rejected(point, "The relative effect looks consistent, and the larger difference shows proven effect "
                                  "modification.")
+    assert not takes_rejected(point, "Baseline risk explains the larger difference in effect, not proven effect "
+                                     "modification.")
 
 
 def test_both_bounds_of_a_negative_interval_are_statistics_not_an_arms_figures():

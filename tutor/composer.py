@@ -58,10 +58,8 @@ _FIGURE = "the figure or time point you name"
 _ASKS_FIGURE = re.compile(r"\b(rates?|median|how (many|long|often|much|common|frequent\w*|likely)|incidence|what (fraction|proportion|percentage|share)|"
                           r"percent\w*|proportion|figures?|numbers?|scores?|hazard ratio|by arm|in each arm|each arm)\b")
 # Asking what a treatment did to something ("did it lower NT-proBNP?", "any effect on ...")
-# (not a word that describes a noun: "the lower saturation band", "a reduced dose" ask no effect)
-_ASKS_EFFECT = re.compile(r"(?<!\bthe )(?<!\ba )(?<!\ban )\b(?:lower|lowered|reduced|improved|increased|raised|changed|"
-                          r"decreased)\b|\b(?:reduce|improve|increase|raise|change|affect|affected|decrease|effect|effects|"
-                          r"impact)\b", re.I)
+_ASKS_EFFECT = re.compile(r"\b(?:lower|lowered|reduce|reduced|improve|improved|increase|increased|raise|raised|change|changed|"
+                          r"affect|affected|decrease|decreased|effect|effects|impact)\b", re.I)
 _TIME_POINT = re.compile(r"\b(\d+(?:\.\d+)?)[\s-]*(day|week|month|year)s?\b", re.I)
 
 

@@ -623,9 +623,12 @@ def takes_rejected(point: str, unit: str) -> bool:
         words = re.findall(r"[\w'-]+", uncontract(unit).lower())
         # where the turned-down choice is said whole ("..., not proven effect modification"), not where one of its
         # words comes first ("the relative effect looks consistent")
+        # (the last start whose reach holds it whole: a stray "effect" just before "proven effect modification" is not it)
         starts = [k for k, w in enumerate(words) if stems(w) & wanted]
+        if not starts:
+            continue
         reach = len(match.group(1).split()) + 2
-        first = next((k for k in starts if wanted <= stems(" ".join(words[k:k + reach]))), starts[0])
+        first = next((k for k in reversed(starts) if wanted <= stems(" ".join(words[k:k + reach]))), starts[0])
         before = " ".join(words[max(0, first - 4):first])
         if not (re.search(rf"\b{_REJECTING}(?:\s+\w+)?\s*$", before) or _NEGATION.search(before) or _SET_ASIDE.search(before)):
             return True
@@ -859,8 +862,7 @@ def _compared_side(text: str, arms) -> str | None:
 # "... or possibly ...": an alternative offered to what was just said (not "or, put another way").
 # (not a threshold's "or": "SpO2 of 92% or higher", "aged 65 or over" is one bound, no second answer)
 _OR_ELSE = re.compile(r"\bor\b(?:\s+(?:possibly|perhaps|maybe|conceivably|alternatively|else))?(?!\s+(?:put|in other|rather|equivalently))"
-                      r"(?!\s+(?:higher|more|lower|less|above|below|older|younger|greater|fewer|over|"
-                      r"under)\b)", re.I)
+                      r"(?!\s+(?:higher|lower|above|below|older|younger|greater|fewer|over|under)\b)", re.I)
 
 
 def either_arm(unit: str, arms) -> bool:
@@ -1037,7 +1039,7 @@ _SPLIT = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|against|than|wherea
 _ESTIMATE = r"(?-i:\bHR\b|\bOR\b|\bRR\b|\bVE\b|\bNNT\b|\bNNH\b)|hazard ratio|odds ratio|\bratio|relative risk|difference|" \
             r"vaccine efficacy|number needed to (?:treat|harm)"
 _STATISTIC = re.compile(rf"(?:{_ESTIMATE}|\bCI|confidence interval|\bP\s*[<=>])\W*(?:[\[(]\w+[\])])?"
-                        r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+[-\u2212]?$"  # "-18.6 to -4.0": a negative bound too
+                        r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+[-\u2212\u2013]?$"  # "-18.6 to -4.0": a negative bound too
                         # the interval written after its estimate: "HR 0.71 (0.62-0.83)", "HR 0.71 (95% CI 0.62"
                         rf"|(?:{_ESTIMATE})\W*(?:of|was|=)?\s*\d[\d.]*\s*[(\[,;]\s*"
                         r"(?:95\s*%\s*(?:CI|confidence interval)\W*)?$|\d\s*[-\u2013]\s*$", re.I)
