@@ -1015,9 +1015,10 @@ _INERT = re.compile(r"\b(?:placebo|dummy|sham)\b", re.I)
 # A page's own name for an arm, before "arm" or "group": "in the CTCA-first arm", "the intensive-lowering group";
 # one that joins two treatments ("the shunt and control groups") names neither.
 _JOINED = re.compile(r"\b(?:and|or|plus|with|vs|versus)\b")
-# a length of treatment: "7 days", "14-day", "12 weeks"
-_DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)[\s-]*(day|week|month|hour|year)s?\b", re.I)
-_TIMED_ARM = re.compile(r"\bthe\s+(\d+(?:\.\d+)?[\s-]*(?:day|week|month|hour|year)s?)\s+(?:arm|group|course)s?\b", re.I)
+# a length of treatment: "7 days", "14-day", "12 weeks" (its number and its unit); an arm the page names by one
+_LENGTH = r"(\d+(?:\.\d+)?)[\s-]*(day|week|month|hour|year)s?\b"
+_DURATION = re.compile(rf"(?<![\w.]){_LENGTH}", re.I)
+_TIMED_ARM = re.compile(rf"\bthe\s+({_LENGTH})\s+(?:arm|group|course)s?\b", re.I)
 _ARM_NAMED = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,2}?[A-Za-z][\w-]*)\s+(?:arm|group)s?\b", re.I)
 # (a cluster trial's arms are its practices, sites or wards: "intervention practices", "intervention patients")
 _GENERIC_SIDE = (("A", re.compile(r"\b(?:experimental|investigational|intervention) (?:arms?|groups?|practices?|"
