@@ -307,6 +307,43 @@ def test_figures_of_two_groups_given_the_other_group_are_swapped():
     assert contrast_swaps(lung, "Lung disease was 1.9% with betanib vs 10.5% with alphazumab", {"alphazumab", "betanib"}) == set()
 
 
+def test_groups_named_by_a_code_a_cut_off_or_a_band_are_told_apart_by_it():
+    """A subgroup is named by a cut-off ("20% or more", "below 20%"), a band ("60-69 years") or a code ("N1",
+    "N2-N3"): an answer that gives each figure the other group's name has them swapped, however it writes the
+    cut-off, and across the item's points when each point gives one group."""
+    from tutor.grading import contrast_swaps
+
+    point = ("The benefit appeared larger with a score of 20% or more (HR, 0.70; 95% CI, 0.56 to 0.87) than with a "
+             "score below 20% (HR, 0.81; 95% CI, 0.61 to 1.08).")
+    assert contrast_swaps(point, "Below 20% the HR was 0.70, while at 20% or more it was 0.81.", set()) == {"0.70", "0.81"}
+    assert contrast_swaps(point, "HR 0.70 with a score of at least 20% and 0.81 under 20%.", set()) == set()
+    ages = "Efficacy was 79.2% at 60-69 years and 83.3% at 80 years or older."
+    assert contrast_swaps(ages, "79.2% in those aged 80 or older and 83.3% in the 60 to 69 group.", set()) == \
+        {"79.2", "83.3"}
+    assert contrast_swaps(ages, "83.3% in those aged 80 or older and 79.2% in the 60 to 69 group.", set()) == set()
+    first = "The clearest benefit was in N2-N3 disease (HR, 0.69; 95% CI, 0.57 to 0.84)."
+    item = f"{first} In N1 disease the HR was 0.86 (95% CI, 0.64 to 1.16)."
+    assert contrast_swaps(first, "Clearest in N1 disease (HR 0.69), whereas in N2-N3 the HR was 0.86.", set(), item) == \
+        {"0.69"}
+    assert contrast_swaps(first, "Clearest in N2-N3 disease (HR 0.69), whereas in N1 the HR was 0.86.", set(), item) == set()
+
+
+def test_a_count_of_events_and_the_usual_arm_without_its_qualifier_go_to_their_arms():
+    """"82 deaths (3.1%) with A" gives both figures to A, as "82 patients (3.1%)" does; "hormone therapy alone" names
+    the arm the page calls "standard hormone therapy alone". The arm comes right after the words that lead to it: a
+    condition between them ("outpatients with suspected angina to A or B") gives no arm, and "grade 4 or 5" is a
+    label, not a figure."""
+    sides = _sides_of(_two_arms(intervention="Alphaciclib 200 mg orally daily plus standard hormone therapy.",
+                                comparator="Standard hormone therapy alone."))
+    assert sides("There were 71 deaths (2.7%) with alphaciclib and 82 (3.1%) with hormone therapy alone.") == \
+        {"71": "A", "2.7": "A", "82": "B", "3.1": "B"}
+    assert sides("We randomised 4,112 outpatients with suspected angina to alphaciclib or hormone therapy alone.") == {}
+    assert "5" not in sides("There were no grade 4 or 5 events in the alphaciclib group.")
+    # signed figures given "respectively" follow the arms' order
+    assert sides("The change was +6.7 vs +7.1 letters with alphaciclib and hormone therapy alone, respectively.") == \
+        {"6.7": "A", "7.1": "B"}
+
+
 @pytest.mark.parametrize("answer, said_both_ways", [
     ("Crossover was allowed and not allowed.", True),
     ("The trial was open-label and also fully blinded.", True),  # "fully" is no subject of its own

@@ -361,6 +361,11 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     # round's starting commit: 0.667 fact coverage, lead 0.560, 2 of 30 refused, 1 of its 5 questions outside the
     # sources answered, 1 of 3 unreported said so.
     ("hebden-3-trial-summary.txt", "HEBDEN-3", "hebden-3-cases.jsonl", 0.66, 0.91, 0.2, 0.07),
+    # MALHAM-2 (rheumatology: a 2x2 factorial trial, four groups, two main comparisons and their interaction), written
+    # the same way at the start of a later round and never read; first run on that round's starting commit: 0.722
+    # fact coverage, lead 0.654, 1 of 30 refused, none of its 5 questions outside the sources answered, 1 of 3
+    # unreported said so.
+    ("malham-2-trial-summary.txt", "MALHAM-2", "malham-2-cases.jsonl", 0.72, 0.97, 0.0, 0.04),
 ])
 def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
                                                          false_refusal):
@@ -369,6 +374,19 @@ def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, tri
     assert overall["fact_coverage"] >= facts and overall["scope_accuracy"] >= scope, summary["failing_cases"]
     assert overall["false_answer"] <= false_answer and overall["false_refusal"] <= false_refusal
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
+
+
+def test_a_question_that_names_no_trial_is_answered_from_the_one_it_is_about(make_settings):
+    """A learner who names no trial, no treatment and no word only one page uses ("breathing machine", "less
+    oxygen") asks about the trial whose page is by far the closest in meaning: the answer comes from that page alone,
+    not from another trial's survival figures. A question as close to several trials stays open to all of them."""
+    tutor = _tutor_with(make_settings, "conistone-2-trial-summary.txt")
+    answer = tutor.ask("My dad is on a breathing machine and the nurses say they keep his oxygen a bit lower these days. "
+                       "In plain words, did this research find that giving less oxygen meant more people died?",
+                       "guideline_committee")
+    assert answer.in_scope and {s.trial for s in answer.sources} == {"CONISTONE-2"}, answer.answer
+    survival = tutor.ask("What was the median overall survival?", "resident")
+    assert len({s.trial for s in survival.sources}) > 1, survival.answer
 
 
 def test_a_device_trial_page_read_after_its_first_run(make_settings):

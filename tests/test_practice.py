@@ -547,11 +547,18 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     (["elsecar-2-trial-summary.txt", "kilnsey-3-trial-summary.txt", "whinmoor-2-trial-summary.txt"],
      "grading-blind21.jsonl", 0.79, 0),
     # grading-blind22 (FELLBECK-2, RYLSTONE-2, HOLMBRIDGE-3, 84 answers), written at the start of a later round: 0.845
-    # on its first run (tune half 0.881, test half 0.810; no gaming answer graded correct), 0.869 now (0.929, 0.810): a
+    # on its first run (tune half 0.881, test half 0.810; no gaming answer graded correct), 0.881 now (0.952, 0.810): a
     # threshold's "or" ("92% or higher") is no hedge, a choice turned down is found where the learner says it whole,
     # both bounds of a negative interval are statistics. Its tune half is read, its test half never.
     (["fellbeck-2-trial-summary.txt", "rylstone-2-trial-summary.txt", "holmbridge-3-trial-summary.txt"],
      "grading-blind22.jsonl", 0.86, 0),
+    # grading-blind23 (CONISTONE-2, HEBDEN-3, ELSECAR-2, 84 answers), written at the start of a later round: 0.845 on
+    # its first run (tune half 0.786, test half 0.905; no gaming answer graded correct), 0.893 now (0.857, 0.929):
+    # groups named by a code or a cut-off ("N1", "Ki-67 below 20%") are told apart by it, a count of events ("82
+    # deaths (3.1%) with ...") goes to the arm named after it, "endocrine therapy alone" is the "standard endocrine
+    # therapy alone" arm. Its tune half is read, its test half never.
+    (["conistone-2-trial-summary.txt", "hebden-3-trial-summary.txt", "elsecar-2-trial-summary.txt"],
+     "grading-blind23.jsonl", 0.88, 0),
 ])
 def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy,
                                                                        gaming):

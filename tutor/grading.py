@@ -1005,6 +1005,7 @@ _ROUTES = {"oral": re.compile(r"\b(?:orally|oral|by mouth|tablets?|capsules?)\b"
 _ROUTE_NAMES = {"oral": re.compile(r"\b(?:oral(?:ly)?|by mouth)\b", re.I),
                 "iv": re.compile(r"\b(?:IV|intravenous(?:ly)?)\b", re.I)}
 # Words every treatment of a comparison may share: never what tells one arm from the other
+_USUAL = frozenset({"standard", "usual", "conventional", "routine", "current"})  # what an arm of usual care is called
 _GENERIC_ARM_WORDS = frozenset({"therapy", "treatment", "care", "group", "arm", "strategy", "regimen", "plus", "with",
                                 "the", "and", "matching", "usual", "placebo"})
 # Against a placebo, "the drug" names the active arm; an inert treatment is a placebo, a dummy or a sham.
@@ -1053,10 +1054,13 @@ _UNIT_ONLY = re.compile(rf"\s*(?:{_TIME_UNITS})?\s*", re.I)
 _CONTRAST_OPENING = re.compile(r"\s*(?:unlike|compared (?:with|to)|versus|vs\.?|in contrast to|as opposed to|relative to)\b",
                                re.I)
 _OF_TOTAL = re.compile(r"\s*(?:of|out of|/|among)\s*")
+# What a count counted, a plural after it: "82 deaths (3.1%) with A", "12 events in the A arm"
+_COUNTED = r"(?!(?:was|has|is|as|its|this|plus|less|thus|versus|whereas)\b)[a-z][a-z-]*[a-z]s\b"
 _FOLLOWING = re.compile(rf"^\s*(?:(?:[A-Za-z\u00b5]+/[\w./\u00b5]+|m2|m\u00b2|mm\s?Hg|cm|kg|percentage points?|points?|"
                         r"per (?:year|month|week|day))\s*)*"  # a unit first: "1.82 mL/min/1.73 m2 per year with A"
                         rf"(?:{_TIME_UNITS}|patients|pts|participants|"
-                        r"people|women|men|children|infants|babies|adults)?\s*(?:\([^()]{0,45}\)\s*)?(?:of (?:the )?(?:patients|those|participants|people|"
+                        rf"people|women|men|children|infants|babies|adults|{_COUNTED}"
+                        r")?\s*(?:\([^()]{0,45}\)\s*)?(?:of (?:the )?(?:patients|those|participants|people|"
                         r"women|men|children|infants)\s+)?(?:with|on|in|for|receiving|treated with|given|in the|for the|"
                         r"with the|of the|assigned to|randomi[sz]ed to|allocated to|taking|using|getting|"
                         # a procedure's arm: "21.8% after general anaesthesia", "under spinal"
@@ -1071,7 +1075,8 @@ _FOLLOWING = re.compile(rf"^\s*(?:(?:[A-Za-z\u00b5]+/[\w./\u00b5]+|m2|m\u00b2|mm
 # What comes before a number that is no arm's figure: a cut-off ("PD-L1 >=1%", "< 140 mmHg", "took fewer than 80% of
 # their doses", "a decline of at least 40%"), and before 0 or 1, the
 # null value an interval crosses or includes ("CIs that cross 1")
-_CUT_OFF = re.compile(r"(?:[<>≤≥]=?|\b(?:fewer|less|more|greater) than|\bat (?:least|most)|\bup to)\s*$", re.I)
+_CUT_OFF = re.compile(r"(?:[<>≤≥]=?|\b(?:fewer|less|more|greater) than|\bat (?:least|most)|\bup to"
+                      r"|\bgrades?\s+(?:\d+\s*(?:or|and|to|-|–)\s*)?)\s*$", re.I)  # ... and a grade: "grade 4 or 5 events"
 _CROSSED = re.compile(r"\b(?:cross(?:es|ed|ing)?|span(?:s|ned|ning)?|includ(?:e|es|ed|ing))\s*$", re.I)
 
 
@@ -1116,13 +1121,14 @@ _HEADER_JOINT = re.compile(r"\s*(?:vs\.?|versus|v\.?)\s*", re.I)
 _BARE_PAIR = re.compile(r"(?<![\w.,/])(\d+(?:[.,]\d+)*)\s*%?\s*(?:vs\.?|versus|v\.?)\s*[-\u2212\u2013]?(\d+(?:[.,]\d+)*)(?![\d.,]*\d|/)",
                         re.I)
 # What lies between a count and its share in brackets ("198 patients (9.1%)"): the share restates the count
-_RESTATED = re.compile(r"\s*%?\s*(?:patients|participants|people|women|men|children|infants)?\s*[(\[]\s*", re.I)
+_RESTATED = re.compile(rf"\s*%?\s*(?:patients|participants|people|women|men|children|infants|{_COUNTED})?\s*[(\[]\s*",
+                       re.I)
 # A change from one figure to another ("cut the rate from 1.58 to 1.21")
 _CHANGE = re.compile(r"\bfrom\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,3}?\d[\d.,]*\s*%?[^\d;]{0,30}?\b(?:down |up )?to\s+\d[\d.,]*",
                      re.I)
 # "... with A and B, respectively", and the last pair of figures before the arms ("1.21 vs 1.58", "9.1% and 4.5%")
 _RESPECTIVELY = re.compile(r",?\s*respectively\b", re.I)
-_JOINED_PAIR = re.compile(r"(?<![\w.,/])(\d[\d,]*(?:\.\d+)?)\s*%?\s*(?:vs\.?|versus|and|,)\s*(\d[\d,]*(?:\.\d+)?)(?![\d.,]*\d)"
+_JOINED_PAIR = re.compile(r"(?<![\w.,/])(\d[\d,]*(?:\.\d+)?)\s*%?\s*(?:vs\.?|versus|and|,)\s*[+\u2212-]?(\d[\d,]*(?:\.\d+)?)(?![\d.,]*\d)"
                           r"(?=[^\d]*$)", re.I)
 # "(40% vs 47%)", "(1.21 vs 1.58 per patient-year)", and a pair of counts that gives its shares' order ("(179 of
 # 2,209 vs 218 of 2,199; RR ...)"), each count with its total and its share in square brackets ("(233/1,208 [19.3%] vs
@@ -1277,6 +1283,14 @@ class Arms:
                     # as an arm only ("the appendicectomy arm"): alone, the noun may be an event of either arm
                     # ("needed appendicectomy by 1 year")
                     more += [f"{words[-1]} {arm}" for arm in ("arm", "group")]
+                # without the word that says it is the usual one ("endocrine therapy alone" for "standard endocrine
+                # therapy alone"), when the other side's field never says the rest
+                rest = " ".join(alias.split()[1:])
+                if len(alias.split()) >= 3 and alias.split()[0] in _USUAL and rest not in group \
+                        and not set(rest.split()) <= _GENERIC_ARM_WORDS \
+                        and not re.search(rf"(?<![\w-]){re.escape(rest)}(?![\w-])",
+                                          " ".join(t for side, t in (fields or {}).items() if side != sides[k])):
+                    more.append(rest)
                 # a word of its name no everyday English uses and no other treatment's name holds: a name on its own
                 # ("lumenatria", "interatrial" of "implantation of the LumenAtria interatrial shunt")
                 if len(words) > 2:
@@ -1618,7 +1632,13 @@ class Arms:
                     # is named before it: "alphazumab 9.6 months betanib 6.4 months" names each arm first; or only a
                     # generic name is, and a drug's own name follows: "oral step-down 52.3% alphazumab")
                     named_after = not before or all(m[3] for m in before) and not after[0][3] if after else False
-                    if after and not in_paren and (_FOLLOWING.match(segment[tail:]) or named_after
+                    # (the arm right after the words that lead to it, or a word on: "4,112 outpatients with suspected angina
+                    # to A or B" gives none)
+                    following = _FOLLOWING.match(segment[tail:])
+                    if following and after and not re.fullmatch(r"\s*(?:(?:the|a|an)\s+)?(?:[\w-]+\s+)?",
+                                                                 segment[tail + following.end():after[0][0]], re.I):
+                        following = None
+                    if after and not in_paren and (following or named_after
                                                    and _UNIT_ONLY.fullmatch(segment[tail:after[0][0]])):
                         chosen = after[0]
                     elif before:
@@ -1771,6 +1791,34 @@ _LABEL_JOINT = re.compile(r";|,(?!\d{3})|:\s|\s[–—-]\s|\b(?:and|but|whereas|
 _NOT_LEAD = re.compile(r"(?:\bP\s*(?:for interaction\s*)?[<=>]|\bCI\W*|\bto|\d\s*[-–])\s*$", re.I)  # a P value, an interval's end
 _LEAD_FIGURE = re.compile(r"(?<![\w.])-?\d[\d,]*\.\d+|(?<![\w.])\d[\d,]*(?:\.\d+)?\s?%")  # a share or an estimate
 _NEGATED = re.compile(r"\b(?:without|no|non)[\s-]+([a-z][\w-]*)", re.I)
+# A threshold or a band names a group, not a result: "Ki-67 of 20% or more", "PVR <1.74", "aged 80 or older" and
+# "60-69 years" read as one word each ("ge20", "lt1p74", "ge80", "r60x69"), the same however they are written.
+_BOUND_NUMBER = r"(\d+(?:\.\d+)?)\s*%?"
+_BANDS = [
+    (re.compile(rf"(?:≥|>=|>|\bat least|\babove|\bover|\b(?:more|greater|older|higher) than)\s*{_BOUND_NUMBER}", re.I), "ge"),
+    (re.compile(rf"(?:≤|<=|<|\bat most|\bbelow|\bunder|\b(?:less|fewer|younger|lower) than)\s*{_BOUND_NUMBER}", re.I), "lt"),
+    (re.compile(rf"(?<![\w.]){_BOUND_NUMBER}\s*(?:years?\s+)?(?:or|and)\s+(?:more|higher|greater|older|above|over)\b", re.I), "ge"),
+    (re.compile(rf"(?<![\w.]){_BOUND_NUMBER}\s*(?:years?\s+)?or\s+(?:less|lower|fewer|younger|below|under)\b", re.I), "lt"),
+]
+_BAND_RANGE = re.compile(r"(?<![\w.,\-–])(?<!from )(\d{1,3})\s*(?:-|–|to)\s*(\d{1,3})(?![\w.,%])", re.I)
+# A bracket that states a group's estimate ("(HR, 0.70; 95% CI, ...)") is read as the figure's own words, not left
+# out as an aside: the estimate names what its group's figure is.
+_ESTIMATE_BRACKET = re.compile(r"\(\s*((?:HR|OR|RR|IRR|hazard ratio|odds ratio|risk ratio|rate ratio|relative risk|"
+                               r"win ratio)\b[^()]*)\)", re.I)
+
+
+def _bands(text: str) -> str:
+    """The text with each threshold and band written as its one word (`_BANDS`)."""
+    def word(kind: str, number: str) -> str:
+        return f" {kind}{number.replace('.', 'p')} "
+    for pattern, kind in _BANDS:
+        text = pattern.sub(lambda m: word(kind, m.group(1)), text)
+    return _BAND_RANGE.sub(lambda m: f" r{m.group(1)}x{m.group(2)} ", text)
+
+
+def _coded(words: set[str]) -> set[str]:
+    """The words that are a group's code rather than its description: "n1", "ge20", "r60x69" (a figure inside)."""
+    return {w for w in words if re.search(r"\d", w)}
 
 
 @lru_cache(maxsize=512)  # a grade asks it of the same answer for each point, and of the same points each grade
@@ -1783,16 +1831,21 @@ def _labels(text: str, arm_words: frozenset[str]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for sentence in sentences(_flat(text)):
         # an aside is left out, but a short form in brackets names the group too ("... resistant strains (DRS)")
+        plain = _ESTIMATE_BRACKET.sub(lambda m: " " + re.sub(r"^([A-Za-z ]+?)\s*[,:=]\s*", r"\1 ", m.group(1)) + " ",
+                                      sentence)
         plain = re.sub(r"\(([^()]*)\)", lambda m: f" {m.group(1)} " if re.fullmatch(r"[A-Z][A-Za-z0-9-]{1,9}", m.group(1))
-                       else " " * len(m.group()), sentence)
+                       else " " * len(m.group()), plain)
+        plain = _bands(plain)
         plain = _NEGATED.sub(lambda m: " notx" + re.sub(r"\W", "", m.group(1).lower()), plain)
-        leads = [m for m in _LEAD_FIGURE.finditer(plain) if not _NOT_LEAD.search(plain[:m.start()])]
+        leads = [m for m in _LEAD_FIGURE.finditer(plain) if not _NOT_LEAD.search(plain[:m.start()])
+                 and not re.match(r"\s*(?:CI|confidence)\b", plain[m.end():], re.I)]
         joints = [0] + [m.end() for m in _LABEL_JOINT.finditer(plain)] + [len(plain)]
         for k, lead in enumerate(leads):
             start = max([j for j in joints if j <= lead.start()] + [leads[k - 1].end() if k else 0])
             stop = min([j for j in joints if j > lead.end()] + [leads[k + 1].start() if k + 1 < len(leads) else len(plain)])
             stretch = plain[start:lead.start()] + " " + plain[lead.end():stop]
-            words = {w for w in tokenize(re.sub(r"(?<![\w-])\d[\d,.]*", " ", stretch)) if w not in common and len(w) > 2}
+            words = {w for w in tokenize(re.sub(r"(?<![\w-])\d[\d,.]*", " ", stretch))
+                     if w not in common and (len(w) > 2 or re.search(r"\d", w))}
             # a dose names its group too: "-13.8% with 5 mg and -18.4% with 10 mg" are the two doses' figures
             words |= {f"dose{m.group(1)}" for m in _DOSE.finditer(stretch)}
             for n in numbers_in(lead.group()):
@@ -1800,10 +1853,18 @@ def _labels(text: str, arm_words: frozenset[str]) -> dict[str, set[str]]:
     return out
 
 
-def contrast_swaps(point: str, answer: str, arm_words: set[str]) -> set[str]:
+def _moved(own_a: set[str], own_b: set[str], given_a: set[str], given_b: set[str]) -> bool:
+    """A swap moves both: each figure given the words only the other's has, and none of its own."""
+    own, other = own_a - own_b, own_b - own_a
+    return bool(own and other and given_a & other and not given_a & own and given_b & own and not given_b & other)
+
+
+def contrast_swaps(point: str, answer: str, arm_words: set[str], context: str = "") -> set[str]:
     """Figures of two groups the point sets side by side ("1.08 in patients with sepsis and 0.87 in those without",
     "2.6 in DRS, compared with -1.6 in DSS") that the answer gives the other group: each figure's own words
-    against the words only the other group's figure has."""
+    against the words only the other group's figure has. Groups named by a code ("N1" and "N2-N3", "Ki-67 of 20% or
+    more" and "below 20%", "60-69 years") are told apart by it alone, and across the `context` (the item's other
+    points) too: the code is the group, whatever else the sentence says of it."""
     truth, given = _labels(point, frozenset(arm_words)), _labels(answer, frozenset(arm_words))
     out = set()
     # side by side in a sentence, or one sentence's figures against the next one's ("Ischaemic stroke was 2.3% vs
@@ -1813,12 +1874,16 @@ def contrast_swaps(point: str, answer: str, arm_words: set[str]) -> set[str]:
         figures_here = [n for n in truth if n in here]
         for a in figures_here:
             for b in figures_here:
-                if a == b or a not in given or b not in given:
-                    continue
-                # a swap moves both: each figure given the words only the other's has, and none of its own
-                own, other = truth[a] - truth[b], truth[b] - truth[a]
-                if own and other and given[a] & other and not given[a] & own and given[b] & own and not given[b] & other:
+                if a != b and a in given and b in given and (
+                        _moved(truth[a], truth[b], given[a], given[b])
+                        or _moved(_coded(truth[a]), _coded(truth[b]), _coded(given[a]), _coded(given[b]))):
                     out.update((a, b))
+    if context:
+        whole = _labels(context, frozenset(arm_words))
+        for a in [n for n in truth if n in given and n in whole]:
+            for b in [n for n in whole if n != a and n in given]:
+                if _moved(_coded(whole[a]), _coded(whole[b]), _coded(given[a]), _coded(given[b])):
+                    out.add(a)
     return out
 
 
@@ -2060,7 +2125,7 @@ _NO_FIGURES = ("the figures are missing", "figure missing", "the exact figures a
 
 
 # A point's figures given wrongly: to the other arm, or as figures the page does not give for it.
-_FIGURES_SWAPPED = re.compile(r"arms swapped: [\d.]+(?:, [\d.]+)* belongs? to the other arm"
+_FIGURES_SWAPPED = re.compile(r"(?:arms|groups) swapped: [\d.]+(?:, [\d.]+)* belongs? to the other (?:arm|group)"
                               r"|[\d.]+(?:, [\d.]+)* (?:is|are) not (?:the page's figure here|a figure the page gives)$")
 
 
@@ -2263,8 +2328,9 @@ class OfflineGrader:
                          and n not in stated and n not in statistics(point.text)]  # an HR is no arm's
                 # figures of two groups set side by side ("1.08 with sepsis and 0.87 without") given the other group
                 grouped = []
-                if len(found) >= 2:
-                    turned = contrast_swaps(point.text, " ".join(kept), getattr(arms, "names", set()))
+                if found:
+                    turned = contrast_swaps(point.text, " ".join(kept), getattr(arms, "names", set()),
+                                            " ".join(p.text for p in points))
                     grouped = [n for n in found if n in turned and n not in swaps]
                 measured = set(figures(unit))  # a count or a share the learner gives, not a label ("grade 3")
                 # the figures of the stretch that makes the point, or of its sentence when the stretch gives none

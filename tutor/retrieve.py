@@ -81,6 +81,8 @@ RARE_ZIPF = 3.5
 # none ("tidal volume", "zembravir"); "same" or "across" (Zipf above 5) do not.
 SUBJECT_ZIPF = 5.0
 SUBJECT_SHARE = 0.75
+# How much closer (cosine) one trial's closest passage must be than any other trial's to answer from it alone
+SIMILARITY_GAP = 0.15
 # A question across "the trials" with none named sets them all side by side; in a library of more than this
 # many, the ones whose pages come closest to it (all 400 of a large library: 800 passages, and a comparison of
 # each trial without the 399 others' names, 1.7 s a search).
@@ -238,6 +240,15 @@ def _drug_trials(chunks: list[Chunk]) -> dict[str, str]:
                 trials.setdefault(name.lower(), set()).add(trial)
     # a treatment several trials give names none of them, and keeps a question that names it library-wide
     return {name: (next(iter(owners)) if len(owners) == 1 else "") for name, owners in trials.items()}
+
+
+def _closest_of_each(page: np.ndarray, trials: int, cosine: np.ndarray) -> np.ndarray:
+    """Each trial's closest passage of its own pages (`page`: each passage's trial index, -1 for none): its
+    similarity, in the library's order."""
+    best = np.full(trials, -2.0)
+    own = page >= 0
+    np.maximum.at(best, page[own], cosine[own])
+    return best
 
 
 class HybridRetriever:
@@ -412,14 +423,23 @@ class HybridRetriever:
         best = max(weights, key=weights.get, default=None)
         return [best] if best and weights[best] >= SUBJECT_SHARE * total else []
 
+    def _trial_by_similarity(self, cosine: np.ndarray) -> list[str]:
+        """The one trial a question that names none is about by its meaning: the trial whose own pages hold the
+        passage closest to it, when that passage is closer by SIMILARITY_GAP than any other trial's closest (a
+        question about keeping a ventilated patient's oxygen lower, in a library of one oxygen trial among oncology
+        ones). None when two trials are that close: the question may be about either, or both."""
+        if len(self.trial_pages) < 2:
+            return []
+        best = _closest_of_each(self._page, len(self.trial_pages), cosine)
+        first, second = np.argsort(-best, kind="stable")[:2]
+        return [self.trial_pages[int(first)]] if best[first] - best[second] >= SIMILARITY_GAP else []
+
     def _closest_trials(self, cosine: np.ndarray, most: int) -> list[str]:
         """The library's trials, or in a library of more than `most`, the `most` whose own pages hold the passages
         closest to the question, closest first."""
         if len(self.trial_pages) <= most:
             return list(self.trial_pages)
-        best = np.full(len(self.trial_pages), -2.0)
-        own = self._page >= 0
-        np.maximum.at(best, self._page[own], cosine[own])
+        best = _closest_of_each(self._page, len(self.trial_pages), cosine)
         return [self.trial_pages[int(i)] for i in np.argsort(-best, kind="stable")[:most]]
 
     def _mask(self, trials: list[str]) -> np.ndarray:
@@ -598,9 +618,11 @@ class HybridRetriever:
             if compare is None:
                 compare = len(searched) > 1 or (not searched and reading.name == "comparison" and len(self.trial_pages) > 1)
             cosine = self.matrix @ np.asarray(vector, dtype=np.float32)
+            raw_cosine = self.matrix @ np.asarray(raw, dtype=np.float32)
+            if not searched and not compare and not _ACROSS_TRIALS.search(untitled):
+                searched = self._trial_by_similarity(raw_cosine)
             if compare and not searched:
                 searched = self._closest_trials(cosine, MOST_COMPARED)
-            raw_cosine = self.matrix @ np.asarray(raw, dtype=np.float32)
             mask = self._mask(searched)
             rare = self._rare_words(untitled)
             primary = self.asks_primary(untitled, reading)
