@@ -376,7 +376,7 @@ def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, tri
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
 
 
-def test_a_question_that_names_no_trial_is_answered_from_the_one_it_is_about(make_settings):
+def test_a_question_is_answered_from_the_trial_it_is_about_and_what_its_page_discusses(make_settings):
     """A learner who names no trial, no treatment and no word only one page uses ("breathing machine", "less
     oxygen") asks about the trial whose page is by far the closest in meaning: the answer comes from that page alone,
     not from another trial's survival figures. A question as close to several trials stays open to all of them."""
@@ -387,6 +387,11 @@ def test_a_question_that_names_no_trial_is_answered_from_the_one_it_is_about(mak
     assert answer.in_scope and {s.trial for s in answer.sources} == {"CONISTONE-2"}, answer.answer
     survival = tutor.ask("What was the median overall survival?", "resident")
     assert len({s.trial for s in survival.sources}) > 1, survival.answer
+    # "ventilating" is named among the design fields of the passages found, but the page's own discussion asks about
+    # "a ventilated patient with septic shock": the page discusses it, and does not "not report" it
+    sepsis = tutor.ask("Using the subgroup data, would you aim for the lower saturation band when ventilating someone in "
+                       "septic shock?", "fellow", trial="CONISTONE-2")
+    assert "do not report" not in sepsis.answer and "septic shock" in sepsis.answer.splitlines()[0], sepsis.answer
 
 
 def test_a_device_trial_page_read_after_its_first_run(make_settings):
@@ -418,11 +423,27 @@ def test_a_summary_of_a_trial_gives_its_primary_result(tutor):
 
 def test_a_question_that_names_its_topic_is_no_summary(make_settings):
     """Read as a summary by meaning, a question that names a clinical topic ("dialysis") asks for that result:
-    the primary result does not take its place."""
+    the primary result does not take its place, and the sentence with the result's figures leads."""
     answer = _tutor_with(make_settings, "tarnholm-2-trial-summary.txt").ask(
         "did the lower oxygen group end up needing the kidney machine (dialysis) less often?", "med_student",
         trial="TARNHOLM-2")
-    assert "11.0%" in answer.answer and "13.3%" in answer.answer, answer.answer
+    lead = answer.answer.splitlines()[0]
+    assert "11.0%" in lead and "13.3%" in lead, answer.answer
+
+
+def test_a_result_asked_in_words_that_ask_no_figure_leads_with_its_figures(make_settings):
+    """"were wound infections more of a problem with surgery?", "did it do better in C. glabrata?" ask for a result
+    without asking for a figure: the sentence that gives the subject's figures leads, not the bottom line or
+    another result's figures."""
+    tutor = _tutor_with(make_settings, ["holloway-2-trial-summary.txt", "weirgate-3-trial-summary.txt"])
+    for question, role, trial, figures in [
+        ("Simply put, were infections in the wound more of a problem for the people who had surgery?", "attending",
+         "HOLLOWAY-2", ["8.6%", "1.0%"]),
+        ("did mirevafungin do beter than caspo in C. glabrata?", "fellow", "WEIRGATE-3", ["70.2%", "56.4%"]),
+    ]:
+        answer = tutor.ask(question, role, trial=trial)
+        lead = answer.answer.splitlines()[0]
+        assert all(f in lead for f in figures), answer.answer
 
 
 def test_whether_a_treatment_worked_is_answered_first_by_its_result(make_settings):

@@ -46,6 +46,10 @@ _COMPARING = re.compile(r"\b(?:compar\w*|versus|vs|contrast\w*|differ\w*)\b", re
 SUBJECT_BONUS = 1.5
 NAMED_TRIAL_BONUS = 2.0
 QUOTED_FIGURE_BONUS = 2.0  # a sentence giving the very figure the question quotes ("what does the 12.5% mean?")
+# A sentence giving the subject's figures, when the question asks for a result in any words ("is the new pill safer
+# for bleeding?"); a figure asked for outright ("what was the rate ...") weighs 1.0. Small: it settles near ties
+# between a figure and a sentence of words, not a counsellor's reasoning against a finding.
+RESULT_FIGURE_BONUS = 0.3
 FIGURE_SHARE = 0.8  # side by side, a trial's sentence with a figure leads when it scores this share of its best
 INTENT_BONUS = 1.0  # a sentence from the part of the page the question's intent asks for
 EXPANSION_WEIGHT = 0.5  # words the question implies count half as much as the words it uses
@@ -131,6 +135,13 @@ _SUMMARIES = ("bottom_line", "significance", "history")  # the parts of a page t
 def _direction_words() -> frozenset[str]:
     """The lexicon's words for which way a result went ("better", "beat", "fewer")."""
     return frozenset(t for word in directions() for t in tokenize(word))
+
+
+def _result_topic(question: str, arms: frozenset[str]) -> set[str]:
+    """The words a question about a result names its topic by: its uncommon words ("platelets", "dialysis"), not its
+    treatments' names, its measures, its phrasing ("patients"), nor the effect or direction asked about ("better")."""
+    return {t for t in tokenize(question) if not everyday(t, 5.0)} - measures() - phrasing() - arms \
+        - effect_words() - _direction_words()
 
 
 # A yes-or-no question about what a treatment did ("is the new pill safer for bleeding?", "did it work as well as
@@ -472,10 +483,12 @@ class Composer:
 
     @staticmethod
     def only_designed(question: str, sentences: list[Sentence], trials: list[str], arms: frozenset[str] = frozenset(),
-                      glossary=None) -> list[str]:
+                      glossary=None, passages=()) -> list[str]:
         """What a question asks a result or a figure of ("did it lower NT-proBNP?", "what proportion were in atrial
         fibrillation?") that the asked trials' pages name only in their design fields (an entry criterion, a dose),
-        never in a finding, a limitation or a discussion: the page does not report it as a result."""
+        never in a finding, a limitation or a discussion: the page does not report it as a result. A word the
+        page's own discussion questions use (`passages`: "... for a ventilated patient with septic shock?") is
+        one the page discusses."""
         asked = americanise(spell_out(question, glossary))
         if not (_ASKS_FIGURE.search(asked.lower()) or _ASKS_EFFECT.search(asked)):
             return []
@@ -485,11 +498,16 @@ class Composer:
         generic = measures() | phrasing() | effect_words() | effect_frame() | arms | STOPWORDS | {
             t for name in trials for t in tokenize(name)}
         words = re.findall(r"[A-Za-z][\w-]*", asked)
+        discussed = set().union(*(tokenize(spell_out(p.text, glossary)) for p in passages
+                                  if p.kind == "discussion" and p.text.rstrip().endswith("?")
+                                  and not p.summary and (not trials or p.about in trials)))
         designed = []  # (position, word) of each word the pages name only in their design
         for k, written in enumerate(words):
             terms = set(tokenize(written)) - generic
             if not terms or everyday(written.lower(), 4.0) or _ASKS_FIGURE.fullmatch(written.lower()) \
                     or _ASKS_EFFECT.fullmatch(written):
+                continue
+            if terms & discussed:
                 continue
             holders = [s for s in own if terms & s.tokens]
             # not the field's own name ("how were they randomised?" asks for the Randomization field)
@@ -572,7 +590,8 @@ class Composer:
         elif unfigured := self.unfigured(asked, sentences, trials or sorted(pages), glossary):
             opening = (f"The trial sources do not give a figure for {_quote(unfigured)}, so they cannot answer that part; "
                        "the closest they come: ")
-        elif unreported := self.only_designed(asked, sentences, trials or sorted(pages), prompt.arms, glossary):
+        elif unreported := self.only_designed(asked, sentences, trials or sorted(pages), prompt.arms, glossary,
+                                                          prompt.passages):
             opening = (f"The trial sources do not report a result for {_quote(unreported)}: they name it only in the "
                        "trial's design (who could take part, what was given), so they cannot answer that part; the closest "
                        "they come: ")
@@ -616,6 +635,10 @@ class Composer:
             named |= set(prompt.trials) & abouts
         about_others = bool(_OTHER_TRIALS.search(asked))
         intent_kinds = set(prompt.kinds.split())  # the page parts the question's intent asks for, if given
+        # asked for a result in words that ask for no figure: a figure answers when its sentence names what the result
+        # is of, in the question's uncommon words ("platelets"), not only who had it or how often ("patients", "more")
+        results = not numeric and "finding" in intent_kinds
+        topic = _result_topic(spell_out(asked), prompt.arms)
         # Figures the question quotes: the sentence that gives one is where it comes from, whatever its words;
         # a figure many sentences give ("95%" of every confidence interval) singles none of them out.
         quoted = set(_NUMBER.findall(question))
@@ -630,6 +653,8 @@ class Composer:
             bonus = 0.3 * (len(prompt.passages) - s.rank) / max(len(prompt.passages), 1)
             if numeric and NUMBER.search(s.text) and (not subject_words or any(g & s.tokens for g in subject_words)):
                 bonus += 1.0
+            elif results and NUMBER.search(s.text) and topic & s.tokens:
+                bonus += RESULT_FIGURE_BONUS
             if s.n in subject:
                 bonus += SUBJECT_BONUS
             if s.passage.kind in intent_kinds:
@@ -718,8 +743,7 @@ class Composer:
             # Asked whether it worked ("did it work as well as apixaban at stopping strokes?"), a summary in words gives
             # way to a key finding that reports what is asked, with its figures: a word of the question's own topic,
             # not its treatments' names nor the direction asked about ("better", "beat").
-            topic = {t for t in tokenize(question) if not everyday(t, 5.0)} - measures() - phrasing() - arms \
-                - effect_words() - _direction_words()
+            topic = _result_topic(question, arms)
             found = next((s for s in chosen[1:] if s.passage.kind == "finding" and _states_figure(s.text)
                           and topic & s.tokens), None)
             if found is not None:
