@@ -385,6 +385,8 @@ def test_a_question_is_answered_from_the_trial_it_is_about_and_what_its_page_dis
                        "In plain words, did this research find that giving less oxygen meant more people died?",
                        "guideline_committee")
     assert answer.in_scope and {s.trial for s in answer.sources} == {"CONISTONE-2"}, answer.answer
+    # "more people died" asks who died, not how many took part: the mortality figures, not the sample
+    assert "30.0%" in answer.answer and "30.7%" in answer.answer, answer.answer
     survival = tutor.ask("What was the median overall survival?", "resident")
     assert len({s.trial for s in survival.sources}) > 1, survival.answer
     # "ventilating" is named among the design fields of the passages found, but the page's own discussion asks about
