@@ -326,6 +326,9 @@ def test_groups_named_by_a_code_a_cut_off_or_a_band_are_told_apart_by_it():
     assert contrast_swaps(first, "Clearest in N1 disease (HR 0.69), whereas in N2-N3 the HR was 0.86.", set(), item) == \
         {"0.69"}
     assert contrast_swaps(first, "Clearest in N2-N3 disease (HR 0.69), whereas in N1 the HR was 0.86.", set(), item) == set()
+    # a result the answer gives as a comparison ("below 45.2%") is still that result's figure, not a band
+    point = "Response was 45.2% in patients with sepsis and 30.1% in those without sepsis."
+    assert contrast_swaps(point, "Response was 30.1% with sepsis, below 45.2% without sepsis.", set()) == {"30.1", "45.2"}
 
 
 def test_a_count_of_events_and_the_usual_arm_without_its_qualifier_go_to_their_arms():
@@ -338,7 +341,17 @@ def test_a_count_of_events_and_the_usual_arm_without_its_qualifier_go_to_their_a
     assert sides("There were 71 deaths (2.7%) with alphaciclib and 82 (3.1%) with hormone therapy alone.") == \
         {"71": "A", "2.7": "A", "82": "B", "3.1": "B"}
     assert sides("We randomised 4,112 outpatients with suspected angina to alphaciclib or hormone therapy alone.") == {}
+    # the people a figure is of, then how they were treated, lead to the arm as before
+    assert sides("Relapse was 12.1% in patients treated with alphaciclib and 20.4% in patients treated with hormone "
+                 "therapy alone.") == {"12.1": "A", "20.4": "B"}
     assert "5" not in sides("There were no grade 4 or 5 events in the alphaciclib group.")
+    # "standard of care" is not also "of care"
+    from tutor.grading import Arms
+    from tutor.trialpage import TrialRecord
+
+    usual = Arms(TrialRecord(name="ALPHA-1", title="ALPHA-1", intervention="Alphaciclib 200 mg daily.",
+                             comparator="Standard of care."))
+    assert "of care" not in {alias for alias, _ in usual._aliases}
     # signed figures given "respectively" follow the arms' order
     assert sides("The change was +6.7 vs +7.1 letters with alphaciclib and hormone therapy alone, respectively.") == \
         {"6.7": "A", "7.1": "B"}

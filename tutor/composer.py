@@ -498,9 +498,10 @@ class Composer:
         generic = measures() | phrasing() | effect_words() | effect_frame() | arms | STOPWORDS | {
             t for name in trials for t in tokenize(name)}
         words = re.findall(r"[A-Za-z][\w-]*", asked)
-        discussed = set().union(*(tokenize(spell_out(p.text, glossary)) for p in passages
-                                  if p.kind == "discussion" and p.text.rstrip().endswith("?")
-                                  and not p.summary and (not trials or p.about in trials)))
+        discussed = set().union(*(tokenize(spell_out(p.text.split("Key response:", 1)[0], glossary)) for p in passages
+                                  if p.kind == "discussion" and p.text.lstrip().startswith("Question:")
+                                  and not p.summary and (not trials or p.about in trials)
+                                  and not speaks_to_the_model(p.text)))
         designed = []  # (position, word) of each word the pages name only in their design
         for k, written in enumerate(words):
             terms = set(tokenize(written)) - generic
@@ -638,7 +639,7 @@ class Composer:
         # asked for a result in words that ask for no figure: a figure answers when its sentence names what the result
         # is of, in the question's uncommon words ("platelets"), not only who had it or how often ("patients", "more")
         results = not numeric and "finding" in intent_kinds
-        topic = _result_topic(spell_out(asked), prompt.arms)
+        topic = _result_topic(spell_out(asked), prompt.arms) if results else set()
         # Figures the question quotes: the sentence that gives one is where it comes from, whatever its words;
         # a figure many sentences give ("95%" of every confidence interval) singles none of them out.
         quoted = set(_NUMBER.findall(question))

@@ -1059,7 +1059,7 @@ _COUNTED = r"(?!(?:was|has|is|as|its|this|plus|less|thus|versus|whereas)\b)[a-z]
 _FOLLOWING = re.compile(rf"^\s*(?:(?:[A-Za-z\u00b5]+/[\w./\u00b5]+|m2|m\u00b2|mm\s?Hg|cm|kg|percentage points?|points?|"
                         r"per (?:year|month|week|day))\s*)*"  # a unit first: "1.82 mL/min/1.73 m2 per year with A"
                         rf"(?:{_TIME_UNITS}|patients|pts|participants|"
-                        rf"people|women|men|children|infants|babies|adults|{_COUNTED}"
+                        rf"people|women|men|children|infants|babies|adults|(?P<counted>{_COUNTED})"
                         r")?\s*(?:\([^()]{0,45}\)\s*)?(?:of (?:the )?(?:patients|those|participants|people|"
                         r"women|men|children|infants)\s+)?(?:with|on|in|for|receiving|treated with|given|in the|for the|"
                         r"with the|of the|assigned to|randomi[sz]ed to|allocated to|taking|using|getting|"
@@ -1286,7 +1286,8 @@ class Arms:
                 # without the word that says it is the usual one ("endocrine therapy alone" for "standard endocrine
                 # therapy alone"), when the other side's field never says the rest
                 rest = " ".join(alias.split()[1:])
-                if len(alias.split()) >= 3 and alias.split()[0] in _USUAL and rest not in group \
+                if len(alias.split()) >= 3 and alias.split()[0] in _USUAL and alias.split()[1] not in STOPWORDS \
+                        and rest not in group \
                         and not set(rest.split()) <= _GENERIC_ARM_WORDS \
                         and not re.search(rf"(?<![\w-]){re.escape(rest)}(?![\w-])",
                                           " ".join(t for side, t in (fields or {}).items() if side != sides[k])):
@@ -1632,10 +1633,10 @@ class Arms:
                     # is named before it: "alphazumab 9.6 months betanib 6.4 months" names each arm first; or only a
                     # generic name is, and a drug's own name follows: "oral step-down 52.3% alphazumab")
                     named_after = not before or all(m[3] for m in before) and not after[0][3] if after else False
-                    # (the arm right after the words that lead to it, or a word on: "4,112 outpatients with suspected angina
-                    # to A or B" gives none)
+                    # (after what was counted, the arm right after the words that lead to it, or a word on: "4,112
+                    # outpatients with suspected angina to A or B" gives none)
                     following = _FOLLOWING.match(segment[tail:])
-                    if following and after and not re.fullmatch(r"\s*(?:(?:the|a|an)\s+)?(?:[\w-]+\s+)?",
+                    if following and following.group("counted") and after and not re.fullmatch(r"\s*(?:(?:the|a|an)\s+)?(?:[\w-]+\s+)?",
                                                                  segment[tail + following.end():after[0][0]], re.I):
                         following = None
                     if after and not in_paren and (following or named_after
@@ -1803,16 +1804,18 @@ _BANDS = [
 _BAND_RANGE = re.compile(r"(?<![\w.,\-–])(?<!from )(\d{1,3})\s*(?:-|–|to)\s*(\d{1,3})(?![\w.,%])", re.I)
 # A bracket that states a group's estimate ("(HR, 0.70; 95% CI, ...)") is read as the figure's own words, not left
 # out as an aside: the estimate names what its group's figure is.
-_ESTIMATE_BRACKET = re.compile(r"\(\s*((?:HR|OR|RR|IRR|hazard ratio|odds ratio|risk ratio|rate ratio|relative risk|"
+_ESTIMATE_BRACKET = re.compile(r"\(\s*((?:(?-i:HR|OR|RR|IRR)|hazard ratio|odds ratio|risk ratio|rate ratio|relative risk|"
                                r"win ratio)\b[^()]*)\)", re.I)
 
 
-def _bands(text: str) -> str:
-    """The text with each threshold and band written as its one word (`_BANDS`)."""
-    def word(kind: str, number: str) -> str:
-        return f" {kind}{number.replace('.', 'p')} "
+def _bands(text: str, results: frozenset[str] = frozenset()) -> str:
+    """The text with each threshold and band written as its one word (`_BANDS`), but for a figure that is one of
+    `results` (the point's own: "below 45.2%" in an answer gives the point's 45.2% a comparison, not a band)."""
+    def word(match: re.Match, kind: str) -> str:
+        number = match.group(1)
+        return match.group() if number in results else f" {kind}{number.replace('.', 'p')} "
     for pattern, kind in _BANDS:
-        text = pattern.sub(lambda m: word(kind, m.group(1)), text)
+        text = pattern.sub(lambda m: word(m, kind), text)
     return _BAND_RANGE.sub(lambda m: f" r{m.group(1)}x{m.group(2)} ", text)
 
 
@@ -1822,11 +1825,12 @@ def _coded(words: set[str]) -> set[str]:
 
 
 @lru_cache(maxsize=512)  # a grade asks it of the same answer for each point, and of the same points each grade
-def _labels(text: str, arm_words: frozenset[str]) -> dict[str, set[str]]:
+def _labels(text: str, arm_words: frozenset[str], results: frozenset[str] = frozenset()) -> dict[str, set[str]]:
     """figure -> the words of its own stretch of its sentence, read before and after it (bracketed asides left
     out): what the figure is of, where a sentence sets figures of two groups side by side. "without sepsis" is
-    one word ("notxsepsi"), so that it differs from "sepsis". Not the arms' names (the arms are checked apart),
-    nor the words of measures, effects and phrasing that every figure of the sentence shares."""
+    one word ("notxsepsi"), so that it differs from "sepsis", and a cut-off or a band is one word (`_bands`; not for
+    one of `results`). Not the arms' names (the arms are checked apart), nor the words of measures, effects and
+    phrasing that every figure of the sentence shares."""
     common = measures() | effect_words() | effect_frame() | (phrasing() - {"women", "men"}) | arm_words
     out: dict[str, set[str]] = {}
     for sentence in sentences(_flat(text)):
@@ -1835,7 +1839,7 @@ def _labels(text: str, arm_words: frozenset[str]) -> dict[str, set[str]]:
                                       sentence)
         plain = re.sub(r"\(([^()]*)\)", lambda m: f" {m.group(1)} " if re.fullmatch(r"[A-Z][A-Za-z0-9-]{1,9}", m.group(1))
                        else " " * len(m.group()), plain)
-        plain = _bands(plain)
+        plain = _bands(plain, results)
         plain = _NEGATED.sub(lambda m: " notx" + re.sub(r"\W", "", m.group(1).lower()), plain)
         leads = [m for m in _LEAD_FIGURE.finditer(plain) if not _NOT_LEAD.search(plain[:m.start()])
                  and not re.match(r"\s*(?:CI|confidence)\b", plain[m.end():], re.I)]
@@ -1865,7 +1869,8 @@ def contrast_swaps(point: str, answer: str, arm_words: set[str], context: str = 
     against the words only the other group's figure has. Groups named by a code ("N1" and "N2-N3", "Ki-67 of 20% or
     more" and "below 20%", "60-69 years") are told apart by it alone, and across the `context` (the item's other
     points) too: the code is the group, whatever else the sentence says of it."""
-    truth, given = _labels(point, frozenset(arm_words)), _labels(answer, frozenset(arm_words))
+    truth = _labels(point, frozenset(arm_words))
+    given = _labels(answer, frozenset(arm_words), frozenset(truth))
     out = set()
     # side by side in a sentence, or one sentence's figures against the next one's ("Ischaemic stroke was 2.3% vs
     # 1.9%. Death from any cause occurred in 6.7% and 7.0%.")
@@ -2124,7 +2129,7 @@ def read_figures(answer: str) -> str:
 _NO_FIGURES = ("the figures are missing", "figure missing", "the exact figures are missing")
 
 
-# A point's figures given wrongly: to the other arm, or as figures the page does not give for it.
+# A point's figures given wrongly: to the other arm or group, or as figures the page does not give for it.
 _FIGURES_SWAPPED = re.compile(r"(?:arms|groups) swapped: [\d.]+(?:, [\d.]+)* belongs? to the other (?:arm|group)"
                               r"|[\d.]+(?:, [\d.]+)* (?:is|are) not (?:the page's figure here|a figure the page gives)$")
 

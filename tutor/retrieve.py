@@ -423,14 +423,18 @@ class HybridRetriever:
         best = max(weights, key=weights.get, default=None)
         return [best] if best and weights[best] >= SUBJECT_SHARE * total else []
 
-    def _trial_by_similarity(self, cosine: np.ndarray) -> list[str]:
+    def _trial_by_similarity(self, question: str, cosine: np.ndarray) -> list[str]:
         """The one trial a question that names none is about by its meaning: the trial whose own pages hold the
         passage closest to it, when that passage is closer by SIMILARITY_GAP than any other trial's closest (a
         question about keeping a ventilated patient's oxygen lower, in a library of one oxygen trial among oncology
-        ones). None when two trials are that close: the question may be about either, or both."""
-        if len(self.trial_pages) < 2:
+        ones). [] when two trials are that close (the question may be about either, or both), or fewer than two
+        trials have pages of their own. Weighed on the question as asked (`cosine`), not on its expansions, which
+        pull towards the lexicon's words."""
+        if _ACROSS_TRIALS.search(question):
             return []
         best = _closest_of_each(self._page, len(self.trial_pages), cosine)
+        if int((best > -2.0).sum()) < 2:
+            return []
         first, second = np.argsort(-best, kind="stable")[:2]
         return [self.trial_pages[int(first)]] if best[first] - best[second] >= SIMILARITY_GAP else []
 
@@ -619,8 +623,8 @@ class HybridRetriever:
                 compare = len(searched) > 1 or (not searched and reading.name == "comparison" and len(self.trial_pages) > 1)
             cosine = self.matrix @ np.asarray(vector, dtype=np.float32)
             raw_cosine = self.matrix @ np.asarray(raw, dtype=np.float32)
-            if not searched and not compare and not _ACROSS_TRIALS.search(untitled):
-                searched = self._trial_by_similarity(raw_cosine)
+            if not searched and not compare:
+                searched = self._trial_by_similarity(untitled, raw_cosine)
             if compare and not searched:
                 searched = self._closest_trials(cosine, MOST_COMPARED)
             mask = self._mask(searched)
