@@ -1268,6 +1268,7 @@ class Arms:
             others = set().union(*(w for j, w in enumerate(words_of) if j != k)) if len(groups) > 1 else set()
             more += [w for alias in group if len(alias.split()) > 1 for w in alias.split()[1:]
                      if len(w) >= 6 and is_drug.search(w) and w not in others and w not in group]
+            elsewhere = " ".join(t for side, t in (fields or {}).items() if side != sides[k])  # the other side's fields
             # a treatment of several words by its own: "antibiotics-first" for "antibiotics-first strategy" (a
             # generic word at its end says what kind of thing it is), "the appendicectomy arm" for "laparoscopic
             # appendicectomy" (the noun at its end, when no other treatment's name holds it)
@@ -1285,17 +1286,15 @@ class Arms:
                     more += [f"{words[-1]} {arm}" for arm in ("arm", "group")]
                 # without the word that says it is the usual one ("endocrine therapy alone" for "standard endocrine
                 # therapy alone"), when the other side's field never says the rest
-                rest = " ".join(alias.split()[1:])
-                if len(alias.split()) >= 3 and alias.split()[0] in _USUAL and alias.split()[1] not in STOPWORDS \
-                        and rest not in group \
-                        and not set(rest.split()) <= _GENERIC_ARM_WORDS \
-                        and not re.search(rf"(?<![\w-]){re.escape(rest)}(?![\w-])",
-                                          " ".join(t for side, t in (fields or {}).items() if side != sides[k])):
+                first, *after = alias.split()
+                rest = " ".join(after)
+                if len(after) >= 2 and first in _USUAL and after[0] not in STOPWORDS and rest not in group \
+                        and not set(after) <= _GENERIC_ARM_WORDS \
+                        and not re.search(rf"(?<![\w-]){re.escape(rest)}(?![\w-])", elsewhere):
                     more.append(rest)
                 # a word of its name no everyday English uses and no other treatment's name holds: a name on its own
                 # ("lumenatria", "interatrial" of "implantation of the LumenAtria interatrial shunt")
                 if len(words) > 2:
-                    elsewhere = " ".join(t for side, t in (fields or {}).items() if side != sides[k])
                     more += [w for w in words if len(w) >= 6 and w.isalpha() and w not in others
                              and w not in _GENERIC_ARM_WORDS and not everyday(w) and w not in group
                              and not re.search(rf"\b{re.escape(w)}\b", elsewhere)]
@@ -1636,8 +1635,8 @@ class Arms:
                     # (after what was counted, the arm right after the words that lead to it, or a word on: "4,112
                     # outpatients with suspected angina to A or B" gives none)
                     following = _FOLLOWING.match(segment[tail:])
-                    if following and following.group("counted") and after and not re.fullmatch(r"\s*(?:(?:the|a|an)\s+)?(?:[\w-]+\s+)?",
-                                                                 segment[tail + following.end():after[0][0]], re.I):
+                    if following and following.group("counted") and after and not re.fullmatch(
+                            r"\s*(?:(?:the|a|an)\s+)?(?:[\w-]+\s+)?", segment[tail + following.end():after[0][0]], re.I):
                         following = None
                     if after and not in_paren and (following or named_after
                                                    and _UNIT_ONLY.fullmatch(segment[tail:after[0][0]])):
