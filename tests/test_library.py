@@ -455,6 +455,14 @@ def test_whether_a_treatment_worked_is_answered_first_by_its_result(make_setting
         "did the new blood thinner work as well as apixaban at stopping strokes?", "med_student", trial="MOSSDALE-2")
     first = answer.answer.splitlines()[0]
     assert "2.7%" in first and "2.5%" in first, answer.answer
+    # asked after a clause that frames it ("In simple words, did ...?"), and with a summary first whose figure is of
+    # another result ("1 in 21 ... avoided a cardiovascular death or worsening heart-failure event"): the finding
+    # with the figures of what is asked (worsening heart failure) leads
+    answer = _tutor_with(make_settings, "corrie-4-trial-summary.txt").ask(
+        "In simple words, did the new heart tablet keep people with stiff hearts out of hospital with heart failure?",
+        "med_student", trial="CORRIE-4")
+    first = answer.answer.splitlines()[0]
+    assert "13.0%" in first and "17.2%" in first, answer.answer
 
 
 def test_an_age_the_page_gives_no_mean_or_median_of_is_not_reported(make_settings):

@@ -146,12 +146,16 @@ def _result_topic(question: str, arms: frozenset[str]) -> set[str]:
 
 # A yes-or-no question about what a treatment did ("is the new pill safer for bleeding?", "did it work as well as
 # apixaban?", "does it cause fewer bleeds?"): the result, with its figures, answers it first.
-_ASKS_RESULT = re.compile(r"^\W*(?:(?:so|and|but|ok|okay)\W+)?(?:is|are|was|were|did|does|do|has|have|had|can|could)\b"
+# (asked first, or after a clause that frames it: "In plain words, did it ...?", "explain like I'm 5 - did it ...?")
+_ASKS_RESULT = re.compile(r"(?:^|[:;,]|\s[-\u2013]\s)\W*(?:(?:so|and|but|ok|okay)\W+)?(?:is|are|was|were|did|does|do|has|"
+                          r"have|had|can|could)\b"
                           r"(?=.*\b(?:safer|better|worse|fewer|less|more|higher|longer|shorter|reduc\w*|improv\w*|"
                           r"cut|work(?:s|ed)?|help(?:s|ed)?|prevent\w*|caus\w*|lower\w*|rais\w*|increas\w*|"
-                          r"decreas\w*|as well as|beat)\b)", re.I)
+                          r"decreas\w*|as well as|beat|keep|kept|stop\w*|avoid\w*|clear\w*|protect\w*|spar(?:e|ed|es)|"
+                          r"shorten\w*|extend\w*)\b)", re.I)
 FIGURE_REACH = 6  # at most this many words from a figure to what it measures ("infection (8.6% vs. 1.0%)")
 _STATES_FIGURE = re.compile(r"\d\.\d|\d\s?%|\d,\d{3}|\d{2,}|\d:\d")  # a figure, not a label's digit ("grade 3", "0 or 1")
+_RESULT_FIGURE = re.compile(r"\d\.\d|\d\s?%")  # a rate, a share or an estimate; not a count ("in 9,046 patients")
 _ESTIMATE = re.compile(r"\b(?:CI|confidence interval|P\s?[=<>]|hazard|odds|risk|rate ratio|difference)\b", re.I)
 _ROUNDED = re.compile(r"\b(\d+|one|two|three) (in|out of) (\d+|ten|a hundred)\b", re.I)
 
@@ -165,10 +169,10 @@ def _states_figure(text: str, doses: bool = False) -> bool:
     return bool(_STATES_FIGURE.search(text if doses else DOSE.sub(" ", text)))
 
 
-def _figure_of(text: str, subject: set[str], doses: bool = False) -> bool:
-    """Does the text state a figure within FIGURE_REACH words of a word of the subject?"""
+def _figure_of(text: str, subject: set[str], doses: bool = False, figure: re.Pattern = _STATES_FIGURE) -> bool:
+    """Does the text state a figure (of the `figure` kind) within FIGURE_REACH words of a word of the subject?"""
     words = (text if doses else DOSE.sub("dose", text)).split()
-    figures = [i for i, w in enumerate(words) if _STATES_FIGURE.search(w)]
+    figures = [i for i, w in enumerate(words) if figure.search(w)]
     if not figures or not subject:
         return False
     near = [i for i, w in enumerate(words) if subject & set(tokenize(w))]
@@ -739,16 +743,19 @@ class Composer:
                 stated = next((s for s in chosen[1:] if _figure_of(s.text, subject, doses)), None)
             if stated is not None:
                 chosen = [stated] + [s for s in chosen if s is not stated]
-        elif _ASKS_RESULT.search(question) and chosen[0].passage.kind in _SUMMARIES \
-                and not _states_figure(chosen[0].text):
-            # Asked whether it worked ("did it work as well as apixaban at stopping strokes?"), a summary in words gives
-            # way to a key finding that reports what is asked, with its figures: a word of the question's own topic,
-            # not its treatments' names nor the direction asked about ("better", "beat").
+        elif _ASKS_RESULT.search(question) and (chosen[0].passage.kind in _SUMMARIES
+                                                or chosen[0].passage.kind == "discussion"):
+            # Asked whether it worked ("did it work as well as apixaban at stopping strokes?"), a summary or a teaching
+            # answer gives way to a key finding that reports what is asked, with its figures, unless it states a
+            # result of that itself (a rate, a share, an estimate: "in 9,046 patients" counts who took part): the topic
+            # is a word of the question's own, not its treatments' names nor the direction asked about ("better",
+            # "beat"). ("reduced bleeding by about 40%" does not answer strokes.)
             topic = _result_topic(question, arms)
-            found = next((s for s in chosen[1:] if s.passage.kind == "finding" and _states_figure(s.text)
-                          and topic & s.tokens), None)
-            if found is not None:
-                chosen = [found] + [s for s in chosen if s is not found]
+            if not _figure_of(chosen[0].text, topic, figure=_RESULT_FIGURE):
+                found = next((s for s in chosen[1:] if s.passage.kind == "finding" and _states_figure(s.text)
+                              and topic & s.tokens), None)
+                if found is not None:
+                    chosen = [found] + [s for s in chosen if s is not found]
         # A title names what the page is about; it never answers first when a sentence of substance was chosen.
         return sorted(chosen, key=_only_names)
 
