@@ -559,6 +559,13 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     # therapy alone" arm. Its tune half is read, its test half never.
     (["conistone-2-trial-summary.txt", "hebden-3-trial-summary.txt", "elsecar-2-trial-summary.txt"],
      "grading-blind23.jsonl", 0.88, 0),
+    # grading-blind24 (MALHAM-2, RAVENSCAR-3, LINTHWAITE-2: trials of more than two groups, a 2x2 factorial and two
+    # doses against placebo; 84 answers, 7 of its 10 swapped answers moving figures among three or more groups), written
+    # at the start of a later round: 0.845 on its first run (tune half 0.833, test half 0.857; no gaming answer graded
+    # correct). A model of each dose as an arm of its own caught two swaps and cost three never-read verdicts elsewhere,
+    # so it was not kept (README, "A seventh blind batch"). Its tune half is read, its test half never.
+    (["malham-2-trial-summary.txt", "ravenscar-3-trial-summary.txt", "linthwaite-2-trial-summary.txt"],
+     "grading-blind24.jsonl", 0.84, 0),
 ])
 def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy,
                                                                        gaming):
@@ -589,6 +596,18 @@ def test_an_arm_named_as_the_page_names_it_carries_its_figures(make_settings):
                              "and 70/2,058 (3.4%) in the functional-testing-first arm; " + rest, "fellow")
     assert right.verdict == "correct", [(p.status, p.note) for p in right.points]
     assert swapped.points[0].status == "incorrect" and swapped.verdict != "correct"
+
+
+def test_a_difference_against_an_arm_and_a_dose_that_names_a_group_are_no_figures_of_an_arm(make_settings):
+    """CORRIE-4's "the between-group difference versus placebo was 3.3 points ... for 80 mg" sets 80 mg against
+    placebo: the 3.3 is the comparison's figure, not the placebo group's. Its intervention lists two doses ("80 mg or
+    40 mg"), so "7.6 with 40 mg" names the group by its dose: the 40 is no figure to give an arm. Read either way, a
+    right answer had its arms swapped."""
+    practice = _practice_with(make_settings, "corrie-4")
+    kccq = practice.grade("corrie-4-recall-finding-4", "KCCQ-CSS rose by a mean of 9.1 points with 80 mg, 7.6 with 40 mg "
+                          "and 5.8 with placebo; the difference versus placebo was 3.3 points (95% CI 1.6 to 5.0) for "
+                          "zelmitrapine 80 mg and 1.8 points (0.1 to 3.5) for zelmitrapine 40 mg.", "fellow")
+    assert kccq.verdict == "correct", [(p.status, p.note) for p in kccq.points]
 
 
 def test_a_threshold_is_no_arms_figure_and_a_negation_ends_with_its_clause(make_settings):

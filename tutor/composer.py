@@ -145,14 +145,14 @@ def _result_topic(question: str, arms: frozenset[str]) -> set[str]:
 
 
 # A yes-or-no question about what a treatment did ("is the new pill safer for bleeding?", "did it work as well as
-# apixaban?", "does it cause fewer bleeds?"): the result, with its figures, answers it first.
+# the usual drug?", "does it cause fewer bleeds?"): the result, with its figures, answers it first.
 # (asked first, or after a clause that frames it: "In plain words, did it ...?", "explain like I'm 5 - did it ...?")
 _ASKS_RESULT = re.compile(r"(?:^|[:;,]|\s[-\u2013]\s)\W*(?:(?:so|and|but|ok|okay)\W+)?(?:is|are|was|were|did|does|do|has|"
                           r"have|had|can|could)\b"
                           r"(?=.*\b(?:safer|better|worse|fewer|less|more|higher|longer|shorter|reduc\w*|improv\w*|"
                           r"cut|work(?:s|ed)?|help(?:s|ed)?|prevent\w*|caus\w*|lower\w*|rais\w*|increas\w*|"
-                          r"decreas\w*|as well as|beat|keep|kept|stop\w*|avoid\w*|clear\w*|protect\w*|spar(?:e|ed|es)|"
-                          r"shorten\w*|extend\w*)\b)", re.I)
+                          r"decreas\w*|as well as|beat|keep|kept|stop(?:s|ped|ping)?\b(?!\s+early)|avoid(?:s|ed)?|"
+                          r"clear(?:s|ed)?|protect\w*|spar(?:e|ed|es)|shorten\w*)\b)", re.I)
 FIGURE_REACH = 6  # at most this many words from a figure to what it measures ("infection (8.6% vs. 1.0%)")
 _STATES_FIGURE = re.compile(r"\d\.\d|\d\s?%|\d,\d{3}|\d{2,}|\d:\d")  # a figure, not a label's digit ("grade 3", "0 or 1")
 _RESULT_FIGURE = re.compile(r"\d\.\d|\d\s?%")  # a rate, a share or an estimate; not a count ("in 9,046 patients")
@@ -745,7 +745,7 @@ class Composer:
                 chosen = [stated] + [s for s in chosen if s is not stated]
         elif _ASKS_RESULT.search(question) and (chosen[0].passage.kind in _SUMMARIES
                                                 or chosen[0].passage.kind == "discussion"):
-            # Asked whether it worked ("did it work as well as apixaban at stopping strokes?"), a summary or a teaching
+            # Asked whether it worked ("did it work as well as the usual drug at stopping strokes?"), a summary or a teaching
             # answer gives way to a key finding that reports what is asked, with its figures, unless it states a
             # result of that itself (a rate, a share, an estimate: "in 9,046 patients" counts who took part): the topic
             # is a word of the question's own, not its treatments' names nor the direction asked about ("better",

@@ -1042,6 +1042,9 @@ _ESTIMATE = r"(?-i:\bHR\b|\bOR\b|\bRR\b|\bVE\b|\bNNT\b|\bNNH\b)|hazard ratio|odd
             r"vaccine efficacy|number needed to (?:treat|harm)"
 _STATISTIC = re.compile(rf"(?:{_ESTIMATE}|\bCI|confidence interval|\bP\s*[<=>])\W*(?:[\[(]\w+[\])])?"
                         r"(?:\s*(?:of|was|=|for [\w\s]+?))?\W*$|\d\s+to\s+[-\u2212\u2013]?$"  # "-18.6 to -4.0": a negative bound too
+                        # the estimate with the arm it is set against: "the difference versus placebo was 3.3 points"
+                        rf"|(?:{_ESTIMATE})\s+(?:vs\.?|versus|compared (?:with|to)|relative to)\s+(?:[\w-]+\s+){{0,3}}?"
+                        r"(?:was|were|of|=)\s*[-\u2212\u2013]?$"
                         # the interval written after its estimate: "HR 0.71 (0.62-0.83)", "HR 0.71 (95% CI 0.62"
                         rf"|(?:{_ESTIMATE})\W*(?:of|was|=)?\s*\d[\d.]*\s*[(\[,;]\s*"
                         r"(?:95\s*%\s*(?:CI|confidence interval)\W*)?$|\d\s*[-\u2013]\s*$", re.I)
@@ -1108,6 +1111,30 @@ def _texts(value) -> list[str]:
         return [t for v in value.values() for t in _texts(v)]
     if isinstance(value, (list, tuple)):
         return [t for v in value for t in _texts(v)]
+    return []
+
+
+# A list of doses in a treatment field ("80 mg or 40 mg", "5, 10 or 15 mg", "1,000 mg or 500 mg"): each value, with its
+# unit where written (not a lab unit: "mg/dL" is no dose)
+_DOSE_VALUE = r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?"
+_DOSE_UNIT = r"\s?(?:mg/kg|mg/m2|mg|mcg|\u00b5g|g|IU|units?)\b(?!/)"
+_DOSE_LIST = re.compile(rf"(?<![\w.,])(?:{_DOSE_VALUE})(?:{_DOSE_UNIT})?(?:(?:,\s+|\s+or\s+|\s+and\s+|,\s+or\s+|,\s+and\s+)"
+                        rf"(?:{_DOSE_VALUE})(?:{_DOSE_UNIT})?)+", re.I)
+
+
+def _dose_arms(text: str) -> list[tuple[str, str]]:
+    """The doses a treatment field lists as alternatives, each with its unit (a value written without one takes the
+    list's next unit: "5 or 10 mg"); [] when the field lists none."""
+    for match in _DOSE_LIST.finditer(text):
+        parts = re.findall(rf"({_DOSE_VALUE})({_DOSE_UNIT})?", match.group(0), re.I)
+        doses, waiting = [], []
+        for value, unit in parts:
+            waiting.append(value.replace(",", ""))
+            if unit:
+                doses += [(v, unit.strip().lower()) for v in waiting]
+                waiting = []
+        if len(doses) >= 2 and len({v for v, _ in doses}) == len(doses):
+            return doses
     return []
 
 
@@ -1234,6 +1261,9 @@ class Arms:
             if " " not in alias and len(alias) >= 8 and is_drug.search(alias) and not any(
                     other.startswith(alias[:5]) for other, c in patterns if c != cid):
                 patterns.append((alias[:5] + "*", cid))
+        # Doses the intervention's field lists as alternatives ("80 mg or 40 mg"): written with its unit ("with 80 mg",
+        # "the 40 mg group"), a dose names the group that took it, and is no figure of a result.
+        self._listed_doses = set(_dose_arms(record.intervention or ""))
         patterns.sort(key=lambda p: -len(p[0]))
         self._aliases = patterns
         self._pattern = re.compile("|".join(f"(?P<c{i}>{self._alias_re(a)})" for i, (a, _) in enumerate(patterns)),
@@ -1588,7 +1618,7 @@ class Arms:
                 mentions = self._mentions(segment)
                 # ("fewer | than 80%": cut; "the 7-day group", "90-day mortality": a label, no figure)
                 numbers = [m for m in re.finditer(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\d.,]*\d)(?!-[A-Za-z])", segment)
-                           if _arms_figure(sentence[:a + m.start()], m.group())]
+                           if _arms_figure(sentence[:a + m.start()], m.group()) and not self._names_dose(segment, m)]
                 label = None
                 bracketed = [segment[:n.start()].count("(") > segment[:n.start()].count(")") for n in numbers]
                 # "80 of 978 infants in the placebo group", "80/978": a count and its total are one figure's parts
@@ -1674,6 +1704,11 @@ class Arms:
                     first_label = first_label or label
                 named_before = bool(mentions) and label is not None
         return out.one_side()
+
+    def _names_dose(self, text: str, number: re.Match) -> bool:
+        """Is the number one of the doses the intervention lists, written with its unit ("with 80 mg")?"""
+        unit = re.match(_DOSE_UNIT, text[number.end():], re.I)
+        return bool(unit) and (number.group().replace(",", ""), unit.group().strip().lower()) in self._listed_doses
 
     def swapped(self, given: tuple[frozenset[str], bool], truth: tuple[frozenset[str], bool]) -> bool:
         """The learner gave a figure to another arm than the page does."""
