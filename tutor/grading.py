@@ -26,9 +26,10 @@ from pydantic import BaseModel, Field, ValidationError
 from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import numbers_in
-from tutor.lexicon import (STOPWORDS, brands, canonical, directions, dose_units, drug_pattern, effect_frame, effect_words, endpoint_of,
-                           everyday, hedges, learn_abbreviations, measures, name_pattern, not_english, phrasing, rarity,
-                           spell_out, stems, tokenize, uncontract)
+from tutor.lexicon import (DOSE_UNIT_TAIL, DOSE_UNITS, STOPWORDS, brands, canonical, directions, dose_units,
+                           drug_pattern, effect_frame, effect_words, endpoint_of, everyday, hedges, learn_abbreviations,
+                           measures, name_pattern, not_english, phrasing, rarity, spell_out, stems, tokenize,
+                           uncontract)
 from tutor.practice import PracticeItem, figures, sentences
 from tutor.trialpage import TrialRecord
 
@@ -1115,9 +1116,9 @@ def _texts(value) -> list[str]:
 
 
 # A list of doses in a treatment field ("80 mg or 40 mg", "5, 10 or 15 mg", "1,000 mg or 500 mg"): each value, with its
-# unit where written (not a lab unit: "mg/dL" is no dose)
+# unit where written, as the lexicon reads a dose's unit (not a lab unit: "mg/dL" is no dose)
 _DOSE_VALUE = r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?"
-_DOSE_UNIT = r"\s?(?:mg/kg|mg/m2|mg|mcg|\u00b5g|g|IU|units?)\b(?!/)"
+_DOSE_UNIT = rf"[\s-]?(?:{DOSE_UNITS}){DOSE_UNIT_TAIL}"
 _DOSE_LIST = re.compile(rf"(?<![\w.,])(?:{_DOSE_VALUE})(?:{_DOSE_UNIT})?(?:(?:,\s+|\s+or\s+|\s+and\s+|,\s+or\s+|,\s+and\s+)"
                         rf"(?:{_DOSE_VALUE})(?:{_DOSE_UNIT})?)+", re.I)
 
@@ -1131,7 +1132,7 @@ def _dose_arms(text: str) -> list[tuple[str, str]]:
         for value, unit in parts:
             waiting.append(value.replace(",", ""))
             if unit:
-                doses += [(v, unit.strip().lower()) for v in waiting]
+                doses += [(v, unit.strip(" -").lower()) for v in waiting]
                 waiting = []
         if len(doses) >= 2 and len({v for v, _ in doses}) == len(doses):
             return doses
@@ -1707,8 +1708,10 @@ class Arms:
 
     def _names_dose(self, text: str, number: re.Match) -> bool:
         """Is the number one of the doses the intervention lists, written with its unit ("with 80 mg")?"""
+        if not self._listed_doses:
+            return False
         unit = re.match(_DOSE_UNIT, text[number.end():], re.I)
-        return bool(unit) and (number.group().replace(",", ""), unit.group().strip().lower()) in self._listed_doses
+        return bool(unit) and (number.group().replace(",", ""), unit.group().strip(" -").lower()) in self._listed_doses
 
     def swapped(self, given: tuple[frozenset[str], bool], truth: tuple[frozenset[str], bool]) -> bool:
         """The learner gave a figure to another arm than the page does."""

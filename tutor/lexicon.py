@@ -255,9 +255,10 @@ def without_asker(text: str) -> str:
 DOSE_UNITS = r"mg|mcg|µg|ug|g|ml|iu|units?"
 # a dose written with its unit run in ("80mg", "2g", "0.5ml"): SI units and their clinical kin, not shorthand for time
 _DOSE_RUN = re.compile(rf"(\d+(?:\.\d+)?)({DOSE_UNITS}|kg|mmol)")
+# what follows a dose's unit: a per-weight, per-area or per-time part ("mg/kg", "mg/m2"), never a volume ("mg/dL")
+DOSE_UNIT_TAIL = r"\b(?!/(?:d?l|ml|min|h|hr)\b)(?:/(?:kg|m2|m²|day|d|dose|week|wk)\b)?"
 # a dose in running text ("80 mg", "10-mg", "3.6 mg/kg", "12,500 IU"), not a level per volume ("70 mg/dL", "9 g/dL")
-DOSE = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)[\s-]?({DOSE_UNITS})\b(?!/(?:d?l|ml|min|h|hr)\b)"
-                  r"(?:/(?:kg|m2|m²|day|d|dose|week|wk)\b)?", re.I)
+DOSE = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)[\s-]?({DOSE_UNITS}){DOSE_UNIT_TAIL}", re.I)
 
 
 _SAME_UNIT = {"mcg": "µg", "ug": "µg", "μg": "µg", "unit": "iu", "units": "iu"}

@@ -242,10 +242,13 @@ def _drug_trials(chunks: list[Chunk]) -> dict[str, str]:
     return {name: (next(iter(owners)) if len(owners) == 1 else "") for name, owners in trials.items()}
 
 
+NO_COSINE = -2.0  # below any cosine: a trial with no passage of its own, a passage outside the pages searched
+
+
 def _closest_of_each(page: np.ndarray, trials: int, cosine: np.ndarray) -> np.ndarray:
     """Each trial's closest passage of its own pages (`page`: each passage's trial index, -1 for none): its
-    similarity, in the library's order."""
-    best = np.full(trials, -2.0)
+    similarity, in the library's order (NO_COSINE for a trial with none)."""
+    best = np.full(trials, NO_COSINE)
     own = page >= 0
     np.maximum.at(best, page[own], cosine[own])
     return best
@@ -433,7 +436,7 @@ class HybridRetriever:
         if _ACROSS_TRIALS.search(question):
             return []
         best = _closest_of_each(self._page, len(self.trial_pages), cosine)
-        if int((best > -2.0).sum()) < 2:
+        if int((best > NO_COSINE).sum()) < 2:
             return []
         first, second = np.argsort(-best, kind="stable")[:2]
         return [self.trial_pages[int(first)]] if best[first] - best[second] >= SIMILARITY_GAP else []
@@ -466,7 +469,7 @@ class HybridRetriever:
 
     @staticmethod
     def _dense(cosine: np.ndarray, mask: np.ndarray, k: int) -> list[int]:
-        order = np.argsort(-np.where(mask, cosine, -2.0), kind="stable")[:k]
+        order = np.argsort(-np.where(mask, cosine, NO_COSINE), kind="stable")[:k]
         return [int(i) for i in order if mask[i]]
 
     def _rank(self, expanded: str, cosine: np.ndarray, mask: np.ndarray, k: int, reading: Reading | None,
