@@ -26,6 +26,29 @@ def test_ingest_twice_changes_nothing(make_settings):
     assert (second.added, second.removed, second.total) == (0, 0, first.total)
 
 
+def test_a_new_way_of_chunking_replaces_every_chunk_with_what_it_now_knows(make_settings, monkeypatch):
+    """A release that changes how pages are cut (or what a chunk knows of itself) raises the chunking's version: a store
+    synced under it replaces every chunk, so no chunk keeps what the old chunking knew; a chunk's id is no longer the
+    same text only. Every piece of a guided-discussion item knows the question it answers, the key response cut away
+    from its question too."""
+    import tutor.knowledge
+    import tutor.knowledge_files
+
+    settings = make_settings()
+    (settings.knowledge_dir / "emilia-trial-summary.txt").write_text(TEXT, encoding="utf-8")
+    store = Store(settings)
+    first = store.ingest()
+    before = ids_of(store, "emilia-trial-summary.txt")
+    discussion = [c for c in store.chunks()[0] if c.kind == "discussion"]
+    assert discussion and all(c.asks and c.role for c in discussion)
+    assert any(not c.text.startswith("Question:") for c in discussion)  # a key response cut from its question
+    monkeypatch.setattr(tutor.knowledge_files, "CHUNKING", tutor.knowledge_files.CHUNKING + 1)
+    monkeypatch.setattr(tutor.knowledge, "CHUNKING", tutor.knowledge_files.CHUNKING)
+    report = store.ingest()
+    assert report.added == report.removed == first.total
+    assert not before & ids_of(store, "emilia-trial-summary.txt")
+
+
 def test_edited_document_replaces_its_chunks_and_deleted_document_goes(make_settings):
     settings = make_settings()
     kb = settings.knowledge_dir

@@ -280,8 +280,11 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
     # read after its first run (0.630 fact coverage, lead 0.654, 1 of 30 refused, 1 of 5 outside answered): its
     # page has two paragraphs after the design fields (how practices were randomised; the harms) that the parser
     # dropped, "worth the money" asks for cost-effectiveness, "my PHQ-9 came out at 16" is one's own score (0.815,
-    # lead 0.815, every scope decision right).
-    ("rylstone-2-trial-summary.txt", "RYLSTONE-2", "rylstone-2-cases.jsonl", 0.81, 0.99,
+    # lead 0.815, every scope decision right). 0.796 since a question that asks what the page's guided discussion asks
+    # the learner's role is taught that item's key response: "What are the main weaknesses of RYLSTONE-2?" now gives the
+    # journal editor's "recruitment bias ... reporting bias" in place of a limitation's "recruitment (identification)
+    # bias" that the case expects.
+    ("rylstone-2-trial-summary.txt", "RYLSTONE-2", "rylstone-2-cases.jsonl", 0.79, 0.99,
      [("any self-harm with collab care?", ["1.5%", "2.0%"]),
       ("was it worth the money?", ["£19,620"])]),
     # CONISTONE-2, conservative against liberal oxygen in ventilated adults (intensive care, open label,
@@ -370,6 +373,11 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     # a later round and never read; first run on that round's starting commit: 0.796 fact coverage, lead 0.593, every
     # scope decision right, none of its 3 unreported questions said so.
     ("rosedale-3-trial-summary.txt", "ROSEDALE-3", "rosedale-3-cases.jsonl", 0.79, 0.99, 0.0, 0.0),
+    # GUNNERSIDE-2 (ophthalmology: a long-acting injection at extended intervals against a standard one, noninferiority),
+    # written the same way at the start of a later round and never read; one of its 35 cases had no expected facts and
+    # was dropped unread. First run on that round's starting commit: 0.808 fact coverage, lead 0.76, 2 of 29 answerable
+    # questions refused, none of its 5 questions outside the sources answered, 2 of 3 unreported said so.
+    ("gunnerside-2-trial-summary.txt", "GUNNERSIDE-2", "gunnerside-2-cases.jsonl", 0.80, 0.94, 0.0, 0.07),
 ])
 def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
                                                          false_refusal):
@@ -467,6 +475,28 @@ def test_whether_a_treatment_worked_is_answered_first_by_its_result(make_setting
         "med_student", trial="CORRIE-4")
     first = answer.answer.splitlines()[0]
     assert "13.0%" in first and "17.2%" in first, answer.answer
+
+
+def test_a_question_that_asks_what_the_learners_own_discussion_item_asks_is_taught_its_key_response(make_settings):
+    """Asked in other words what the page's guided discussion asks the learner's own role ("how do I counsel my
+    patients about ketoacidosis?" beside the fellow's "how should a fellow counsel patients to reduce this risk?"), the
+    answer carries that item's key response (sick-day rules, ketones checked when glucose is near normal) after the
+    sentence that answers best, not more adverse-event rates, even when the key response is long enough to be cut away
+    from its question; a question for a figure is answered as before."""
+    tutor = _tutor_with(make_settings, ["bracken-2-trial-summary.txt", "weirgate-3-trial-summary.txt"])
+    for question in ("How do I counsel my patients on corvagliflozin about ketoacidosis?",
+                     "What should patients starting corvagliflozin be told to keep their ketoacidosis risk down?"):
+        answer = tutor.ask(question, "fellow", trial="BRACKEN-2")
+        assert "sick-day rules" in answer.answer and "Ketones should be measured" in answer.answer, answer.answer
+        assert "0.5%" in answer.answer.splitlines()[0], answer.answer
+    rates = tutor.ask("What were the genital mycotic infection rates in each arm?", "fellow", trial="BRACKEN-2")
+    first = rates.answer.splitlines()[0]
+    assert "3.8%" in first and "0.9%" in first and "sick-day" not in rates.answer, rates.answer
+    # a key response too long to share a passage with its question is still known by it: WEIRGATE-3's medical student
+    # item ("why is this a good antifungal target, and why are echinocandins normally given only intravenously?")
+    answer = tutor.ask("What makes glucan synthase a sensible drug target, and why can't most echinocandins be swallowed "
+                       "as tablets?", "med_student", trial="WEIRGATE-3")
+    assert "no cell wall" in answer.answer and "hardly absorbed from the gut" in answer.answer, answer.answer
 
 
 def test_an_age_the_page_gives_no_mean_or_median_of_is_not_reported(make_settings):

@@ -566,6 +566,12 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     # so it was not kept (README, "A seventh blind batch"). Its tune half is read, its test half never.
     (["malham-2-trial-summary.txt", "ravenscar-3-trial-summary.txt", "linthwaite-2-trial-summary.txt"],
      "grading-blind24.jsonl", 0.84, 0),
+    # grading-blind25 (ROSEDALE-3, PELLOW-2, LARKSPUR-5: two doses against a control, a 2x2 factorial, a drug against
+    # warfarin; 84 answers, most of its 10 swapped answers moving figures between two doses or two factors), written at
+    # the start of a later round: 0.821 on its first run (tune half 0.810, test half 0.833; no gaming answer graded
+    # correct). Its tune half is read, its test half never.
+    (["rosedale-3-trial-summary.txt", "pellow-2-trial-summary.txt", "larkspur-5-trial-summary.txt"],
+     "grading-blind25.jsonl", 0.82, 0),
 ])
 def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy,
                                                                        gaming):
@@ -711,3 +717,17 @@ def test_a_hint_points_at_the_missed_point_s_rare_words_not_at_the_question_s(pr
         words = cue.group(1).split(" and ")
         assert not set(tokenize(" ".join(words))) & set(tokenize(item.question)), (item.id, hint)
         assert not {w.lower() for w in words} & {"including", "which", "their", "there", "these", "those"}, hint
+
+
+def test_a_p_value_for_superiority_says_whether_superiority_was_shown(make_settings):
+    """LARKSPUR-5's "P < 0.001 for noninferiority; P = 0.26 for superiority" names the tests its P values are of, and
+    the 0.26 says milvarixan was not shown superior. Read as a claim of superiority, a right "noninferior but not
+    superior" was graded as saying the opposite of the page, and a wrong "superior" as right."""
+    practice = _practice_with(make_settings, "larkspur-5")
+    figures = ("Stroke or systemic embolism: 1.38% per year with milvarixan and 1.52% per year with warfarin, HR 0.91 "
+               "(95% CI 0.77 to 1.07), so it was ")
+    right = practice.grade("larkspur-5-recall-finding-1", figures + "noninferior (P < 0.001) though not superior "
+                           "(P = 0.26).", "resident")
+    assert right.verdict == "correct", [(p.status, p.note) for p in right.points]
+    wrong = practice.grade("larkspur-5-recall-finding-1", figures + "superior to warfarin.", "resident")
+    assert wrong.verdict != "correct" and wrong.points[1].status == "incorrect", [(p.status, p.note) for p in wrong.points]

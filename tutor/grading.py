@@ -467,6 +467,31 @@ _NOT_EXCLUDED = re.compile(r"\b(?:not|cannot|never)\s+(?:be\s+)?(?:exclude[sd]?|
                            r"preclude[sd]?)\b")
 
 
+# A hypothesis a P value is of ("P = 0.26 for superiority", "superiority was not shown (P = 0.10)", "the test for
+# superiority was not significant (P = 0.10)") is claimed as that P value says: shown below 0.05, not shown at or above
+# it, whatever the words around it say. The P value is the one just before "for <hypothesis>", else the first after
+# the hypothesis within a few words. With none, "the P value for superiority" claims nothing and "superiority was
+# shown" is read as written. A hypothesis is a claim word that names one ("superiority"), not one that states it
+# ("superior").
+_P_WORDS = frozenset(("p", "value", "values", "p-value"))
+_P_VALUE = re.compile(r"\bp(?:[ -]?values?)?\s*(?:for\s+[a-z-]+\s*)?(<|=|>|≤|≥)\s*(\d*\.?\d+)")
+_P_REACH = 50  # characters between a P value and the hypothesis it is of
+
+
+def _shown(text: str, start: int, end: int, before: bool) -> bool | None:
+    """What the P value of the hypothesis at text[start:end] says: shown (True), not shown (False), or no P value
+    (None). `before`: the P value is written before it ("P = 0.26 for superiority")."""
+    if before:
+        found = [m for m in _P_VALUE.finditer(text[max(0, start - _P_REACH):start])]
+        found = found[-1:] if found else []
+    else:
+        found = list(_P_VALUE.finditer(text[end:end + _P_REACH]))[:1]
+    if not found:
+        return None
+    value = float(found[0].group(2))
+    return value < 0.05 or (found[0].group(1) in "<≤" and value <= 0.05)
+
+
 def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     """Content words, and each claim base the sentence makes with one polarity (True: the opposite of the
     base, by an antonym or a negation). "grade 3 or higher" labels, it does not claim; a base said both ways
@@ -475,12 +500,19 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     text = _joined(_too(uncontract(unit))).lower()  # "weren't better" negates as "were not better" does
     whole = _DENIED_WHOLE.search(text)
     words, clause = _clause_words(text, r"[a-z][a-z\-']*")
+    spans = [m.span() for m in re.finditer(r"[a-z][a-z\-']*|[:;]", text) if m.group() not in ":;"]
     denied_from = len(re.findall(r"[a-z][a-z\-']*", text[:whole.end()])) if whole else len(words)
     seen: dict[str, set[bool]] = {}
     claimed: list[int] = []  # where the claim words read so far stand
     for i, word in enumerate(words):
         if word not in _CLAIM or (i and words[i - 1] == "or"):
             continue
+        shown = None
+        if word.endswith("ity"):  # a hypothesis: "superiority"
+            after_p = i >= 2 and words[i - 1] == "for" and words[i - 2] in _P_WORDS
+            shown = _shown(text, *spans[i], before=after_p)
+            if shown is None and after_p:
+                continue  # "the P value for superiority" names what it is of: it claims nothing
         claimed.append(i)
         base, flipped = _CLAIM[word]
         if base == "blinded" and (_ASSESSMENT.fullmatch(" ".join(words[i + 1:i + 3]))
@@ -493,6 +525,8 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
         negated = bool(_NEGATION.search(_NOT_EXCLUDED.sub(" ", " ".join(words[before:i]))))
         # denied after it: "superiority was not shown", "a benefit could not be demonstrated"
         negated = negated or bool(_DENIED_AFTER.match(" ".join(words[i + 1:i + 5])))
+        if shown is not None:
+            negated = not shown  # "P = 0.26 for superiority": not superior
         seen.setdefault(base, set()).add((flipped != negated) != (i >= denied_from))
     plain = {w for w in words if w not in _FUNCTION and w not in STOPWORDS and w not in _CLAIM}
     return plain, {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tutor import yaml_data
 from tutor.errors import IngestError
-from tutor.knowledge_files import SUFFIXES, document_id, find_files  # noqa: F401  (their home)
+from tutor.knowledge_files import CHUNKING, SUFFIXES, document_id, find_files  # noqa: F401  (their home)
 from tutor.lexicon import endpoint_of
 from tutor.schema import Chunk
 from tutor.trialpage import TrialRecord, looks_like_trial_page, parse_trial_page
@@ -121,10 +121,9 @@ class Splitter:
                 piece = piece.strip()
                 if not piece:
                     continue
-                digest = hashlib.sha256(f"{doc.id}\n{section}\n{piece}".encode()).hexdigest()[:20]
                 chunks.append(
-                    Chunk(id=digest, text=piece, document=doc.id, title=doc.title, trial=trial, about=trial,
-                          section=section, index=len(chunks))
+                    Chunk(id=chunk_id(doc.id, section, piece), text=piece, document=doc.id, title=doc.title,
+                          trial=trial, about=trial, section=section, index=len(chunks))
                 )
         return _unique(chunks)
 
@@ -133,15 +132,23 @@ class Splitter:
         chunks: list[Chunk] = []
         for section, kind, role, about, text in record_parts(record):
             pieces = [text] if len(text) <= self.chars._chunk_size * 1.5 else self.chars.split_text(text)
+            # every piece of a guided-discussion item knows the question it answers: a long key response is cut
+            # away from its question
+            asks = text.split("\nKey response:", 1)[0].removeprefix("Question:").strip() if kind == "discussion" else ""
             for piece in pieces:
                 piece = piece.strip()
                 if not piece:
                     continue
-                digest = hashlib.sha256(f"{doc.id}\n{section}\n{piece}".encode()).hexdigest()[:20]
-                chunks.append(Chunk(id=digest, text=piece, document=doc.id, title=doc.title, trial=record.name,
-                                    about=about or record.name, kind=kind, role=role, section=section,
-                                    index=len(chunks)))
+                chunks.append(Chunk(id=chunk_id(doc.id, section, piece), text=piece, document=doc.id, title=doc.title,
+                                    trial=record.name, about=about or record.name, kind=kind, role=role, asks=asks,
+                                    section=section, index=len(chunks)))
         return _unique(chunks)
+
+
+def chunk_id(document: str, section: str, text: str) -> str:
+    """A chunk's id: its document, section and text, and the chunking's version, so that a store synced after the
+    chunking changes replaces every chunk, with what it now knows of each (a discussion passage's question)."""
+    return hashlib.sha256(f"{CHUNKING}\n{document}\n{section}\n{text}".encode()).hexdigest()[:20]
 
 
 def record_parts(record: TrialRecord) -> list[tuple[str, str, str, str, str]]:

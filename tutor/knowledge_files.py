@@ -38,7 +38,7 @@ def find_files(paths: list[Path]) -> list[Path]:
 
 
 # The way pages are cut into chunks (tutor.knowledge): raised whenever it changes, so every store rebuilds.
-CHUNKING = 2
+CHUNKING = 3
 
 
 def knowledge_fingerprint(settings) -> str:

@@ -755,7 +755,8 @@ class HybridRetriever:
     def _source(self, i: int, cosine: np.ndarray) -> Source:
         c = self.chunks[i]
         return Source(id=c.id, document=c.document, title=c.title, trial=c.trial, about=c.about, kind=c.kind,
-                      section=c.section, text=c.text, score=round(float(cosine[i]), 4), primary=bool(self._primary[i]))
+                      role=c.role, asks=c.asks, section=c.section, text=c.text, score=round(float(cosine[i]), 4),
+                      primary=bool(self._primary[i]))
 
     def asks_primary(self, question: str, reading: Reading | None = None) -> bool:
         """Does the question ask for a trial's effect without naming what was measured ("HR for the 80mg arm vs

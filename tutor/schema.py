@@ -16,6 +16,7 @@ class Chunk(BaseModel):
     about: str = ""  # the trial the passage is about: the page's own, or a related trial it summarises
     kind: str = ""  # what part of a trial page: bottom_line, finding, design, limitation, discussion, related, ...
     role: str = ""  # for a guided-discussion passage, the role it was written for
+    asks: str = ""  # for a guided-discussion passage, the question its key response answers
     section: str = ""  # heading path, "Key Findings > 2", "Study Design > Sample"
     index: int = 0  # position of the chunk inside its document
 
@@ -29,6 +30,8 @@ class Source(BaseModel):
     trial: str = ""
     about: str = ""
     kind: str = ""
+    role: str = ""  # for a guided-discussion passage, the role it was written for
+    asks: str = ""  # for a guided-discussion passage, the question its key response answers
     section: str
     text: str
     score: float = Field(description="cosine similarity of the passage to the question, 0..1")

@@ -26,6 +26,8 @@ from tutor.settings import Settings
 
 BATCH = 64
 Progress = Callable[[int, int], None]
+# what a chunk keeps in the store beside its text
+_CHUNK_FIELDS = ("document", "title", "trial", "about", "kind", "role", "asks", "section", "index")
 
 
 @dataclass
@@ -136,7 +138,7 @@ class Store:
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
         got = self.collection.get(include=include)
         chunks = [
-            Chunk(id=i, text=t, **{k: m[k] for k in ("document", "title", "trial", "about", "kind", "role", "section", "index") if k in m})
+            Chunk(id=i, text=t, **{k: m[k] for k in _CHUNK_FIELDS if k in m})
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
         ]
         return chunks, (got["embeddings"] if with_embeddings else None)
