@@ -297,10 +297,13 @@ _BOTH_WAYS = re.compile(r"\b(may|might|could|can|will|would|does|do|did|is|are|w
                         r"\s+or\s+(?:[\w-]+\s+)?\1\b", re.I)
 
 
+_WORD = r"[a-z][a-z\-']*"  # a word of lower-cased text, "non-inferior" and "patients'" whole
+
+
 def _either_way(unit: str) -> bool:
     """A claim word and its opposite offered as alternatives ("open-label or double-blind", "longer or
     shorter") or held at once ("both better and worse tolerated")."""
-    words = re.findall(r"[a-z][a-z\-']*", _joined(unit.lower()))
+    words = re.findall(_WORD, _joined(unit.lower()))
     for i, word in enumerate(words):
         # "open-label or double-blind"; "both better and worse tolerated"
         if word != "or" and not (word == "and" and "both" in words[max(0, i - 4):i]):
@@ -481,15 +484,12 @@ _P_REACH = 50  # characters between a P value and the hypothesis it is of
 def _shown(text: str, start: int, end: int, before: bool) -> bool | None:
     """What the P value of the hypothesis at text[start:end] says: shown (True), not shown (False), or no P value
     (None). `before`: the P value is written before it ("P = 0.26 for superiority")."""
-    if before:
-        found = [m for m in _P_VALUE.finditer(text[max(0, start - _P_REACH):start])]
-        found = found[-1:] if found else []
-    else:
-        found = list(_P_VALUE.finditer(text[end:end + _P_REACH]))[:1]
+    found = list(_P_VALUE.finditer(text[max(0, start - _P_REACH):start] if before else text[end:end + _P_REACH]))
     if not found:
         return None
-    value = float(found[0].group(2))
-    return value < 0.05 or (found[0].group(1) in "<≤" and value <= 0.05)
+    p = found[-1] if before else found[0]  # the nearest
+    value = float(p.group(2))
+    return value < 0.05 or (p.group(1) in "<≤" and value <= 0.05)
 
 
 def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
@@ -499,9 +499,9 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
     true that" is said the other way."""
     text = _joined(_too(uncontract(unit))).lower()  # "weren't better" negates as "were not better" does
     whole = _DENIED_WHOLE.search(text)
-    words, clause = _clause_words(text, r"[a-z][a-z\-']*")
-    spans = [m.span() for m in re.finditer(r"[a-z][a-z\-']*|[:;]", text) if m.group() not in ":;"]
-    denied_from = len(re.findall(r"[a-z][a-z\-']*", text[:whole.end()])) if whole else len(words)
+    words, clause = _clause_words(text, _WORD)
+    spans: list[tuple[int, int]] = []  # where each word stands, found when a hypothesis needs it
+    denied_from = len(re.findall(_WORD, text[:whole.end()])) if whole else len(words)
     seen: dict[str, set[bool]] = {}
     claimed: list[int] = []  # where the claim words read so far stand
     for i, word in enumerate(words):
@@ -510,6 +510,7 @@ def _claims(unit: str) -> tuple[set[str], dict[str, bool]]:
         shown = None
         if word.endswith("ity"):  # a hypothesis: "superiority"
             after_p = i >= 2 and words[i - 1] == "for" and words[i - 2] in _P_WORDS
+            spans = spans or [m.span() for m in re.finditer(_WORD, text)]
             shown = _shown(text, *spans[i], before=after_p)
             if shown is None and after_p:
                 continue  # "the P value for superiority" names what it is of: it claims nothing

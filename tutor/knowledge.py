@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from tutor import yaml_data
 from tutor.errors import IngestError
@@ -130,18 +131,19 @@ class Splitter:
     def _split_record(self, doc: Document, record: TrialRecord) -> list[Chunk]:
         """One chunk per part of the page; a part longer than a chunk is split at sentences."""
         chunks: list[Chunk] = []
-        for section, kind, role, about, text in record_parts(record):
+        for part in record_parts(record):
+            text = part.text
             pieces = [text] if len(text) <= self.chars._chunk_size * 1.5 else self.chars.split_text(text)
-            # every piece of a guided-discussion item knows the question it answers: a long key response is cut
-            # away from its question
-            asks = text.split("\nKey response:", 1)[0].removeprefix("Question:").strip() if kind == "discussion" else ""
             for piece in pieces:
                 piece = piece.strip()
                 if not piece:
                     continue
-                chunks.append(Chunk(id=chunk_id(doc.id, section, piece), text=piece, document=doc.id, title=doc.title,
-                                    trial=record.name, about=about or record.name, kind=kind, role=role, asks=asks,
-                                    section=section, index=len(chunks)))
+                # every piece of a guided-discussion item knows the question it answers: a long key response is
+                # cut away from its question
+                chunks.append(Chunk(id=chunk_id(doc.id, part.section, piece), text=piece, document=doc.id,
+                                    title=doc.title, trial=record.name, about=part.about or record.name,
+                                    kind=part.kind, role=part.role, asks=part.asks, section=part.section,
+                                    index=len(chunks)))
         return _unique(chunks)
 
 
@@ -151,41 +153,52 @@ def chunk_id(document: str, section: str, text: str) -> str:
     return hashlib.sha256(f"{CHUNKING}\n{document}\n{section}\n{text}".encode()).hexdigest()[:20]
 
 
-def record_parts(record: TrialRecord) -> list[tuple[str, str, str, str, str]]:
-    """(section, kind, role, about, text) for each part of a trial page, in page order. Texts are the
-    page's own; a design field is written "Label: value", a related trial "Summary from the X page: ..."."""
-    parts: list[tuple[str, str, str, str, str]] = []
+class Part(NamedTuple):
+    """One part of a trial page, as the store indexes it."""
+
+    section: str  # heading path, "Key Findings > 2: Overall Survival"
+    kind: str  # bottom_line, finding, design.<field>, limitation, discussion, related, ...
+    role: str  # for a guided-discussion item, the role it was written for
+    about: str  # for a related-trial summary, the trial it summarises
+    text: str
+    asks: str = ""  # for a guided-discussion item, its question
+
+
+def record_parts(record: TrialRecord) -> list[Part]:
+    """Each part of a trial page, in page order. Texts are the page's own; a design field is written
+    "Label: value", a related trial "Summary from the X page: ..."."""
+    parts: list[Part] = []
     published = ", ".join(x for x in (record.journal, record.date) if x)
     if published or record.authors:
         text = f"{record.title}." + (f" Published in {published}." if published else "")
-        parts.append(("Publication", "publication", "", "", text + (f" Authors: {record.authors}" if record.authors else "")))
+        parts.append(Part("Publication", "publication", "", "", text + (f" Authors: {record.authors}" if record.authors else "")))
     if record.bottom_line:
-        parts.append(("Bottom Line", "bottom_line", "", "", record.bottom_line))
+        parts.append(Part("Bottom Line", "bottom_line", "", "", record.bottom_line))
     topics = [endpoint_of(finding) for finding in record.key_findings]
     for n, (finding, topic) in enumerate(zip(record.key_findings, topics), 1):
         if topics.count(topic) > 1:  # a label two findings share tells neither apart: "Bleeding" on a bleeding trial
             topic = None
-        parts.append((f"Key Findings > {n}" + (f": {topic}" if topic else ""), "finding", "", "", finding))
+        parts.append(Part(f"Key Findings > {n}" + (f": {topic}" if topic else ""), "finding", "", "", finding))
     for label, value in record.design.items():
         if value:
-            parts.append((f"Study Design > {label}", f"design.{label.lower()}", "", "", f"{label}: {value}."))
+            parts.append(Part(f"Study Design > {label}", f"design.{label.lower()}", "", "", f"{label}: {value}."))
     for label in ("population", "intervention", "comparator", "outcome"):
         if value := getattr(record, label):
-            parts.append((f"Study Design > {label.title()}", f"design.{label}", "", "", f"{label.title()}: {value}"))
+            parts.append(Part(f"Study Design > {label.title()}", f"design.{label}", "", "", f"{label.title()}: {value}"))
     for note in record.design_notes:
         # "Harms: ..." is headed by its own label; a paragraph that opens with figures is a finding.
         label = match.group(1) if (match := _NOTE_LABEL.match(note)) else "Notes"
         kind = "finding" if len(_PERCENT.findall(re.split(SENTENCE_END, note)[0])) >= 2 else "design.notes"
-        parts.append((f"Study Design > {label}", kind, "", "", note))
+        parts.append(Part(f"Study Design > {label}", kind, "", "", note))
     for n, limitation in enumerate(record.limitations, 1):
-        parts.append((f"Study Limitations > {n}", "limitation", "", "", limitation))
+        parts.append(Part(f"Study Limitations > {n}", "limitation", "", "", limitation))
     if record.clinical_significance:
-        parts.append(("Clinical Significance", "significance", "", "", record.clinical_significance))
+        parts.append(Part("Clinical Significance", "significance", "", "", record.clinical_significance))
     if record.historical_context:
-        parts.append(("Historical Context", "history", "", "", record.historical_context))
+        parts.append(Part("Historical Context", "history", "", "", record.historical_context))
     for item in record.discussion:
         text = f"Question: {item.question}" + (f"\nKey response: {item.key_response}" if item.key_response else "")
-        parts.append((f"Guided Discussion > {item.role_name}", "discussion", item.role, "", text))
+        parts.append(Part(f"Guided Discussion > {item.role_name}", "discussion", item.role, "", text, item.question))
     for related in record.related:
         facts = ", ".join(x for x in (related.year, f"n = {related.sample}" if related.sample else None,
                                       related.journal) if x)
@@ -195,7 +208,7 @@ def record_parts(record: TrialRecord) -> list[tuple[str, str, str, str, str]]:
         if related.key_result:
             lines.append(f"Key result: {related.key_result}")
         heading = f"Noteworthy Related Trials > {related.name} Trial" + (f" ({related.year})" if related.year else "")
-        parts.append((heading, "related", "", related.name, " ".join(lines)))
+        parts.append(Part(heading, "related", "", related.name, " ".join(lines)))
     return parts
 
 

@@ -80,7 +80,7 @@ def _sections(record: TrialRecord) -> dict[str, tuple[str, str]]:
     parts: dict[str, tuple[str, str]] = {}
     findings = 0
     limitations = 0
-    for section, kind, role, _about, text in record_parts(record):
+    for section, kind, role, _about, text, _asks in record_parts(record):
         if kind == "finding":
             findings += 1
             parts[f"finding.{findings}"] = (section, text)

@@ -59,11 +59,11 @@ def format_context(sources: Sequence[Source]) -> str:
     for n, source in enumerate(sources, 1):
         text = escape_block(source.text)
         # a guided-discussion passage: the role it was written for and the question it answers
-        role = f' role="{html.escape(source.role)}"' if source.role else ""
-        role += f' asks="{html.escape(source.asks)}"' if source.asks else ""
+        discussion = f' role="{html.escape(source.role)}"' if source.role else ""
+        discussion += f' asks="{html.escape(source.asks)}"' if source.asks else ""
         parts.append(
             f'<passage id="{n}" trial="{html.escape(source.trial)}" about="{html.escape(source.about or source.trial)}" '
-            f'kind="{html.escape(source.kind)}"{_PRIMARY if source.primary else ""}{role} '
+            f'kind="{html.escape(source.kind)}"{_PRIMARY if source.primary else ""}{discussion} '
             f'document="{html.escape(source.document)}" '
             f'section="{html.escape(source.section)}">\n{text}\n</passage>'
         )

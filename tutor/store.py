@@ -26,8 +26,8 @@ from tutor.settings import Settings
 
 BATCH = 64
 Progress = Callable[[int, int], None]
-# what a chunk keeps in the store beside its text
-_CHUNK_FIELDS = ("document", "title", "trial", "about", "kind", "role", "asks", "section", "index")
+# what a chunk keeps in the store beside its text: every field of Chunk but these two
+_CHUNK_FIELDS = tuple(f for f in Chunk.model_fields if f not in ("id", "text"))
 
 
 @dataclass
@@ -264,7 +264,7 @@ class Store:
                 ids=[c.id for c in batch],
                 embeddings=vectors,
                 documents=[c.text for c in batch],
-                metadatas=[c.model_dump(exclude={"id", "text"}) for c in batch],
+                metadatas=[c.model_dump(include=set(_CHUNK_FIELDS)) for c in batch],
             )
             if progress:
                 progress(min(start + BATCH, total), total)
