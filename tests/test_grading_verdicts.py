@@ -307,6 +307,21 @@ def test_figures_of_two_groups_given_the_other_group_are_swapped():
     assert contrast_swaps(lung, "Lung disease was 1.9% with betanib vs 10.5% with alphazumab", {"alphazumab", "betanib"}) == set()
 
 
+def test_a_group_named_by_its_denial_is_told_apart_from_it():
+    """"larger in patients with marked fatigue (HR 0.31) than in those without it (HR 0.63)": the second group is the
+    first one denied, "it" standing for what the first was named by. An answer that gives each figure to the other
+    group has them swapped, though it keeps "the larger reduction" with the right figure."""
+    from tutor.grading import contrast_swaps
+
+    point = ("The reduction in relapse was larger in patients with marked fatigue at baseline (HR, 0.31; 95% CI, 0.19 "
+             "to 0.50) than in those without it (HR, 0.63; 95% CI, 0.43 to 0.93; P for interaction = 0.03).")
+    assert contrast_swaps(point, "Patients without marked fatigue had the larger reduction in relapse (HR 0.31) compared "
+                                 "with those with marked fatigue (HR 0.63).", set()) == {"0.31", "0.63"}
+    assert contrast_swaps(point, "Patients with marked fatigue had the larger reduction in relapse (HR 0.31) compared "
+                                 "with those without it (HR 0.63).", set()) == set()
+    assert contrast_swaps(point, "HR 0.31 with marked fatigue vs 0.63 without.", set()) == set()
+
+
 def test_groups_named_by_a_code_a_cut_off_or_a_band_are_told_apart_by_it():
     """A subgroup is named by a cut-off ("20% or more", "below 20%"), a band ("60-69 years") or a code ("N1",
     "N2-N3"): an answer that gives each figure the other group's name has them swapped, however it writes the

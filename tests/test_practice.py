@@ -572,6 +572,11 @@ def test_payload_facts_given_to_the_other_conjugate_are_swapped(practice):
     # correct). Its tune half is read, its test half never.
     (["rosedale-3-trial-summary.txt", "pellow-2-trial-summary.txt", "larkspur-5-trial-summary.txt"],
      "grading-blind25.jsonl", 0.82, 0),
+    # grading-blind26 (GUNNERSIDE-2, TIDEWELL-3: an eye injection at extended intervals against a standard one, and a
+    # randomised-withdrawal trial with a subgroup set against its complement; 84 answers), written at the start of a
+    # later round: 0.774 on its first run (tune half 0.810, test half 0.738; no gaming answer graded correct). Its tune
+    # half is read only where it answers TIDEWELL-3 items (GUNNERSIDE-2's page is never read); its test half never.
+    (["gunnerside-2-trial-summary.txt", "tidewell-3-trial-summary.txt"], "grading-blind26.jsonl", 0.77, 0),
 ])
 def test_answers_to_practice_items_of_pages_of_other_fields_are_graded(make_settings, pages, answers, accuracy,
                                                                        gaming):
@@ -614,6 +619,59 @@ def test_a_difference_against_an_arm_and_a_dose_that_names_a_group_are_no_figure
                           "and 5.8 with placebo; the difference versus placebo was 3.3 points (95% CI 1.6 to 5.0) for "
                           "zelmitrapine 80 mg and 1.8 points (0.1 to 3.5) for zelmitrapine 40 mg.", "fellow")
     assert kccq.verdict == "correct", [(p.status, p.note) for p in kccq.points]
+
+
+def test_figures_given_to_the_other_dose_are_swapped(make_settings):
+    """CORRIE-4 compares two doses of one drug with placebo ("80 mg or 40 mg"): both doses are the drug's arm, so only
+    the dose a figure is written with says whose it is. The 80 mg and 40 mg groups' deaths given the other way round
+    are a swap, however the answer writes them; the same figures each with its own dose, or listed in order with
+    "respectively", are right."""
+    practice = _practice_with(make_settings, "corrie-4")
+    item = "corrie-4-recall-finding-5"
+    right = [
+        "Death from any cause: 131 (10.9%) in the 80 mg group, 139 (11.6%) with 40 mg and 142 (11.8%) on placebo; "
+        "HR for 80 mg 0.92 (0.73 to 1.17).",
+        "Deaths were 10.9%, 11.6% and 11.8% (131, 139 and 142 patients) with 80 mg, 40 mg and placebo, respectively; "
+        "the HR for 80 mg was 0.92.",
+    ]
+    for answer in right:
+        grade = practice.grade(item, answer, "fellow")
+        assert grade.verdict == "correct", (answer, [(p.status, p.note) for p in grade.points])
+    swapped = [
+        "Death from any cause: 139 (11.6%) in the 80 mg group, 131 (10.9%) with 40 mg and 142 (11.8%) on placebo; "
+        "HR for 80 mg 0.92 (0.73 to 1.17).",
+        "Deaths were 11.6%, 10.9% and 11.8% (139, 131 and 142 patients) with 80 mg, 40 mg and placebo, respectively; "
+        "the HR for 80 mg was 0.92.",
+        "80 mg: 11.6% died (139 patients); 40 mg: 10.9% (131); placebo 11.8% (142). HR for 80 mg 0.92.",
+    ]
+    for answer in swapped:
+        grade = practice.grade(item, answer, "fellow")
+        assert grade.points[0].status == "incorrect" and grade.points[0].note.startswith("doses swapped"), \
+            (answer, [(p.status, p.note) for p in grade.points])
+        # the note says whose each moved figure is: 10.9% (131 deaths) are the 80 mg group's
+        assert ("10.9 is 80 mg's" in grade.points[0].note or "131 is 80 mg's" in grade.points[0].note)
+        assert grade.verdict == "incorrect"
+
+
+def test_what_the_answer_says_where_it_gives_a_points_figures_is_said_of_that_point(make_settings):
+    """TIDEWELL-3's resident item: "emergent suicidal ideation was not increased (1.4% vs. 2.8%)". An answer that gives
+    those figures with "higher on quelvaprant" says the opposite of the page there, even when another of its stretches
+    ("so suicidality is the main concern") reads more like the point."""
+    practice = _practice_with(make_settings, "tidewell-3")
+    item = "tidewell-3-resident-discussion"
+    points = practice.item(item).rubric.points
+    suicidal = next(k for k, p in enumerate(points) if "suicidal" in p.text)
+    wrong = practice.grade(item, "Headache, nausea and dizziness were commoner with quelvaprant. Sexual dysfunction was "
+                                 "2.0% on quelvaprant vs 2.2% on placebo, and suicidal ideation was higher on "
+                                 "quelvaprant, 2.8% vs 1.4%, so suicidality is the main concern; discontinuations for "
+                                 "adverse events were 3.2% vs 4.8%.", "resident")
+    assert wrong.points[suicidal].status == "incorrect", [(p.status, p.note) for p in wrong.points]
+    assert wrong.points[suicidal].note == "says the opposite of the page" and wrong.verdict == "incorrect"
+    right = practice.grade(item, "Headache, nausea and dizziness were more common with quelvaprant, and discontinuation "
+                                 "for adverse events was 4.8% vs 3.2% with placebo. Sexual dysfunction was no more "
+                                 "frequent (2.2% vs 2.0%). Emergent suicidal ideation was not increased (1.4% vs 2.8%), "
+                                 "but mood and suicidality should still be asked about at every visit.", "resident")
+    assert right.verdict == "correct", [(p.status, p.note) for p in right.points]
 
 
 def test_a_threshold_is_no_arms_figure_and_a_negation_ends_with_its_clause(make_settings):

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
-from tutor.grounding import numbers_in
+from tutor.grounding import NUMBER, numbers_in
 from tutor.lexicon import (DOSE_UNIT_TAIL, DOSE_UNITS, STOPWORDS, brands, canonical, directions, dose_units,
                            drug_pattern, effect_frame, effect_words, endpoint_of, everyday, hedges, learn_abbreviations,
                            measures, name_pattern, not_english, phrasing, rarity, spell_out, stems, tokenize,
@@ -1174,6 +1174,22 @@ def _dose_arms(text: str) -> list[tuple[str, str]]:
     return []
 
 
+# Which dose a figure is given to, where the intervention lists doses as arms ("25 mg or 50 mg"): the dose written
+# just after the figure ("4.9% (50 mg)", "4.4% on 50 mg", "5.7% of women (45/789) in the 50 mg arm"), else a dose
+# written just before it in its clause with no other figure between ("the 25 mg comparison (P = 0.003)", "50 mg
+# 5.7%") that is not itself written after a figure of its own. The comparator's name is a label too ("4.1% with
+# placebo"). Labels listed together ("50 mg, 25 mg and placebo") give their figures in order ("4.9%, 4.4% and
+# 4.1%, respectively"; "50 mg vs 25 mg: 5.7% vs 7.6%") or none.
+_TIED_AFTER = re.compile(r"\s*%?\s*\)?\s*(?:[a-z]+\s+){0,2}?(?:\([^()]{0,20}\)\s*)?(?:\(\s*|(?:on|with|in|for|at|receiving|"
+                         r"taking|given|after)\s+(?:the\s+)?(?:[a-z][\w-]*\s+)?)", re.I)
+_LABEL_RUN = re.compile(r"\s*(?:,|/|&|\bor\b|\band\b|\bvs\.?|\bversus\b|\bv\b|\(|\))*\s*(?:,\s*)?(?:\b(?:and|or)\s+)?", re.I)
+_LISTED_WITH = re.compile(r"\s*%?\s*(?:,|/|\band\b|\bvs\.?|\bversus\b|\bv\b)+\s*", re.I)
+_INTERVAL = re.compile(r"\s*%?\s*(?:to|-|\u2013|\u2212)\s*", re.I)
+_LEVEL = re.compile(r"\s*%\s*(?:CI|confidence|credible)\b", re.I)
+# what ends the reach of a dose written before its figure: a clause's end, or the next item ("80 mg and 1.8 points")
+_CLAUSE_END = re.compile(r"[.!?]\s|[;]|\b(?:and|or|vs|versus|compared|than|whereas|while|but|respectively)\b", re.I)
+
+
 def _flat(text: str) -> str:
     return text.replace("’", "'").replace("'s", "s").replace("'", "")
 
@@ -1748,6 +1764,88 @@ class Arms:
         unit = re.match(_DOSE_UNIT, text[number.end():], re.I)
         return bool(unit) and (number.group().replace(",", ""), unit.group().strip(" -").lower()) in self._listed_doses
 
+    def dose_of(self, text: str) -> dict[str, str]:
+        """figure -> the listed dose (or "comparator") the text gives it to; figures given to two, and figures of a
+        trial whose intervention lists no doses, are left out."""
+        if not self._listed_doses:
+            return {}
+        doses = "|".join(rf"{re.escape(v)}[\s-]?{re.escape(u)}" for v, u in self._listed_doses)
+        out: dict[str, str] = {}
+        twice: set[str] = set()
+        for sentence in sentences(_flat(text)):
+            labels = [(m.start(), m.end(), re.sub(r"[\s-]+", " ", m.group().lower()))
+                      for m in re.finditer(rf"(?<![\w.,])(?:{doses})\b", sentence, re.I)]
+            labels += [(m[0], m[1], "comparator") for m in self._mentions(sentence, merge=False)
+                       if self.side(m[2]) == "B" and not any(s <= m[0] < e for s, e, _ in labels)]
+            if not labels:
+                continue
+            labels.sort()
+            # (start, end, figure) of each figure ("139," ends before its comma); "95% CI" is no one's figure
+            found = [(m.start(), m.start() + len(m.group().rstrip(",")), m.group().rstrip(",").replace(",", ""))
+                     for m in NUMBER.finditer(sentence)
+                     if not any(s <= m.start() < e for s, e, _ in labels) and not self._names_dose(sentence, m)
+                     and not _LEVEL.match(sentence, m.end())]
+            given = self._listed(sentence, labels, found)
+            listed = {k for k in range(len(labels)) if self._in_run(sentence, labels, k)}
+            # a label written just after a figure is that figure's ("4.9% (50 mg)"), never the next one's
+            tied = set()
+            for k, (start, _, _) in enumerate(labels):
+                last = [end for _, end, _ in found if end <= start]
+                if last and _TIED_AFTER.fullmatch(sentence[last[-1]:start]):
+                    tied.add(k)
+            for j, (begin, end, _) in enumerate(found):
+                if j in given:
+                    continue
+                if j and j - 1 in given and _INTERVAL.fullmatch(sentence[found[j - 1][1]:begin]):
+                    given[j] = given[j - 1]  # an interval's upper bound goes with its lower one
+                    continue
+                after = next((k for k, (s, _, _) in enumerate(labels) if s >= end), None)
+                if after is not None and after not in listed and _TIED_AFTER.fullmatch(sentence[end:labels[after][0]]):
+                    given[j] = labels[after][2]
+                    continue
+                # (a dose only: "against placebo at an alpha of 0.025" gives placebo no figure)
+                before = [k for k, (_, e, _) in enumerate(labels) if e <= begin]
+                if before and before[-1] not in listed | tied and labels[before[-1]][2] != "comparator":
+                    gap = sentence[labels[before[-1]][1]:begin]
+                    if len(gap) <= 40 and not _CLAUSE_END.search(gap) and not NUMBER.search(gap):
+                        given[j] = labels[before[-1]][2]
+            for j, label in given.items():
+                if out.setdefault(number := found[j][2], label) != label:
+                    twice.add(number)
+        return {n: label for n, label in out.items() if n not in twice}
+
+    @staticmethod
+    def _in_run(sentence: str, labels: list, k: int) -> bool:
+        """Is label k listed beside another ("50 mg, 25 mg and placebo")?"""
+        return any(0 <= a < b < len(labels) and _LABEL_RUN.fullmatch(sentence[labels[a][1]:labels[b][0]])
+                   for a, b in ((k - 1, k), (k, k + 1)))
+
+    @staticmethod
+    def _listed(sentence: str, labels: list, found: list) -> dict[int, str]:
+        """Figures listed beside a list of labels of the same length, in its clause, each given the label in its
+        place: "4.9%, 4.4% and 4.1% with 50 mg, 25 mg and placebo", "50 mg vs placebo: 5.7% vs 9.8%"."""
+        given: dict[int, str] = {}
+        runs: list[list[int]] = [[0]]
+        for k in range(1, len(labels)):
+            if _LABEL_RUN.fullmatch(sentence[labels[k - 1][1]:labels[k][0]]):
+                runs[-1].append(k)
+            else:
+                runs.append([k])
+        for run in (r for r in runs if len(r) > 1):
+            names = [labels[k][2] for k in run]
+            start, end = labels[run[0]][0], labels[run[-1]][1]
+            before = [j for j, f in enumerate(found) if f[1] <= start][-len(names):]
+            after = [j for j, f in enumerate(found) if f[0] >= end][:len(names)]
+            for near, gap in ((before, sentence[found[before[-1]][1]:start] if before else ""),
+                              (after, sentence[end:found[after[0]][0]] if after else "")):
+                # the figures just before the labels, in the clause ("... 4.1% with 50 mg, ..."), or just after a
+                # header of them ("50 mg vs placebo: 5.7% vs 9.8%")
+                if len(near) == len(names) and len(gap) <= 30 and not re.search(r"[.;]\s|;" if near is after else r"[.;:]", gap) \
+                        and all(_LISTED_WITH.fullmatch(sentence[found[a][1]:found[b][0]]) for a, b in zip(near, near[1:])):
+                    given.update(zip(near, names))
+                    break
+        return given
+
     def swapped(self, given: tuple[frozenset[str], bool], truth: tuple[frozenset[str], bool]) -> bool:
         """The learner gave a figure to another arm than the page does."""
         side_given, side_truth = self.side(given[0]), self.side(truth[0])
@@ -1864,6 +1962,17 @@ _LABEL_JOINT = re.compile(r";|,(?!\d{3})|:\s|\s[–—-]\s|\b(?:and|but|whereas|
 _NOT_LEAD = re.compile(r"(?:\bP\s*(?:for interaction\s*)?[<=>]|\bCI\W*|\bto|\d\s*[-–])\s*$", re.I)  # a P value, an interval's end
 _LEAD_FIGURE = re.compile(r"(?<![\w.])-?\d[\d,]*\.\d+|(?<![\w.])\d[\d,]*(?:\.\d+)?\s?%")  # a share or an estimate
 _NEGATED = re.compile(r"\b(?:without|no|non)[\s-]+([a-z][\w-]*)", re.I)
+# "with marked anhedonia (...) than in those without it": the pronoun is the group the sentence named after "with"
+_WITHOUT_IT = re.compile(r"\bwithout\s+(?:it|them|this|that|these|one)\b", re.I)
+_WITH_GROUP = re.compile(r"\bwith\s+(?:the\s+|an?\s+)?((?:(?!(?:at|and|than|in|on|of|or|who|whom|from|the|an?|vs)\b)"
+                         r"[A-Za-z][\w-]*\s*){1,3})", re.I)
+
+
+def _without_it(text: str) -> str:
+    def named(match: re.Match) -> str:
+        earlier = list(_WITH_GROUP.finditer(text, 0, match.start()))
+        return f"without {earlier[-1].group(1).strip()}" if earlier else match.group()
+    return _WITHOUT_IT.sub(named, text)
 # A threshold or a band names a group, not a result: "Ki-67 of 20% or more", "PVR <1.74", "aged 80 or older" and
 # "60-69 years" read as one word each ("ge20", "lt1p74", "ge80", "r60x69"), the same however they are written.
 _BOUND_NUMBER = r"(\d+(?:\.\d+)?)\s*%?"
@@ -1912,7 +2021,7 @@ def _labels(text: str, arm_words: frozenset[str], results: frozenset[str] = froz
         plain = re.sub(r"\(([^()]*)\)", lambda m: f" {m.group(1)} " if re.fullmatch(r"[A-Z][A-Za-z0-9-]{1,9}", m.group(1))
                        else " " * len(m.group()), plain)
         plain = _bands(plain, results)
-        plain = _NEGATED.sub(lambda m: " notx" + re.sub(r"\W", "", m.group(1).lower()), plain)
+        plain = _NEGATED.sub(lambda m: " notx" + re.sub(r"\W", "", m.group(1).lower()), _without_it(plain))
         leads = [m for m in _LEAD_FIGURE.finditer(plain) if not _NOT_LEAD.search(plain[:m.start()])
                  and not re.match(r"\s*(?:CI|confidence)\b", plain[m.end():], re.I)]
         joints = [0] + [m.end() for m in _LABEL_JOINT.finditer(plain)] + [len(plain)]
@@ -1935,6 +2044,18 @@ def _moved(own_a: set[str], own_b: set[str], given_a: set[str], given_b: set[str
     return bool(own and other and given_a & other and not given_a & own and given_b & own and not given_b & other)
 
 
+def _denial_moved(own_a: set[str], own_b: set[str], given_a: set[str], given_b: set[str]) -> bool:
+    """Two groups told apart by a word and its denial ("with marked anhedonia" and "without it"): each figure given
+    the other group's, whatever else its stretch says ("the larger reduction")."""
+    for word in {w for w in own_a | own_b if not w.startswith("notx")}:
+        denied = "notx" + word
+        for oa, ob, ga, gb in ((own_a, own_b, given_a, given_b), (own_b, own_a, given_b, given_a)):
+            if word in oa - ob and denied in ob - oa and denied in ga - gb and word in gb - ga and word not in ga \
+                    and denied not in gb:
+                return True
+    return False
+
+
 def contrast_swaps(point: str, answer: str, arm_words: set[str], context: str = "") -> set[str]:
     """Figures of two groups the point sets side by side ("1.08 in patients with sepsis and 0.87 in those without",
     "2.6 in DRS, compared with -1.6 in DSS") that the answer gives the other group: each figure's own words
@@ -1952,7 +2073,7 @@ def contrast_swaps(point: str, answer: str, arm_words: set[str], context: str = 
         for a in figures_here:
             for b in figures_here:
                 if a != b and a in given and b in given and (
-                        _moved(truth[a], truth[b], given[a], given[b])
+                        _moved(truth[a], truth[b], given[a], given[b]) or _denial_moved(truth[a], truth[b], given[a], given[b])
                         or _moved(_coded(truth[a]), _coded(truth[b]), _coded(given[a]), _coded(given[b]))):
                     out.update((a, b))
     if context:
@@ -2202,7 +2323,7 @@ _NO_FIGURES = ("the figures are missing", "figure missing", "the exact figures a
 
 
 # A point's figures given wrongly: to the other arm or group, or as figures the page does not give for it.
-_FIGURES_SWAPPED = re.compile(r"(?:arms|groups) swapped: [\d.]+(?:, [\d.]+)* belongs? to the other (?:arm|group)"
+_FIGURES_SWAPPED = re.compile(r"(?:arms|groups) swapped: [\d.]+(?:, [\d.]+)* belongs? to the other (?:arm|group)|doses swapped"
                               r"|[\d.]+(?:, [\d.]+)* (?:is|are) not (?:the page's figure here|a figure the page gives)$")
 
 
@@ -2360,6 +2481,7 @@ class OfflineGrader:
         stated = statistics(whole)
         known = getattr(arms, "known", None)
         attributed = arms.attribute(whole) if kept else {}
+        given_dose = arms.dose_of(whole) if kept and hasattr(arms, "dose_of") else {}  # which dose each figure is given
         # a figure one sentence gives one arm and another sentence the other: given both ways, to neither
         given_to: dict[str, set[str]] = {}
         for sentence in kept if len(kept) > 1 else []:
@@ -2398,6 +2520,7 @@ class OfflineGrader:
                     sim, unit, claim = float(lead[best]), windows[best], main
             status: str = "covered" if sim >= COVERED else "partly" if sim >= PARTLY else "missed"
             note = ""
+            holder = unit
             if point.numbers:
                 found = [n for n in point.numbers if n in given]
                 swaps = [n for n in found if (n in both_ways or n in attributed and n in truth
@@ -2413,6 +2536,9 @@ class OfflineGrader:
                 # the figures of the stretch that makes the point, or of its sentence when the stretch gives none
                 # ("OS was better with ALPHA-1: the median was X vs Y" gives its figures after the colon)
                 scope = unit if numbers_in(unit) else next((k for k in kept if unit in k), unit)
+                # the shortest stretch that gives every figure of the point the answer gives: what it says of them is
+                # said of the point ("suicidal ideation was higher, 2.8% vs 1.4%" for "was not increased")
+                holder = min((w for w in windows if found and set(found) <= set(numbers_in(w))), key=len, default=unit)
                 # a number the point writes itself is never a wrong figure of it ("sPGA 0/1" names a measure), nor is
                 # one the learner rounds and says so ("around 30%" for 29.5% and 30.5%): no claim to the exact figure
                 # (another point's figure rounded, "about 2.5" for its 2.45, is no wrong figure of this one either)
@@ -2480,7 +2606,7 @@ class OfflineGrader:
                     status = "incorrect"
                     note = "; ".join(f"{n} {'/'.join(sorted(said_units[n]))} is not the page's {n} "
                                      f"{'/'.join(sorted(page_units[n]))}" for n in misunit)
-            if status in ("covered", "partly") and (opposite(point.text, unit)
+            if status in ("covered", "partly") and (opposite(point.text, unit) or opposite(point.text, holder)
                                                     or claim != point.text and denies(unit, claim)):
                 status, note = "incorrect", "says the opposite of the page"
             elif status == "missed" and self._contrary(point.text, windows, sims[i],
@@ -2530,6 +2656,12 @@ class OfflineGrader:
                     status = "incorrect"
                     note = (f"arms swapped: {', '.join(turned)} belong{'s' if len(turned) == 1 else ''} to the other "
                             f"arm")
+            if given_dose and status in ("covered", "partly") and (moved := {
+                    n: dose for n, dose in arms.dose_of(point.text).items() if given_dose.get(n, dose) != dose}):
+                # a figure the point gives one dose of a trial that compares doses, given to another
+                status = "incorrect"
+                note = "doses swapped: " + "; ".join(f"{n} is {'the comparator' if dose == 'comparator' else dose}'s"
+                                                     for n, dose in moved.items())
             graded.append(PointGrade(id=point.id, text=point.text, status=status, weight=point.weight, note=note,
                                      similarity=round(sim, 3)))
         graded = self._every_measure_named(points, self._treatments_named(points, graded, kept, arms), kept, arms)
