@@ -320,6 +320,31 @@ def test_a_group_named_by_its_denial_is_told_apart_from_it():
     assert contrast_swaps(point, "Patients with marked fatigue had the larger reduction in relapse (HR 0.31) compared "
                                  "with those without it (HR 0.63).", set()) == set()
     assert contrast_swaps(point, "HR 0.31 with marked fatigue vs 0.63 without.", set()) == set()
+    # "compared with placebo" names the arm a result is set against, not the group "without it" denies
+    point = ("Relapse was reduced compared with placebo in patients with diabetes (HR, 0.61) but not in those without it "
+             "(HR, 0.93).")
+    assert contrast_swaps(point, "HR 0.93 with diabetes, 0.61 without diabetes.", set()) == {"0.61", "0.93"}
+
+
+def test_a_figure_is_given_the_dose_written_beside_it_and_nothing_else_is():
+    """CORRIE-4 compares 80 mg and 40 mg of one drug with placebo. A figure is given the dose written just after it, or
+    just before it in its clause, or its place in a list of doses; a time point ("at 12 weeks"), an arm's size
+    ("n = 167") and the figure after another figure's dose are given none."""
+    from tests.conftest import ROOT
+    from tutor.grading import Arms
+    from tutor.trialpage import parse_trial_page
+
+    arms = Arms(parse_trial_page((ROOT / "tests" / "fixtures" / "corrie-4-trial-summary.txt").read_text(encoding="utf-8")))
+    each = {"4.9": "80 mg", "4.4": "40 mg", "4.1": "comparator"}
+    assert arms.dose_of("Events occurred in 4.9% (80 mg), 4.4% (40 mg) and 4.1% (placebo).") == each
+    assert arms.dose_of("Rates were 4.9%, 4.4% and 4.1% with 80 mg, 40 mg and placebo, respectively.") == each
+    assert arms.dose_of("80 mg vs 40 mg vs placebo: 4.9% vs 4.4% vs 4.1%") == each
+    assert arms.dose_of("Doses of 40 or 80 mg gave 4.4% and 4.9%.") == {"4.4": "40 mg", "4.9": "80 mg"}
+    assert arms.dose_of("The 40 mg comparison (P = 0.11) was not significant.") == {"0.11": "40 mg"}
+    assert arms.dose_of("Headache was 14.0% (80 mg) vs 18.6% (40 mg) vs 11.3%.") == {"14.0": "80 mg", "18.6": "40 mg"}
+    timed = arms.dose_of("At 12 weeks on 80 mg, 4.9% responded; in the 40 mg arm (n = 167) fewer did.")
+    assert timed == {"4.9": "80 mg"}
+    assert arms.dose_of("80 mg 4.9% - 4.1% with placebo")["4.1"] == "comparator"
 
 
 def test_groups_named_by_a_code_a_cut_off_or_a_band_are_told_apart_by_it():

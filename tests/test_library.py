@@ -298,6 +298,14 @@ def test_a_fifth_trial_page_is_taught_with_no_code_change(make_settings):
       ("Why doesn't pushing sats above the low 90s add much O2 to the tissues?", ["oxyhaemoglobin dissociation curve"]),
       ("in plain words, what were the two approaches the researchers compared?", ["88% to 92%", "96% or above"]),
       ("how often did hypoxemic episodes happen in each arm?", ["18.4%", "9.8%"])]),
+    # TARNWICK-3 (gastroenterology: two doses of an oral drug against placebo in a 12-week induction, then a
+    # randomised-withdrawal maintenance year among responders), written the same way with TARNBROOK-2 and read after
+    # its first run (0.691 fact coverage, lead 0.462, 2 of 30 refused, none of 3 unreported said so): "week 12" is the
+    # time point "12-week" is, so a week-12 question leads with the induction figures, not the week-52 ones (0.691, lead
+    # 0.500). Still open: "at one year" and "in the first 3 months" are the page's week 52 and week 12; a question
+    # about each maintenance arm's size finds the design's limitations, not the finding that gives them.
+    ("tarnwick-3-trial-summary.txt", "TARNWICK-3", "tarnwick-3-cases.jsonl", 0.69, 0.94,
+     [("What was the week 12 clinical remission rate in each arm?", ["29.4%", "22.3%", "7.9%"])]),
 ])
 def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settings, page, trial, cases, facts, scope,
                                                                       lay):
@@ -378,6 +386,11 @@ def test_a_trial_page_of_another_field_is_answered_from_its_own_page(make_settin
     # was dropped unread. First run on that round's starting commit: 0.808 fact coverage, lead 0.76, 2 of 29 answerable
     # questions refused, none of its 5 questions outside the sources answered, 2 of 3 unreported said so.
     ("gunnerside-2-trial-summary.txt", "GUNNERSIDE-2", "gunnerside-2-cases.jsonl", 0.80, 0.94, 0.0, 0.07),
+    # TARNBROOK-2 (urology: a procedure against surgery, noninferiority on a continuous symptom score), written the same
+    # way with TARNWICK-3 at the start of a later round and never read. First run on that round's starting commit:
+    # 0.815 fact coverage, lead 0.72, 3 of 30 answerable questions refused, 1 of its 5 questions outside the sources
+    # answered, 1 of 3 unreported said so.
+    ("tarnbrook-2-trial-summary.txt", "TARNBROOK-2", "tarnbrook-2-cases.jsonl", 0.81, 0.88, 0.2, 0.1),
 ])
 def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, trial, cases, facts, scope, false_answer,
                                                          false_refusal):
@@ -386,6 +399,25 @@ def test_a_page_nobody_has_read_keeps_its_first_figures(make_settings, page, tri
     assert overall["fact_coverage"] >= facts and overall["scope_accuracy"] >= scope, summary["failing_cases"]
     assert overall["false_answer"] <= false_answer and overall["false_refusal"] <= false_refusal
     assert overall["numeric_faithfulness"] == 1.0 and overall["citation_validity"] == 1.0
+
+
+def test_a_time_point_written_after_its_unit_is_asked_for_as_one(make_settings):
+    """"The week 12 remission rate" asks for week 12 as "the 12-week rate" does: TARNWICK-3 reports remission at week 12
+    (induction) and at week 52 (maintenance), and the answer leads with week 12's. "12-wk" is that time point too, which
+    the sources do report. A lead that names no time point of its own stays: FENWICK-4's "complete clearance (PASI 100)
+    was reached by 44.1%" answers "PASI 100 at wk 16", though its sentence does not repeat the week."""
+    tutor = _tutor_with(make_settings, ["tarnwick-3-trial-summary.txt", "fenwick-4-trial-summary.txt"])
+    week12 = tutor.ask("What was the week 12 clinical remission rate for each arm in induction, and the difference vs "
+                       "placebo w/ 95% CI?", "resident",
+                       trial="TARNWICK-3")
+    lead = week12.answer.split("\n")[0]
+    assert "29.4%" in lead and "51.5%" not in lead, week12.answer
+    response = tutor.ask("What proportion achieved clinical response after the 12-wk induction in each group?", "fellow",
+                         trial="TARNWICK-3")
+    assert "time point you name" not in response.answer, response.answer
+    clear = tutor.ask("how many pts got completely clear skin (PASI 100) at wk 16 in each arm?", "resident",
+                      trial="FENWICK-4")
+    assert "44.1%" in clear.answer.split("\n")[0], clear.answer
 
 
 def test_a_question_is_answered_from_the_trial_it_is_about_and_what_its_page_discusses(make_settings):

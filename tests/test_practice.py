@@ -666,12 +666,36 @@ def test_what_the_answer_says_where_it_gives_a_points_figures_is_said_of_that_po
                                  "quelvaprant, 2.8% vs 1.4%, so suicidality is the main concern; discontinuations for "
                                  "adverse events were 3.2% vs 4.8%.", "resident")
     assert wrong.points[suicidal].status == "incorrect", [(p.status, p.note) for p in wrong.points]
-    assert wrong.points[suicidal].note == "says the opposite of the page" and wrong.verdict == "incorrect"
+    # (read as the opposite claim, or, since the drug's name alone names its arm, as the arms' figures swapped)
+    assert wrong.points[suicidal].note.startswith(("says the opposite", "arms swapped")) and wrong.verdict == "incorrect"
     right = practice.grade(item, "Headache, nausea and dizziness were more common with quelvaprant, and discontinuation "
                                  "for adverse events was 4.8% vs 3.2% with placebo. Sexual dysfunction was no more "
                                  "frequent (2.2% vs 2.0%). Emergent suicidal ideation was not increased (1.4% vs 2.8%), "
                                  "but mood and suicidality should still be asked about at every visit.", "resident")
     assert right.verdict == "correct", [(p.status, p.note) for p in right.points]
+    # the stretch that gives the figures speaks of something else as well ("headache was more common"): no opposite
+    aside = practice.grade(item, "Headache, nausea and dizziness were more common with quelvaprant, and discontinuation "
+                                 "for adverse events was 4.8% vs 3.2% with placebo. Sexual dysfunction was no more "
+                                 "frequent (2.2% vs 2.0%). Emergent suicidal ideation was not increased; its rates were "
+                                 "1.4% vs 2.8% and headache was more common, so ask about mood and suicidality at every "
+                                 "visit.", "resident")
+    assert aside.verdict == "correct", [(p.status, p.note) for p in aside.points]
+
+
+def test_a_drug_its_own_field_doses_is_named_by_its_name_alone(make_settings):
+    """TIDEWELL-3's intervention is "continued quelvaprant 20 mg" and its comparator "matching placebo, substituted for
+    quelvaprant": the drug's name is in both fields, so it had named no arm; a right "2.2% on quelvaprant vs 2.0% on
+    placebo" read as swapped and the swapped one as right. A word a field doses is that arm's drug, whatever the other
+    field says of it."""
+    practice = _practice_with(make_settings, "tidewell-3")
+    said = ("Discontinuation for adverse events: 4.8% with quelvaprant and 3.2% with placebo. Headache 11.5% vs 8.9%, "
+            "nausea 7.7% vs 4.5% and dizziness 6.3% vs 2.4% were more common with quelvaprant; sexual dysfunction was {} "
+            "on quelvaprant vs {} on placebo, and suicidal ideation 1.4% on quelvaprant vs 2.8% on placebo.")
+    right = practice.grade("tidewell-3-recall-finding-4", said.format("2.2%", "2.0%"), "resident")
+    assert right.verdict == "correct", [(p.status, p.note) for p in right.points]
+    swapped = practice.grade("tidewell-3-recall-finding-4", said.format("2.0%", "2.2%"), "resident")
+    assert swapped.verdict == "incorrect" and swapped.points[0].note.startswith("arms swapped"), \
+        [(p.status, p.note) for p in swapped.points]
 
 
 def test_a_threshold_is_no_arms_figure_and_a_negation_ends_with_its_clause(make_settings):

@@ -68,11 +68,15 @@ _ASKS_FIGURE = re.compile(r"\b(rates?|median|how (many|long|often|much|common|fr
 # Asking what a treatment did to something ("did it lower NT-proBNP?", "any effect on ...")
 _ASKS_EFFECT = re.compile(r"\b(?:lower|lowered|reduce|reduced|improve|improved|increase|increased|raise|raised|change|changed|"
                           r"affect|affected|decrease|decreased|effect|effects|impact)\b", re.I)
-_TIME_POINT = re.compile(r"\b(\d+(?:\.\d+)?)[\s-]*(day|week|month|year)s?\b", re.I)
+# a time point, its number before its unit ("12-month", "at 2 years") or after it ("week 12", "wk 52", "month 8"; not
+# a range, "days 1-14", nor a calendar year, "year 2019")
+_TIME_POINT = re.compile(r"\b(\d+(?:\.\d+)?)[\s-]*(day|week|wk|month|year)s?\b"
+                         r"|\b(day|week|wk|month|year)s?[\s-]*(\d{1,3})\b(?![\s-]*(?:day|week|wk|month|year|[-\u2013]\s*\d|to\s+\d))",
+                         re.I)
 
 
 # Shorthand for a time point: "90d", "6mo", "2y", "12wk" is "90-day", "6-month", "2-year", "12-week".
-_SHORT_TIME = re.compile(r"^(\d+)(d|days?|mo|mos|months?|m|y|yrs?|years?|w|wks?|weeks?)$")
+_SHORT_TIME = re.compile(r"^(\d+)-?(d|days?|mo|mos|months?|m|y|yrs?|years?|w|wks?|weeks?)$")
 _UNIT = {"d": "day", "m": "month", "y": "year", "w": "week"}
 # A time point written apart from its number, or two sharing one unit: "at 2 or 3 yrs" asks for "2yrs" and "3yrs".
 _SPACED_TIME = re.compile(r"(?<![\d.,])\b(\d+)(?:\s*(?:or|and|to|-|–)\s*(\d+))?\s+"
@@ -126,8 +130,9 @@ def _figure_in(word: str, text: str) -> bool:
 
 
 def _time_points(text: str) -> set[tuple[str, str]]:
-    """("12", "month") for "12-month", "at 12 months"."""
-    return {(n, unit.lower()) for n, unit in _TIME_POINT.findall(text)}
+    """("12", "month") for "12-month", "at 12 months", "month 12"."""
+    return {(n or m, (unit or before).lower().replace("wk", "week"))
+            for n, unit, before, m in _TIME_POINT.findall(text)}
 
 
 _NUMBER = re.compile(r"(?<![\w\-.])\d+(?:\.\d+)?(?![\w\-])")
@@ -740,8 +745,13 @@ class Composer:
         chosen = [chosen[i] for i in order]
         # A time point asked for ("the 12-month rate", "at 2 years") is answered first by a sentence at that
         # time point, however close in meaning a sentence about the same endpoint at another one ("median") is.
-        if asked := _time_points(question):
-            at = next((s for s in chosen if asked & _time_points(s.text)), None)
+        # (A lead that names no time point stays: "PASI 100 was reached by 44.1%" may be the week-16 figure its finding
+        # dated in an earlier sentence.)
+        if (asked := _time_points(question)) and _time_points(chosen[0].text) and not asked & _time_points(chosen[0].text):
+            # (one that reports a result there first: "remission at week 12 was 29.4%", not "the endpoints were
+            # remission at week 12 and at week 52")
+            at_time = [s for s in chosen if asked & _time_points(s.text)]
+            at = next((s for s in at_time if _RESULT_FIGURE.search(s.text)), at_time[0] if at_time else None)
             if at is not None:
                 chosen = [at] + [s for s in chosen if s is not at]
         # Asked for a figure, a sentence that rounds it ("about 36 in 100") gives way to the one that states

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, ValidationError
 from tutor.embeddings import SentenceVectors
 from tutor.errors import InputError, TutorError
 from tutor.grounding import NUMBER, numbers_in
-from tutor.lexicon import (DOSE_UNIT_TAIL, DOSE_UNITS, STOPWORDS, brands, canonical, directions, dose_units,
+from tutor.lexicon import (DOSE_UNIT_TAIL, DOSE_UNITS, DOSED, STOPWORDS, brands, canonical, directions, dose_units,
                            drug_pattern, effect_frame, effect_words, endpoint_of, everyday, hedges, learn_abbreviations,
                            measures, name_pattern, not_english, phrasing, rarity, spell_out, stems, tokenize,
                            uncontract)
@@ -597,6 +597,14 @@ def _favour(claims: dict[str, bool]) -> dict[str, bool]:
     for base, turned in claims.items():
         out.setdefault(_FAVOUR.get(base, base), turned)
     return out
+
+
+def _same_subject(point: str, sentence: str, arms) -> bool:
+    """Does the sentence speak of what the point does ("suicidal ideation"), not only of its figures ("rates were 2.8%
+    vs 2.6% and weight gain was higher")? The arms' names and the words every result shares are no subject."""
+    names = {w for alias, _ in getattr(arms, "_aliases", []) for w in stems(alias)}
+    shared = names | _AUXILIARY | {w for t in ("patients", "arm", "arms", "trial", "rate", "rates") for w in stems(t)}
+    return bool(_subject(point) & _subject(sentence) - shared)
 
 
 def states_opposite(point: str, sentence: str, arms) -> bool:
@@ -1186,6 +1194,9 @@ _LABEL_RUN = re.compile(r"\s*(?:,|/|&|\bor\b|\band\b|\bvs\.?|\bversus\b|\bv\b|\(
 _LISTED_WITH = re.compile(r"\s*%?\s*(?:,|/|\band\b|\bvs\.?|\bversus\b|\bv\b)+\s*", re.I)
 _INTERVAL = re.compile(r"\s*%?\s*(?:to|-|\u2013|\u2212)\s*", re.I)
 _LEVEL = re.compile(r"\s*%\s*(?:CI|confidence|credible)\b", re.I)
+# a time point or a length ("at 12 weeks", "day 28") and an arm's size ("n = 167") are no dose's result
+_NO_DOSES_FIGURE = re.compile(r"[\s-]*(?:days?|weeks?|wks?|months?|years?|hours?|h)\b", re.I)
+_SIZE = re.compile(r"\b(?:n|N)\s*=\s*$|\b(?:day|week|wk|month|year)s?[\s-]*$", re.I)
 # what ends the reach of a dose written before its figure: a clause's end, or the next item ("80 mg and 1.8 points")
 _CLAUSE_END = re.compile(r"[.!?]\s|[;]|\b(?:and|or|vs|versus|compared|than|whereas|while|but|respectively)\b", re.I)
 
@@ -1380,6 +1391,12 @@ class Arms:
                     more += [w for w in words if len(w) >= 6 and w.isalpha() and w not in others
                              and w not in _GENERIC_ARM_WORDS and not everyday(w) and w not in group
                              and not re.search(rf"\b{re.escape(w)}\b", elsewhere)]
+            # a word its own field doses ("continued alphazumab 20 mg") is its drug's name, whatever the other side's
+            # field says of it ("placebo, substituted for alphazumab"), unless that field doses it too
+            mine = {w for alias in group for w in alias.split()}
+            theirs = {m.group(1).lower() for m in DOSED.finditer(elsewhere)}
+            more += [m.group(1).lower() for m in DOSED.finditer((fields or {}).get(sides[k], ""))
+                     if m.group(1).lower() in mine and m.group(1).lower() not in others | theirs]
             out.append((sides[k], list(dict.fromkeys(group + more))))
         return out
 
@@ -1775,6 +1792,22 @@ class Arms:
         for sentence in sentences(_flat(text)):
             labels = [(m.start(), m.end(), re.sub(r"[\s-]+", " ", m.group().lower()))
                       for m in re.finditer(rf"(?<![\w.,])(?:{doses})\b", sentence, re.I)]
+            # a list of doses sharing one unit ("25 or 50 mg"): each value is a dose of its own
+            listed_values = []
+            for match in _DOSE_LIST.finditer(sentence):
+                parts = list(re.finditer(rf"({_DOSE_VALUE})({_DOSE_UNIT})?", match.group(0), re.I))
+                unit = next((u.group(2).strip(" -").lower() for u in reversed(parts) if u.group(2)), "")
+                if not all((part.group(1).replace(",", ""), unit) in self._listed_doses for part in parts):
+                    continue  # "139, 131 and 142 patients", "80 mg, 4.9%": not a list of the doses compared
+                for part in parts:
+                    at = match.start() + part.start()
+                    listed_values.append((at, match.start() + part.end()))
+                    if not any(s <= at < e for s, e, _ in labels):
+                        labels.append((at, at + len(part.group(1)), f"{part.group(1).replace(',', '')} {unit}"))
+
+            def in_list(at: int) -> bool:
+                return any(s <= at < e for s, e in listed_values)
+
             labels += [(m[0], m[1], "comparator") for m in self._mentions(sentence, merge=False)
                        if self.side(m[2]) == "B" and not any(s <= m[0] < e for s, e, _ in labels)]
             if not labels:
@@ -1784,7 +1817,8 @@ class Arms:
             found = [(m.start(), m.start() + len(m.group().rstrip(",")), m.group().rstrip(",").replace(",", ""))
                      for m in NUMBER.finditer(sentence)
                      if not any(s <= m.start() < e for s, e, _ in labels) and not self._names_dose(sentence, m)
-                     and not _LEVEL.match(sentence, m.end())]
+                     and not _LEVEL.match(sentence, m.end()) and not _NO_DOSES_FIGURE.match(sentence, m.end())
+                     and not _SIZE.search(sentence[:m.start()]) and not in_list(m.start())]
             given = self._listed(sentence, labels, found)
             listed = {k for k in range(len(labels)) if self._in_run(sentence, labels, k)}
             # a label written just after a figure is that figure's ("4.9% (50 mg)"), never the next one's
@@ -1796,12 +1830,12 @@ class Arms:
             for j, (begin, end, _) in enumerate(found):
                 if j in given:
                     continue
-                if j and j - 1 in given and _INTERVAL.fullmatch(sentence[found[j - 1][1]:begin]):
-                    given[j] = given[j - 1]  # an interval's upper bound goes with its lower one
-                    continue
                 after = next((k for k, (s, _, _) in enumerate(labels) if s >= end), None)
                 if after is not None and after not in listed and _TIED_AFTER.fullmatch(sentence[end:labels[after][0]]):
                     given[j] = labels[after][2]
+                    continue
+                if j and j - 1 in given and _INTERVAL.fullmatch(sentence[found[j - 1][1]:begin]):
+                    given[j] = given[j - 1]  # an interval's upper bound goes with its lower one
                     continue
                 # (a dose only: "against placebo at an alpha of 0.025" gives placebo no figure)
                 before = [k for k, (_, e, _) in enumerate(labels) if e <= begin]
@@ -1962,9 +1996,11 @@ _LABEL_JOINT = re.compile(r";|,(?!\d{3})|:\s|\s[–—-]\s|\b(?:and|but|whereas|
 _NOT_LEAD = re.compile(r"(?:\bP\s*(?:for interaction\s*)?[<=>]|\bCI\W*|\bto|\d\s*[-–])\s*$", re.I)  # a P value, an interval's end
 _LEAD_FIGURE = re.compile(r"(?<![\w.])-?\d[\d,]*\.\d+|(?<![\w.])\d[\d,]*(?:\.\d+)?\s?%")  # a share or an estimate
 _NEGATED = re.compile(r"\b(?:without|no|non)[\s-]+([a-z][\w-]*)", re.I)
-# "with marked anhedonia (...) than in those without it": the pronoun is the group the sentence named after "with"
+# "with marked fatigue (...) than in those without it": the pronoun is the group the sentence named after "with"
 _WITHOUT_IT = re.compile(r"\bwithout\s+(?:it|them|this|that|these|one)\b", re.I)
-_WITH_GROUP = re.compile(r"\bwith\s+(?:the\s+|an?\s+)?((?:(?!(?:at|and|than|in|on|of|or|who|whom|from|the|an?|vs)\b)"
+# (the group patients are "with", not the arm a result is "compared with" or "treated with")
+_WITH_GROUP = re.compile(r"(?<!compared )(?<!treated )(?<!together )(?<!along )(?<!combined )(?<!combination )"
+                         r"\bwith\s+(?:the\s+|an?\s+)?((?:(?!(?:at|and|than|in|on|of|or|who|whom|from|the|an?|vs)\b)"
                          r"[A-Za-z][\w-]*\s*){1,3})", re.I)
 
 
@@ -2045,13 +2081,12 @@ def _moved(own_a: set[str], own_b: set[str], given_a: set[str], given_b: set[str
 
 
 def _denial_moved(own_a: set[str], own_b: set[str], given_a: set[str], given_b: set[str]) -> bool:
-    """Two groups told apart by a word and its denial ("with marked anhedonia" and "without it"): each figure given
+    """Two groups told apart by a word and its denial ("with marked fatigue" and "without it"): each figure given
     the other group's, whatever else its stretch says ("the larger reduction")."""
     for word in {w for w in own_a | own_b if not w.startswith("notx")}:
         denied = "notx" + word
         for oa, ob, ga, gb in ((own_a, own_b, given_a, given_b), (own_b, own_a, given_b, given_a)):
-            if word in oa - ob and denied in ob - oa and denied in ga - gb and word in gb - ga and word not in ga \
-                    and denied not in gb:
+            if word in oa - ob and denied in ob - oa and denied in ga - gb and word in gb - ga:
                 return True
     return False
 
@@ -2340,7 +2375,7 @@ def verdict_for(score: float, points: Sequence[PointGrade], flags: Sequence[str]
     total = sum(p.weight for p in points) or 1.0
     if sum(p.weight for p in points if p.status == "incorrect") * 2 >= total:
         return "incorrect"  # half of what was asked stated wrongly (arms swapped, a wrong figure, the opposite claim)
-    if any(p.status == "incorrect" and p.note.startswith("arms swapped") for p in points) and \
+    if any(p.status == "incorrect" and p.note.startswith(("arms swapped", "doses swapped")) for p in points) and \
             not any(p.status == "covered" for p in points):
         return "incorrect"  # the one claim it makes outright has the arms the wrong way round; the rest only touched
     if points and points[0].status == "incorrect" and _FIGURES_SWAPPED.match(points[0].note):
@@ -2536,9 +2571,12 @@ class OfflineGrader:
                 # the figures of the stretch that makes the point, or of its sentence when the stretch gives none
                 # ("OS was better with ALPHA-1: the median was X vs Y" gives its figures after the colon)
                 scope = unit if numbers_in(unit) else next((k for k in kept if unit in k), unit)
-                # the shortest stretch that gives every figure of the point the answer gives: what it says of them is
-                # said of the point ("suicidal ideation was higher, 2.8% vs 1.4%" for "was not increased")
-                holder = min((w for w in windows if found and set(found) <= set(numbers_in(w))), key=len, default=unit)
+                # the shortest stretch that gives every figure of the point the answer gives, and no other point's:
+                # what it says of them is said of the point ("suicidal ideation was higher, 2.8% vs 1.4%" for "was not
+                # increased")
+                theirs_too = {n for p in points if p is not point for n in p.numbers} - set(point.numbers)
+                holder = min((w for w in windows if found and set(found) <= set(numbers_in(w))
+                              and not set(numbers_in(w)) & theirs_too), key=len, default=unit)
                 # a number the point writes itself is never a wrong figure of it ("sPGA 0/1" names a measure), nor is
                 # one the learner rounds and says so ("around 30%" for 29.5% and 30.5%): no claim to the exact figure
                 # (another point's figure rounded, "about 2.5" for its 2.45, is no wrong figure of this one either)
@@ -2606,8 +2644,8 @@ class OfflineGrader:
                     status = "incorrect"
                     note = "; ".join(f"{n} {'/'.join(sorted(said_units[n]))} is not the page's {n} "
                                      f"{'/'.join(sorted(page_units[n]))}" for n in misunit)
-            if status in ("covered", "partly") and (opposite(point.text, unit) or opposite(point.text, holder)
-                                                    or claim != point.text and denies(unit, claim)):
+            if status in ("covered", "partly") and (opposite(point.text, unit) or holder != unit and opposite(
+                    point.text, holder) and _same_subject(point.text, holder, arms) or claim != point.text and denies(unit, claim)):
                 status, note = "incorrect", "says the opposite of the page"
             elif status == "missed" and self._contrary(point.text, windows, sims[i],
                                                        0.0 if _FIELD.match(point.text) else CONTRARY):
@@ -2798,6 +2836,8 @@ def hint_for(item: PracticeItem, point: PointGrade, answer: str) -> str:
         return "Look again at the figures you gave: which arm did each one come from, and which arm did better?"
     if point.note.startswith("groups swapped"):
         return "Look again at the figures you gave: which group of patients did each one come from?"
+    if point.note.startswith("doses swapped"):
+        return "Look again at the figures you gave: which dose did each one come from?"
     if point.status == "incorrect" and "opposite" in point.note:
         return f"Are you sure of the direction? What did the trial actually show about {measure(rubric.text, item)}?"
     if point.status == "incorrect":

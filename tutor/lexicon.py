@@ -259,6 +259,8 @@ _DOSE_RUN = re.compile(rf"(\d+(?:\.\d+)?)({DOSE_UNITS}|kg|mmol)")
 DOSE_UNIT_TAIL = r"\b(?!/(?:d?l|ml|min|h|hr)\b)(?:/(?:kg|m2|m²|day|d|dose|week|wk)\b)?"
 # a dose in running text ("80 mg", "10-mg", "3.6 mg/kg", "12,500 IU"), not a level per volume ("70 mg/dL", "9 g/dL")
 DOSE = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)[\s-]?({DOSE_UNITS}){DOSE_UNIT_TAIL}", re.I)
+# a treatment named by the dose that follows it ("quelvaprant 20 mg", "alphazumab (IV) 10 mg"): its name is group 1
+DOSED = re.compile(r"([A-Za-z][\w-]{3,})\s*(?:\([^)]{1,30}\)\s*)?\d+(?:\.\d+)?\s*(?:mg|g|mcg|µg|μg|iu|units?|ml)\b", re.I)
 
 
 _SAME_UNIT = {"mcg": "µg", "ug": "µg", "μg": "µg", "unit": "iu", "units": "iu"}

@@ -23,7 +23,7 @@ from tutor.embeddings import compose, embed_bank, token_counts
 from tutor.errors import InputError
 from tutor.intent import IntentClassifier, Reading, question_words
 from tutor.lexicon import (
-    STOPWORDS, TOKEN, americanise, base_glossary, dose_run, doses_in, drug_pattern, effect_frame, effect_words, everyday,
+    DOSED, STOPWORDS, TOKEN, americanise, base_glossary, dose_run, doses_in, drug_pattern, effect_frame, effect_words, everyday,
     expanded_words, expansion_phrases, expansions, learn_abbreviations, measures, name_pattern, phrasing,
     phrasing_words, rarity, spell_out, Speller, tokenize, topics, translated, translated_phrases, without_asker,
 )
@@ -217,7 +217,6 @@ def _arm_words(chunks: list[Chunk], glossary: dict[str, str]) -> dict[str, froze
     return {trial: frozenset(words) for trial, words in arms.items()}
 
 
-_DOSED = re.compile(r"([A-Za-z][\w-]{3,})\s*(?:\([^)]{1,30}\)\s*)?\d+(?:\.\d+)?\s*(?:mg|g|mcg|µg|μg|iu|units?|ml)\b", re.I)
 # The word a treatment field (or a part of it: "Factor 1: ...") begins with: the treatment's name when the field
 # names none by a drug stem, a dose or a code, and the word is not everyday ("veltaclamide, an investigational ...",
 # not "Matching placebo"; not "Adjuvant" before "alphazumab 10 mg/kg").
@@ -233,7 +232,7 @@ def _drug_trials(chunks: list[Chunk]) -> dict[str, str]:
     drug_word = drug_pattern()[1]
     trials: dict[str, set[str]] = {}
     for trial, text in _treatment_fields(chunks):
-        names = drug_word.findall(text) + [m.group(1) for m in _DOSED.finditer(text)] + _DEFINED_SHORT.findall(text)
+        names = drug_word.findall(text) + [m.group(1) for m in DOSED.finditer(text)] + _DEFINED_SHORT.findall(text)
         names = names or _HEAD.findall(text)
         for name in names:
             if not everyday(name.lower()):
@@ -293,7 +292,7 @@ class HybridRetriever:
             }
             # a treatment known by the dose that follows it ("quelvaprant 20 mg") or that begins a treatment field
             # ("Factor 1: veltaclamide, an investigational ...") is a name the sources use
-            names |= {t for c in chunks for m in _DOSED.finditer(c.text) if not everyday(m.group(1).lower())
+            names |= {t for c in chunks for m in DOSED.finditer(c.text) if not everyday(m.group(1).lower())
                       for t in tokenize(m.group(1))}
             drugs = _drug_trials(chunks)
             names |= {t for name in drugs for t in tokenize(name)}
