@@ -747,7 +747,8 @@ class Composer:
         # time point, however close in meaning a sentence about the same endpoint at another one ("median") is.
         # (A lead that names no time point stays: "PASI 100 was reached by 44.1%" may be the week-16 figure its finding
         # dated in an earlier sentence.)
-        if (asked := _time_points(question)) and _time_points(chosen[0].text) and not asked & _time_points(chosen[0].text):
+        lead_at = _time_points(chosen[0].text)
+        if (asked := _time_points(question)) and lead_at and not asked & lead_at:
             # (one that reports a result there first: "remission at week 12 was 29.4%", not "the endpoints were
             # remission at week 12 and at week 52")
             at_time = [s for s in chosen if asked & _time_points(s.text)]

@@ -599,11 +599,16 @@ def _favour(claims: dict[str, bool]) -> dict[str, bool]:
     return out
 
 
+def _arm_name_stems(arms) -> set[str]:
+    """The stems of the words that name the trial's arms."""
+    return {w for alias, _ in getattr(arms, "_aliases", []) for w in stems(alias)}
+
+
 def _same_subject(point: str, sentence: str, arms) -> bool:
     """Does the sentence speak of what the point does ("suicidal ideation"), not only of its figures ("rates were 2.8%
     vs 2.6% and weight gain was higher")? The arms' names and the words every result shares are no subject."""
-    names = {w for alias, _ in getattr(arms, "_aliases", []) for w in stems(alias)}
-    shared = names | _AUXILIARY | {w for t in ("patients", "arm", "arms", "trial", "rate", "rates") for w in stems(t)}
+    shared = _arm_name_stems(arms) | _AUXILIARY | {w for t in ("patients", "arm", "arms", "trial", "rate", "rates")
+                                                   for w in stems(t)}
     return bool(_subject(point) & _subject(sentence) - shared)
 
 
@@ -613,7 +618,7 @@ def states_opposite(point: str, sentence: str, arms) -> bool:
     ALPHA-1"), or no difference at all ("ALPHA-1 had no effect on survival")."""
     words_p, claims_p = _claims(point)
     words_s, claims_s = _claims(sentence)
-    names = {w for alias, _ in getattr(arms, "_aliases", []) for w in stems(alias)}  # the arms' own names
+    names = _arm_name_stems(arms)
     subject_p = {w for t in words_p for w in stems(t)} - names - _AUXILIARY
     subject_s = {w for t in words_s for w in stems(t)} - names - _AUXILIARY
     if not subject_p & subject_s - {w for t in ("patients", "arm", "arms", "trial") for w in stems(t)}:
